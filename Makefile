@@ -1,0 +1,54 @@
+# The two commands: `make demo` and `make test`. Everything else is for developers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+# Prefect quiet and reliable on a 2-core machine (see PREFECT-NOTES): no analytics, a
+# private home, a generous ephemeral start-up timeout, no user profile or API.
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_LOGGING_LEVEL ?= WARNING
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+unexport PREFECT_API_URL PREFECT_API_KEY PREFECT_PROFILE
+
+.PHONY: demo test check lint typecheck pytest bench emulator install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Dependencies are installed when pyproject.toml changes; the package itself is re-linked
+# every time (strict editable mode: a link tree that mypy follows, refreshed for new modules).
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=strict
+	touch $(STAMP)
+
+install: $(STAMP)
+	@$(BIN)/python -m pip install --quiet --no-deps -e . --config-settings editable_mode=strict 2>/dev/null
+
+demo: install
+	@PREFECT_HOME=$$(mktemp -d) $(BIN)/python demo/run_demo.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy $(addprefix -p prefect_virustotal.,client blocks tasks flows emulator)
+
+pytest: install
+	PREFECT_HOME=$$(mktemp -d) $(BIN)/python -m pytest
+
+check: lint typecheck
+
+test: lint typecheck pytest
+
+bench: install
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; PREFECT_HOME=$$(mktemp -d) $(BIN)/python $$script || exit 1; done
+
+emulator: install
+	$(BIN)/python -m prefect_virustotal.emulator --host 127.0.0.1 --port 8080
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -1,0 +1,117 @@
+"""The credentials block: the API key and how to use it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import ClassVar
+
+from prefect.blocks.core import Block
+from pydantic import Field, SecretStr, field_validator
+
+from prefect_virustotal.client import (
+    DEFAULT_BASE_URL,
+    RateLimiter,
+    RetryPolicy,
+    VirusTotalClient,
+    shared_limiter,
+)
+
+
+class VirusTotalCredentials(Block):
+    """A VirusTotal API key, where to send it, and the quota that comes with it.
+
+    The key is a secret: it is masked in the UI, in logs and in reprs, and only the
+    client built by :meth:`get_client` ever reads it.
+
+    Attributes:
+        api_key: the VirusTotal API key.
+        base_url: the API root; the emulator's URL for rehearsals.
+        timeout: seconds per request phase.
+        requests_per_minute: the key's minute quota (public keys: 4).
+        burst: most requests sent back to back (defaults to the minute quota).
+        daily_budget: most requests per UTC day from one process (public keys: 500).
+        max_retries: retries of a failed request (see the client's retry policy).
+
+    Example:
+        Load a saved block and look a file up:
+
+        ```python
+        from prefect_virustotal.blocks import VirusTotalCredentials
+
+        credentials = await VirusTotalCredentials.load("virustotal")
+        async with credentials.get_client() as vt:
+            report = await vt.files.get("44d88612fea8a8f36de82e1278abb02f")
+        ```
+    """
+
+    _block_type_name: ClassVar[str] = "VirusTotal Credentials"
+    _block_type_slug: ClassVar[str] = "virustotal-credentials"
+    _description: ClassVar[str] = "A VirusTotal API v3 key with its endpoint and quota."
+
+    api_key: SecretStr = Field(description="The VirusTotal API key (sent only in the x-apikey header).")
+    base_url: str = Field(
+        default=DEFAULT_BASE_URL,
+        description="The API root. Point it at the emulator (e.g. http://127.0.0.1:8080/api/v3) "
+        "to rehearse without spending quota.",
+    )
+    timeout: float = Field(default=60.0, gt=0, description="Seconds allowed per request phase.")
+    requests_per_minute: int = Field(
+        default=4, ge=1, description="The key's per-minute quota; the client paces itself under it."
+    )
+    burst: int | None = Field(
+        default=None, ge=1, description="Most requests sent back to back; defaults to the minute quota."
+    )
+    daily_budget: int | None = Field(
+        default=500,
+        ge=0,
+        description="Most requests per UTC day from one process; None for no client-side cap.",
+    )
+    max_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries of a failed request (only where retrying is safe)."
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must be an http(s) URL")
+        return value.rstrip("/")
+
+    def limiter(self) -> RateLimiter:
+        """The rate limiter every client of this key in this process shares."""
+        return shared_limiter(
+            self.api_key.get_secret_value(),
+            self.requests_per_minute,
+            burst=self.burst,
+            daily_budget=self.daily_budget,
+        )
+
+    @contextlib.asynccontextmanager
+    async def get_client(self) -> AsyncIterator[VirusTotalClient]:
+        """Build a client for one task run (a client belongs to one event loop).
+
+        Example:
+            ```python
+            async with credentials.get_client() as vt:
+                domain = await vt.domains.get("example.com")
+            ```
+        """
+        client = VirusTotalClient(
+            self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            limiter=self.limiter(),
+            retry=RetryPolicy(max_retries=self.max_retries),
+        )
+        async with client:
+            yield client
+
+
+async def resolve_credentials(credentials: VirusTotalCredentials | str) -> VirusTotalCredentials:
+    """A block instance as is, or the saved block of that name."""
+    if isinstance(credentials, VirusTotalCredentials):
+        return credentials
+    loaded = await VirusTotalCredentials.aload(credentials)
+    assert isinstance(loaded, VirusTotalCredentials)
+    return loaded

@@ -1,0 +1,313 @@
+"""``VirusTotalClient``: one async ``httpx`` client, retries, pacing and error mapping."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from ._clock import SYSTEM_CLOCK, Clock
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    InvalidParameterError,
+    UnexpectedResponseError,
+    VirusTotalError,
+    error_class_for,
+)
+from ._pagination import Paginator
+from ._ratelimit import RateLimiter
+from ._retry import RetryPolicy
+from ._transports import mounted_transport
+from .models import VTObject
+from .models._registry import parse_object
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://www.virustotal.com/api/v3"
+USER_AGENT = "prefect-virustotal"
+
+AttributesT = TypeVar("AttributesT", bound=BaseModel)
+FilesArg = Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None
+
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "PUT", "OPTIONS"})
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds when it is a number (VirusTotal sending it is UNCONFIRMED)."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class VirusTotalClient:
+    """Async client of the VirusTotal API v3.
+
+    One ``httpx.AsyncClient`` underneath; use it as an async context manager. The key
+    travels only in the ``x-apikey`` header and never appears in a repr, log or error.
+
+    Args:
+        api_key: the VirusTotal API key.
+        base_url: the API root, ``https://www.virustotal.com/api/v3`` by default.
+        timeout: seconds for connect, read, write and pool each.
+        limiter: paces requests (see ``LocalRateLimiter``); None sends at once.
+        retry: the retry policy (bounded, jittered backoff).
+        transport: an ``httpx`` transport (the emulator's, in tests); by default the one
+            mounted for ``base_url`` if any, else the network.
+        clock: what waits are measured and slept on.
+
+    Example:
+        >>> async with VirusTotalClient(key) as vt:  # doctest: +SKIP
+        ...     report = await vt.files.get("44d88612fea8a8f36de82e1278abb02f")
+    """
+
+    def __init__(
+        self,
+        api_key: str | SecretStr,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 60.0,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        if not key or not key.strip():
+            raise InvalidParameterError("an API key is required")
+        self._key = key.strip()
+        self.base_url = base_url.rstrip("/")
+        self.limiter = limiter
+        self.retry = retry or RetryPolicy()
+        self.clock = clock
+        self.request_count = 0
+        """Requests sent by this client (retries included)."""
+        self.emulated = False
+        """True once an answer came from the pack's emulator: its data is fiction."""
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout),
+            transport=transport or mounted_transport(self.base_url),
+            headers={"x-apikey": self._key, "accept": "application/json", "user-agent": USER_AGENT},
+            follow_redirects=False,
+        )
+        # Areas are imported here to keep the module graph acyclic.
+        from ._analyses import Analyses
+        from ._collections import Collections
+        from ._ioc_stream import IoCStream
+        from ._livehunt import Livehunt
+        from ._lookups import Domains, Files, IPAddresses, URLs
+        from ._notifications import HuntingNotifications
+        from ._relationships import Relationships
+        from ._retrohunt import Retrohunt
+        from ._scanning import PrivateScanning
+        from ._users import Users
+
+        self.files = Files(self)
+        self.urls = URLs(self)
+        self.domains = Domains(self)
+        self.ip_addresses = IPAddresses(self)
+        self.analyses = Analyses(self)
+        self.relationships = Relationships(self)
+        self.private = PrivateScanning(self)
+        self.retrohunt = Retrohunt(self)
+        self.livehunt = Livehunt(self)
+        self.hunting_notifications = HuntingNotifications(self)
+        self.ioc_stream = IoCStream(self)
+        self.collections = Collections(self)
+        self.users = Users(self)
+
+    def __repr__(self) -> str:
+        return f"VirusTotalClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> VirusTotalClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    def _redact(self, text: str) -> str:
+        """Remove the key from text that came back from the server."""
+        return text.replace(self._key, "***") if self._key in text else text
+
+    def _error_from(self, response: httpx.Response) -> APIError:
+        """Build the exception for a non-200 answer."""
+        code: str | None = None
+        message = ""
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            raw_code = body["error"].get("code")
+            code = raw_code if isinstance(raw_code, str) else None
+            message = str(body["error"].get("message", ""))
+        if code is None:
+            excerpt = response.text[:200].strip().replace("\n", " ")
+            message = message or f"unexpected answer: {excerpt or '(empty body)'}"
+        status = response.status_code
+        cls = error_class_for(code, status)
+        fallback = "ServerError" if status >= 500 else "ClientError"
+        return cls(code or fallback, self._redact(message), status)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: Mapping[str, Any] | None = None,
+        files: FilesArg = None,
+        idempotent: bool | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        """Send a request with pacing, retries and error mapping; return a 200 answer.
+
+        Args:
+            method: HTTP method.
+            path: a path under the base URL, or an absolute URL (upload URLs).
+            params: query parameters.
+            json_body: a JSON body.
+            data: form fields.
+            files: multipart files, or a callable that opens them afresh for each attempt
+                (a retried upload must not send a half-read file).
+            idempotent: whether repeating the request is harmless; GET and DELETE are.
+            timeout: overrides the client's timeout for this request.
+
+        Raises:
+            APIError: VirusTotal answered with an error (the leaf class names the code).
+            APIConnectionError: the request did not complete after the retries allowed.
+        """
+        method = method.upper()
+        safe = method in _IDEMPOTENT_METHODS if idempotent is None else idempotent
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.limiter is not None:
+                await self.limiter.acquire()
+            error: VirusTotalError
+            retry_after: float | None = None
+            sent = True
+            try:
+                self.request_count += 1
+                response = await self._http.request(
+                    method,
+                    path,
+                    params=params,
+                    json=json_body,
+                    data=data,
+                    files=files() if callable(files) else files,
+                    timeout=httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+            except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                sent = False
+                error = APITimeoutError(f"{method} {path}: {type(exc).__name__}")
+            except httpx.TimeoutException as exc:
+                error = APITimeoutError(f"{method} {path}: {type(exc).__name__}")
+            except httpx.ConnectError as exc:
+                sent = False
+                error = APIConnectionError(f"{method} {path}: could not connect ({type(exc).__name__})")
+            except httpx.TransportError as exc:
+                error = APIConnectionError(f"{method} {path}: {type(exc).__name__}: {self._redact(str(exc))}")
+            else:
+                logger.debug("%s %s -> %s", method, path, response.status_code)
+                if response.headers.get("x-vt-emulator"):
+                    self.emulated = True
+                if response.status_code == 200:
+                    return response
+                error = self._error_from(response)
+                retry_after = _retry_after(response)
+            if not self.retry.should_retry(error, attempt=attempt, idempotent=safe, sent=sent):
+                raise error
+            delay = self.retry.delay(error, attempt=attempt, retry_after=retry_after)
+            if delay is None:
+                raise error
+            logger.debug(
+                "%s %s failed (%s); retry %d in %.1fs", method, path, type(error).__name__, attempt, delay
+            )
+            await self.clock.sleep(delay)
+
+    async def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Like :meth:`request`, returning the decoded JSON body.
+
+        Raises:
+            UnexpectedResponseError: a 200 whose body is not JSON (truncated, HTML).
+        """
+        response = await self.request(method, path, **kwargs)
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UnexpectedResponseError(
+                "InvalidResponse", f"{method} {path}: the body is not JSON", response.status_code
+            ) from exc
+
+    async def get_object(
+        self,
+        path: str,
+        attributes: type[AttributesT],
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> VTObject[AttributesT]:
+        """GET one object and parse it with ``attributes`` as its attribute model."""
+        body = await self.request_json("GET", path, params=params)
+        return self.parse_single(body, attributes, path)
+
+    def parse_single(self, body: Any, attributes: type[AttributesT], path: str) -> VTObject[AttributesT]:
+        """Parse ``{"data": {...}, "meta"?}`` into a typed object.
+
+        Raises:
+            UnexpectedResponseError: the body is not an object envelope.
+        """
+        if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+            raise UnexpectedResponseError("InvalidResponse", f"{path}: no data object in the answer", 200)
+        payload = dict(body["data"])
+        if isinstance(body.get("meta"), dict):
+            payload["meta"] = body["meta"]
+        try:
+            return VTObject[attributes].model_validate(payload)  # type: ignore[valid-type]
+        except ValidationError as exc:
+            raise UnexpectedResponseError(
+                "InvalidResponse", f"{path}: {exc.error_count()} field(s) do not match the v3 schema", 200
+            ) from exc
+
+    def paginate(
+        self,
+        path: str,
+        parse: Callable[[Any], Any] = parse_object,
+        *,
+        params: Mapping[str, Any] | None = None,
+        page_size: int = 40,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Paginator[Any]:
+        """A lazy, resumable iterator over a list endpoint."""
+
+        async def fetch(query: Mapping[str, Any]) -> Mapping[str, Any]:
+            body = await self.request_json("GET", path, params=query)
+            if not isinstance(body, dict):
+                raise UnexpectedResponseError("InvalidResponse", f"{path}: not a list answer", 200)
+            return body
+
+        return Paginator(fetch, parse, params=params, page_size=page_size, limit=limit, cursor=cursor)

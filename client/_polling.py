@@ -1,0 +1,54 @@
+"""Bounded waiting: a deadline on a monotonic clock and growing intervals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from ._clock import SYSTEM_CLOCK, Clock
+from ._errors import AnalysisTimeoutError, InvalidParameterError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+async def poll_until(
+    fetch: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    *,
+    ident: str,
+    timeout: float,
+    status: Callable[[T], str | None] = lambda _: None,
+    initial_interval: float = 5.0,
+    max_interval: float = 60.0,
+    factor: float = 1.5,
+    clock: Clock = SYSTEM_CLOCK,
+) -> T:
+    """Call ``fetch`` until ``done`` says so or ``timeout`` seconds have passed.
+
+    The first call is immediate; the interval then grows by ``factor`` up to
+    ``max_interval``, and the last sleep is cut so as not to overshoot the deadline.
+
+    Raises:
+        AnalysisTimeoutError: the deadline passed; carries ``ident`` and the last status.
+    """
+    if timeout < 0 or initial_interval <= 0 or factor < 1:
+        raise InvalidParameterError("timeout >= 0, initial_interval > 0 and factor >= 1 required")
+    start = clock.monotonic()
+    deadline = start + timeout
+    interval = initial_interval
+    last_status: str | None = None
+    while True:
+        result = await fetch()
+        if done(result):
+            return result
+        last_status = status(result)
+        now = clock.monotonic()
+        if now >= deadline:
+            raise AnalysisTimeoutError(ident, now - start, last_status)
+        pause = min(interval, deadline - now)
+        logger.debug("%s is %s; next check in %.1fs", ident, last_status, pause)
+        await clock.sleep(pause)
+        interval = min(max_interval, interval * factor)

@@ -1,0 +1,9 @@
+"""``/users (quotas)``."""
+
+from __future__ import annotations
+
+from ._lookups import _Area
+
+
+class Users(_Area):
+    """``/users (quotas)``."""

@@ -1,0 +1,54 @@
+"""Pick the attribute model of an object by its ``type``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from prefect_virustotal.client._errors import UnexpectedResponseError
+
+from ._base import Descriptor, GenericAttributes, VTObject
+from ._objects import (
+    AnalysisAttributes,
+    DomainAttributes,
+    FileAttributes,
+    IPAddressAttributes,
+    URLAttributes,
+)
+
+ATTRIBUTES_BY_TYPE: dict[str, type[BaseModel]] = {
+    "file": FileAttributes,
+    "url": URLAttributes,
+    "domain": DomainAttributes,
+    "ip_address": IPAddressAttributes,
+    "analysis": AnalysisAttributes,
+}
+"""Typed attributes per v3 object type; other types get ``GenericAttributes``."""
+
+
+def parse_object(raw: Any) -> VTObject[Any]:
+    """Parse one object of any type, typing its attributes when the type is known.
+
+    Objects without ``attributes`` (descriptors in a mixed list) get empty generic ones.
+    """
+    if not isinstance(raw, dict) or "type" not in raw or "id" not in raw:
+        raise UnexpectedResponseError("InvalidResponse", "an object without type and id", 200)
+    model = ATTRIBUTES_BY_TYPE.get(str(raw["type"]), GenericAttributes)
+    payload = raw if "attributes" in raw else {**raw, "attributes": {}}
+    try:
+        return VTObject[model].model_validate(payload)  # type: ignore[valid-type]
+    except ValidationError:
+        # A known type whose attributes do not fit the typed model: keep it, untyped.
+        try:
+            return VTObject[GenericAttributes].model_validate(payload)
+        except ValidationError as exc:
+            raise UnexpectedResponseError("InvalidResponse", f"malformed {raw['type']} object", 200) from exc
+
+
+def parse_descriptor(raw: Any) -> Descriptor:
+    """Parse ``{"type", "id", "context_attributes"?}``."""
+    try:
+        return Descriptor.model_validate(raw)
+    except ValidationError as exc:
+        raise UnexpectedResponseError("InvalidResponse", "malformed descriptor", 200) from exc

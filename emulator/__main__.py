@@ -1,0 +1,88 @@
+"""``python -m prefect_virustotal.emulator``: serve the emulator on loopback.
+
+Prints the base URL (``http://127.0.0.1:<port>/api/v3``; ``--port 0`` picks a free port and
+prints the real one) and the keys it accepts, then serves until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ._emulator import DEFAULT_MAX_BODY_BYTES, Emulator
+from ._quota import ApiKey, KeyTier
+from ._server import base_url_for, bind, is_loopback, make_server
+
+DEFAULT_PORT = 8080
+
+
+def _key(text: str) -> ApiKey:
+    """``KEY`` or ``KEY:public`` / ``KEY:premium``."""
+    secret, sep, tier = text.rpartition(":")
+    if sep and tier in {t.value for t in KeyTier}:
+        return ApiKey(secret, KeyTier(tier))
+    return ApiKey(text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m prefect_virustotal.emulator",
+        description="Serve an offline VirusTotal API v3 emulator (all data is fiction).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        type=_key,
+        metavar="KEY[:public|premium]",
+        help="accept this key (repeatable; default: the built-in demo keys)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="world seed (default: 0)")
+    parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback interface")
+    parser.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=DEFAULT_MAX_BODY_BYTES / 2**20,
+        help="largest request body in MiB; larger ones get 413 (default: 700)",
+    )
+    parser.add_argument(
+        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator server; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if not is_loopback(args.host) and not args.allow_remote:
+        print(
+            f"refusing to bind non-loopback host {args.host!r} without --allow-remote "
+            "(the emulator has no real security)",
+            file=sys.stderr,
+        )
+        return 2
+    emulator = Emulator(
+        seed=args.seed,
+        keys=args.api_key or None,
+        max_body_bytes=int(args.max_body_mb * 2**20),
+    )
+    sock = bind(args.host, args.port)
+    emulator.base_url = base_url_for(sock)
+    print(f"VirusTotal API v3 emulator (fiction, seed {args.seed}) at {emulator.base_url}")
+    for api_key in emulator.keys:
+        print(f"  accepts x-apikey: {api_key.key} ({api_key.tier.value})")
+    sys.stdout.flush()
+    try:
+        make_server(emulator, log_level=args.log_level).run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

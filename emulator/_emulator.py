@@ -1,0 +1,161 @@
+"""``Emulator``: the handle tests and runbooks hold (app, transport, world, keys, faults, log)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+
+import httpx
+from starlette.types import ASGIApp
+
+from ._app import create_app
+from ._clock import EmulatorClock, SystemClock
+from ._faults import ConnectionDropped, FaultPlan
+from ._quota import ApiKey, KeyTier, QuotaBook
+from ._requests import RequestLog, RequestRecord
+from ._world import World
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEMO_KEYS",
+    "PREMIUM_DEMO_KEY",
+    "PUBLIC_DEMO_KEY",
+    "Emulator",
+]
+
+#: Base URL for in-process use; the host never resolves, requests go through ``transport()``.
+DEFAULT_BASE_URL = "http://vt-emulator.test/api/v3"
+#: 700 MiB: above the real API's 650 MB large-upload limit, so that limit can be emulated later.
+DEFAULT_MAX_BODY_BYTES = 700 * 1024 * 1024
+PUBLIC_DEMO_KEY = "emulator-public-key"
+PREMIUM_DEMO_KEY = "emulator-premium-key"
+#: The keys an emulator accepts when none are given.
+DEMO_KEYS: tuple[ApiKey, ...] = (
+    ApiKey(PUBLIC_DEMO_KEY, KeyTier.PUBLIC, user_id="emulator-public"),
+    ApiKey(PREMIUM_DEMO_KEY, KeyTier.PREMIUM, user_id="emulator-premium"),
+)
+
+
+class _EmulatorTransport(httpx.AsyncBaseTransport):
+    """``httpx.ASGITransport`` that reports dropped connections the way a socket would."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._inner.handle_async_request(request)
+        except ConnectionDropped as exc:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from exc
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class Emulator:
+    """An offline VirusTotal API v3: a seeded world behind an ASGI app.
+
+    Args:
+        seed: Seed of the world (and of the fault RNG).
+        clock: Time source for quotas and the request log; a ``FakeClock`` in tests.
+        keys: Accepted keys (``ApiKey`` or plain strings, which become public keys);
+            ``DEMO_KEYS`` when omitted.
+        world: Use this world instead of building ``World(seed)`` (worlds are mutable:
+            share one only between emulators that do not add to it).
+        base_url: What ``base_url`` reports (in-process default ``DEFAULT_BASE_URL``).
+        max_body_bytes: Larger request bodies are answered with 413.
+
+    Example:
+        >>> import httpx
+        >>> emulator = Emulator(seed=0)
+        >>> client = httpx.AsyncClient(
+        ...     transport=emulator.transport(),
+        ...     base_url=emulator.base_url,
+        ...     headers={"x-apikey": PUBLIC_DEMO_KEY},
+        ... )
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        clock: EmulatorClock | None = None,
+        keys: Iterable[ApiKey | str] | None = None,
+        *,
+        world: World | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self.seed = seed
+        self.clock: EmulatorClock = clock if clock is not None else SystemClock()
+        self.world = world if world is not None else World(seed)
+        self.quotas = QuotaBook(self.clock)
+        for key in DEMO_KEYS if keys is None else keys:
+            self.quotas.register(key if isinstance(key, ApiKey) else ApiKey(key))
+        self.faults = FaultPlan(seed)
+        self.log = RequestLog()
+        self.base_url = base_url
+        self.max_body_bytes = max_body_bytes
+        self.app: ASGIApp = create_app(self)
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport that calls the app in process (no sockets).
+
+        A dropped-connection fault surfaces as ``httpx.RemoteProtocolError``.
+        """
+        return _EmulatorTransport(self.app)
+
+    def add_key(
+        self,
+        key: str,
+        tier: KeyTier | str = KeyTier.PUBLIC,
+        per_minute: int | None = None,
+        per_day: int | None = None,
+        per_month: int | None = None,
+        *,
+        user_id: str | None = None,
+        active: bool = True,
+    ) -> ApiKey:
+        """Accept another key (replacing one with the same secret, counters reset)."""
+        api_key = ApiKey(key, KeyTier(tier), per_minute, per_day, per_month, user_id, active)
+        return self.quotas.register(api_key)
+
+    @property
+    def keys(self) -> list[ApiKey]:
+        """The accepted keys."""
+        return list(self.quotas)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request seen so far, oldest first (the live list)."""
+        return self.log.records
+
+    def count(
+        self,
+        method: str | None = None,
+        path_prefix: str | None = None,
+        key: str | None = None,
+        status: int | None = None,
+    ) -> int:
+        """How many logged requests match every filter given (see ``RequestLog.count``)."""
+        return self.log.count(method=method, path_prefix=path_prefix, key=key, status=status)
+
+    def reset_log(self) -> None:
+        """Forget the logged requests (quotas are not touched)."""
+        self.log.clear()
+
+    def serving(self, host: str = "127.0.0.1", port: int = 0) -> AbstractContextManager[str]:
+        """Serve over a real socket from a background thread; yields the base URL.
+
+        Example:
+            >>> with Emulator().serving() as base_url:  # doctest: +SKIP
+            ...     httpx.get(f"{base_url}/files/...", headers={"x-apikey": PUBLIC_DEMO_KEY})
+        """
+        from ._server import serve_in_thread  # uvicorn is only needed when serving
+
+        return serve_in_thread(self, host, port)
+
+    def __repr__(self) -> str:
+        return f"Emulator(seed={self.seed}, keys={len(self.quotas)}, clock={self.clock!r})"

@@ -1,0 +1,5 @@
+"""Flows composed from the pack's tasks. No HTTP here: the client owns it."""
+
+from ._enrich import EMULATED_BANNER, EnrichedIndicator, EnrichmentReport, enrich_iocs
+
+__all__ = ["EMULATED_BANNER", "EnrichedIndicator", "EnrichmentReport", "enrich_iocs"]

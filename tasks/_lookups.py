@@ -1,0 +1,309 @@
+"""Lookup tasks: one report each, and a batch that never fails for one bad item."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import INPUTS, NO_CACHE
+
+from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.client import (
+    APIConnectionError,
+    APIError,
+    InvalidIndicatorError,
+    NotFoundError,
+    QuotaExceededError,
+    RequestBudgetExceededError,
+    VirusTotalClient,
+    parse_indicator,
+)
+from prefect_virustotal.client.models import (
+    AnalysisObject,
+    Descriptor,
+    DomainObject,
+    FileObject,
+    IPAddressObject,
+    LookupResult,
+    LookupStatus,
+    URLObject,
+    VTObject,
+)
+
+LOOKUP_CACHE = INPUTS - "credentials"
+"""An input-keyed cache policy for lookups that ignores which block made the call.
+
+Opt in to save quota when the same indicator is looked up again, e.g.
+``get_file_report.with_options(cache_policy=LOOKUP_CACHE, cache_expiration=timedelta(hours=1))``.
+"""
+
+LOOKUP_CACHE_EXPIRATION = timedelta(hours=1)
+
+
+@task(name="get_file_report", retries=0, cache_policy=NO_CACHE)
+async def get_file_report(
+    credentials: VirusTotalCredentials, file_hash: str, relationships: Sequence[str] | None = None
+) -> FileObject:
+    """Get the VirusTotal report of a file.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        file_hash: MD5, SHA-1 or SHA-256.
+        relationships: relationships to embed (first page of each).
+
+    Returns:
+        The file object; ``attributes.last_analysis_stats`` holds the engine counts.
+
+    Raises:
+        InvalidIndicatorError: not a hash (no request made).
+        NotFoundError: VirusTotal has never seen the file.
+
+    Example:
+        ```python
+        report = await get_file_report(credentials, "44d88612fea8a8f36de82e1278abb02f")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        report = await vt.files.get(file_hash, relationships=relationships)
+    get_run_logger().info("file %s: %s", report.id, report.attributes.last_analysis_stats)
+    return report
+
+
+@task(name="get_url_report", retries=0, cache_policy=NO_CACHE)
+async def get_url_report(
+    credentials: VirusTotalCredentials, url: str, relationships: Sequence[str] | None = None
+) -> URLObject:
+    """Get the VirusTotal report of a URL.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        url: the URL, its URL id or its SHA-256.
+        relationships: relationships to embed.
+
+    Returns:
+        The URL object.
+
+    Raises:
+        InvalidIndicatorError: not a URL (no request made).
+        NotFoundError: VirusTotal has never seen the URL.
+
+    Example:
+        ```python
+        report = await get_url_report(credentials, "http://example.com/login")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        report = await vt.urls.get(url, relationships=relationships)
+    get_run_logger().info("url %s: %s", report.id, report.attributes.last_analysis_stats)
+    return report
+
+
+@task(name="get_domain_report", retries=0, cache_policy=NO_CACHE)
+async def get_domain_report(
+    credentials: VirusTotalCredentials, domain: str, relationships: Sequence[str] | None = None
+) -> DomainObject:
+    """Get the VirusTotal report of a domain.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        domain: the domain name.
+        relationships: relationships to embed.
+
+    Returns:
+        The domain object.
+
+    Raises:
+        InvalidIndicatorError: not a domain (no request made).
+        NotFoundError: VirusTotal does not know the domain.
+
+    Example:
+        ```python
+        report = await get_domain_report(credentials, "example.com")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        report = await vt.domains.get(domain, relationships=relationships)
+    get_run_logger().info("domain %s: %s", report.id, report.attributes.last_analysis_stats)
+    return report
+
+
+@task(name="get_ip_report", retries=0, cache_policy=NO_CACHE)
+async def get_ip_report(
+    credentials: VirusTotalCredentials, ip: str, relationships: Sequence[str] | None = None
+) -> IPAddressObject:
+    """Get the VirusTotal report of an IP address.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        ip: an IPv4 or IPv6 address.
+        relationships: relationships to embed.
+
+    Returns:
+        The IP address object.
+
+    Raises:
+        InvalidIndicatorError: not an IP address (no request made).
+        NotFoundError: VirusTotal does not know the address.
+
+    Example:
+        ```python
+        report = await get_ip_report(credentials, "8.8.8.8")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        report = await vt.ip_addresses.get(ip, relationships=relationships)
+    get_run_logger().info("ip %s: %s", report.id, report.attributes.last_analysis_stats)
+    return report
+
+
+@task(name="get_analysis", retries=0, cache_policy=NO_CACHE)
+async def get_analysis(credentials: VirusTotalCredentials, analysis_id: str) -> AnalysisObject:
+    """Get one analysis: its status, engine counts and per-engine results.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        analysis_id: the id returned by a scan.
+
+    Returns:
+        The analysis object (``attributes.status`` is queued, in-progress or completed).
+
+    Example:
+        ```python
+        analysis = await get_analysis(credentials, analysis_id)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        analysis = await vt.analyses.get(analysis_id)
+    get_run_logger().info("analysis %s: %s", analysis.id, analysis.attributes.status)
+    return analysis
+
+
+@task(name="get_related_objects", retries=0, cache_policy=NO_CACHE)
+async def get_related_objects(
+    credentials: VirusTotalCredentials,
+    indicator: str,
+    relationship: str,
+    limit: int = 40,
+    descriptors_only: bool = False,
+) -> list[VTObject[Any]] | list[Descriptor]:
+    """Get the objects related to an indicator through one relationship.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        indicator: a hash, URL, domain or IP address (the kind is detected).
+        relationship: e.g. ``contacted_domains``, ``resolutions``, ``communicating_files``.
+        limit: most objects to return (pages are fetched as needed).
+        descriptors_only: return ``{type, id}`` descriptors instead of full objects.
+
+    Returns:
+        The related objects (or descriptors), at most ``limit``.
+
+    Example:
+        ```python
+        domains = await get_related_objects(credentials, sha256, "contacted_domains", limit=20)
+        ```
+    """
+    parsed = parse_indicator(indicator)
+    async with credentials.get_client() as vt:
+        if descriptors_only:
+            pager_d = vt.relationships.descriptors(parsed.collection, parsed.id, relationship, limit=limit)
+            items_d = await pager_d.collect()
+            get_run_logger().info("%s %s: %d %s", parsed.kind, parsed.value, len(items_d), relationship)
+            return items_d
+        pager = vt.relationships.objects(parsed.collection, parsed.id, relationship, limit=limit)
+        items = await pager.collect()
+    get_run_logger().info("%s %s: %d %s", parsed.kind, parsed.value, len(items), relationship)
+    return items
+
+
+async def _get_report(
+    vt: VirusTotalClient, kind: str, value: str, relationships: Sequence[str] | None
+) -> VTObject[Any]:
+    """The report of one validated indicator, from the area that holds its kind."""
+    if kind == "file":
+        return await vt.files.get(value, relationships=relationships)
+    if kind == "url":
+        return await vt.urls.get(value, relationships=relationships)
+    if kind == "domain":
+        return await vt.domains.get(value, relationships=relationships)
+    return await vt.ip_addresses.get(value, relationships=relationships)
+
+
+async def _lookup_one(
+    vt: VirusTotalClient,
+    raw: str,
+    relationships: Sequence[str] | None,
+    stop: asyncio.Event,
+) -> LookupResult:
+    """Look one indicator up; turn every expected failure into a status."""
+    try:
+        indicator = parse_indicator(raw)
+    except InvalidIndicatorError as exc:
+        return LookupResult(indicator=raw, status=LookupStatus.INVALID, error=str(exc))
+    base = {"indicator": raw, "kind": indicator.kind, "id": indicator.id, "link": indicator.gui_link}
+    if stop.is_set():
+        return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error="not looked up: quota spent")
+    try:
+        report = await _get_report(vt, indicator.kind, indicator.value, relationships)
+    except NotFoundError:
+        return LookupResult(**base, status=LookupStatus.NOT_FOUND, error="VirusTotal has no record of it")
+    except RequestBudgetExceededError as exc:
+        stop.set()
+        return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=str(exc))
+    except QuotaExceededError as exc:
+        if exc.is_long_term:
+            stop.set()
+        return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=exc.message)
+    except (APIError, APIConnectionError) as exc:
+        return LookupResult(**base, status=LookupStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
+    return LookupResult(**base, status=LookupStatus.FOUND, report=report)
+
+
+@task(name="lookup_indicators", retries=0, cache_policy=NO_CACHE)
+async def lookup_indicators(
+    credentials: VirusTotalCredentials,
+    indicators: Sequence[str],
+    relationships: Sequence[str] | None = None,
+    concurrency: int = 8,
+) -> list[LookupResult]:
+    """Look many indicators up concurrently, in one task.
+
+    Every indicator gets a result: found, not_found, invalid, quota_limited or error;
+    one bad item never fails the batch. Invalid input costs no request. Once a daily
+    or monthly quota is spent, the rest are marked quota_limited without a request.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        indicators: hashes, URLs, domains and IP addresses, mixed (defanged is fine).
+        relationships: relationships to embed in every report.
+        concurrency: requests in flight at once (the key's rate limit still paces them).
+
+    Returns:
+        One result per input, in input order.
+
+    Example:
+        ```python
+        results = await lookup_indicators(credentials, ["8.8.8.8", "evil[.]example", sha256])
+        ```
+    """
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+    stop = asyncio.Event()
+
+    async with credentials.get_client() as vt:
+
+        async def bounded(raw: str) -> LookupResult:
+            async with semaphore:
+                return await _lookup_one(vt, raw, relationships, stop)
+
+        results = list(await asyncio.gather(*(bounded(raw) for raw in indicators)))
+        if vt.emulated:
+            for result in results:
+                result.emulated = True
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status.value] = counts.get(result.status.value, 0) + 1
+    get_run_logger().info("looked up %d indicators: %s", len(results), counts)
+    return results

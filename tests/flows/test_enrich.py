@@ -1,0 +1,58 @@
+"""``enrich_iocs`` end to end: real flow, real tasks, real client, emulator behind it."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from prefect.client.orchestration import get_client
+
+from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.emulator import Emulator
+from prefect_virustotal.flows import enrich_iocs
+from tests.conftest import PREMIUM_KEY
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+async def test_enrich_from_ticket_text(
+    credentials: VirusTotalCredentials, mounted: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    world = mounted.world
+    bad_file = world.pick("file", nature="malicious")
+    clean_domain = world.pick("domain", nature="clean")
+    ip = world.pick("ip_address")
+    text = (
+        f"Alert: host beaconed to {clean_domain.replace('.', '[.]')} and {ip}.\n"
+        f"Dropped sample sha256 {bad_file}; also 0000000000000000000000000000000000000000000000000000000000000000."
+    )
+    report = await enrich_iocs(indicators=["not-an-indicator!"], text=text, credentials=credentials)
+    by_input = {item.lookup.indicator: item for item in report.items}
+    assert by_input["not-an-indicator!"].verdict == "invalid"
+    assert by_input[bad_file].verdict == "malicious"
+    assert by_input[clean_domain].verdict in {"clean", "unknown"}
+    assert by_input["0" * 64].verdict == "unknown" and by_input["0" * 64].lookup.status.value == "not_found"
+    assert report.emulated
+    assert all(row["reason"] for row in report.rows())
+    assert PREMIUM_KEY not in caplog.text
+    assert PREMIUM_KEY not in report.model_dump_json()
+
+    async with get_client() as prefect:
+        artifacts = await prefect.read_artifacts()
+    table = [a for a in artifacts if a.key == "virustotal-enrichment"]
+    assert table and "EMULATED" in (table[0].description or "")
+    assert all(PREMIUM_KEY not in str(a.data) for a in artifacts)
+
+
+async def test_one_failing_indicator_does_not_sink_the_batch(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
+    domain = mounted.world.pick("domain")
+    ip = mounted.world.pick("ip_address")
+    mounted.faults.add(
+        kind="error", code="ForbiddenError", count=100, path_prefix=f"/api/v3/ip_addresses/{ip}"
+    )
+    report = await enrich_iocs(indicators=[domain, ip], credentials=credentials)
+    statuses = {item.lookup.indicator: item.lookup.status.value for item in report.items}
+    assert statuses == {domain: "found", ip: "error"}

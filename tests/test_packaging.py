@@ -1,0 +1,118 @@
+"""The package surface: namespaces, exports, entry point, wheel contents."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ["client", "client.models", "blocks", "tasks", "flows", "emulator"]
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_all_is_sorted_and_resolves(name: str) -> None:
+    module = importlib.import_module(f"prefect_virustotal.{name}")
+    exported = list(module.__all__)
+    constants = [n for n in exported if n.isupper()]
+    others = [n for n in exported if not n.isupper()]
+    assert constants == sorted(constants) and others == sorted(others), f"{name}.__all__ is not sorted"
+    assert exported == constants + others
+    for symbol in exported:
+        assert hasattr(module, symbol), f"{name}.{symbol} is exported but missing"
+
+
+def test_layers_resolve_from_their_folders() -> None:
+    for name in PACKAGES:
+        module = importlib.import_module(f"prefect_virustotal.{name}")
+        folder = ROOT / name.replace(".", "/")
+        assert module.__file__ is not None
+        assert Path(module.__file__).resolve().parent == folder.resolve()
+
+
+def test_client_never_imports_prefect() -> None:
+    code = (
+        "import sys, prefect_virustotal.client;"
+        "sys.exit(1 if any(m == 'prefect' or m.startswith('prefect.') for m in sys.modules) else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_emulator_shares_nothing_with_the_client() -> None:
+    for path in (ROOT / "emulator").rglob("*.py"):
+        text = path.read_text()
+        assert "prefect_virustotal.client" not in text and "from ..client" not in text, path
+
+
+def test_collection_entry_point() -> None:
+    points = importlib.metadata.entry_points(group="prefect.collections")
+    ours = [p for p in points if p.value == "prefect_virustotal.blocks"]
+    assert ours, "prefect.collections entry point missing"
+    assert hasattr(ours[0].load(), "VirusTotalCredentials")
+
+
+@pytest.mark.slow
+def test_wheel_contains_the_namespace(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("prefect_virustotal-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in PACKAGES:
+        assert f"prefect_virustotal/{name.replace('.', '/')}/__init__.py" in names
+        assert f"prefect_virustotal/{name.replace('.', '/')}/py.typed" in names
+    assert not any(n.startswith(("tests/", "client/", "tasks/")) for n in names)
+
+
+@pytest.mark.slow
+def test_wheel_install_resolves_the_namespace(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("prefect_virustotal-*.whl")
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    # Hide the editable install so that only the wheel can answer.
+    code = (
+        "import sys; sys.path = [p for p in sys.path if '__editable__' not in p];"
+        f"sys.path.insert(0, {str(target)!r});"
+        "import prefect_virustotal.client as c, prefect_virustotal.emulator as e;"
+        f"assert c.__file__.startswith({str(target)!r}), c.__file__;"
+        f"assert e.__file__.startswith({str(target)!r}), e.__file__"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
