@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 from ._app import create_app
 from ._clock import EmulatorClock, SystemClock
 from ._faults import ConnectionDropped, FaultPlan
+from ._notifications import NotificationStore
 from ._quota import ApiKey, KeyTier, QuotaBook
 from ._requests import RequestLog, RequestRecord
 from ._world import World
@@ -96,6 +97,8 @@ class Emulator:
             self.quotas.register(key if isinstance(key, ApiKey) else ApiKey(key))
         self.faults = FaultPlan(seed)
         self.log = RequestLog()
+        self.notifications = NotificationStore()
+        """IoC Stream entries and livehunt notifications (see ``_notifications``)."""
         self.base_url = base_url
         self.max_body_bytes = max_body_bytes
         self.app: ASGIApp = create_app(self)
