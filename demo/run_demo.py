@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import mount_transport
-from prefect_virustotal.emulator import DEMO_KEYS, Emulator
+from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, Emulator
 from prefect_virustotal.flows import EMULATED_BANNER, enrich_iocs
 
 HERE = Path(__file__).resolve().parent
@@ -35,9 +35,11 @@ def _table(rows: list[dict[str, str]]) -> str:
 async def main() -> int:
     started = time.monotonic()
     emulator = Emulator(seed=0)
-    premium = next(key for key, tier in DEMO_KEYS.items() if tier == "premium")
     credentials = VirusTotalCredentials(
-        api_key=SecretStr(premium), base_url=emulator.base_url, requests_per_minute=1000, daily_budget=None
+        api_key=SecretStr(PREMIUM_DEMO_KEY),
+        base_url=emulator.base_url,
+        requests_per_minute=1000,
+        daily_budget=None,
     )
     text = TICKET.read_text()
     print(f"{EMULATED_BANNER}\n")

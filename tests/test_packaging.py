@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["client", "client.models", "blocks", "tasks", "flows", "emulator"]
+PACKAGES = ["client", "client.models", "blocks", "tasks", "flows", "emulator", "cli"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

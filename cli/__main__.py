@@ -1,0 +1,5 @@
+"""``python -m prefect_virustotal.cli``."""
+
+from ._app import app
+
+app()

@@ -1,0 +1,57 @@
+"""The command line: output and exit codes, run in process under the Prefect harness."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.cli import ExitCode, app
+from prefect_virustotal.emulator import Emulator
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+runner = CliRunner()
+WORLD = Emulator(seed=0).world
+
+
+def test_no_key_points_at_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VT_API_KEY", raising=False)
+    result = runner.invoke(app, ["lookup", "8.8.8.8"])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "--emulator" in result.output
+
+
+def test_lookup_human_output_is_labelled_emulated() -> None:
+    domain = WORLD.pick("domain", nature="clean")
+    result = runner.invoke(app, ["lookup", domain, "--emulator"])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "EMULATED" in result.output
+    assert domain in result.output
+
+
+def test_lookup_json_and_fail_on_malicious() -> None:
+    bad = WORLD.pick("file", nature="malicious")
+    result = runner.invoke(app, ["lookup", bad, "--emulator", "--json", "--fail-on", "malicious"])
+    assert result.exit_code == ExitCode.MALICIOUS
+    payload = json.loads(result.stdout)
+    assert payload["emulated"] is True
+    assert payload["result"]["items"][0]["lookup"]["status"] == "found"
+
+
+def test_invalid_input_exits_2() -> None:
+    result = runner.invoke(app, ["lookup", "definitely not an ioc", "--emulator"])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    result = runner.invoke(app, ["lookup", "8.8.8.8", "--emulator", "--fail-on", "purple"])
+    assert result.exit_code == ExitCode.BAD_INPUT
+
+
+def test_service_errors_exit_3(mounted: Emulator) -> None:
+    block = VirusTotalCredentials(api_key=SecretStr("unknown-key-xyz"), base_url=mounted.base_url)
+    block.save("cli-wrong-key", overwrite=True)
+    result = runner.invoke(app, ["lookup", mounted.world.pick("domain"), "--block", "cli-wrong-key"])
+    assert result.exit_code == ExitCode.SERVICE, result.output
+    assert "unknown-key-xyz" not in result.output
