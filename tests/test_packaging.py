@@ -56,8 +56,10 @@ def test_collection_entry_point() -> None:
     assert hasattr(ours[0].load(), "VirusTotalCredentials")
 
 
-@pytest.mark.slow
-def test_wheel_contains_the_namespace(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pack built as a wheel, once for this module."""
+    out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [
             sys.executable,
@@ -68,13 +70,18 @@ def test_wheel_contains_the_namespace(tmp_path: Path) -> None:
             "--no-build-isolation",
             "-q",
             "-w",
-            str(tmp_path),
+            str(out),
             str(ROOT),
         ],
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("prefect_virustotal-*.whl")
+    (built,) = out.glob("prefect_virustotal-*.whl")
+    return built
+
+
+@pytest.mark.slow
+def test_wheel_contains_the_namespace(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for name in PACKAGES:
         assert f"prefect_virustotal/{name.replace('.', '/')}/__init__.py" in names
@@ -83,24 +90,7 @@ def test_wheel_contains_the_namespace(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_wheel_install_resolves_the_namespace(tmp_path: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("prefect_virustotal-*.whl")
+def test_wheel_install_resolves_the_namespace(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
