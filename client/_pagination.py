@@ -122,6 +122,11 @@ class Paginator(Generic[T]):
         page = await self.fetch_page(self._page_cursor)
         if page.count is not None:
             self.count = page.count
+        if page.cursor is not None and page.cursor == self._page_cursor:
+            # A cursor that does not move would page forever.
+            raise UnexpectedResponseError(
+                "InvalidResponse", "the list answered with the cursor it was given", 200
+            )
         return page
 
     async def pages(self) -> AsyncIterator[Page[T]]:
