@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
@@ -11,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from prefect_virustotal.client import (
     DEFAULT_BASE_URL,
+    InvalidParameterError,
     RateLimiter,
     RetryPolicy,
     VirusTotalClient,
@@ -108,10 +110,27 @@ class VirusTotalCredentials(Block):
             yield client
 
 
+_API_KEY_SHAPE = re.compile(r"[0-9a-fA-F]{64}")
+
+
 async def resolve_credentials(credentials: VirusTotalCredentials | str) -> VirusTotalCredentials:
-    """A block instance as is, or the saved block of that name."""
+    """A block instance as is, or the saved block of that name.
+
+    A VirusTotal API key (64 hex characters) passed where a block name belongs is refused
+    without being echoed: keys live in blocks, never in flow parameters.
+
+    Raises:
+        InvalidParameterError: the string looks like an API key.
+        ValueError: no saved block has that name.
+    """
     if isinstance(credentials, VirusTotalCredentials):
         return credentials
+    if _API_KEY_SHAPE.fullmatch(credentials.strip()):
+        raise InvalidParameterError(
+            "credentials looks like a VirusTotal API key, which must never be a flow parameter: "
+            "save it in a VirusTotalCredentials block (VirusTotalCredentials(api_key=...).save('name')) "
+            "and pass the block's name instead"
+        )
     loaded = await VirusTotalCredentials.aload(credentials)
     assert isinstance(loaded, VirusTotalCredentials)
     return loaded

@@ -69,3 +69,13 @@ def test_block_register_command(prefect_harness: None) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "VirusTotal Credentials" in result.stdout or "virustotal-credentials" in result.stdout
+
+
+async def test_a_key_given_as_block_name_is_refused_without_echo() -> None:
+    from prefect_virustotal.blocks import resolve_credentials
+    from prefect_virustotal.client import InvalidParameterError
+
+    key = "ab" * 32
+    with pytest.raises(InvalidParameterError, match="save it in a VirusTotalCredentials block") as info:
+        await resolve_credentials(key)
+    assert key not in str(info.value)
