@@ -168,15 +168,15 @@ async def _find(
             return await get_collection(block, mapped["id"]), False
         except NotFoundError:
             get_run_logger().warning("collection %s (%r) is gone; making it anew", mapped["id"], collection)
-    try:
-        return await get_collection(block, collection), True
-    except (NotFoundError, InvalidParameterError):
-        pass
     if owner:
         for candidate in await list_user_collections(block, owner):
             if candidate.attributes.name == collection:
                 return candidate, False
-    return None, False
+    try:
+        return await get_collection(block, collection), True
+    except (NotFoundError, InvalidParameterError):
+        # Not an id (a malformed one costs no request): a stable name seen for the first time.
+        return None, False
 
 
 def _attribute_changes(
