@@ -5,6 +5,7 @@ This package imports httpx and pydantic, never Prefect.
 
 from ._analyses import parse_analysis_id
 from ._clock import SYSTEM_CLOCK, Clock, SystemClock
+from ._collections import COLLECTION_BATCH_SIZE, COLLECTION_RELATIONSHIPS
 from ._core import DEFAULT_BASE_URL, VirusTotalClient
 from ._errors import (
     ERROR_CODES,
@@ -62,6 +63,8 @@ from ._transports import mount_transport, mounted_transport
 from ._verdict import Assessment, Verdict, VerdictPolicy, assess
 
 __all__ = [
+    "COLLECTION_BATCH_SIZE",
+    "COLLECTION_RELATIONSHIPS",
     "DEFAULT_BASE_URL",
     "ERROR_CODES",
     "NO_RETRY",

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp
 
 from ._app import create_app
 from ._clock import EmulatorClock, SystemClock
+from ._collections import CollectionStore
 from ._faults import ConnectionDropped, FaultPlan
 from ._notifications import NotificationStore
 from ._quota import ApiKey, KeyTier, QuotaBook
@@ -99,6 +100,8 @@ class Emulator:
         self.log = RequestLog()
         self.notifications = NotificationStore()
         """IoC Stream entries and livehunt notifications (see ``_notifications``)."""
+        self.collections = CollectionStore(self.world, self.clock, self.notifications)
+        """IoC collections, their items, comments and followers (see ``_collections``)."""
         self.base_url = base_url
         self.max_body_bytes = max_body_bytes
         self.app: ASGIApp = create_app(self)
@@ -124,6 +127,14 @@ class Emulator:
         """Accept another key (replacing one with the same secret, counters reset)."""
         api_key = ApiKey(key, KeyTier(tier), per_minute, per_day, per_month, user_id, active)
         return self.quotas.register(api_key)
+
+    def follow_collection(self, collection_id: str, key: str) -> None:
+        """Make the user of ``key`` (a key's secret or a user id) follow a collection.
+
+        Items added to it from then on reach that user's IoC Stream (origin ``subscriptions``).
+        """
+        api_key = self.quotas.get(key)
+        self.collections.follow(collection_id, api_key.owner if api_key is not None else key)
 
     @property
     def keys(self) -> list[ApiKey]:

@@ -15,6 +15,15 @@ from ._base import (
     VTModel,
     VTObject,
 )
+from ._collections import (
+    CollectionAttributes,
+    CollectionItems,
+    CollectionItemsUpdate,
+    CollectionObject,
+    CommentAttributes,
+    CommentObject,
+    collection_link,
+)
 from ._objects import (
     AnalysisAttributes,
     AnalysisObject,
@@ -36,6 +45,12 @@ __all__ = [
     "AnalysisAttributes",
     "AnalysisObject",
     "AnalysisStats",
+    "CollectionAttributes",
+    "CollectionItems",
+    "CollectionItemsUpdate",
+    "CollectionObject",
+    "CommentAttributes",
+    "CommentObject",
     "Descriptor",
     "DomainAttributes",
     "DomainObject",
@@ -57,4 +72,5 @@ __all__ = [
     "VTModel",
     "VTObject",
     "Votes",
+    "collection_link",
 ]

@@ -1,0 +1,344 @@
+"""Collection tasks: IoC collections, their items and comments.
+
+Items are indicator strings of any kind (hashes, URLs, domains, IPs; defanged is fine),
+validated before any request. Writes never cache. Item updates are batched inside one task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.client import COLLECTION_BATCH_SIZE
+from prefect_virustotal.client.models import (
+    CollectionItems,
+    CollectionItemsUpdate,
+    CollectionObject,
+    CommentObject,
+    Descriptor,
+)
+
+
+@task(name="create_collection", retries=0, cache_policy=NO_CACHE)
+async def create_collection(
+    credentials: VirusTotalCredentials,
+    name: str,
+    description: str | None = None,
+    indicators: Sequence[str] = (),
+    raw_text: str | None = None,
+    tags: Sequence[str] | None = None,
+    private: bool | None = None,
+    batch_size: int = COLLECTION_BATCH_SIZE,
+) -> CollectionObject:
+    """Create an IoC collection from indicators and/or free text.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        name: the collection's name.
+        description: its description.
+        indicators: hashes, URLs, domains and IP addresses (any mix).
+        raw_text: free text; VirusTotal extracts the indicators in it.
+        tags: tags of the collection.
+        private: whether the collection is private (write semantics UNCONFIRMED).
+        batch_size: descriptors per request; more items are added after creation.
+
+    Returns:
+        The new collection (``id``, ``attributes.name``, ``attributes.domains_count``, ...).
+
+    Raises:
+        InvalidParameterError: no name (no request made).
+        InvalidIndicatorError: an indicator is malformed (no request made).
+
+    Example:
+        ```python
+        case = await create_collection(credentials, "IR-2041", "phishing wave", ["evil[.]example"])
+        ```
+    """
+    async with credentials.get_client() as vt:
+        collection = await vt.collections.create(
+            name,
+            description=description,
+            tags=tags,
+            private=private,
+            items=indicators,
+            raw_text=raw_text,
+            batch_size=batch_size,
+        )
+    get_run_logger().info(
+        "created collection %s (%r) with %d items", collection.id, name, collection.attributes.items_count
+    )
+    return collection
+
+
+@task(name="get_collection", retries=0, cache_policy=NO_CACHE)
+async def get_collection(credentials: VirusTotalCredentials, collection_id: str) -> CollectionObject:
+    """Get an IoC collection.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        collection_id: the collection's id.
+
+    Returns:
+        The collection with its attributes and item counts.
+
+    Raises:
+        NotFoundError: no such collection.
+        ForbiddenError: a private collection of another user.
+
+    Example:
+        ```python
+        case = await get_collection(credentials, collection_id)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        collection = await vt.collections.get(collection_id)
+    get_run_logger().info("collection %s: %d items", collection.id, collection.attributes.items_count)
+    return collection
+
+
+@task(name="update_collection", retries=0, cache_policy=NO_CACHE)
+async def update_collection(
+    credentials: VirusTotalCredentials,
+    collection_id: str,
+    name: str | None = None,
+    description: str | None = None,
+    tags: Sequence[str] | None = None,
+    private: bool | None = None,
+    raw_text: str | None = None,
+) -> CollectionObject:
+    """Update a collection's attributes, and/or add the indicators found in free text.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        collection_id: the collection's id.
+        name: a new name.
+        description: a new description.
+        tags: the new tags (replace the old ones).
+        private: the private flag.
+        raw_text: free text whose indicators are added.
+
+    Returns:
+        The updated collection.
+
+    Raises:
+        InvalidParameterError: nothing to update (no request made).
+        ForbiddenError: the collection belongs to another user.
+
+    Example:
+        ```python
+        await update_collection(credentials, collection_id, name="IR-2041 (closed)")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        collection = await vt.collections.update(
+            collection_id, name=name, description=description, tags=tags, private=private, raw_text=raw_text
+        )
+    get_run_logger().info("updated collection %s", collection.id)
+    return collection
+
+
+@task(name="delete_collection", retries=0, cache_policy=NO_CACHE)
+async def delete_collection(credentials: VirusTotalCredentials, collection_id: str) -> None:
+    """Delete a collection (owner only).
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        collection_id: the collection's id.
+
+    Raises:
+        ForbiddenError: the collection belongs to another user.
+        NotFoundError: no such collection.
+
+    Example:
+        ```python
+        await delete_collection(credentials, collection_id)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        await vt.collections.delete(collection_id)
+    get_run_logger().info("deleted collection %s", collection_id)
+
+
+@task(name="add_collection_items", retries=0, cache_policy=NO_CACHE)
+async def add_collection_items(
+    credentials: VirusTotalCredentials,
+    collection_id: str,
+    indicators: Sequence[str | Descriptor],
+    batch_size: int = COLLECTION_BATCH_SIZE,
+) -> CollectionItemsUpdate:
+    """Add indicators to a collection, in batches (adding one twice is harmless).
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        collection_id: the collection's id.
+        indicators: hashes, URLs, domains and IP addresses (any mix), or descriptors.
+        batch_size: descriptors per request.
+
+    Returns:
+        What was sent, per relationship, and how many requests it took.
+
+    Raises:
+        InvalidIndicatorError: an indicator is malformed (no request made).
+        ForbiddenError: the collection belongs to another user.
+
+    Example:
+        ```python
+        await add_collection_items(credentials, collection_id, ["1.2.3.4", sha256])
+        ```
+    """
+    async with credentials.get_client() as vt:
+        update = await vt.collections.add_items(collection_id, indicators, batch_size=batch_size)
+    get_run_logger().info(
+        "added %d items to collection %s in %d requests", update.count, collection_id, update.requests
+    )
+    return update
+
+
+@task(name="remove_collection_items", retries=0, cache_policy=NO_CACHE)
+async def remove_collection_items(
+    credentials: VirusTotalCredentials,
+    collection_id: str,
+    indicators: Sequence[str | Descriptor],
+    batch_size: int = COLLECTION_BATCH_SIZE,
+) -> CollectionItemsUpdate:
+    """Remove indicators from a collection, in batches.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        collection_id: the collection's id.
+        indicators: hashes, URLs, domains and IP addresses (any mix), or descriptors
+            (a URL known only by its SHA-256 id goes as ``Descriptor(type="url", id=...)``).
+        batch_size: descriptors per request.
+
+    Returns:
+        What was sent, per relationship, and how many requests it took.
+
+    Raises:
+        InvalidIndicatorError: an indicator is malformed (no request made).
+        ForbiddenError: the collection belongs to another user.
+
+    Example:
+        ```python
+        await remove_collection_items(credentials, collection_id, ["1.2.3.4"])
+        ```
+    """
+    async with credentials.get_client() as vt:
+        update = await vt.collections.remove_items(collection_id, indicators, batch_size=batch_size)
+    get_run_logger().info(
+        "removed %d items from collection %s in %d requests", update.count, collection_id, update.requests
+    )
+    return update
+
+
+@task(name="list_collection_items", retries=0, cache_policy=NO_CACHE)
+async def list_collection_items(
+    credentials: VirusTotalCredentials,
+    collection_id: str,
+    relationships: Sequence[str] | None = None,
+) -> CollectionItems:
+    """List every item of a collection (all pages), per relationship.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        collection_id: the collection's id.
+        relationships: some of ``domains``, ``files``, ``urls``, ``ip_addresses``; all by default.
+
+    Returns:
+        The items per relationship, as objects (``id``; URLs carry ``attributes.url``).
+
+    Raises:
+        NotFoundError: no such collection.
+
+    Example:
+        ```python
+        listed = await list_collection_items(credentials, collection_id, ["domains"])
+        ```
+    """
+    async with credentials.get_client() as vt:
+        if relationships is None:
+            listed = await vt.collections.all_items(collection_id)
+        else:
+            listed = await vt.collections.all_items(collection_id, relationships)
+    get_run_logger().info("collection %s holds %d items", collection_id, listed.count)
+    return listed
+
+
+@task(name="list_user_collections", retries=0, cache_policy=NO_CACHE)
+async def list_user_collections(
+    credentials: VirusTotalCredentials, user_id: str, limit: int | None = None
+) -> list[CollectionObject]:
+    """List a user's collections (the user's own, or another user's public ones).
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        user_id: the VirusTotal user id (account name), never the API key.
+        limit: most collections to return.
+
+    Returns:
+        The collections.
+
+    Example:
+        ```python
+        mine = await list_user_collections(credentials, "my-team-account")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        found = await vt.collections.of_user(user_id, limit=limit).collect()
+    get_run_logger().info("user %s has %d collections", user_id, len(found))
+    return found
+
+
+@task(name="add_collection_comment", retries=0, cache_policy=NO_CACHE)
+async def add_collection_comment(
+    credentials: VirusTotalCredentials, collection_id: str, text: str
+) -> CommentObject:
+    """Comment on a collection.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        collection_id: the collection's id.
+        text: the comment (``#words`` become tags).
+
+    Returns:
+        The new comment.
+
+    Raises:
+        InvalidParameterError: an empty comment (no request made).
+
+    Example:
+        ```python
+        await add_collection_comment(credentials, collection_id, "contained #ir2041")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        comment = await vt.collections.add_comment(collection_id, text)
+    get_run_logger().info("commented on collection %s", collection_id)
+    return comment
+
+
+@task(name="list_collection_comments", retries=0, cache_policy=NO_CACHE)
+async def list_collection_comments(
+    credentials: VirusTotalCredentials, collection_id: str, limit: int | None = 40
+) -> list[CommentObject]:
+    """List the comments on a collection.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        collection_id: the collection's id.
+        limit: most comments to return; None for all.
+
+    Returns:
+        The comments.
+
+    Example:
+        ```python
+        comments = await list_collection_comments(credentials, collection_id)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        comments = await vt.collections.comments(collection_id, limit=limit).collect()
+    get_run_logger().info("collection %s has %d comments listed", collection_id, len(comments))
+    return comments
