@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from prefect_virustotal.flows import EnrichmentReport, enrich_iocs
+from prefect_virustotal.flows import CollectionSyncReport, EnrichmentReport, enrich_iocs, sync_collection
 
 from ._common import ExitCode, console, emit, fail, resolve_target, run
 
@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 emulator_app = typer.Typer(help="The offline emulator of the v3 API.", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")
+collection_app = typer.Typer(help="IoC collections.", no_args_is_help=True)
+app.add_typer(collection_app, name="collection")
 
 BlockOption = Annotated[
     str | None, typer.Option("--block", help="Name of a saved VirusTotalCredentials block.")
@@ -80,6 +82,40 @@ def lookup(
     if statuses and statuses <= {"error", "quota_limited", "invalid"}:
         raise typer.Exit(int(ExitCode.SERVICE))
     _exit_for([item.verdict for item in report.items], threshold)
+
+
+@collection_app.command("sync")
+def collection_sync(
+    name: Annotated[str, typer.Argument(help="The collection's stable name (or its id).")],
+    file: Annotated[str, typer.Argument(help="A file of indicators: one per line, or free text.")],
+    keep_others: Annotated[
+        bool, typer.Option("--keep-others", help="Only add; do not remove items missing from FILE.")
+    ] = False,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Make collection NAME hold exactly the indicators in FILE (created when missing)."""
+    target = resolve_target(block, emulator)
+
+    async def work() -> CollectionSyncReport:
+        return await sync_collection(
+            name, path=file, credentials=target.credentials, remove_missing=not keep_others
+        )
+
+    report = run(target, work)
+
+    def render() -> None:
+        state = "created" if report.created else "updated"
+        console.print(f"Collection [bold]{report.name}[/] {state}: {report.link}")
+        console.print(
+            f"added {len(report.added)}, removed {len(report.removed)}, unchanged {report.unchanged}, "
+            f"invalid {len(report.invalid)}"
+        )
+        for item in report.invalid:
+            console.print(f"  skipped (invalid): {item}", markup=False)
+
+    emit(report, as_json=as_json, emulated=report.emulated or target.emulated, render=render)
 
 
 @emulator_app.command("serve")

@@ -55,3 +55,14 @@ def test_service_errors_exit_3(mounted: Emulator) -> None:
     result = runner.invoke(app, ["lookup", mounted.world.pick("domain"), "--block", "cli-wrong-key"])
     assert result.exit_code == ExitCode.SERVICE, result.output
     assert "unknown-key-xyz" not in result.output
+
+
+def test_collection_sync_from_a_file(tmp_path: pytest.TempPathFactory) -> None:
+    iocs = tmp_path / "iocs.txt"  # type: ignore[operator]
+    iocs.write_text(f"{WORLD.pick('domain')}\n{WORLD.pick('ip_address')}\nnot an ioc\n")
+    result = runner.invoke(app, ["collection", "sync", "case-cli", str(iocs), "--emulator", "--json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    payload = json.loads(result.stdout)
+    assert payload["emulated"] is True
+    assert len(payload["result"]["added"]) == 2
+    assert payload["result"]["added"]
