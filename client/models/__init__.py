@@ -15,6 +15,18 @@ from ._base import (
     VTModel,
     VTObject,
 )
+from ._hunting import (
+    RETROHUNT_STATUSES,
+    RETROHUNT_TERMINAL,
+    HuntingRuleset,
+    HuntingRulesetAttributes,
+    MatchingFiles,
+    RetrohuntJob,
+    RetrohuntJobAttributes,
+    RetrohuntTimeRange,
+    RulesetFiles,
+    YaraCheck,
+)
 from ._objects import (
     AnalysisAttributes,
     AnalysisObject,
@@ -33,6 +45,8 @@ from ._objects import (
 from ._results import LookupResult, LookupStatus
 
 __all__ = [
+    "RETROHUNT_STATUSES",
+    "RETROHUNT_TERMINAL",
     "AnalysisAttributes",
     "AnalysisObject",
     "AnalysisStats",
@@ -46,15 +60,23 @@ __all__ = [
     "FileAttributes",
     "FileObject",
     "GenericAttributes",
+    "HuntingRuleset",
+    "HuntingRulesetAttributes",
     "IPAddressAttributes",
     "IPAddressObject",
     "ListMeta",
     "LookupResult",
     "LookupStatus",
+    "MatchingFiles",
     "Relationship",
+    "RetrohuntJob",
+    "RetrohuntJobAttributes",
+    "RetrohuntTimeRange",
+    "RulesetFiles",
     "URLAttributes",
     "URLObject",
     "VTModel",
     "VTObject",
     "Votes",
+    "YaraCheck",
 ]
