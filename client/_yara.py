@@ -33,6 +33,7 @@ _RULE_DECLARATION = re.compile(
 )
 _IMPORT = re.compile(r'^[ \t]*import[ \t]+"([^"]+)"', re.MULTILINE)
 _LINE = re.compile(r"line (\d+)")
+_LINE_PREFIX = re.compile(r"^line \d+: ")
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENT = re.compile(r"//[^\n]*")
 
@@ -153,6 +154,7 @@ def check_yara_rules(rules: str, *, max_rules: int | None = MAX_RULES_PER_JOB) -
             detail = str(exc)
             match = _LINE.search(detail)
             line = int(match.group(1)) if match else None
+            detail = _LINE_PREFIX.sub("", detail, count=1)
             raise YaraSyntaxError(detail, line, _rule_at(declarations, line)) from None
         except yara.Error as exc:
             raise YaraSyntaxError(str(exc), None, None) from None

@@ -106,12 +106,14 @@ class MatchingFiles(VTModel):
         files: the files read, each with the match in ``context_attributes`` when given.
         resume_cursor: where to continue reading; None once every match was read.
         total: ``meta.count`` when the service gives it.
+        emulated: the answers came from the pack's emulator (fiction).
     """
 
     job_id: str
     files: list[VTObject[FileAttributes]] = Field(default_factory=list)
     resume_cursor: str | None = None
     total: int | None = None
+    emulated: bool = False
 
 
 class RulesetFiles(VTModel):
