@@ -44,15 +44,15 @@ def flow_clock(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> FakeClock:
 async def test_retrohunt_runs_to_exact_matches(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
     marker = campaign_marker(mounted.world, 5)
     expected = files_containing(mounted.world, marker)
-    report = await retrohunt(rules=marker_rule(marker), credentials=credentials, poll_interval=60)
+    report = await retrohunt(rules=marker_rule(marker), credentials=credentials, poll_interval=120)
     assert report.status == "finished" and report.stopped is None and not report.adopted
     assert {m.id for m in report.matches} == expected
     assert report.num_matches == len(expected) and not report.more_matches
     assert report.emulated and report.progress == 100.0
     assert mounted.count("POST", JOBS) == 1
     assert PREMIUM_KEY not in report.model_dump_json()
-    # One GET per poll: the whole job (~11 min on the emulator) took a handful of polls.
-    assert mounted.count("GET", f"{JOBS}/{report.job_id}") <= 15
+    # One GET per poll: the whole job (11 min on the emulator) took a handful of polls.
+    assert mounted.count("GET", f"{JOBS}/{report.job_id}") <= 7
 
     async with get_client() as prefect:
         artifacts = await prefect.read_artifacts()
@@ -78,6 +78,7 @@ async def test_deadline_aborts_the_job(
         credentials=credentials,
         deadline_seconds=360,
         poll_interval=60,
+        max_matches=50,
     )
     assert report.stopped == "deadline"
     assert report.status == "aborting"
@@ -86,7 +87,8 @@ async def test_deadline_aborts_the_job(
     job = mounted.hunting.jobs[report.job_id]
     assert job.abort_requested == pytest.approx(job.created + 360)
     # Half the scan was done (60 s queued + 60 s starting + 240 of 600 s running): partial matches.
-    assert 0 < len(report.matches) == report.num_matches < mounted.world.count("file")
+    assert report.num_matches is not None and 0 < report.num_matches < mounted.world.count("file")
+    assert len(report.matches) == 50 and report.more_matches
     clock.advance(60)
     assert job.status(clock.time()) == "aborted"
 
