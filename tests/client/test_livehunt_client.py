@@ -19,7 +19,9 @@ RULESETS = "/api/v3/intelligence/hunting_rulesets"
 async def test_matching_file_makes_notifications_and_ioc_stream_entries(
     vt: VirusTotalClient, emulator: Emulator, clock: FakeClock
 ) -> None:
-    ruleset = await vt.livehunt.create("acme-loader", marker_rule("ACME-LOADER", name="acme_loader", tags="apt crimeware"))
+    ruleset = await vt.livehunt.create(
+        "acme-loader", marker_rule("ACME-LOADER", name="acme_loader", tags="apt crimeware")
+    )
     assert ruleset.attributes.enabled is True
     assert ruleset.attributes.rule_names == ["acme_loader"]
     assert ruleset.attributes.number_of_rules == 1
@@ -70,7 +72,9 @@ async def test_disabled_rulesets_and_other_users_are_not_notified(
     assert len(emulator.notifications.hunting) == 2
 
 
-async def test_limit_per_24_hours_rate_limits(vt: VirusTotalClient, emulator: Emulator, clock: FakeClock) -> None:
+async def test_limit_per_24_hours_rate_limits(
+    vt: VirusTotalClient, emulator: Emulator, clock: FakeClock
+) -> None:
     ruleset = await vt.livehunt.create("noisy", marker_rule("NOISY"), limit=2)
     for i in range(3):
         emulator.add_file(f"NOISY {i}".encode())
@@ -145,7 +149,9 @@ async def test_bad_input_makes_no_request(vt: VirusTotalClient, emulator: Emulat
     assert emulator.count() == 0
 
 
-async def test_vt_module_rules_are_stored_but_never_match_here(vt: VirusTotalClient, emulator: Emulator) -> None:
+async def test_vt_module_rules_are_stored_but_never_match_here(
+    vt: VirusTotalClient, emulator: Emulator
+) -> None:
     source = 'import "vt"\nrule new_file { condition: vt.metadata.new_file }\n'
     ruleset = await vt.livehunt.create("vt-module", source)
     assert ruleset.attributes.rule_names == ["new_file"]

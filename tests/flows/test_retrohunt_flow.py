@@ -19,13 +19,13 @@ from prefect.variables import Variable
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import VirusTotalClient, YaraSyntaxError
 from prefect_virustotal.emulator import Emulator, FakeClock
+from prefect_virustotal.flows import _retrohunt as retrohunt_module
 from prefect_virustotal.flows import (
     abort_job_on_cancellation,
     collect_retrohunt_results,
     retrohunt,
     watch_retrohunt_jobs,
 )
-from prefect_virustotal.flows import _retrohunt as retrohunt_module
 from tests.conftest import PREMIUM_KEY
 from tests.hunting import BAD_RULES, campaign_marker, files_containing, marker_rule
 
@@ -63,7 +63,9 @@ async def test_retrohunt_runs_to_exact_matches(credentials: VirusTotalCredential
     assert all(PREMIUM_KEY not in str(a.data) for a in artifacts)
 
 
-async def test_bad_rule_fails_before_any_request(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
+async def test_bad_rule_fails_before_any_request(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
     with pytest.raises(YaraSyntaxError, match="broken"):
         await retrohunt(rules=BAD_RULES, credentials=credentials)
     assert mounted.count() == 0
@@ -190,7 +192,9 @@ async def test_collect_results_for_an_automation(
     marker = campaign_marker(mounted.world, 2)
     job = await vt.retrohunt.create(marker_rule(marker))
     clock.advance(5000)
-    report = await collect_retrohunt_results(job.id, credentials=credentials, max_matches=3, delete_after=True)
+    report = await collect_retrohunt_results(
+        job.id, credentials=credentials, max_matches=3, delete_after=True
+    )
     assert report.status == "finished" and len(report.matches) == 3 and report.more_matches
     assert {m.id for m in report.matches} <= files_containing(mounted.world, marker)
     assert report.deleted and job.id not in mounted.hunting.jobs
