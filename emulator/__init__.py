@@ -27,7 +27,6 @@ from ._emulator import (
 )
 from ._errors import ERROR_STATUS, ApiError, error_response
 from ._faults import ConnectionDropped, Fault, FaultPlan
-from ._hunting import MAX_CONCURRENT_JOBS, HuntingState, RetrohuntDurations
 from ._pagination import paginate
 from ._quota import ApiKey, KeyTier, QuotaBook
 from ._requests import RequestRecord
@@ -37,7 +36,6 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEMO_KEYS",
     "ERROR_STATUS",
-    "MAX_CONCURRENT_JOBS",
     "NATURES",
     "PREMIUM_DEMO_KEY",
     "PUBLIC_DEMO_KEY",
@@ -51,13 +49,11 @@ __all__ = [
     "FakeClock",
     "Fault",
     "FaultPlan",
-    "HuntingState",
     "KeyTier",
     "QuotaBook",
     "Relationship",
     "RequestRecord",
     "Resolution",
-    "RetrohuntDurations",
     "SystemClock",
     "World",
     "WorldObject",

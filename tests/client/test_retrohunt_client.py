@@ -12,7 +12,8 @@ from prefect_virustotal.client import (
     VirusTotalClient,
     YaraSyntaxError,
 )
-from prefect_virustotal.emulator import MAX_CONCURRENT_JOBS, Emulator, FakeClock, RetrohuntDurations
+from prefect_virustotal.emulator import Emulator, FakeClock
+from prefect_virustotal.emulator._hunting import MAX_CONCURRENT_JOBS, RetrohuntDurations
 from tests.conftest import PUBLIC_KEY
 from tests.hunting import BAD_RULES, campaign_marker, files_containing, marker_rule
 
