@@ -55,18 +55,27 @@ from ._identifiers import (
     url_has_credentials,
     url_id,
 )
+from ._livehunt import MATCH_OBJECT_TYPES
 from ._pagination import Page, Paginator
 from ._polling import poll_until
 from ._ratelimit import LocalRateLimiter, RateLimiter, shared_limiter
 from ._retry import NO_RETRY, RetryPolicy
 from ._transports import mount_transport, mounted_transport
 from ._verdict import Assessment, Verdict, VerdictPolicy, assess
+from ._yara import (
+    MAX_RULES_PER_JOB,
+    YaraSyntaxError,
+    YaraUnavailableError,
+    check_yara_rules,
+)
 
 __all__ = [
     "COLLECTION_BATCH_SIZE",
     "COLLECTION_RELATIONSHIPS",
     "DEFAULT_BASE_URL",
     "ERROR_CODES",
+    "MATCH_OBJECT_TYPES",
+    "MAX_RULES_PER_JOB",
     "NO_RETRY",
     "SYSTEM_CLOCK",
     "APIConnectionError",
@@ -112,7 +121,10 @@ __all__ = [
     "VirusTotalClient",
     "VirusTotalError",
     "WrongCredentialsError",
+    "YaraSyntaxError",
+    "YaraUnavailableError",
     "assess",
+    "check_yara_rules",
     "extract_indicators",
     "mount_transport",
     "mounted_transport",

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import _routes_analyses, _routes_collections, _routes_objects, _routes_users
+from . import _routes_analyses, _routes_collections, _routes_hunting, _routes_objects, _routes_users
 from ._errors import ApiError, error_response
 from ._faults import API_PREFIX, ConnectionDropped, Fault
 from ._requests import RequestRecord
@@ -98,6 +98,7 @@ def create_app(emulator: Emulator) -> ASGIApp:
             *_routes_analyses.routes(),
             *_routes_users.routes(),
             *_routes_collections.routes(),
+            *_routes_hunting.routes(),
         ],
         exception_handlers={
             ApiError: _on_api_error,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 
 import httpx
@@ -12,6 +12,7 @@ from ._app import create_app
 from ._clock import EmulatorClock, SystemClock
 from ._collections import CollectionStore
 from ._faults import ConnectionDropped, FaultPlan
+from ._hunting import HuntingState
 from ._notifications import NotificationStore
 from ._quota import ApiKey, KeyTier, QuotaBook
 from ._requests import RequestLog, RequestRecord
@@ -102,6 +103,8 @@ class Emulator:
         """IoC Stream entries and livehunt notifications (see ``_notifications``)."""
         self.collections = CollectionStore(self.world, self.clock, self.notifications)
         """IoC collections, their items, comments and followers (see ``_collections``)."""
+        self.hunting = HuntingState(self.world, self.clock, self.notifications)
+        """Retrohunt jobs and livehunt rulesets (see ``_hunting``); livehunt runs on new files."""
         self.base_url = base_url
         self.max_body_bytes = max_body_bytes
         self.app: ASGIApp = create_app(self)
@@ -135,6 +138,22 @@ class Emulator:
         """
         api_key = self.quotas.get(key)
         self.collections.follow(collection_id, api_key.owner if api_key is not None else key)
+
+    def add_file(
+        self,
+        content: bytes,
+        *,
+        nature: str = "undetected",
+        names: Sequence[str] = (),
+        family: str | None = None,
+    ) -> str:
+        """Add a file to the world as if it had just been submitted; returns its SHA-256.
+
+        Enabled livehunt rulesets run over it (through ``World.on_file_added``), so a match
+        shows up at once in ``notifications``. Its submission dates are the clock's now.
+        """
+        now = int(self.clock.time())
+        return self.world.add_file(content, nature=nature, names=names, date=now, family=family)
 
     @property
     def keys(self) -> list[ApiKey]:

@@ -281,6 +281,7 @@ class World:
         self._edges: dict[Ref, dict[str, dict[Ref, None]]] = {}
         self._resolutions: dict[str, Resolution] = {}
         self._analyses: dict[str, Analysis] = {}
+        self._file_observers: list[Callable[[str], None]] = []
         _Builder(self, seeded(seed)).build()
 
     # ----------------------------------------------------------------------------- lookups
@@ -509,6 +510,10 @@ class World:
         )
 
     # ---------------------------------------------------------------------------- growing
+    def on_file_added(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(sha256)`` whenever ``add_file`` adds a new file (livehunt listens here)."""
+        self._file_observers.append(callback)
+
     def add_file(
         self,
         content: bytes,
@@ -539,6 +544,8 @@ class World:
             cluster=None,
             window=(date, date),
         )
+        for callback in list(self._file_observers):
+            callback(sha256)
         return sha256
 
     def add_url(self, url: str, *, nature: str = "undetected", date: int = WORLD_NOW) -> str:

@@ -12,6 +12,14 @@ from ._collections import (
     remove_collection_items,
     update_collection,
 )
+from ._livehunt import (
+    create_hunting_ruleset,
+    delete_hunting_ruleset,
+    get_hunting_ruleset,
+    get_hunting_ruleset_files,
+    list_hunting_rulesets,
+    update_hunting_ruleset,
+)
 from ._lookups import (
     LOOKUP_CACHE,
     LOOKUP_CACHE_EXPIRATION,
@@ -23,25 +31,47 @@ from ._lookups import (
     get_url_report,
     lookup_indicators,
 )
+from ._retrohunt import (
+    abort_retrohunt_job,
+    create_retrohunt_job,
+    delete_retrohunt_job,
+    get_retrohunt_job,
+    get_retrohunt_matching_files,
+    list_retrohunt_jobs,
+    validate_yara_rules,
+)
 
 __all__ = [
     "LOOKUP_CACHE",
     "LOOKUP_CACHE_EXPIRATION",
+    "abort_retrohunt_job",
     "add_collection_comment",
     "add_collection_items",
     "create_collection",
+    "create_hunting_ruleset",
+    "create_retrohunt_job",
     "delete_collection",
+    "delete_hunting_ruleset",
+    "delete_retrohunt_job",
     "get_analysis",
     "get_collection",
     "get_domain_report",
     "get_file_report",
+    "get_hunting_ruleset",
+    "get_hunting_ruleset_files",
     "get_ip_report",
     "get_related_objects",
+    "get_retrohunt_job",
+    "get_retrohunt_matching_files",
     "get_url_report",
     "list_collection_comments",
     "list_collection_items",
+    "list_hunting_rulesets",
+    "list_retrohunt_jobs",
     "list_user_collections",
     "lookup_indicators",
     "remove_collection_items",
     "update_collection",
+    "update_hunting_ruleset",
+    "validate_yara_rules",
 ]

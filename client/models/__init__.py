@@ -24,6 +24,18 @@ from ._collections import (
     CommentObject,
     collection_link,
 )
+from ._hunting import (
+    RETROHUNT_STATUSES,
+    RETROHUNT_TERMINAL,
+    HuntingRuleset,
+    HuntingRulesetAttributes,
+    MatchingFiles,
+    RetrohuntJob,
+    RetrohuntJobAttributes,
+    RetrohuntTimeRange,
+    RulesetFiles,
+    YaraCheck,
+)
 from ._objects import (
     AnalysisAttributes,
     AnalysisObject,
@@ -42,6 +54,8 @@ from ._objects import (
 from ._results import LookupResult, LookupStatus
 
 __all__ = [
+    "RETROHUNT_STATUSES",
+    "RETROHUNT_TERMINAL",
     "AnalysisAttributes",
     "AnalysisObject",
     "AnalysisStats",
@@ -61,16 +75,24 @@ __all__ = [
     "FileAttributes",
     "FileObject",
     "GenericAttributes",
+    "HuntingRuleset",
+    "HuntingRulesetAttributes",
     "IPAddressAttributes",
     "IPAddressObject",
     "ListMeta",
     "LookupResult",
     "LookupStatus",
+    "MatchingFiles",
     "Relationship",
+    "RetrohuntJob",
+    "RetrohuntJobAttributes",
+    "RetrohuntTimeRange",
+    "RulesetFiles",
     "URLAttributes",
     "URLObject",
     "VTModel",
     "VTObject",
     "Votes",
+    "YaraCheck",
     "collection_link",
 ]

@@ -1,0 +1,465 @@
+"""Retrohunt from start to finish, and a watcher so long jobs need not pin a worker.
+
+* ``retrohunt``: check the YARA locally, create the job (or adopt the same job from an earlier
+  run), follow it with a progress artifact, abort it on the deadline or when the run is
+  cancelled, put the matching files into a table artifact, optionally delete the job.
+* ``watch_retrohunt_jobs``: a short flow for a schedule. It lists the user's jobs and emits
+  ``virustotal.retrohunt.finished`` once per finished job (the ids already announced are kept
+  in a Prefect Variable).
+* ``collect_retrohunt_results``: what an automation runs on that event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from prefect import Flow, flow, get_run_logger
+from prefect.artifacts import acreate_progress_artifact, acreate_table_artifact, aupdate_progress_artifact
+from prefect.client.schemas.objects import FlowRun, State
+from prefect.context import FlowRunContext
+from prefect.events import emit_event
+from prefect.exceptions import MissingContextError
+from prefect.variables import Variable
+from pydantic import BaseModel, Field
+
+from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
+from prefect_virustotal.client import SYSTEM_CLOCK, Clock
+from prefect_virustotal.client.models import FileObject, MatchingFiles, RetrohuntJob
+from prefect_virustotal.tasks import (
+    abort_retrohunt_job,
+    create_retrohunt_job,
+    delete_retrohunt_job,
+    get_retrohunt_job,
+    get_retrohunt_matching_files,
+    list_retrohunt_jobs,
+    validate_yara_rules,
+)
+
+from ._enrich import EMULATED_BANNER
+
+CLOCK: Clock = SYSTEM_CLOCK
+"""What the flows wait on and measure deadlines with; a rehearsal or a test may swap in a fake."""
+
+FINISHED_EVENT = "virustotal.retrohunt.finished"
+NOTIFIED_VARIABLE = "virustotal-retrohunt-finished"
+"""The Prefect Variable in which ``watch_retrohunt_jobs`` remembers the jobs it announced."""
+
+_RUN_VARIABLE_PREFIX = "virustotal-retrohunt-run-"
+_VARIABLE_BUDGET = 4500  # Variables hold at most 5,000 characters of JSON.
+_ACTIVE: dict[str, tuple[VirusTotalCredentials, str]] = {}
+"""Flow run id -> (credentials, job id) of the job a run in this process is following."""
+
+
+class RetrohuntReport(BaseModel):
+    """What ``retrohunt`` and ``collect_retrohunt_results`` return."""
+
+    job_id: str
+    status: str
+    adopted: bool = False
+    """The job came from an earlier run with the same rules and parameters."""
+    stopped: str | None = None
+    """Why the flow aborted the job: ``deadline`` or ``cancelled``; None if it ran its course."""
+    progress: float | None = None
+    num_matches: int | None = None
+    matches: list[FileObject] = Field(default_factory=list)
+    more_matches: bool = False
+    """More files matched than were read (see ``max_matches``)."""
+    deleted: bool = False
+    emulated: bool = False
+
+    def rows(self) -> list[dict[str, str]]:
+        """One table row per matching file."""
+        rows = []
+        for item in self.matches:
+            attrs = item.attributes
+            stats = attrs.last_analysis_stats
+            context = item.context_attributes or {}
+            rows.append(
+                {
+                    "sha256": item.id,
+                    "name": attrs.meaningful_name or "-",
+                    "type": attrs.type_description or "-",
+                    "detections": f"{stats.malicious}/{stats.total}" if stats else "-",
+                    "rule": str(context.get("rule_name") or "-"),
+                    "link": f"https://www.virustotal.com/gui/file/{item.id}",
+                }
+            )
+        return rows
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
+
+
+def _epoch(value: datetime | int | None) -> int | None:
+    if value is None:
+        return None
+    return int(value.timestamp()) if isinstance(value, datetime) else int(value)
+
+
+def _emails(value: str | list[str] | None) -> set[str]:
+    raw = [value] if isinstance(value, str) else list(value or [])
+    return {part.strip().lower() for item in raw for part in item.split(",") if part.strip()}
+
+
+def _same_job(
+    job: RetrohuntJob,
+    rules: str,
+    corpus: str,
+    start: int | None,
+    end: int | None,
+    emails: set[str],
+    adopt_finished_within: float,
+) -> bool:
+    """Whether ``job`` is what this run would create (and is still worth adopting)."""
+    attrs = job.attributes
+    if attrs.rules.strip() != rules.strip() or (attrs.corpus or "main") != corpus:
+        return False
+    window = attrs.time_range
+    # Only the bounds this run gives are compared: the service fills in the omitted ones.
+    if start is not None and (window is None or window.start is None or _epoch(window.start) != start):
+        return False
+    if end is not None and (window is None or window.end is None or _epoch(window.end) != end):
+        return False
+    if _emails(attrs.notification_email) != emails:
+        return False
+    if attrs.status in ("aborting", "aborted"):
+        return False
+    if attrs.status == "finished":
+        finished = attrs.finish_date.timestamp() if attrs.finish_date else 0.0
+        return CLOCK.time() - finished <= adopt_finished_within
+    return True
+
+
+def _run_id() -> str | None:
+    context = FlowRunContext.get()
+    return str(context.flow_run.id) if context and context.flow_run else None
+
+
+async def _remember(run_id: str | None, block: VirusTotalCredentials, job_id: str) -> None:
+    """Note the job this run follows, for the cancellation hook (in and out of process)."""
+    if run_id is None:
+        return
+    _ACTIVE[run_id] = (block, job_id)
+    await Variable.aset(f"{_RUN_VARIABLE_PREFIX}{run_id}", {"job_id": job_id}, overwrite=True)
+
+
+async def _forget(run_id: str | None) -> None:
+    if run_id is None:
+        return
+    _ACTIVE.pop(run_id, None)
+    await Variable.aunset(f"{_RUN_VARIABLE_PREFIX}{run_id}")
+
+
+async def abort_job_on_cancellation(flow: Flow[Any, Any], flow_run: FlowRun, state: State[Any]) -> None:
+    """``on_cancellation`` hook: abort the server-side job of a cancelled ``retrohunt`` run.
+
+    In the process that ran the flow the job is known; elsewhere (a runner running the hook
+    after killing the process) it is read from the run's Variable, and the credentials from
+    the run's parameters when they name a saved block.
+    """
+    logger = _logger()
+    run_id = str(flow_run.id)
+    entry = _ACTIVE.pop(run_id, None)
+    if entry is None:
+        saved = await Variable.aget(f"{_RUN_VARIABLE_PREFIX}{run_id}")
+        named = (flow_run.parameters or {}).get("credentials", "virustotal")
+        if not isinstance(saved, dict) or not isinstance(named, str):
+            logger.info("no retrohunt job to abort for flow run %s", run_id)
+            return
+        entry = (await resolve_credentials(named), str(saved["job_id"]))
+    block, job_id = entry
+    job = await abort_retrohunt_job(block, job_id)
+    logger.warning("flow run cancelled: retrohunt job %s aborted (%s)", job_id, job.attributes.status)
+    await Variable.aunset(f"{_RUN_VARIABLE_PREFIX}{run_id}")
+
+
+async def _collect(
+    block: VirusTotalCredentials,
+    job: RetrohuntJob,
+    *,
+    max_matches: int | None,
+    relationships: list[str] | None,
+    delete_after: bool,
+    adopted: bool = False,
+    stopped: str | None = None,
+) -> RetrohuntReport:
+    """Read the matches into a table artifact and a report; delete the job if asked."""
+    logger = _logger()
+    found: MatchingFiles = await get_retrohunt_matching_files(
+        block, job.id, limit=max_matches, relationships=relationships
+    )
+    report = RetrohuntReport(
+        job_id=job.id,
+        status=job.attributes.status,
+        adopted=adopted,
+        stopped=stopped,
+        progress=job.attributes.progress,
+        num_matches=job.attributes.num_matches,
+        matches=found.files,
+        more_matches=found.resume_cursor is not None,
+        emulated=found.emulated,
+    )
+    description = f"Retrohunt job `{job.id}` ({report.status}): {len(report.matches)} matching file(s)."
+    if stopped:
+        description += f" The flow aborted the job ({stopped}): the matches are partial."
+    if report.more_matches:
+        description += f" Only the first {len(report.matches)} are shown."
+    if report.emulated:
+        description = f"**{EMULATED_BANNER}**\n\n{description}"
+        logger.warning(EMULATED_BANNER)
+    await acreate_table_artifact(
+        key="virustotal-retrohunt-matches", table=report.rows(), description=description
+    )
+    if delete_after:
+        await delete_retrohunt_job(block, job.id)
+        report.deleted = True
+    logger.info("retrohunt job %s: %s, %d match(es) collected", job.id, report.status, len(report.matches))
+    return report
+
+
+@flow(name="retrohunt", log_prints=False, on_cancellation=[abort_job_on_cancellation])
+async def retrohunt(
+    rules: str,
+    credentials: VirusTotalCredentials | str = "virustotal",
+    corpus: str = "main",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    notification_email: str | list[str] | None = None,
+    deadline_seconds: float = 6 * 3600,
+    poll_interval: float = 60.0,
+    max_matches: int | None = 1000,
+    relationships: list[str] | None = None,
+    delete_after: bool = False,
+    adopt_existing: bool = True,
+    adopt_finished_within: float = 24 * 3600,
+) -> RetrohuntReport:
+    """Run YARA rules over VirusTotal's past corpus and collect the matching files.
+
+    The rules are compiled locally first: a syntax error fails the run before any request.
+    A rerun with the same rules and parameters adopts the job of the earlier run (still
+    running, or finished within ``adopt_finished_within`` seconds) instead of taking a
+    second of the ten job slots. The job is aborted when ``deadline_seconds`` pass or the
+    run is cancelled; its matches so far are still collected.
+
+    Args:
+        rules: the YARA rules (at most 300).
+        credentials: a credentials block, or the name of a saved one.
+        corpus: ``main`` or ``goodware``.
+        start: oldest submission date to scan (omitted: as far back as the licence allows).
+        end: newest submission date to scan (omitted: now).
+        notification_email: address(es) VirusTotal e-mails when the job ends.
+        deadline_seconds: abort the job after this long.
+        poll_interval: seconds between checks (shorter near the job's end).
+        max_matches: most matching files read; None for all.
+        relationships: relationships to embed in each matching file.
+        delete_after: delete the job at VirusTotal once its matches are collected.
+        adopt_existing: look for the same job before creating one.
+        adopt_finished_within: how recent a finished job must be to be adopted.
+
+    Returns:
+        The job's final state and its matching files.
+
+    Raises:
+        YaraSyntaxError: the rules do not compile (no request made).
+        ForbiddenError: the key lacks VirusTotal Intelligence, or all 10 job slots are taken.
+
+    Example:
+        ```python
+        report = await retrohunt(rules=open("apt.yar").read(), deadline_seconds=3600)
+        ```
+    """
+    logger = get_run_logger()
+    check = await validate_yara_rules(rules)
+    block = await resolve_credentials(credentials)
+    started = CLOCK.monotonic()
+    first, last, emails = _epoch(start), _epoch(end), _emails(notification_email)
+    job: RetrohuntJob | None = None
+    if adopt_existing:
+        for candidate in await list_retrohunt_jobs(block):
+            if _same_job(candidate, rules, corpus, first, last, emails, adopt_finished_within):
+                job = candidate
+                logger.info(
+                    "adopting retrohunt job %s (%s) from an earlier run", job.id, job.attributes.status
+                )
+                break
+    adopted = job is not None
+    if job is None:
+        job = await create_retrohunt_job(
+            block, rules, corpus=corpus, start=start, end=end, notification_email=notification_email
+        )
+        logger.info("retrohunt job %s created with %d rule(s)", job.id, check.number_of_rules)
+    run_id = _run_id()
+    await _remember(run_id, block, job.id)
+    progress_id = await acreate_progress_artifact(
+        progress=job.attributes.progress or 0.0,
+        key="virustotal-retrohunt-progress",
+        description=f"Retrohunt job `{job.id}`",
+    )
+    deadline = started + deadline_seconds
+    stopped: str | None = None
+    try:
+        while not job.attributes.terminal:
+            now = CLOCK.monotonic()
+            if now >= deadline:
+                stopped = "deadline"
+                logger.warning(
+                    "deadline of %.0fs passed: aborting retrohunt job %s", deadline_seconds, job.id
+                )
+                job = await abort_retrohunt_job(block, job.id)
+                break
+            pause = min(poll_interval, deadline - now)
+            if job.attributes.eta_seconds and job.attributes.status == "running":
+                pause = min(pause, max(1.0, float(job.attributes.eta_seconds)))
+            await CLOCK.sleep(pause)
+            job = await get_retrohunt_job(block, job.id)
+            attrs = job.attributes
+            logger.info(
+                "retrohunt job %s: %s, %.1f%% scanned, %s match(es), eta %ss",
+                job.id,
+                attrs.status,
+                attrs.progress or 0.0,
+                attrs.num_matches,
+                attrs.eta_seconds,
+            )
+            await aupdate_progress_artifact(progress_id, progress=min(100.0, attrs.progress or 0.0))
+    except asyncio.CancelledError:
+        # Cancelled while waiting: free the job slot before going.
+        logger.warning("flow run cancelled: aborting retrohunt job %s", job.id)
+        await abort_retrohunt_job(block, job.id)
+        await _forget(run_id)
+        raise
+    if job.attributes.status == "finished":
+        await aupdate_progress_artifact(progress_id, progress=100.0)
+    report = await _collect(
+        block,
+        job,
+        max_matches=max_matches,
+        relationships=relationships,
+        delete_after=delete_after,
+        adopted=adopted,
+        stopped=stopped,
+    )
+    await _forget(run_id)
+    return report
+
+
+@flow(name="collect_retrohunt_results", log_prints=False)
+async def collect_retrohunt_results(
+    job_id: str,
+    credentials: VirusTotalCredentials | str = "virustotal",
+    max_matches: int | None = 1000,
+    relationships: list[str] | None = None,
+    delete_after: bool = False,
+) -> RetrohuntReport:
+    """Collect the matching files of a retrohunt job, e.g. when the watcher announces it.
+
+    Meant for an automation on ``virustotal.retrohunt.finished`` with the parameter
+    ``job_id: "{{ event.resource['vt.job_id'] }}"``.
+
+    Args:
+        job_id: the job id.
+        credentials: a credentials block, or the name of a saved one.
+        max_matches: most matching files read; None for all.
+        relationships: relationships to embed in each matching file.
+        delete_after: delete the job once its matches are collected.
+
+    Returns:
+        The job's state and its matching files (also as a table artifact).
+
+    Example:
+        ```python
+        report = await collect_retrohunt_results("alice-1767225600", delete_after=True)
+        ```
+    """
+    block = await resolve_credentials(credentials)
+    job = await get_retrohunt_job(block, job_id)
+    return await _collect(
+        block, job, max_matches=max_matches, relationships=relationships, delete_after=delete_after
+    )
+
+
+def _finished_event(job: RetrohuntJob) -> dict[str, Any]:
+    attrs = job.attributes
+    return {
+        "event": FINISHED_EVENT,
+        "resource": {
+            "prefect.resource.id": f"virustotal.retrohunt-job.{job.id}",
+            "prefect.resource.name": job.id,
+            "vt.job_id": job.id,
+            "vt.num_matches": str(attrs.num_matches or 0),
+            "vt.corpus": attrs.corpus or "main",
+        },
+        "payload": {
+            "job_id": job.id,
+            "num_matches": attrs.num_matches,
+            "scanned_bytes": attrs.scanned_bytes,
+            "finish_date": int(attrs.finish_date.timestamp()) if attrs.finish_date else None,
+        },
+    }
+
+
+@flow(name="watch_retrohunt_jobs", log_prints=False)
+async def watch_retrohunt_jobs(
+    credentials: VirusTotalCredentials | str = "virustotal",
+    variable_name: str = NOTIFIED_VARIABLE,
+) -> list[str]:
+    """Check every retrohunt job and announce each finished one once, as a Prefect event.
+
+    Meant for a schedule (every few minutes), so that long jobs need no worker waiting on
+    them. Each newly finished job emits ``virustotal.retrohunt.finished`` with the resource
+    ``virustotal.retrohunt-job.<id>`` (label ``vt.job_id``); an automation can run
+    ``collect_retrohunt_results`` on it. Announced ids are kept in a Prefect Variable; ids
+    of jobs no longer listed (deleted) are dropped from it to respect its size cap. The event
+    is emitted before the Variable is written: a crash in between announces a job twice
+    rather than never.
+
+    Args:
+        credentials: a credentials block, or the name of a saved one.
+        variable_name: the Variable holding the announced job ids.
+
+    Returns:
+        The ids of the jobs announced by this run.
+
+    Example:
+        ```python
+        announced = await watch_retrohunt_jobs("virustotal")
+        ```
+    """
+    logger = get_run_logger()
+    block = await resolve_credentials(credentials)
+    jobs = await list_retrohunt_jobs(block, limit=None)
+    saved = await Variable.aget(variable_name)
+    announced: list[str] = list(saved.get("announced", [])) if isinstance(saved, dict) else []
+    known = set(announced)
+    new: list[str] = []
+    for job in jobs:
+        attrs = job.attributes
+        if attrs.status != "finished":
+            if attrs.active:
+                logger.info(
+                    "retrohunt job %s: %s, %.1f%%, %s match(es)",
+                    job.id,
+                    attrs.status,
+                    attrs.progress or 0.0,
+                    attrs.num_matches,
+                )
+            continue
+        if job.id in known:
+            continue
+        emit_event(**_finished_event(job))
+        new.append(job.id)
+        logger.info("retrohunt job %s finished with %s match(es): event emitted", job.id, attrs.num_matches)
+    if new or saved is None:
+        listed = {job.id for job in jobs}
+        kept = new + [job_id for job_id in announced if job_id in listed]
+        while kept and len(str(kept)) > _VARIABLE_BUDGET:
+            kept.pop()
+        await Variable.aset(variable_name, {"announced": kept}, overwrite=True)
+    return new

@@ -1,0 +1,228 @@
+"""Retrohunt tasks: check YARA locally, create, follow, abort, delete jobs and read their matches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.client import MAX_RULES_PER_JOB, check_yara_rules
+from prefect_virustotal.client.models import MatchingFiles, RetrohuntJob, YaraCheck
+
+
+@task(name="validate_yara_rules", retries=0, cache_policy=NO_CACHE)
+async def validate_yara_rules(rules: str, max_rules: int | None = MAX_RULES_PER_JOB) -> YaraCheck:
+    """Compile YARA rules locally (yara-python) and enforce the rule-count limit; no request.
+
+    Args:
+        rules: the YARA source.
+        max_rules: most rules allowed (300 per retrohunt job); None for no limit.
+
+    Returns:
+        The rule names and count; ``compiled`` is False when the rules import the
+        VirusTotal-only ``vt`` module and only their structure could be checked.
+
+    Raises:
+        YaraSyntaxError: the rules do not compile (carries the rule name and line).
+        InvalidParameterError: empty, no rule, or too many rules.
+        YaraUnavailableError: yara-python is not installed (install the ``yara`` extra).
+
+    Example:
+        ```python
+        check = await validate_yara_rules('rule demo { strings: $a = "evil" condition: $a }')
+        ```
+    """
+    check = check_yara_rules(rules, max_rules=max_rules)
+    get_run_logger().info("YARA rules compile: %d rule(s) %s", check.number_of_rules, check.rule_names[:10])
+    return check
+
+
+@task(name="list_retrohunt_jobs", retries=0, cache_policy=NO_CACHE)
+async def list_retrohunt_jobs(
+    credentials: VirusTotalCredentials, filter: str | None = None, limit: int | None = 200
+) -> list[RetrohuntJob]:
+    """List the user's retrohunt jobs, newest first.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        filter: a VirusTotal filter expression (e.g. ``status:running``).
+        limit: most jobs to read (pages of 40); None for all.
+
+    Returns:
+        The jobs with their status and progress.
+
+    Example:
+        ```python
+        jobs = await list_retrohunt_jobs(credentials, filter="status:running")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        jobs = await vt.retrohunt.list(filter=filter, limit=limit).collect()
+    get_run_logger().info("%d retrohunt job(s) listed", len(jobs))
+    return jobs
+
+
+@task(name="create_retrohunt_job", retries=0, cache_policy=NO_CACHE)
+async def create_retrohunt_job(
+    credentials: VirusTotalCredentials,
+    rules: str,
+    corpus: str = "main",
+    start: datetime | int | None = None,
+    end: datetime | int | None = None,
+    notification_email: str | list[str] | None = None,
+    validate: bool = True,
+) -> RetrohuntJob:
+    """Start a retrohunt job; the rules are compiled locally first.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        rules: the YARA rules (at most 300).
+        corpus: ``main`` or ``goodware``.
+        start: oldest submission date scanned (omitted: as far back as the licence allows).
+        end: newest submission date scanned (omitted: now).
+        notification_email: an address, a list of addresses, or None.
+        validate: compile locally before sending (needs the ``yara`` extra).
+
+    Returns:
+        The new job (status ``queued`` or ``starting``).
+
+    Raises:
+        YaraSyntaxError: the rules do not compile (no request made).
+        ForbiddenError: the key lacks VirusTotal Intelligence, or all 10 job slots are taken.
+
+    Example:
+        ```python
+        job = await create_retrohunt_job(credentials, rules, corpus="goodware")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        job = await vt.retrohunt.create(
+            rules,
+            corpus=corpus,
+            start=start,
+            end=end,
+            notification_email=notification_email,
+            validate=validate,
+        )
+    get_run_logger().info("retrohunt job %s created (%s)", job.id, job.attributes.status)
+    return job
+
+
+@task(name="get_retrohunt_job", retries=0, cache_policy=NO_CACHE)
+async def get_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> RetrohuntJob:
+    """Get a retrohunt job: status, progress, eta, scanned bytes and matches so far.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        job_id: the job id.
+
+    Returns:
+        The job.
+
+    Raises:
+        NotFoundError: no such job for this key's user.
+
+    Example:
+        ```python
+        job = await get_retrohunt_job(credentials, "alice-1767225600")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        job = await vt.retrohunt.get(job_id)
+    attrs = job.attributes
+    get_run_logger().info(
+        "retrohunt job %s: %s, %.1f%%, %s match(es)",
+        job.id,
+        attrs.status,
+        attrs.progress or 0.0,
+        attrs.num_matches,
+    )
+    return job
+
+
+@task(name="abort_retrohunt_job", retries=0, cache_policy=NO_CACHE)
+async def abort_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> RetrohuntJob:
+    """Abort a retrohunt job (it keeps the matches found so far) and return its state.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        job_id: the job id.
+
+    Returns:
+        The job after the abort (``aborting`` or ``aborted``; unchanged if it had finished).
+
+    Example:
+        ```python
+        job = await abort_retrohunt_job(credentials, job.id)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        job = await vt.retrohunt.abort(job_id)
+        if job is None:
+            job = await vt.retrohunt.get(job_id)
+    get_run_logger().info("retrohunt job %s abort requested: %s", job.id, job.attributes.status)
+    return job
+
+
+@task(name="delete_retrohunt_job", retries=0, cache_policy=NO_CACHE)
+async def delete_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> str:
+    """Delete a retrohunt job and its results.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        job_id: the job id.
+
+    Returns:
+        The id of the deleted job.
+
+    Example:
+        ```python
+        await delete_retrohunt_job(credentials, job.id)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        await vt.retrohunt.delete(job_id)
+    get_run_logger().info("retrohunt job %s deleted", job_id)
+    return job_id
+
+
+@task(name="get_retrohunt_matching_files", retries=0, cache_policy=NO_CACHE)
+async def get_retrohunt_matching_files(
+    credentials: VirusTotalCredentials,
+    job_id: str,
+    limit: int | None = 1000,
+    relationships: Sequence[str] | None = None,
+    cursor: str | None = None,
+) -> MatchingFiles:
+    """Read the files a retrohunt job matched, page by page inside this one task.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        job_id: the job id.
+        limit: most files to read; None for all.
+        relationships: relationships to embed in each file (e.g. ``["contacted_domains"]``).
+        cursor: a ``resume_cursor`` from an earlier call, to continue there.
+
+    Returns:
+        The files (match context in ``context_attributes``) and where to resume.
+
+    Example:
+        ```python
+        matches = await get_retrohunt_matching_files(credentials, job.id, limit=100)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        pages = vt.retrohunt.matching_files(job_id, relationships=relationships, limit=limit, cursor=cursor)
+        files = await pages.collect()
+        result = MatchingFiles(
+            job_id=job_id,
+            files=files,
+            resume_cursor=pages.resume_token,
+            total=pages.count,
+            emulated=vt.emulated,
+        )
+    get_run_logger().info("retrohunt job %s: %d matching file(s) read", job_id, len(files))
+    return result
