@@ -15,6 +15,19 @@ from ._base import (
     VTModel,
     VTObject,
 )
+from ._graph import (
+    VERDICT_SEVERITY,
+    GraphEdge,
+    GraphGap,
+    GraphNode,
+    IOCGraph,
+    LevelSummary,
+    NodeRef,
+    NodeStatus,
+    NodeVerdict,
+    TruncatedRelationship,
+    node_key,
+)
 from ._objects import (
     AnalysisAttributes,
     AnalysisObject,
@@ -33,6 +46,7 @@ from ._objects import (
 from ._results import LookupResult, LookupStatus
 
 __all__ = [
+    "VERDICT_SEVERITY",
     "AnalysisAttributes",
     "AnalysisObject",
     "AnalysisStats",
@@ -46,15 +60,25 @@ __all__ = [
     "FileAttributes",
     "FileObject",
     "GenericAttributes",
+    "GraphEdge",
+    "GraphGap",
+    "GraphNode",
+    "IOCGraph",
     "IPAddressAttributes",
     "IPAddressObject",
+    "LevelSummary",
     "ListMeta",
     "LookupResult",
     "LookupStatus",
+    "NodeRef",
+    "NodeStatus",
+    "NodeVerdict",
     "Relationship",
+    "TruncatedRelationship",
     "URLAttributes",
     "URLObject",
     "VTModel",
     "VTObject",
     "Votes",
+    "node_key",
 ]
