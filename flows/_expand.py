@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.client.schemas.objects import State
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import InvalidIndicatorError, VerdictPolicy, parse_indicator
@@ -249,9 +250,11 @@ async def expand_iocs(
                     )
                 )
             break
-        state = await level_task(
+        # An async task called with return_state=True gives an awaitable of its State.
+        called: Any = level_task(
             block, frontier, rels, fan_out, level_budget, policy, concurrency, return_state=True
         )
+        state: State[LevelResult] = await called
         result: LevelResult = await state.aresult()
         cached = state.name == "Cached"
         graph.requests += result.requests

@@ -338,7 +338,7 @@ class _Level:
         allowance = more.allowance
         async with self.semaphore:
             pages = pager.pages().__aiter__()
-            while True:
+            while got < more.wanted:
                 if allowance <= 0 or self.stop is not None:
                     reason = "request_budget"
                     break
