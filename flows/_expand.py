@@ -2,10 +2,15 @@
 
 Level by level, one ``expand_level`` task per level (many requests concurrently inside it):
 level 0 fetches the seeds, each level fetches its frontier and discovers the next one, every
-node is visited once. Nodes of the last level are known from relationship descriptors only,
-which carry no attributes: they stay ``unknown`` unless ``resolve_leaves`` spends one more
-GET per leaf (as far as the budget goes). Rerunning with ``max_depth + 1`` costs only the new
-level: the levels already fetched come from the task cache.
+node is visited once.
+
+The leaves (nodes at ``max_depth``) are known from relationship descriptors, which carry no
+attributes, so by default they stay ``unknown``: that is the cheapest graph, and rerunning
+with ``max_depth + 1`` gives them verdicts for the cost of the new level only (the levels
+already fetched come from the task cache). With ``resolve_leaves=True`` the last expanded
+level also lists each non-empty relationship in full objects (one request per 40 items),
+which gives the leaves verdicts for a fraction of one GET per leaf; where the budget does
+not stretch that far, leaves stay in the graph as ``unknown``.
 """
 
 from __future__ import annotations
@@ -94,17 +99,26 @@ class _Builder:
             target = found.target.key
             if target == found.source:
                 continue
+            if found.node is not None and target in self.nodes:
+                known = self.nodes[target]
+                if known.status == NodeStatus.DISCOVERED:  # the verdict arrives with the full object
+                    self.nodes[target] = found.node.model_copy(
+                        update={"depth": known.depth, "label": known.label or found.node.label}
+                    )
             if target not in self.nodes:
                 if len(self.nodes) >= self.max_nodes:
                     slot = (found.source, found.relationship)
                     self.dropped[slot] = self.dropped.get(slot, 0) + 1
                     continue
-                self.nodes[target] = GraphNode(
-                    type=found.target.type,
-                    id=found.target.id,
-                    depth=depth + 1,
-                    label=found.target.label or found.target.id,
-                )
+                if found.node is not None:
+                    self.nodes[target] = found.node.model_copy(update={"depth": depth + 1})
+                else:
+                    self.nodes[target] = GraphNode(
+                        type=found.target.type,
+                        id=found.target.id,
+                        depth=depth + 1,
+                        label=found.target.label or found.target.id,
+                    )
                 discovered.append(found.target)
             edge_key = (found.source, found.relationship, target)
             if edge_key not in self.edges:
@@ -186,8 +200,9 @@ async def expand_iocs(
         fan_out: most related objects followed per relationship per node.
         max_nodes: most nodes in the graph; further neighbours are dropped (and reported).
         request_budget: most requests the expansion may cost; None for no limit.
-        resolve_leaves: also fetch the last level's nodes (one GET each, budget permitting)
-            so that they get a verdict; otherwise they stay ``unknown``.
+        resolve_leaves: give the last level's nodes verdicts by listing the last expanded
+            level's relationships in full objects (one request per relationship with items,
+            per 40 items; budget permitting); otherwise the leaves stay ``unknown``.
         policy: verdict thresholds.
         concurrency: requests in flight at once (the key's rate limit still paces them).
         reuse_cached_levels: reuse levels fetched by an earlier run with the same inputs.
@@ -232,10 +247,11 @@ async def expand_iocs(
         if not frontier:
             break
         expanding = depth < max_depth
-        if not expanding and depth > 0 and not resolve_leaves:
-            break
+        if not expanding and depth > 0:
+            break  # the leaves: known from descriptors (or with verdicts, see resolve_leaves)
         rels = follow if expanding else {}
-        bound = level_request_bound(frontier, rels, fan_out)
+        leaf_verdicts = resolve_leaves and depth == max_depth - 1
+        bound = level_request_bound(frontier, rels, fan_out, leaf_verdicts)
         remaining = None if request_budget is None else request_budget - graph.requests
         level_budget = bound if remaining is None else min(remaining, bound)
         if level_budget <= 0:
@@ -252,7 +268,15 @@ async def expand_iocs(
             break
         # An async task called with return_state=True gives an awaitable of its State.
         called: Any = level_task(
-            block, frontier, rels, fan_out, level_budget, policy, concurrency, return_state=True
+            block,
+            frontier,
+            rels,
+            fan_out,
+            level_budget,
+            policy,
+            concurrency,
+            leaf_verdicts,
+            return_state=True,
         )
         state: State[LevelResult] = await called
         result: LevelResult = await state.aresult()

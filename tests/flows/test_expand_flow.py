@@ -204,8 +204,28 @@ async def test_leaves_resolved_when_asked(credentials: VirusTotalCredentials, mo
         reuse_cached_levels=False,
     )
     leaves = [node for node in graph.nodes if node.depth == 1]
-    assert leaves and all(node.status == NodeStatus.FETCHED and node.detections for node in leaves)
-    assert mounted.count() == 1 + len(leaves)
+    assert len(leaves) >= 2 and all(node.status == NodeStatus.FETCHED and node.detections for node in leaves)
+    # One GET for the seed, one full-object page for its contacted IPs: not one GET per leaf.
+    assert mounted.count() == graph.requests == 2
+    assert mounted.requests[-1].path.endswith("/contacted_ips")
+
+
+async def test_leaf_verdicts_through_resolutions(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
+    world = mounted.world
+    seed = world.pick("domain", "malicious", min_relationship=("resolutions", 2))
+    graph = await expand_iocs(
+        [seed],
+        credentials=credentials,
+        relationships={"domain": ["resolutions"]},
+        max_depth=1,
+        resolve_leaves=True,
+        reuse_cached_levels=False,
+    )
+    ips = [node for node in graph.nodes if node.type == "ip_address"]
+    assert ips and all(node.detections for node in ips)
+    for node in ips:
+        nature = world.get("ip_address", node.id).nature  # type: ignore[union-attr]
+        assert (node.verdict == "malicious") == (nature == "malicious")
 
 
 async def test_unknown_seed_and_collection_hook(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
