@@ -61,7 +61,9 @@ async def test_two_levels_one_get_per_node(credentials: VirusTotalCredentials, m
             )
         else:
             assert node.status == NodeStatus.DISCOVERED and node.verdict == "unknown"
-    contacted = {e.target for e in graph.edges if e.source == f"file:{seed}" and e.relationship == "contacted_domains"}
+    contacted = {
+        e.target for e in graph.edges if e.source == f"file:{seed}" and e.relationship == "contacted_domains"
+    }
     assert contacted == {f"domain:{d}" for _, d in world.related("file", seed, "contacted_domains")}
     keys = [node.key for node in graph.nodes]
     assert len(keys) == len(set(keys))
@@ -76,7 +78,9 @@ async def test_verdicts_follow_the_world(credentials: VirusTotalCredentials, mou
     for node in graph.nodes:
         obj = world.get(node.type, node.id)
         assert obj is not None
-        assert node.verdict == expected[obj.nature] or (obj.nature == "undetected" and node.verdict == "unknown")
+        assert node.verdict == expected[obj.nature] or (
+            obj.nature == "undetected" and node.verdict == "unknown"
+        )
 
 
 async def test_budget_stops_cleanly_and_says_what_was_left(
@@ -157,12 +161,19 @@ async def test_fan_out_past_the_embedded_page_follows_its_cursor(
     assert graph.node(f"domain:{hub}").relationship_counts["resolutions"] == total  # type: ignore[union-attr]
 
 
-async def test_no_request_for_empty_relationships(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
+async def test_no_request_for_empty_relationships(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
     world = mounted.world
     hub = world.pick("domain", min_relationship=("resolutions", 100))
     mounted.reset_log()
     graph = await expand_iocs(
-        [hub], credentials=credentials, max_depth=1, fan_out=100, request_budget=None, reuse_cached_levels=False
+        [hub],
+        credentials=credentials,
+        max_depth=1,
+        fan_out=100,
+        request_budget=None,
+        reuse_cached_levels=False,
     )
     node = graph.node(f"domain:{hub}")
     assert node is not None
@@ -178,14 +189,19 @@ async def test_max_nodes_caps_the_graph(credentials: VirusTotalCredentials, moun
     assert any(cut.reason == "max_nodes" for cut in graph.truncated)
 
 
-async def test_seed_forms_become_canonical_keys(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
+async def test_seed_forms_become_canonical_keys(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
     world = mounted.world
     sha256 = world.pick("file", "malicious")
     md5 = world.get("file", sha256).attributes["md5"]  # type: ignore[union-attr]
     url_obj = world.get("url", world.pick("url", "malicious"))
     assert url_obj is not None
     graph = await expand_iocs(
-        [md5, sha256, url_obj.attributes["url"]], credentials=credentials, max_depth=0, reuse_cached_levels=False
+        [md5, sha256, url_obj.attributes["url"]],
+        credentials=credentials,
+        max_depth=0,
+        reuse_cached_levels=False,
     )
     assert graph.seeds == [f"file:{sha256}", f"url:{url_obj.id}"]
     assert [node.key for node in graph.nodes] == graph.seeds
@@ -210,7 +226,9 @@ async def test_leaves_resolved_when_asked(credentials: VirusTotalCredentials, mo
     assert mounted.requests[-1].path.endswith("/contacted_ips")
 
 
-async def test_leaf_verdicts_through_resolutions(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
+async def test_leaf_verdicts_through_resolutions(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
     world = mounted.world
     seed = world.pick("domain", "malicious", min_relationship=("resolutions", 2))
     graph = await expand_iocs(
@@ -228,7 +246,9 @@ async def test_leaf_verdicts_through_resolutions(credentials: VirusTotalCredenti
         assert (node.verdict == "malicious") == (nature == "malicious")
 
 
-async def test_unknown_seed_and_collection_hook(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
+async def test_unknown_seed_and_collection_hook(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
     seen: list[list[GraphNode]] = []
 
     async def hook(nodes: list[GraphNode]) -> None:
@@ -236,7 +256,11 @@ async def test_unknown_seed_and_collection_hook(credentials: VirusTotalCredentia
 
     seed = mounted.world.pick("file", "malicious", min_relationship=("contacted_domains", 1))
     graph = await expand_iocs(
-        [seed, "f" * 64], credentials=credentials, max_depth=1, collection_hook=hook, reuse_cached_levels=False
+        [seed, "f" * 64],
+        credentials=credentials,
+        max_depth=1,
+        collection_hook=hook,
+        reuse_cached_levels=False,
     )
     assert [gap.reason for gap in graph.unexpanded] == ["not_found"]
     assert graph.node("file:" + "f" * 64).status == NodeStatus.NOT_FOUND  # type: ignore[union-attr]
