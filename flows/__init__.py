@@ -2,6 +2,8 @@
 
 from ._collections import CollectionSyncReport, sync_collection
 from ._enrich import EMULATED_BANNER, EnrichedIndicator, EnrichmentReport, enrich_iocs
+from ._expand import CollectionHook, expand_iocs
+from ._expand_artifacts import mermaid_diagram, mermaid_markdown, node_rows
 from ._retrohunt import (
     FINISHED_EVENT,
     NOTIFIED_VARIABLE,
@@ -11,11 +13,13 @@ from ._retrohunt import (
     retrohunt,
     watch_retrohunt_jobs,
 )
+from ._stix import stix_bundle, stix_bundle_json
 
 __all__ = [
     "EMULATED_BANNER",
     "FINISHED_EVENT",
     "NOTIFIED_VARIABLE",
+    "CollectionHook",
     "CollectionSyncReport",
     "EnrichedIndicator",
     "EnrichmentReport",
@@ -23,7 +27,13 @@ __all__ = [
     "abort_job_on_cancellation",
     "collect_retrohunt_results",
     "enrich_iocs",
+    "expand_iocs",
+    "mermaid_diagram",
+    "mermaid_markdown",
+    "node_rows",
     "retrohunt",
+    "stix_bundle",
+    "stix_bundle_json",
     "sync_collection",
     "watch_retrohunt_jobs",
 ]

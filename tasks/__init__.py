@@ -12,6 +12,15 @@ from ._collections import (
     remove_collection_items,
     update_collection,
 )
+from ._expand import (
+    DEFAULT_RELATIONSHIPS,
+    EXPAND_CACHE,
+    EXPAND_CACHE_EXPIRATION,
+    Discovery,
+    LevelResult,
+    expand_level,
+    level_request_bound,
+)
 from ._livehunt import (
     create_hunting_ruleset,
     delete_hunting_ruleset,
@@ -42,8 +51,13 @@ from ._retrohunt import (
 )
 
 __all__ = [
+    "DEFAULT_RELATIONSHIPS",
+    "EXPAND_CACHE",
+    "EXPAND_CACHE_EXPIRATION",
     "LOOKUP_CACHE",
     "LOOKUP_CACHE_EXPIRATION",
+    "Discovery",
+    "LevelResult",
     "abort_retrohunt_job",
     "add_collection_comment",
     "add_collection_items",
@@ -53,6 +67,7 @@ __all__ = [
     "delete_collection",
     "delete_hunting_ruleset",
     "delete_retrohunt_job",
+    "expand_level",
     "get_analysis",
     "get_collection",
     "get_domain_report",
@@ -64,6 +79,7 @@ __all__ = [
     "get_retrohunt_job",
     "get_retrohunt_matching_files",
     "get_url_report",
+    "level_request_bound",
     "list_collection_comments",
     "list_collection_items",
     "list_hunting_rulesets",
