@@ -181,6 +181,7 @@ async def expand_iocs(
     json_path: str | None = None,
     stix_path: str | None = None,
     collection_hook: CollectionHook | None = None,
+    collection: str | None = None,
 ) -> IOCGraph:
     """Expand indicators through their VirusTotal relationships into a graph, within a budget.
 
@@ -211,7 +212,9 @@ async def expand_iocs(
         json_path: write the graph as JSON here.
         stix_path: write a STIX 2.1 bundle here (needs the ``stix`` extra).
         collection_hook: awaited with the malicious nodes once the graph is built, e.g. to
-            add them to an IoC collection.
+            add them to an IoC collection (for callers in Python).
+        collection: the name or id of an IoC collection to add the malicious nodes to
+            (through ``sync_collection``, removing nothing); a deployment parameter.
 
     Returns:
         The graph: nodes with verdicts, edges named by relationship, what it cost, and what
@@ -316,6 +319,14 @@ async def expand_iocs(
     malicious = graph.with_verdict("malicious")
     if collection_hook is not None and malicious:
         await collection_hook(malicious)
+    if collection is not None and malicious:
+        from ._collections import sync_collection
+
+        # A URL node known only by its SHA-256 would read as a file hash: send URLs by URL.
+        values = [
+            n.label if n.type == "url" else n.id for n in malicious if n.type != "url" or "://" in n.label
+        ]
+        await sync_collection(collection, indicators=values, credentials=block, remove_missing=False)
     summary: dict[str, int] = {}
     for node in graph.nodes:
         summary[node.verdict] = summary.get(node.verdict, 0) + 1

@@ -292,3 +292,17 @@ async def test_artifacts_published(credentials: VirusTotalCredentials, mounted: 
     assert "```mermaid" in str(by_key["virustotal-expansion-graph"].data)
     assert "EMULATED DATA" in str(by_key["virustotal-expansion-graph"].data)
     assert by_key["virustotal-expansion-nodes"].type == "table"
+
+
+async def test_malicious_nodes_pushed_into_a_collection(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
+    seed = mounted.world.pick("file", "malicious", min_relationship=("contacted_domains", 1))
+    graph = await expand_iocs(
+        [seed], credentials=credentials, max_depth=1, collection="case-expand", reuse_cached_levels=False
+    )
+    malicious = graph.with_verdict("malicious")
+    assert malicious
+    (stored,) = [c for c in mounted.collections.collections.values() if c.name == "case-expand"]
+    held = {item_id for items in stored.items.values() for item_id in items}
+    assert {n.id for n in malicious if n.type != "url"} <= held
