@@ -14,6 +14,7 @@ from ._faults import ConnectionDropped, FaultPlan
 from ._notifications import NotificationStore
 from ._quota import ApiKey, KeyTier, QuotaBook
 from ._requests import RequestLog, RequestRecord
+from ._scanning import ScanningState
 from ._world import World
 
 __all__ = [
@@ -99,6 +100,8 @@ class Emulator:
         self.log = RequestLog()
         self.notifications = NotificationStore()
         """IoC Stream entries and livehunt notifications (see ``_notifications``)."""
+        self.scanning = ScanningState()
+        """Submissions, the analysis lifecycle, upload URLs and private scanning (see ``_scanning``)."""
         self.base_url = base_url
         self.max_body_bytes = max_body_bytes
         self.app: ASGIApp = create_app(self)

@@ -31,6 +31,19 @@ from ._objects import (
     Votes,
 )
 from ._results import LookupResult, LookupStatus
+from ._scanning import (
+    PrivateAnalysisAttributes,
+    PrivateAnalysisObject,
+    PrivateFileAttributes,
+    PrivateFileObject,
+    PrivateScanOptions,
+    PrivateURLAttributes,
+    PrivateURLObject,
+    SubmissionOutcome,
+    SubmissionResult,
+    ThreatSeverity,
+    ThreatVerdict,
+)
 
 __all__ = [
     "AnalysisAttributes",
@@ -51,7 +64,18 @@ __all__ = [
     "ListMeta",
     "LookupResult",
     "LookupStatus",
+    "PrivateAnalysisAttributes",
+    "PrivateAnalysisObject",
+    "PrivateFileAttributes",
+    "PrivateFileObject",
+    "PrivateScanOptions",
+    "PrivateURLAttributes",
+    "PrivateURLObject",
     "Relationship",
+    "SubmissionOutcome",
+    "SubmissionResult",
+    "ThreatSeverity",
+    "ThreatVerdict",
     "URLAttributes",
     "URLObject",
     "VTModel",
