@@ -58,12 +58,21 @@ from ._pagination import Page, Paginator
 from ._polling import poll_until
 from ._ratelimit import LocalRateLimiter, RateLimiter, shared_limiter
 from ._retry import NO_RETRY, RetryPolicy
+from ._scanning import (
+    DIRECT_UPLOAD_LIMIT,
+    MAX_UPLOAD_SIZE,
+    UploadSource,
+    check_url_for_submission,
+    private_options,
+)
 from ._transports import mount_transport, mounted_transport
 from ._verdict import Assessment, Verdict, VerdictPolicy, assess
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DIRECT_UPLOAD_LIMIT",
     "ERROR_CODES",
+    "MAX_UPLOAD_SIZE",
     "NO_RETRY",
     "SYSTEM_CLOCK",
     "APIConnectionError",
@@ -103,6 +112,7 @@ __all__ = [
     "UnexpectedResponseError",
     "UnselectiveContentQueryError",
     "UnsupportedContentQueryError",
+    "UploadSource",
     "UserNotActiveError",
     "Verdict",
     "VerdictPolicy",
@@ -110,6 +120,7 @@ __all__ = [
     "VirusTotalError",
     "WrongCredentialsError",
     "assess",
+    "check_url_for_submission",
     "extract_indicators",
     "mount_transport",
     "mounted_transport",
@@ -121,6 +132,7 @@ __all__ = [
     "parse_ip",
     "parse_url_identifier",
     "poll_until",
+    "private_options",
     "refang",
     "shared_limiter",
     "strip_url_credentials",

@@ -128,8 +128,8 @@ async def _accept_file(request: Request, private: bool, limit: int, key: str | N
         options = _check_options(reader.fields)
         state.uploads += 1
         item = _private_file(world, state, reader, sink, now, options)
-        analysis = state.private_analysis(item, now, options)
-        return _analysis_descriptor("private_analysis", analysis.id, base)
+        private_analysis = state.private_analysis(item, now, options)
+        return _analysis_descriptor("private_analysis", private_analysis.id, base)
     sha256, sha1, md5 = sink.digests
     if world.get("file", sha256) is None:
         nature, family = state.judge(sink.found)
