@@ -80,10 +80,10 @@ def _check_options(fields: dict[str, str]) -> dict[str, str]:
             low, high = (1, 28) if name == "retention_period_days" else (60, 1800)
             if not value.isdigit() or not low <= int(value) <= high:
                 raise ApiError("InvalidArgumentError", f"{name} must be an integer in {low}..{high}")
-        elif name == "storage_region" and value not in _REGIONS:
-            raise ApiError("InvalidArgumentError", f"storage_region must be one of {', '.join(_REGIONS)}")
-        elif name == "locale" and value not in _LOCALES:
-            raise ApiError("InvalidArgumentError", f"locale must be one of {', '.join(_LOCALES)}")
+        elif name in ("storage_region", "locale"):
+            allowed = _REGIONS if name == "storage_region" else _LOCALES
+            if value not in allowed:
+                raise ApiError("InvalidArgumentError", f"{name} must be one of {', '.join(allowed)}")
         elif name not in ("command_line", "password", "interaction_sandbox", "user_agent", "sandboxes"):
             raise ApiError("InvalidArgumentError", f"unknown parameter {name}")
         out[name] = value
