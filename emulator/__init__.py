@@ -30,6 +30,7 @@ from ._faults import ConnectionDropped, Fault, FaultPlan
 from ._pagination import paginate
 from ._quota import ApiKey, KeyTier, QuotaBook
 from ._requests import RequestRecord
+from ._scanning import ScanningState
 from ._world import NATURES, RELATIONSHIPS, Analysis, Relationship, Resolution, World, WorldObject
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "Relationship",
     "RequestRecord",
     "Resolution",
+    "ScanningState",
     "SystemClock",
     "World",
     "WorldObject",

@@ -166,6 +166,7 @@ async def submit_and_wait(
     timeout: float = 1800.0,
     initial_interval: float = 5.0,
     max_interval: float = 60.0,
+    poll_factor: float = 1.5,
     policy: VerdictPolicy | None = None,
 ) -> SubmissionResult:
     """Submit a file or URL to VirusTotal, wait for the analysis, and give the verdict.
@@ -193,6 +194,7 @@ async def submit_and_wait(
             rerun resumes.
         initial_interval: first pause between polls (growing, floored by the key's quota).
         max_interval: longest pause between polls.
+        poll_factor: growth of the pause between polls.
         policy: verdict thresholds for engine results.
 
     Returns:
@@ -295,6 +297,7 @@ async def submit_and_wait(
             timeout=timeout,
             initial_interval=initial_interval,
             max_interval=max_interval,
+            factor=poll_factor,
         )
         emulated = bool((analysis.meta or {}).get("emulated"))
         report = await get_analysis_item(block, analysis_id, private=private)
