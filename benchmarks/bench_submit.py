@@ -171,7 +171,7 @@ async def client_only(emulator: Emulator, block: VirusTotalCredentials, folder: 
                 *(one(f"http://client-{i}.example/x", True) for i in range(URLS)),
             )
             wall = time.perf_counter() - start
-    ideal = (FILES + URLS) * (QUEUED + RUNNING) / CLIENT_CONCURRENCY
+    ideal = (FILES + URLS) * (QUEUED + RUNNING) / min(CLIENT_CONCURRENCY, FILES + URLS)
     print(
         f"client only (no Prefect), concurrency {CLIENT_CONCURRENCY}: wall {wall:.1f} s vs {ideal:.1f} s "
         f"-> ratio {wall / ideal:.2f}"
