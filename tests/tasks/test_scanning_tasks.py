@@ -25,7 +25,9 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 async def test_private_file_round_trip(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
     mounted.scanning.set_durations(queued=0, running=0)
-    analysis = await scan_private_file(credentials, b"MZ tasks sample", PrivateScanOptions(retention_period_days=2))
+    analysis = await scan_private_file(
+        credentials, b"MZ tasks sample", PrivateScanOptions(retention_period_days=2)
+    )
     assert (analysis.meta or {}).get("emulated") is True
     done = await wait_for_analysis(credentials, analysis.id, private=True)
     assert done.type == "private_analysis"
