@@ -30,7 +30,6 @@ from ._faults import ConnectionDropped, Fault, FaultPlan
 from ._pagination import paginate
 from ._quota import ApiKey, KeyTier, QuotaBook
 from ._requests import RequestRecord
-from ._scanning import ScanningState
 from ._world import NATURES, RELATIONSHIPS, Analysis, Relationship, Resolution, World, WorldObject
 
 __all__ = [
@@ -55,7 +54,6 @@ __all__ = [
     "Relationship",
     "RequestRecord",
     "Resolution",
-    "ScanningState",
     "SystemClock",
     "World",
     "WorldObject",
