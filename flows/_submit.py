@@ -41,6 +41,7 @@ from prefect_virustotal.client import (
     check_url_for_submission,
     parse_indicator,
     private_options,
+    url_has_credentials,
 )
 from prefect_virustotal.client.models import (
     PrivateScanOptions,
@@ -178,7 +179,8 @@ async def submit_and_wait(
 
     Args:
         file_path: a file to submit (streamed from disk, up to 650 MB).
-        file_bytes: file content to submit (small files).
+        file_bytes: file content to submit; small files only, since flow parameters are
+            stored by Prefect (use ``file_path`` for anything large).
         url: a URL to submit. Exactly one of the three.
         credentials: a credentials block, or the name of a saved one.
         private: use private scanning (a Private Scanning licence).
@@ -230,7 +232,7 @@ async def submit_and_wait(
     if url:
         kind: Literal["file", "url"] = "url"
         indicator = check_url_for_submission(url, strip_credentials=strip_url_credentials)
-        if indicator != url.strip() and strip_url_credentials:
+        if url_has_credentials(url):
             logger.warning("credentials were removed from the URL before submitting it")
     else:
         kind = "file"
