@@ -60,6 +60,13 @@ from ._pagination import Page, Paginator
 from ._polling import poll_until
 from ._ratelimit import LocalRateLimiter, RateLimiter, shared_limiter
 from ._retry import NO_RETRY, RetryPolicy
+from ._scanning import (
+    DIRECT_UPLOAD_LIMIT,
+    MAX_UPLOAD_SIZE,
+    UploadSource,
+    check_url_for_submission,
+    private_options,
+)
 from ._transports import mount_transport, mounted_transport
 from ._verdict import Assessment, Verdict, VerdictPolicy, assess
 from ._yara import (
@@ -73,9 +80,11 @@ __all__ = [
     "COLLECTION_BATCH_SIZE",
     "COLLECTION_RELATIONSHIPS",
     "DEFAULT_BASE_URL",
+    "DIRECT_UPLOAD_LIMIT",
     "ERROR_CODES",
     "MATCH_OBJECT_TYPES",
     "MAX_RULES_PER_JOB",
+    "MAX_UPLOAD_SIZE",
     "NO_RETRY",
     "SYSTEM_CLOCK",
     "APIConnectionError",
@@ -115,6 +124,7 @@ __all__ = [
     "UnexpectedResponseError",
     "UnselectiveContentQueryError",
     "UnsupportedContentQueryError",
+    "UploadSource",
     "UserNotActiveError",
     "Verdict",
     "VerdictPolicy",
@@ -124,6 +134,7 @@ __all__ = [
     "YaraSyntaxError",
     "YaraUnavailableError",
     "assess",
+    "check_url_for_submission",
     "check_yara_rules",
     "extract_indicators",
     "mount_transport",
@@ -136,6 +147,7 @@ __all__ = [
     "parse_ip",
     "parse_url_identifier",
     "poll_until",
+    "private_options",
     "refang",
     "shared_limiter",
     "strip_url_credentials",

@@ -37,3 +37,52 @@ class Analyses(_Area):
         ident = parse_analysis_id(analysis_id)
         body = await self._client.request_json("GET", f"/analyses/{ident}/item")
         return parse_object((body or {}).get("data"))
+
+    async def wait(
+        self,
+        analysis_id: str,
+        *,
+        timeout: float = 900.0,
+        initial_interval: float = 5.0,
+        max_interval: float = 60.0,
+        factor: float = 1.5,
+        poll_share: float = 0.25,
+        private: bool = False,
+    ) -> AnalysisObject:
+        """Poll an analysis until it is ``completed``, within a deadline.
+
+        The first poll is immediate; intervals then grow by ``factor`` from
+        ``initial_interval`` up to ``max_interval``, and are never shorter than the key's
+        budget allows: polls use at most ``poll_share`` of the requests per minute the
+        client's limiter grants, so waiting never starves other work of the quota.
+        ``NotAvailableYet``, a 404 just after submission, transient server errors and
+        minute-quota 429s are ridden out; a spent daily quota is not.
+
+        Args:
+            analysis_id: the id a submission returned.
+            timeout: seconds on the client's clock before giving up.
+            initial_interval: the first pause between polls, in seconds.
+            max_interval: the longest pause.
+            factor: growth of the pause per poll.
+            poll_share: the share of the minute quota polls may use (0 < share <= 1).
+            private: a private analysis (``/private/analyses/{id}``).
+
+        Returns:
+            The completed analysis, with its stats and per-engine results.
+
+        Raises:
+            AnalysisTimeoutError: the deadline passed; carries ``analysis_id`` to resume.
+            InvalidParameterError: bad intervals (before any request).
+        """
+        from ._scanning import wait_for_analysis
+
+        return await wait_for_analysis(
+            self._client,
+            analysis_id,
+            private=private,
+            timeout=timeout,
+            initial_interval=initial_interval,
+            max_interval=max_interval,
+            factor=factor,
+            poll_share=poll_share,
+        )

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ._errors import InvalidParameterError
 from ._identifiers import parse_domain, parse_file_hash, parse_ip, parse_url_identifier
-from .models import DomainObject, FileObject, IPAddressObject, URLObject
+from .models import DomainObject, FileObject, IPAddressObject, URLObject, VTObject
 from .models._objects import DomainAttributes, FileAttributes, IPAddressAttributes, URLAttributes
 
 if TYPE_CHECKING:
     from ._core import VirusTotalClient
+    from ._scanning import FileInput, UploadSource
 
 _RELATIONSHIP_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
@@ -44,6 +45,51 @@ class Files(_Area):
             f"/files/{ident}", FileAttributes, params=relationship_params(relationships)
         )
 
+    async def upload(
+        self,
+        file: FileInput | UploadSource,
+        *,
+        password: str | None = None,
+        filename: str | None = None,
+    ) -> VTObject[Any]:
+        """Submit a file for public analysis (``POST /files``, or an upload URL above 32 MB).
+
+        The file is streamed from disk, never read whole into memory. Anything submitted
+        here becomes visible to every VirusTotal user: use ``vt.private.upload`` for
+        confidential files.
+
+        Args:
+            file: a path or bytes; up to 650 MB.
+            password: the password of a ZIP to unpack (UNCONFIRMED form field, as vt-cli sends it).
+            filename: the name to report; the path's name by default.
+
+        Returns:
+            The ``analysis`` descriptor; wait on its id with ``vt.analyses.wait``.
+
+        Raises:
+            InvalidParameterError: missing, unreadable, empty or oversized (before any request).
+        """
+        from ._scanning import UploadSource, _upload
+
+        source = UploadSource.of(file, filename)
+        fields: Mapping[str, str] = {"password": password} if password else {}
+        return await _upload(self._client, source, "/files", "/files/upload_url", fields)
+
+    async def upload_url(self) -> str:
+        """A one-time URL on the API's host for an upload of up to 650 MB (``GET /files/upload_url``)."""
+        from ._scanning import _fetch_upload_url
+
+        return await _fetch_upload_url(self._client, "/files/upload_url")
+
+    async def analyse(self, file_hash: str) -> VTObject[Any]:
+        """Ask for a new analysis of a known file (``POST /files/{id}/analyse``)."""
+        from ._scanning import _descriptor
+
+        ident = parse_file_hash(file_hash)
+        path = f"/files/{ident}/analyse"
+        # Not idempotent: each call queues one more analysis.
+        return _descriptor(await self._client.request_json("POST", path, idempotent=False), path)
+
 
 class URLs(_Area):
     """``/urls``."""
@@ -54,6 +100,34 @@ class URLs(_Area):
         return await self._client.get_object(
             f"/urls/{ident}", URLAttributes, params=relationship_params(relationships)
         )
+
+    async def scan(self, url: str, *, strip_credentials: bool = False) -> VTObject[Any]:
+        """Submit a URL for analysis (``POST /urls``).
+
+        A URL carrying ``user:password@`` is refused (it would publish the credentials),
+        or, with ``strip_credentials=True``, submitted without them and a warning logged.
+
+        Returns:
+            The ``analysis`` descriptor; wait on its id with ``vt.analyses.wait``.
+
+        Raises:
+            InvalidIndicatorError: not a URL, or it carries credentials (before any request).
+        """
+        from ._scanning import _descriptor, check_url_for_submission
+
+        target = check_url_for_submission(url, strip_credentials=strip_credentials)
+        body = await self._client.request_json("POST", "/urls", data={"url": target}, idempotent=False)
+        return _descriptor(body, "/urls")
+
+    async def analyse(self, url: str) -> VTObject[Any]:
+        """Ask for a new analysis of a known URL (``POST /urls/{id}/analyse``)."""
+        from ._scanning import _descriptor, check_url_for_submission
+
+        if "://" in url or "/" in url or "." in url:
+            url = check_url_for_submission(url)
+        ident = parse_url_identifier(url)
+        path = f"/urls/{ident}/analyse"
+        return _descriptor(await self._client.request_json("POST", path, idempotent=False), path)
 
 
 class Domains(_Area):

@@ -1,9 +1,452 @@
-"""``/private``: private scanning of files and URLs (public scanning lives on Files, URLs, Analyses)."""
+"""Scanning: uploads that stream from disk, waits on analyses, and ``/private`` scanning.
+
+Public scanning lives on the areas it belongs to (``vt.files.upload``, ``vt.urls.scan``,
+``vt.analyses.wait``); this module holds what they share (:class:`UploadSource`, the upload
+and wait helpers) and the ``/private`` area, registered as ``vt.private``.
+
+Uploads never hold a file in memory: httpx gets a file object, opened afresh for each
+attempt, and reads it in chunks. Files over 32 MB go through a one-time upload URL
+(``GET /files/upload_url``), which must be on the API's own host: the key travels with the
+upload, so it is never sent to another host.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from ._analyses import parse_analysis_id
+from ._errors import (
+    APIConnectionError,
+    DeadlineExceededError,
+    InvalidIndicatorError,
+    InvalidParameterError,
+    NotAvailableYet,
+    NotFoundError,
+    QuotaExceededError,
+    TooManyRequestsError,
+    TransientError,
+    UnexpectedResponseError,
+)
+from ._identifiers import normalize_url, parse_file_hash, parse_url_identifier, strip_url_credentials
+from ._identifiers import url_has_credentials as _has_credentials
 from ._lookups import _Area
+from ._pagination import Paginator
+from ._polling import poll_until
+from .models import AnalysisObject, VTObject
+from .models._objects import AnalysisAttributes
+from .models._registry import parse_object
+from .models._scanning import (
+    PrivateAnalysisAttributes,
+    PrivateAnalysisObject,
+    PrivateFileAttributes,
+    PrivateFileObject,
+    PrivateScanOptions,
+    PrivateURLAttributes,
+    PrivateURLObject,
+)
+
+if TYPE_CHECKING:
+    from ._core import VirusTotalClient
+
+logger = logging.getLogger(__name__)
+
+MB = 1_000_000
+DIRECT_UPLOAD_LIMIT = 32 * MB
+"""Largest file ``POST /files`` takes; larger ones need an upload URL."""
+MAX_UPLOAD_SIZE = 650 * MB
+"""Largest file an upload URL takes."""
+_CHUNK = 1 << 20
+
+FileInput = str | os.PathLike[str] | bytes
+
+
+@dataclass(frozen=True)
+class UploadSource:
+    """A file to upload: a path on disk (streamed) or bytes in memory, checked up front.
+
+    Build it with :meth:`of`; it never reads a path's content into memory.
+    """
+
+    name: str
+    size: int
+    path: Path | None = None
+    content: bytes | None = None
+
+    @classmethod
+    def of(cls, file: FileInput | UploadSource, filename: str | None = None) -> UploadSource:
+        """Check a path or bytes and describe the upload.
+
+        Raises:
+            InvalidParameterError: the file is missing, unreadable, empty or over 650 MB.
+        """
+        if isinstance(file, UploadSource):
+            return file
+        if isinstance(file, (bytes, bytearray, memoryview)):
+            data = bytes(file)
+            source = cls(name=filename or "file", size=len(data), content=data)
+        else:
+            path = Path(file)
+            try:
+                if not path.is_file():
+                    raise InvalidParameterError(f"{path.name!r} is not a readable file")
+                with path.open("rb"):
+                    pass  # readable by us, not just present
+                size = path.stat().st_size
+            except OSError as exc:
+                raise InvalidParameterError(f"cannot read {path.name!r}: {exc.strerror}") from exc
+            source = cls(name=filename or path.name, size=size, path=path)
+        if source.size == 0:
+            raise InvalidParameterError(f"{source.name!r} is empty; VirusTotal refuses empty files")
+        if source.size > MAX_UPLOAD_SIZE:
+            raise InvalidParameterError(
+                f"{source.name!r} is {source.size / MB:.0f} MB; VirusTotal takes at most "
+                f"{MAX_UPLOAD_SIZE // MB} MB"
+            )
+        return source
+
+    @property
+    def needs_upload_url(self) -> bool:
+        """True above the 32 MB limit of a direct upload."""
+        return self.size > DIRECT_UPLOAD_LIMIT
+
+    def open(self) -> IO[bytes]:
+        """A fresh binary stream over the content (the caller closes it)."""
+        if self.content is not None:
+            return io.BytesIO(self.content)
+        assert self.path is not None
+        return self.path.open("rb")
+
+    def sha256(self) -> str:
+        """The SHA-256 of the content, read in 1 MiB chunks."""
+        digest = hashlib.sha256()
+        with self.open() as stream:
+            for chunk in iter(lambda: stream.read(_CHUNK), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+def check_url_for_submission(url: str, *, strip_credentials: bool = False) -> str:
+    """Validate a URL to submit; refuse (or strip) ``user:password@``.
+
+    A URL with credentials is refused by default: submitting it would publish the
+    credentials to every VirusTotal user. ``strip_credentials=True`` removes them instead,
+    with a warning.
+
+    Raises:
+        InvalidIndicatorError: not a URL, or it carries credentials and stripping is off.
+    """
+    normalized = normalize_url(url)
+    if _has_credentials(normalized):
+        if not strip_credentials:
+            raise InvalidIndicatorError(
+                strip_url_credentials(normalized),
+                "URL",
+                "it carries user:password@ credentials; remove them (or pass strip_credentials=True)",
+            )
+        normalized = strip_url_credentials(normalized)
+        logger.warning("removed credentials from a URL before submitting it: %s", normalized)
+    return normalized
+
+
+async def _upload(
+    client: VirusTotalClient,
+    source: UploadSource,
+    path: str,
+    upload_url_path: str,
+    fields: Mapping[str, str],
+) -> VTObject[Any]:
+    """POST the file (direct, or through a fresh upload URL above 32 MB)."""
+    target = path
+    if source.needs_upload_url:
+        target = await _fetch_upload_url(client, upload_url_path)
+    opened: list[IO[bytes]] = []
+
+    def files() -> dict[str, Any]:
+        # A new stream per attempt: a retried upload never sends a half-read file.
+        for stream in opened:
+            stream.close()
+        opened.clear()
+        stream = source.open()
+        opened.append(stream)
+        return {"file": (source.name, stream, "application/octet-stream")}
+
+    try:
+        # Not idempotent: a repeated upload is a second submission (and a second request
+        # of the quota); only a request that never left is retried.
+        body = await client.request_json(
+            "POST", target, files=files, data=dict(fields) or None, idempotent=False, timeout=None
+        )
+    finally:
+        for stream in opened:
+            stream.close()
+    return _descriptor(body, target)
+
+
+async def _fetch_upload_url(client: VirusTotalClient, path: str) -> str:
+    """A one-time upload URL, checked to be on the API's own host."""
+    body = await client.request_json("GET", path)
+    url = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(url, str):
+        raise UnexpectedResponseError("InvalidResponse", f"{path}: no upload URL in the answer", 200)
+    api, given = urlsplit(client.base_url), urlsplit(url)
+    if (given.scheme, given.netloc) != (api.scheme, api.netloc):
+        # The key is sent with the upload: never to a host other than the API's.
+        raise UnexpectedResponseError(
+            "InvalidResponse", f"{path}: the upload URL is not on {api.netloc}; refusing to send the key", 200
+        )
+    return url
+
+
+def _descriptor(body: Any, path: str) -> VTObject[Any]:
+    """The analysis descriptor ``{"data": {"type": "analysis", "id": ...}}`` of a submission."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or not data.get("id"):
+        raise UnexpectedResponseError("InvalidResponse", f"{path}: no analysis in the answer", 200)
+    return parse_object(data)
+
+
+#: Errors a wait rides out: the analysis may not exist yet just after a submission, and a
+#: transient failure past the client's own retries is no reason to give up on the analysis.
+_TOLERATED = (
+    NotAvailableYet,
+    NotFoundError,
+    TransientError,
+    DeadlineExceededError,
+    TooManyRequestsError,
+    APIConnectionError,
+)
+
+
+def poll_floor(client: VirusTotalClient, poll_share: float) -> float:
+    """The shortest interval between polls that keeps them within ``poll_share`` of the quota.
+
+    With a public key (4 requests a minute) and the default share of a quarter, that is
+    one poll a minute, leaving three requests a minute for everything else.
+    """
+    rpm = getattr(client.limiter, "requests_per_minute", None)
+    if not isinstance(rpm, int) or rpm <= 0:
+        return 0.0
+    return 60.0 / (rpm * poll_share)
+
+
+async def wait_for_analysis(
+    client: VirusTotalClient,
+    analysis_id: str,
+    *,
+    private: bool,
+    timeout: float,
+    initial_interval: float,
+    max_interval: float,
+    factor: float,
+    poll_share: float,
+) -> AnalysisObject:
+    """Poll an analysis until it completes (see :meth:`Analyses.wait`)."""
+    ident = parse_analysis_id(analysis_id)
+    if not 0 < poll_share <= 1:
+        raise InvalidParameterError("poll_share must be in (0, 1]")
+    if timeout < 0 or initial_interval <= 0 or max_interval <= 0 or factor < 1:
+        raise InvalidParameterError("timeout >= 0, intervals > 0 and factor >= 1 required")
+    floor = poll_floor(client, poll_share)
+    start = max(initial_interval, floor)
+    path = f"/private/analyses/{ident}" if private else f"/analyses/{ident}"
+    attributes: type[AnalysisAttributes] = PrivateAnalysisAttributes if private else AnalysisAttributes
+
+    async def fetch() -> AnalysisObject | None:
+        try:
+            return await client.get_object(path, attributes)
+        except QuotaExceededError as exc:
+            if exc.is_long_term:
+                raise
+            logger.debug("%s: minute quota spent; waiting", ident)
+            return None
+        except _TOLERATED as exc:
+            logger.debug("%s: %s while waiting; trying again", ident, type(exc).__name__)
+            return None
+
+    result = await poll_until(
+        fetch,
+        lambda analysis: analysis is not None and analysis.attributes.completed,
+        ident=ident,
+        timeout=timeout,
+        status=lambda analysis: analysis.attributes.status if analysis is not None else "unavailable",
+        initial_interval=start,
+        max_interval=max(max_interval, start),
+        factor=factor,
+        clock=client.clock,
+    )
+    assert result is not None
+    return result
+
+
+def _options(options: PrivateScanOptions | Mapping[str, Any] | None) -> PrivateScanOptions:
+    """Options as the model, validated (a bad option costs no request)."""
+    if options is None:
+        return PrivateScanOptions()
+    if isinstance(options, PrivateScanOptions):
+        return options
+    try:
+        return PrivateScanOptions.model_validate(dict(options))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidParameterError(f"invalid private scanning options: {problems}") from None
+
+
+def private_options(options: PrivateScanOptions | Mapping[str, Any] | None) -> PrivateScanOptions:
+    """Validate private scanning options without sending anything.
+
+    Raises:
+        InvalidParameterError: an option is unknown or out of range.
+    """
+    return _options(options)
 
 
 class PrivateScanning(_Area):
-    """``/private``: private scanning of files and URLs (public scanning lives on Files, URLs, Analyses)."""
+    """``/private``: private scanning of files and URLs (public scanning lives on Files, URLs, Analyses).
+
+    Private files get no anti-virus engine results: a threat verdict, a severity and
+    sandbox verdicts instead. Needs a Private Scanning licence.
+    """
+
+    async def upload(
+        self,
+        file: FileInput | UploadSource,
+        options: PrivateScanOptions | Mapping[str, Any] | None = None,
+        *,
+        filename: str | None = None,
+    ) -> VTObject[Any]:
+        """Upload a file for private scanning (``POST /private/files``, or an upload URL above 32 MB).
+
+        Args:
+            file: a path (streamed from disk) or bytes.
+            options: sandbox options, validated before any request.
+            filename: the name to report; the path's name by default.
+
+        Returns:
+            The ``private_analysis`` descriptor; wait on its id with :meth:`wait`.
+
+        Raises:
+            InvalidParameterError: a bad option, or a missing, empty or oversized file.
+        """
+        opts = _options(options)
+        source = UploadSource.of(file, filename)
+        return await _upload(self._client, source, "/private/files", "/private/files/upload_url", opts.form())
+
+    async def upload_url(self) -> str:
+        """A one-time URL for a private upload of up to 650 MB (``GET /private/files/upload_url``)."""
+        return await _fetch_upload_url(self._client, "/private/files/upload_url")
+
+    async def analysis(self, analysis_id: str) -> PrivateAnalysisObject:
+        """A private analysis (``GET /private/analyses/{id}``)."""
+        ident = parse_analysis_id(analysis_id)
+        return await self._client.get_object(f"/private/analyses/{ident}", PrivateAnalysisAttributes)
+
+    async def analysis_item(self, analysis_id: str) -> VTObject[Any]:
+        """The private file or URL a private analysis is about (``GET /private/analyses/{id}/item``)."""
+        ident = parse_analysis_id(analysis_id)
+        body = await self._client.request_json("GET", f"/private/analyses/{ident}/item")
+        return parse_object((body or {}).get("data"))
+
+    async def wait(
+        self,
+        analysis_id: str,
+        *,
+        timeout: float = 1800.0,
+        initial_interval: float = 15.0,
+        max_interval: float = 120.0,
+        factor: float = 1.5,
+        poll_share: float = 0.25,
+    ) -> PrivateAnalysisObject:
+        """Wait for a private analysis to complete (see :meth:`Analyses.wait`)."""
+        result = await wait_for_analysis(
+            self._client,
+            analysis_id,
+            private=True,
+            timeout=timeout,
+            initial_interval=initial_interval,
+            max_interval=max_interval,
+            factor=factor,
+            poll_share=poll_share,
+        )
+        return result  # type: ignore[return-value]
+
+    async def file(self, sha256: str) -> PrivateFileObject:
+        """A private file's report (``GET /private/files/{sha256}``)."""
+        ident = _sha256(sha256)
+        return await self._client.get_object(f"/private/files/{ident}", PrivateFileAttributes)
+
+    async def analyse(
+        self, sha256: str, options: PrivateScanOptions | Mapping[str, Any] | None = None
+    ) -> VTObject[Any]:
+        """Re-analyse a private file (``POST /private/files/{sha256}/analyse``).
+
+        The documentation lists the sandbox options as query parameters here.
+        """
+        ident = _sha256(sha256)
+        opts = _options(options)
+        params = {k: v for k, v in opts.form().items() if k not in ("password", "retention_period_days")}
+        path = f"/private/files/{ident}/analyse"
+        body = await self._client.request_json("POST", path, params=params or None, idempotent=False)
+        return _descriptor(body, path)
+
+    async def delete(self, sha256: str, *, only_from_storage: bool = False) -> None:
+        """Delete a private file and its analyses (``DELETE /private/files/{sha256}``).
+
+        Args:
+            sha256: the file's SHA-256.
+            only_from_storage: delete only the stored bytes, keep the reports.
+        """
+        ident = _sha256(sha256)
+        params = {"only_from_storage": "true"} if only_from_storage else None
+        await self._client.request("DELETE", f"/private/files/{ident}", params=params)
+
+    def files(self, *, limit: int | None = None, cursor: str | None = None) -> Paginator[Any]:
+        """The group's private files, ordered by SHA-256 (``GET /private/files``)."""
+        if limit is not None and limit < 1:
+            raise InvalidParameterError("limit must be positive")
+        return self._client.paginate("/private/files", limit=limit, cursor=cursor)
+
+    async def scan_url(
+        self,
+        url: str,
+        *,
+        retention_period_days: int | None = None,
+        storage_region: str | None = None,
+        strip_credentials: bool = False,
+    ) -> VTObject[Any]:
+        """Submit a URL for private scanning (``POST /private/urls``).
+
+        Only ``url`` is confirmed; the optional fields come from a third-party client
+        (UNCONFIRMED) and are sent only when given.
+
+        Raises:
+            InvalidIndicatorError: not a URL, or it carries credentials (see
+                :func:`check_url_for_submission`).
+        """
+        target = check_url_for_submission(url, strip_credentials=strip_credentials)
+        opts = _options({"retention_period_days": retention_period_days, "storage_region": storage_region})
+        body = await self._client.request_json(
+            "POST", "/private/urls", data={"url": target, **opts.form()}, idempotent=False
+        )
+        return _descriptor(body, "/private/urls")
+
+    async def url(self, url: str) -> PrivateURLObject:
+        """A private URL's report (``GET /private/urls/{id}``): a URL, its id or SHA-256."""
+        ident = parse_url_identifier(url)
+        return await self._client.get_object(f"/private/urls/{ident}", PrivateURLAttributes)
+
+
+def _sha256(value: str) -> str:
+    ident = parse_file_hash(value)
+    if len(ident) != 64:
+        raise InvalidIndicatorError(value, "SHA-256", "private files are addressed by SHA-256")
+    return ident

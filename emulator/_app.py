@@ -21,7 +21,14 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import _routes_analyses, _routes_collections, _routes_hunting, _routes_objects, _routes_users
+from . import (
+    _routes_analyses,
+    _routes_collections,
+    _routes_hunting,
+    _routes_objects,
+    _routes_scanning,
+    _routes_users,
+)
 from ._errors import ApiError, error_response
 from ._faults import API_PREFIX, ConnectionDropped, Fault
 from ._requests import RequestRecord
@@ -94,6 +101,7 @@ def create_app(emulator: Emulator) -> ASGIApp:
     router = Starlette(
         routes=[
             Route("/", _root, methods=["GET"]),
+            *_routes_scanning.routes(),  # before objects: /files/upload_url is not a file id
             *_routes_objects.routes(),
             *_routes_analyses.routes(),
             *_routes_users.routes(),

@@ -16,6 +16,7 @@ from ._hunting import HuntingState
 from ._notifications import NotificationStore
 from ._quota import ApiKey, KeyTier, QuotaBook
 from ._requests import RequestLog, RequestRecord
+from ._scanning import ScanningState
 from ._world import World
 
 __all__ = [
@@ -105,6 +106,8 @@ class Emulator:
         """IoC collections, their items, comments and followers (see ``_collections``)."""
         self.hunting = HuntingState(self.world, self.clock, self.notifications)
         """Retrohunt jobs and livehunt rulesets (see ``_hunting``); livehunt runs on new files."""
+        self.scanning = ScanningState()
+        """Submissions, the analysis lifecycle, upload URLs and private scanning (see ``_scanning``)."""
         self.base_url = base_url
         self.max_body_bytes = max_body_bytes
         self.app: ASGIApp = create_app(self)

@@ -42,9 +42,11 @@ def _meta(world: World, analysis: Analysis) -> dict[str, Any]:
 
 async def get_analysis(request: Request) -> Response:
     """``GET /analyses/{id}``."""
-    world = emulator_of(request).world
+    emulator = emulator_of(request)
+    world = emulator.world
     base = api_base(request)
-    analysis = _analysis(world, request.path_params["id"])
+    analysis = _analysis(world, request.path_params["id"]).at(emulator.clock.time())
+    emulator.scanning.settle(world, emulator.clock.time())
     data = {
         "type": "analysis",
         "id": analysis.id,

@@ -52,7 +52,7 @@ import json
 import random
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
@@ -236,6 +236,28 @@ class Analysis:
     status: str
     stats: dict[str, int]
     results: dict[str, dict[str, Any]]
+    queued_until: float | None = None
+    completed_at: float | None = None
+
+    def at(self, now: float) -> Analysis:
+        """This analysis as seen at ``now``: a scan moves queued -> in-progress -> completed.
+
+        An analysis without a lifecycle (``completed_at`` unset) is returned as is. While in
+        progress, a share of the engines proportional to the time spent has answered.
+        """
+        if self.completed_at is None or now >= self.completed_at:
+            return self if self.completed_at is None else replace(self, status="completed")
+        started = self.queued_until if self.queued_until is not None else self.date
+        if now < started:
+            return replace(self, status="queued", stats=dict.fromkeys(self.stats, 0), results={})
+        share = (now - started) / max(1e-6, self.completed_at - started)
+        engines = sorted(self.results)[: int(len(self.results) * share)]
+        stats = dict.fromkeys(self.stats, 0)
+        for engine in engines:
+            category = self.results[engine]["category"]
+            stats[category] = stats.get(category, 0) + 1
+        results = {engine: self.results[engine] for engine in engines}
+        return replace(self, status="in-progress", stats=stats, results=results)
 
 
 def _b64url_decode(raw: str) -> str | None:
@@ -522,12 +544,16 @@ class World:
         names: Sequence[str] = (),
         date: int = WORLD_NOW,
         family: str | None = None,
+        digests: tuple[str, str, str] | None = None,
+        size: int | None = None,
     ) -> str:
         """Add a file with these bytes (no-op if known) and return its SHA-256.
 
-        Its stats follow ``nature``; the type is sniffed from the first bytes.
+        Its stats follow ``nature``; the type is sniffed from the first bytes. For a large
+        upload, ``content`` may be only its first bytes: ``digests`` (sha256, sha1, md5) and
+        ``size`` then describe the whole file, which is never held in memory.
         """
-        sha256 = hashlib.sha256(content).hexdigest()
+        sha256 = digests[0] if digests is not None else hashlib.sha256(content).hexdigest()
         if sha256 in self._objects["file"]:
             return sha256
         if nature not in NATURES:
@@ -543,6 +569,8 @@ class World:
             family=family,
             cluster=None,
             window=(date, date),
+            digests=digests,
+            size=size,
         )
         for callback in list(self._file_observers):
             callback(sha256)
@@ -952,11 +980,16 @@ class _Builder:
         family: str | None,
         cluster: int | None,
         window: tuple[int, int],
+        digests: tuple[str, str, str] | None = None,
+        size: int | None = None,
     ) -> str:
         rng = self.rng
-        sha256 = hashlib.sha256(content).hexdigest()
-        md5 = hashlib.md5(content).hexdigest()  # noqa: S324 - VT reports MD5s
-        sha1 = hashlib.sha1(content).hexdigest()  # noqa: S324 - VT reports SHA-1s
+        if digests is not None:
+            sha256, sha1, md5 = digests
+        else:
+            sha256 = hashlib.sha256(content).hexdigest()
+            md5 = hashlib.md5(content).hexdigest()  # noqa: S324 - VT reports MD5s
+            sha1 = hashlib.sha1(content).hexdigest()  # noqa: S324 - VT reports SHA-1s
         first, last, analysed = self.dates(window)
         reputation, votes = _reputation(rng, nature)
         submitted = rng.randint(1, 40 if nature == "malicious" else 200)
@@ -989,7 +1022,7 @@ class _Builder:
             "reputation": reputation,
             "sha1": sha1,
             "sha256": sha256,
-            "size": len(content),
+            "size": len(content) if size is None else size,
             "tags": tags,
             "times_submitted": submitted,
             "total_votes": votes,

@@ -14,6 +14,7 @@ from ._retrohunt import (
     watch_retrohunt_jobs,
 )
 from ._stix import stix_bundle, stix_bundle_json
+from ._submit import checkpoint_name, submit_and_wait
 
 __all__ = [
     "EMULATED_BANNER",
@@ -25,6 +26,7 @@ __all__ = [
     "EnrichmentReport",
     "RetrohuntReport",
     "abort_job_on_cancellation",
+    "checkpoint_name",
     "collect_retrohunt_results",
     "enrich_iocs",
     "expand_iocs",
@@ -34,6 +36,7 @@ __all__ = [
     "retrohunt",
     "stix_bundle",
     "stix_bundle_json",
+    "submit_and_wait",
     "sync_collection",
     "watch_retrohunt_jobs",
 ]

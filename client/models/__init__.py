@@ -65,6 +65,19 @@ from ._objects import (
     Votes,
 )
 from ._results import LookupResult, LookupStatus
+from ._scanning import (
+    PrivateAnalysisAttributes,
+    PrivateAnalysisObject,
+    PrivateFileAttributes,
+    PrivateFileObject,
+    PrivateScanOptions,
+    PrivateURLAttributes,
+    PrivateURLObject,
+    SubmissionOutcome,
+    SubmissionResult,
+    ThreatSeverity,
+    ThreatVerdict,
+)
 
 __all__ = [
     "RETROHUNT_STATUSES",
@@ -105,11 +118,22 @@ __all__ = [
     "NodeRef",
     "NodeStatus",
     "NodeVerdict",
+    "PrivateAnalysisAttributes",
+    "PrivateAnalysisObject",
+    "PrivateFileAttributes",
+    "PrivateFileObject",
+    "PrivateScanOptions",
+    "PrivateURLAttributes",
+    "PrivateURLObject",
     "Relationship",
     "RetrohuntJob",
     "RetrohuntJobAttributes",
     "RetrohuntTimeRange",
     "RulesetFiles",
+    "SubmissionOutcome",
+    "SubmissionResult",
+    "ThreatSeverity",
+    "ThreatVerdict",
     "TruncatedRelationship",
     "URLAttributes",
     "URLObject",

@@ -16,6 +16,7 @@ from ._objects import (
     IPAddressAttributes,
     URLAttributes,
 )
+from ._scanning import PrivateAnalysisAttributes, PrivateFileAttributes, PrivateURLAttributes
 
 ATTRIBUTES_BY_TYPE: dict[str, type[BaseModel]] = {
     "file": FileAttributes,
@@ -23,6 +24,9 @@ ATTRIBUTES_BY_TYPE: dict[str, type[BaseModel]] = {
     "domain": DomainAttributes,
     "ip_address": IPAddressAttributes,
     "analysis": AnalysisAttributes,
+    "private_file": PrivateFileAttributes,
+    "private_url": PrivateURLAttributes,
+    "private_analysis": PrivateAnalysisAttributes,
 }
 """Typed attributes per v3 object type; other types get ``GenericAttributes``."""
 

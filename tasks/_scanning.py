@@ -1,0 +1,430 @@
+"""Scanning tasks: submit files and URLs (public or private), wait for analyses, read results.
+
+Every submission task is a write: ``retries=0`` (the client retries only what is safe to
+repeat, and an upload is not) and no cache.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+from typing import Any, TypeVar
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.client import VirusTotalClient
+from prefect_virustotal.client.models import (
+    AnalysisObject,
+    PrivateFileObject,
+    PrivateScanOptions,
+    PrivateURLObject,
+    VTObject,
+)
+
+FileArg = str | PathLike[str] | bytes
+ObjectT = TypeVar("ObjectT", bound=VTObject[Any])
+
+
+def mark_emulated(vt: VirusTotalClient, obj: ObjectT) -> ObjectT:
+    """Set ``meta["emulated"]`` when the answer came from the pack's emulator (it is fiction)."""
+    if vt.emulated:
+        obj.meta = {**(obj.meta or {}), "emulated": True}
+    return obj
+
+
+def _describe(file: FileArg) -> str:
+    """A log-safe description of a file argument: its name or size, never its content."""
+    return f"{len(file)} bytes" if isinstance(file, bytes) else Path(file).name
+
+
+@task(name="scan_file", retries=0, cache_policy=NO_CACHE)
+async def scan_file(
+    credentials: VirusTotalCredentials,
+    file: FileArg,
+    password: str | None = None,
+    filename: str | None = None,
+) -> VTObject[Any]:
+    """Upload a file for public analysis, streamed from disk (an upload URL above 32 MB).
+
+    Anything uploaded here is visible to every VirusTotal user; use
+    :func:`scan_private_file` for confidential files.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        file: a path or bytes, up to 650 MB.
+        password: the password of a ZIP to unpack.
+        filename: the name to report (the path's name by default).
+
+    Returns:
+        The ``analysis`` descriptor; its ``id`` is what :func:`wait_for_analysis` takes.
+
+    Raises:
+        InvalidParameterError: missing, unreadable, empty or oversized (no request made).
+
+    Example:
+        ```python
+        analysis = await scan_file(credentials, "/cases/4711/sample.bin")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        analysis = mark_emulated(vt, await vt.files.upload(file, password=password, filename=filename))
+    get_run_logger().info("uploaded %s: analysis %s", _describe(file), analysis.id)
+    return analysis
+
+
+@task(name="scan_url", retries=0, cache_policy=NO_CACHE)
+async def scan_url(
+    credentials: VirusTotalCredentials, url: str, strip_credentials: bool = False
+) -> VTObject[Any]:
+    """Submit a URL for public analysis.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        url: the URL; one carrying ``user:password@`` is refused unless ``strip_credentials``.
+        strip_credentials: submit the URL without its credentials (a warning is logged).
+
+    Returns:
+        The ``analysis`` descriptor.
+
+    Raises:
+        InvalidIndicatorError: not a URL, or it carries credentials (no request made).
+
+    Example:
+        ```python
+        analysis = await scan_url(credentials, "http://login-example.test/verify")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        analysis = mark_emulated(vt, await vt.urls.scan(url, strip_credentials=strip_credentials))
+    get_run_logger().info("submitted a URL: analysis %s", analysis.id)
+    return analysis
+
+
+@task(name="rescan_file", retries=0, cache_policy=NO_CACHE)
+async def rescan_file(credentials: VirusTotalCredentials, file_hash: str) -> VTObject[Any]:
+    """Ask VirusTotal to analyse a file it already has again.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        file_hash: MD5, SHA-1 or SHA-256.
+
+    Returns:
+        The ``analysis`` descriptor.
+
+    Raises:
+        NotFoundError: VirusTotal does not have the file.
+
+    Example:
+        ```python
+        analysis = await rescan_file(credentials, sha256)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        analysis = mark_emulated(vt, await vt.files.analyse(file_hash))
+    get_run_logger().info("re-analysis of file %s: %s", file_hash, analysis.id)
+    return analysis
+
+
+@task(name="rescan_url", retries=0, cache_policy=NO_CACHE)
+async def rescan_url(credentials: VirusTotalCredentials, url: str) -> VTObject[Any]:
+    """Ask VirusTotal to analyse a URL it already knows again.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        url: the URL, its id or its SHA-256.
+
+    Returns:
+        The ``analysis`` descriptor.
+
+    Raises:
+        NotFoundError: VirusTotal does not know the URL.
+
+    Example:
+        ```python
+        analysis = await rescan_url(credentials, "http://login-example.test/verify")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        analysis = mark_emulated(vt, await vt.urls.analyse(url))
+    get_run_logger().info("re-analysis of a URL: %s", analysis.id)
+    return analysis
+
+
+@task(name="scan_private_file", retries=0, cache_policy=NO_CACHE)
+async def scan_private_file(
+    credentials: VirusTotalCredentials,
+    file: FileArg,
+    options: PrivateScanOptions | None = None,
+    filename: str | None = None,
+) -> VTObject[Any]:
+    """Upload a file for private scanning, with sandbox options (validated before sending).
+
+    Args:
+        credentials: the VirusTotal credentials block (a Private Scanning licence).
+        file: a path or bytes, up to 650 MB, streamed.
+        options: sandbox options (retention 1-28 days, interaction timeout 60-1800 s, ...).
+        filename: the name to report.
+
+    Returns:
+        The ``private_analysis`` descriptor.
+
+    Raises:
+        InvalidParameterError: a bad option or file (no request made).
+        ForbiddenError: the key has no Private Scanning licence.
+
+    Example:
+        ```python
+        options = PrivateScanOptions(retention_period_days=7, enable_internet=True)
+        analysis = await scan_private_file(credentials, "/cases/4711/sample.bin", options)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        analysis = mark_emulated(vt, await vt.private.upload(file, options, filename=filename))
+    get_run_logger().info("uploaded %s privately: analysis %s", _describe(file), analysis.id)
+    return analysis
+
+
+@task(name="scan_private_url", retries=0, cache_policy=NO_CACHE)
+async def scan_private_url(
+    credentials: VirusTotalCredentials,
+    url: str,
+    retention_period_days: int | None = None,
+    storage_region: str | None = None,
+    strip_credentials: bool = False,
+) -> VTObject[Any]:
+    """Submit a URL for private scanning.
+
+    Args:
+        credentials: the VirusTotal credentials block (a Private Scanning licence).
+        url: the URL; credentials in it are refused unless ``strip_credentials``.
+        retention_period_days: days to keep the report, 1 to 28.
+        storage_region: ``US`` or ``EU``.
+        strip_credentials: submit the URL without its credentials (a warning is logged).
+
+    Returns:
+        The ``private_analysis`` descriptor.
+
+    Raises:
+        InvalidIndicatorError: not a URL, or it carries credentials (no request made).
+
+    Example:
+        ```python
+        analysis = await scan_private_url(credentials, "https://intranet-lookalike.test/")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        analysis = await vt.private.scan_url(
+            url,
+            retention_period_days=retention_period_days,
+            storage_region=storage_region,
+            strip_credentials=strip_credentials,
+        )
+        mark_emulated(vt, analysis)
+    get_run_logger().info("submitted a URL privately: analysis %s", analysis.id)
+    return analysis
+
+
+@task(name="rescan_private_file", retries=0, cache_policy=NO_CACHE)
+async def rescan_private_file(
+    credentials: VirusTotalCredentials, sha256: str, options: PrivateScanOptions | None = None
+) -> VTObject[Any]:
+    """Analyse a private file again, optionally with other sandbox options.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        sha256: the private file's SHA-256.
+        options: sandbox options for this analysis.
+
+    Returns:
+        The ``private_analysis`` descriptor.
+
+    Raises:
+        NotFoundError: no such private file (or its retention expired).
+
+    Example:
+        ```python
+        analysis = await rescan_private_file(credentials, sha256, PrivateScanOptions(enable_internet=True))
+        ```
+    """
+    async with credentials.get_client() as vt:
+        analysis = mark_emulated(vt, await vt.private.analyse(sha256, options))
+    get_run_logger().info("private re-analysis of %s: %s", sha256, analysis.id)
+    return analysis
+
+
+@task(name="wait_for_analysis", retries=0, cache_policy=NO_CACHE)
+async def wait_for_analysis(
+    credentials: VirusTotalCredentials,
+    analysis_id: str,
+    private: bool = False,
+    timeout: float = 900.0,
+    initial_interval: float = 5.0,
+    max_interval: float = 60.0,
+    factor: float = 1.5,
+    poll_share: float = 0.25,
+) -> AnalysisObject:
+    """Wait for an analysis to complete, within a deadline, without starving the quota.
+
+    Polls start at once, then every ``initial_interval`` seconds growing by ``factor`` up to
+    ``max_interval``; the block's ``requests_per_minute`` sets a floor so that polls use at
+    most ``poll_share`` of the key's minute quota (a public key: one poll a minute).
+    ``NotAvailableYet`` and transient errors are ridden out.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        analysis_id: the id a submission returned.
+        private: a private analysis.
+        timeout: seconds before giving up.
+        initial_interval: the first pause between polls.
+        max_interval: the longest pause.
+        factor: growth of the pause.
+        poll_share: share of the minute quota polls may use.
+
+    Returns:
+        The completed analysis (a ``private_analysis`` when ``private``).
+
+    Raises:
+        AnalysisTimeoutError: the deadline passed; ``analysis_id`` says what to resume.
+
+    Example:
+        ```python
+        done = await wait_for_analysis(credentials, analysis.id, timeout=1800)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        result = await vt.analyses.wait(
+            analysis_id,
+            timeout=timeout,
+            initial_interval=initial_interval,
+            max_interval=max_interval,
+            factor=factor,
+            poll_share=poll_share,
+            private=private,
+        )
+        mark_emulated(vt, result)
+    get_run_logger().info("analysis %s completed: %s", analysis_id, result.attributes.stats)
+    return result
+
+
+@task(name="get_analysis_item", retries=0, cache_policy=NO_CACHE)
+async def get_analysis_item(
+    credentials: VirusTotalCredentials, analysis_id: str, private: bool = False
+) -> VTObject[Any]:
+    """Get the file or URL report an analysis is about.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        analysis_id: the analysis id.
+        private: a private analysis (the item is a ``private_file`` or ``private_url``).
+
+    Returns:
+        The analysed object.
+
+    Example:
+        ```python
+        report = await get_analysis_item(credentials, analysis.id)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        item = await (vt.private.analysis_item(analysis_id) if private else vt.analyses.item(analysis_id))
+        mark_emulated(vt, item)
+    get_run_logger().info("analysis %s is about %s %s", analysis_id, item.type, item.id)
+    return item
+
+
+@task(name="get_private_file_report", retries=0, cache_policy=NO_CACHE)
+async def get_private_file_report(credentials: VirusTotalCredentials, sha256: str) -> PrivateFileObject:
+    """Get a private file's report: threat verdict, severity, sandbox verdicts.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        sha256: the file's SHA-256.
+
+    Returns:
+        The ``private_file`` object.
+
+    Raises:
+        NotFoundError: no such private file (or its retention expired).
+
+    Example:
+        ```python
+        report = await get_private_file_report(credentials, sha256)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        report = mark_emulated(vt, await vt.private.file(sha256))
+    get_run_logger().info("private file %s: %s", report.id, report.attributes.threat_verdict)
+    return report
+
+
+@task(name="get_private_url_report", retries=0, cache_policy=NO_CACHE)
+async def get_private_url_report(credentials: VirusTotalCredentials, url: str) -> PrivateURLObject:
+    """Get a private URL's report.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        url: the URL, its id or its SHA-256.
+
+    Returns:
+        The ``private_url`` object.
+
+    Raises:
+        NotFoundError: no such private URL.
+
+    Example:
+        ```python
+        report = await get_private_url_report(credentials, "https://intranet-lookalike.test/")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        report = mark_emulated(vt, await vt.private.url(url))
+    get_run_logger().info("private url %s: %s", report.id, report.attributes.last_analysis_stats)
+    return report
+
+
+@task(name="delete_private_file", retries=0, cache_policy=NO_CACHE)
+async def delete_private_file(
+    credentials: VirusTotalCredentials, sha256: str, only_from_storage: bool = False
+) -> None:
+    """Delete a private file and its analyses (or only its stored bytes).
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        sha256: the file's SHA-256.
+        only_from_storage: keep the reports, delete the bytes.
+
+    Raises:
+        NotFoundError: no such private file.
+
+    Example:
+        ```python
+        await delete_private_file(credentials, sha256)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        await vt.private.delete(sha256, only_from_storage=only_from_storage)
+    get_run_logger().info("deleted private file %s%s", sha256, " (storage only)" if only_from_storage else "")
+
+
+@task(name="list_private_files", retries=0, cache_policy=NO_CACHE)
+async def list_private_files(credentials: VirusTotalCredentials, limit: int = 100) -> list[VTObject[Any]]:
+    """List the group's private files, ordered by SHA-256.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        limit: the most files to return.
+
+    Returns:
+        ``private_file`` objects.
+
+    Example:
+        ```python
+        files = await list_private_files(credentials, limit=40)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        files = [item async for item in vt.private.files(limit=limit)]
+    get_run_logger().info("listed %d private files", len(files))
+    return files
