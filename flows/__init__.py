@@ -15,6 +15,7 @@ from ._retrohunt import (
 )
 from ._stix import stix_bundle, stix_bundle_json
 from ._submit import checkpoint_name, submit_and_wait
+from ._triage import SkippedWork, TriageItem, TriageReport, case_slug, triage
 
 __all__ = [
     "EMULATED_BANNER",
@@ -25,7 +26,11 @@ __all__ = [
     "EnrichedIndicator",
     "EnrichmentReport",
     "RetrohuntReport",
+    "SkippedWork",
+    "TriageItem",
+    "TriageReport",
     "abort_job_on_cancellation",
+    "case_slug",
     "checkpoint_name",
     "collect_retrohunt_results",
     "enrich_iocs",
@@ -38,5 +43,6 @@ __all__ = [
     "stix_bundle_json",
     "submit_and_wait",
     "sync_collection",
+    "triage",
     "watch_retrohunt_jobs",
 ]
