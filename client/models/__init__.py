@@ -4,6 +4,23 @@ Every model keeps unknown fields (``extra="allow"``) and turns epoch-second
 timestamps into aware UTC datetimes, field by field.
 """
 
+from ._alerts import (
+    ALERT_EVENT_NAMESPACE,
+    AcknowledgeResult,
+    Alert,
+    AlertPage,
+    AlertSource,
+    HuntingInfo,
+    HuntingNotificationAttributes,
+    HuntingNotificationFile,
+    HuntingNotificationFileContext,
+    HuntingNotificationObject,
+    IoCStreamContext,
+    IoCStreamItem,
+    IoCStreamNotificationAttributes,
+    IoCStreamNotificationObject,
+    NotificationSource,
+)
 from ._base import (
     Descriptor,
     EpochDatetime,
@@ -33,6 +50,11 @@ from ._objects import (
 from ._results import LookupResult, LookupStatus
 
 __all__ = [
+    "ALERT_EVENT_NAMESPACE",
+    "AcknowledgeResult",
+    "Alert",
+    "AlertPage",
+    "AlertSource",
     "AnalysisAttributes",
     "AnalysisObject",
     "AnalysisStats",
@@ -46,11 +68,21 @@ __all__ = [
     "FileAttributes",
     "FileObject",
     "GenericAttributes",
+    "HuntingInfo",
+    "HuntingNotificationAttributes",
+    "HuntingNotificationFile",
+    "HuntingNotificationFileContext",
+    "HuntingNotificationObject",
     "IPAddressAttributes",
     "IPAddressObject",
+    "IoCStreamContext",
+    "IoCStreamItem",
+    "IoCStreamNotificationAttributes",
+    "IoCStreamNotificationObject",
     "ListMeta",
     "LookupResult",
     "LookupStatus",
+    "NotificationSource",
     "Relationship",
     "URLAttributes",
     "URLObject",
