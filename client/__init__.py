@@ -54,6 +54,8 @@ from ._identifiers import (
     url_has_credentials,
     url_id,
 )
+from ._ioc_stream import ioc_stream_filter
+from ._notifications import hunting_filter
 from ._pagination import Page, Paginator
 from ._polling import poll_until
 from ._ratelimit import LocalRateLimiter, RateLimiter, shared_limiter
@@ -111,6 +113,8 @@ __all__ = [
     "WrongCredentialsError",
     "assess",
     "extract_indicators",
+    "hunting_filter",
+    "ioc_stream_filter",
     "mount_transport",
     "mounted_transport",
     "normalize_url",
