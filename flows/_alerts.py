@@ -380,15 +380,15 @@ async def poll_alerts(
                     delivered.append(alert)
                 if emit_events:
                     await _flush_events()
+                _record(state, fresh, acknowledge)
+                await save_checkpoint(name, state)
             except BaseException:
-                _record(state, delivered, acknowledge)
+                _record(state, delivered, acknowledge)  # idempotent: safe after a failed advance
                 try:
                     await save_checkpoint(name, state)
                 except Exception:
                     logger.exception("could not record the hand-off progress; the next run flags this page")
                 raise
-            _record(state, fresh, acknowledge)
-            await save_checkpoint(name, state)
             report.handed_on += len(fresh)
             report.possible_duplicates += sum(a.possible_duplicate for a in fresh)
             origins.update(a.origin for a in fresh)
@@ -426,4 +426,4 @@ def _record(state: AlertCheckpoint, delivered: Sequence[Alert], acknowledge: boo
     state.advance(delivered)
     state.inflight = []
     if acknowledge:
-        state.pending_ack = [*state.pending_ack, *(a.notification_id for a in delivered)]
+        state.pending_ack = list(dict.fromkeys([*state.pending_ack, *(a.notification_id for a in delivered)]))
