@@ -335,6 +335,7 @@ async def poll_alerts(
             await save_checkpoint(name, state)
 
     cursor: str | None = None
+    since: int | None = None
     while True:
         if report.requests >= max_requests:
             report.stopped = "max_requests"
@@ -342,7 +343,10 @@ async def poll_alerts(
         if report.handed_on >= max_alerts:
             report.stopped = "max_alerts"
             break
-        since = state.watermark if state.watermark is not None else first_second
+        if cursor is None:
+            # A cursor belongs to the query that issued it: the date filter changes only
+            # when a listing starts again.
+            since = state.watermark if state.watermark is not None else first_second
         try:
             page = await fetch_alert_page(block, source, since, filter, cursor, page_size)
         except BadRequestError as exc:
