@@ -282,7 +282,7 @@ async def _fetch(
     )
 
 
-@task(name="fetch_alert_page", retries=0, cache_policy=NO_CACHE)
+@task(name="fetch_alert_page", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
 async def fetch_alert_page(
     credentials: VirusTotalCredentials,
     source: str = "ioc_stream",
@@ -326,7 +326,7 @@ async def fetch_alert_page(
     return page
 
 
-@task(name="acknowledge_alerts", retries=0, cache_policy=NO_CACHE)
+@task(name="acknowledge_alerts", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
 async def acknowledge_alerts(
     credentials: VirusTotalCredentials,
     notification_ids: Sequence[str],
