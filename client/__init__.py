@@ -55,7 +55,9 @@ from ._identifiers import (
     url_has_credentials,
     url_id,
 )
+from ._ioc_stream import ioc_stream_filter
 from ._livehunt import MATCH_OBJECT_TYPES
+from ._notifications import hunting_filter
 from ._pagination import Page, Paginator
 from ._polling import poll_until
 from ._ratelimit import LocalRateLimiter, RateLimiter, shared_limiter
@@ -137,6 +139,8 @@ __all__ = [
     "check_url_for_submission",
     "check_yara_rules",
     "extract_indicators",
+    "hunting_filter",
+    "ioc_stream_filter",
     "mount_transport",
     "mounted_transport",
     "normalize_url",

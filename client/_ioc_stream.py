@@ -1,9 +1,205 @@
-"""``/ioc_stream and /ioc_stream_notifications``."""
+"""``/ioc_stream`` and ``/ioc_stream_notifications``: the IoC Stream (VirusTotal alerts).
+
+The stream mixes files, URLs, domains and IP addresses; each item's ``context_attributes``
+say why it was notified (contract section 6). Filters are space-separated ``key:value``
+tokens; :func:`ioc_stream_filter` builds one from checked parts.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import ValidationError
+
+from ._errors import InvalidParameterError, UnexpectedResponseError
 from ._lookups import _Area
+from ._pagination import Paginator
+from .models._alerts import (
+    IoCStreamContext,
+    IoCStreamItem,
+    IoCStreamNotificationAttributes,
+    IoCStreamNotificationObject,
+)
+from .models._registry import parse_object
+
+ORIGINS = ("hunting", "subscriptions")
+ENTITY_TYPES = ("file", "url", "domain", "ip_address")
+ORDERS = ("date+", "date-")
+MAX_PAGE_SIZE = 40
+"""``limit`` may not exceed 40 on the IoC Stream and on livehunt notifications."""
+
+_NOTIFICATION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+_FILTER_VALUE = re.compile(r"[^\s\"]{1,512}")
+
+
+def parse_notification_id(value: str) -> str:
+    """A notification id, checked before it goes into a path (ids are opaque strings)."""
+    if not isinstance(value, str) or not _NOTIFICATION_ID.fullmatch(value.strip()):
+        raise InvalidParameterError(f"invalid notification id {value!r}")
+    return value.strip()
+
+
+def iso_second(moment: datetime | int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` in UTC, as the ``date:`` filter takes it."""
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            raise InvalidParameterError("a filter date must be timezone-aware")
+        moment = int(moment.timestamp())
+    return datetime.fromtimestamp(int(moment), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def check_filter(value: str | None) -> str | None:
+    """A raw filter string: single line, bounded, no quotes (they never reach a path)."""
+    if value is None or not value.strip():
+        return None
+    if len(value) > 2000 or any(c in value for c in '\r\n"\x00'):
+        raise InvalidParameterError("a filter must be one line of at most 2000 characters, without quotes")
+    return " ".join(value.split())
+
+
+def check_order(order: str) -> str:
+    """``date+`` (oldest first) or ``date-`` (newest first)."""
+    if order not in ORDERS:
+        raise InvalidParameterError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+    return order
+
+
+def check_page_size(page_size: int) -> int:
+    """A page size in ``1..40``."""
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidParameterError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+    return page_size
+
+
+def _token(key: str, value: str) -> str:
+    if not _FILTER_VALUE.fullmatch(value):
+        raise InvalidParameterError(f"invalid {key} filter value {value!r}")
+    return f"{key}:{value}"
+
+
+def ioc_stream_filter(
+    *,
+    since: datetime | int | None = None,
+    until: datetime | int | None = None,
+    origin: str | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    source_type: str | None = None,
+    source_id: str | None = None,
+    tags: Sequence[str] = (),
+    extra: str | None = None,
+) -> str | None:
+    """Build an IoC Stream filter from checked parts (None when nothing is asked).
+
+    Args:
+        since: at or after this second (``date:<iso>+``).
+        until: at or before this second (``date:<iso>-``).
+        origin: ``hunting`` or ``subscriptions``.
+        entity_type: file, url, domain or ip_address.
+        entity_id: one object's id.
+        source_type: e.g. ``hunting_ruleset``, ``collection``.
+        source_id: one source's id.
+        tags: notification tags (``notification_tag:``).
+        extra: more raw filter text, appended.
+
+    Example:
+        >>> ioc_stream_filter(since=1767225600, origin="hunting")
+        'date:2026-01-01T00:00:00+ origin:hunting'
+    """
+    parts: list[str] = []
+    if since is not None:
+        parts.append(f"date:{iso_second(since)}+")
+    if until is not None:
+        parts.append(f"date:{iso_second(until)}-")
+    if origin is not None:
+        if origin not in ORIGINS:
+            raise InvalidParameterError(f"origin must be one of {', '.join(ORIGINS)}, got {origin!r}")
+        parts.append(f"origin:{origin}")
+    if entity_type is not None:
+        if entity_type not in ENTITY_TYPES:
+            raise InvalidParameterError(
+                f"entity_type must be one of {', '.join(ENTITY_TYPES)}, got {entity_type!r}"
+            )
+        parts.append(f"entity_type:{entity_type}")
+    for key, value in (("entity_id", entity_id), ("source_type", source_type), ("source_id", source_id)):
+        if value is not None:
+            parts.append(_token(key, value))
+    parts.extend(_token("notification_tag", tag) for tag in tags)
+    checked = check_filter(extra)
+    if checked:
+        parts.append(checked)
+    return " ".join(parts) or None
+
+
+def parse_ioc_stream_item(raw: Any) -> IoCStreamItem:
+    """One IoC Stream item: the object (any type) and its ``context_attributes``."""
+    entity = parse_object(raw)
+    context = raw.get("context_attributes") if isinstance(raw, dict) else None
+    try:
+        return IoCStreamItem(entity=entity, context=IoCStreamContext.model_validate(context))
+    except ValidationError as exc:
+        raise UnexpectedResponseError(
+            "InvalidResponse", f"IoC Stream item {entity.type} {entity.id}: malformed context_attributes", 200
+        ) from exc
 
 
 class IoCStream(_Area):
-    """``/ioc_stream and /ioc_stream_notifications``."""
+    """``/ioc_stream`` and ``/ioc_stream_notifications``."""
+
+    def list(
+        self,
+        *,
+        filter: str | None = None,
+        order: str = "date-",
+        descriptors_only: bool = False,
+        page_size: int = MAX_PAGE_SIZE,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Paginator[IoCStreamItem]:
+        """Iterate the IoC Stream lazily, page by page (``GET /ioc_stream``).
+
+        Args:
+            filter: a filter (see :func:`ioc_stream_filter`).
+            order: ``date-`` (newest first, the API's default) or ``date+``.
+            descriptors_only: items without attributes (cheaper answers).
+            page_size: items per request, at most 40.
+            limit: most items handed out.
+            cursor: resume here (a server cursor or a resume token).
+        """
+        params: dict[str, Any] = {"order": check_order(order)}
+        checked = check_filter(filter)
+        if checked:
+            params["filter"] = checked
+        if descriptors_only:
+            params["descriptors_only"] = "true"
+        return self._client.paginate(
+            "/ioc_stream",
+            parse_ioc_stream_item,
+            params=params,
+            page_size=check_page_size(page_size),
+            limit=limit,
+            cursor=cursor,
+        )
+
+    async def get(self, notification_id: str) -> IoCStreamNotificationObject:
+        """One notification (``GET /ioc_stream_notifications/{id}``)."""
+        ident = parse_notification_id(notification_id)
+        return await self._client.get_object(
+            f"/ioc_stream_notifications/{ident}", IoCStreamNotificationAttributes
+        )
+
+    async def delete(self, notification_id: str) -> None:
+        """Delete one notification (``DELETE /ioc_stream_notifications/{id}``)."""
+        ident = parse_notification_id(notification_id)
+        await self._client.request("DELETE", f"/ioc_stream_notifications/{ident}")
+
+    async def delete_all(self, *, filter: str | None = None) -> None:
+        """Delete every notification matching ``filter``, or all (``DELETE /ioc_stream``).
+
+        VirusTotal deletes in the background; the emulator at once.
+        """
+        checked = check_filter(filter)
+        await self._client.request("DELETE", "/ioc_stream", params={"filter": checked} if checked else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from typing import Any
 
 import httpx
 from starlette.types import ASGIApp
@@ -13,7 +14,7 @@ from ._clock import EmulatorClock, SystemClock
 from ._collections import CollectionStore
 from ._faults import ConnectionDropped, FaultPlan
 from ._hunting import HuntingState
-from ._notifications import NotificationStore
+from ._notifications import HuntingNotification, IocStreamNotification, NotificationStore
 from ._quota import ApiKey, KeyTier, QuotaBook
 from ._requests import RequestLog, RequestRecord
 from ._scanning import ScanningState
@@ -192,6 +193,42 @@ class Emulator:
         from ._server import serve_in_thread  # uvicorn is only needed when serving
 
         return serve_in_thread(self, host, port)
+
+    def inject_ioc_notification(
+        self,
+        *,
+        key: str | None = None,
+        date: int | None = None,
+        origin: str = "subscriptions",
+        entity_type: str = "file",
+        entity_id: str | None = None,
+        **fields: Any,
+    ) -> IocStreamNotification:
+        """Test handle: add an IoC Stream entry with a chosen date (epoch seconds).
+
+        ``key`` names the owner (the first key when omitted); ``date`` defaults to the clock;
+        ``entity_id`` to an object of the world. ``fields``: ``sources``, ``tags``,
+        ``hunting_info``.
+        """
+        from ._routes_alerts import inject_ioc_stream
+
+        return inject_ioc_stream(
+            self, key=key, date=date, origin=origin, entity_type=entity_type, entity_id=entity_id, **fields
+        )
+
+    def inject_hunting_notification(
+        self, *, key: str | None = None, date: int | None = None, sha256: str | None = None, **fields: Any
+    ) -> HuntingNotification:
+        """Test handle: add a livehunt notification (and its IoC Stream entry) with a chosen date."""
+        from ._routes_alerts import inject_hunting
+
+        return inject_hunting(self, key=key, date=date, sha256=sha256, **fields)
+
+    def expire_notification_cursors(self) -> None:
+        """Test handle: every IoC Stream / livehunt cursor handed out so far stops working."""
+        from ._routes_alerts import expire_cursors
+
+        expire_cursors(self.notifications)
 
     def __repr__(self) -> str:
         return f"Emulator(seed={self.seed}, keys={len(self.quotas)}, clock={self.clock!r})"

@@ -1,5 +1,6 @@
 """Flows composed from the pack's tasks. No HTTP here: the client owns it."""
 
+from ._alerts import MAX_SEEN_IDS, AlertCheckpoint, PollReport, poll_alerts
 from ._collections import CollectionSyncReport, sync_collection
 from ._enrich import EMULATED_BANNER, EnrichedIndicator, EnrichmentReport, enrich_iocs
 from ._expand import CollectionHook, expand_iocs
@@ -20,11 +21,14 @@ from ._triage import SkippedWork, TriageItem, TriageReport, case_slug, triage
 __all__ = [
     "EMULATED_BANNER",
     "FINISHED_EVENT",
+    "MAX_SEEN_IDS",
     "NOTIFIED_VARIABLE",
+    "AlertCheckpoint",
     "CollectionHook",
     "CollectionSyncReport",
     "EnrichedIndicator",
     "EnrichmentReport",
+    "PollReport",
     "RetrohuntReport",
     "SkippedWork",
     "TriageItem",
@@ -38,6 +42,7 @@ __all__ = [
     "mermaid_diagram",
     "mermaid_markdown",
     "node_rows",
+    "poll_alerts",
     "retrohunt",
     "stix_bundle",
     "stix_bundle_json",

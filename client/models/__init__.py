@@ -4,6 +4,23 @@ Every model keeps unknown fields (``extra="allow"``) and turns epoch-second
 timestamps into aware UTC datetimes, field by field.
 """
 
+from ._alerts import (
+    ALERT_EVENT_NAMESPACE,
+    AcknowledgeResult,
+    Alert,
+    AlertPage,
+    AlertSource,
+    HuntingInfo,
+    HuntingNotificationAttributes,
+    HuntingNotificationFile,
+    HuntingNotificationFileContext,
+    HuntingNotificationObject,
+    IoCStreamContext,
+    IoCStreamItem,
+    IoCStreamNotificationAttributes,
+    IoCStreamNotificationObject,
+    NotificationSource,
+)
 from ._base import (
     Descriptor,
     EpochDatetime,
@@ -80,9 +97,14 @@ from ._scanning import (
 )
 
 __all__ = [
+    "ALERT_EVENT_NAMESPACE",
     "RETROHUNT_STATUSES",
     "RETROHUNT_TERMINAL",
     "VERDICT_SEVERITY",
+    "AcknowledgeResult",
+    "Alert",
+    "AlertPage",
+    "AlertSource",
     "AnalysisAttributes",
     "AnalysisObject",
     "AnalysisStats",
@@ -105,11 +127,20 @@ __all__ = [
     "GraphEdge",
     "GraphGap",
     "GraphNode",
+    "HuntingInfo",
+    "HuntingNotificationAttributes",
+    "HuntingNotificationFile",
+    "HuntingNotificationFileContext",
+    "HuntingNotificationObject",
     "HuntingRuleset",
     "HuntingRulesetAttributes",
     "IOCGraph",
     "IPAddressAttributes",
     "IPAddressObject",
+    "IoCStreamContext",
+    "IoCStreamItem",
+    "IoCStreamNotificationAttributes",
+    "IoCStreamNotificationObject",
     "LevelSummary",
     "ListMeta",
     "LookupResult",
@@ -118,6 +149,7 @@ __all__ = [
     "NodeRef",
     "NodeStatus",
     "NodeVerdict",
+    "NotificationSource",
     "PrivateAnalysisAttributes",
     "PrivateAnalysisObject",
     "PrivateFileAttributes",

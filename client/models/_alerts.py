@@ -1,0 +1,275 @@
+"""IoC Stream entries, livehunt notifications, and the ``Alert`` the poller hands on.
+
+An IoC Stream item is a file, URL, domain or IP address object whose ``context_attributes``
+say why it was notified (contract section 6). A livehunt notification is a
+``hunting_notification`` object about a file (section 5). ``Alert`` is the one shape both
+become when ``poll_alerts`` hands them on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ._base import EpochDatetime, VTModel, VTObject
+
+AlertSource = Literal["ioc_stream", "hunting_notifications"]
+"""Where an alert was read: the IoC Stream or the livehunt notifications list."""
+
+ALERT_EVENT_NAMESPACE = uuid.UUID("6f1b7a52-3c1e-5d7e-9a55-7669727573a1")
+"""Namespace of the deterministic event ids (uuid5 of ``<source>:<notification id>``)."""
+
+_GUI = "https://www.virustotal.com/gui"
+_GUI_PATHS = {"file": "file", "url": "url", "domain": "domain", "ip_address": "ip-address"}
+
+
+class NotificationSource(VTModel):
+    """What produced a notification: ``hunting_ruleset``, ``retrohunt_job``, ``collection``..."""
+
+    type: str
+    id: str
+    label: str | None = None
+
+
+class HuntingInfo(VTModel):
+    """``context_attributes.hunting_info`` of an IoC Stream item of origin ``hunting``."""
+
+    rule_name: str | None = None
+    rule_tags: list[str] = Field(default_factory=list)
+    snippet: str | None = None
+    source_country: str | None = None
+    source_key: str | None = None
+
+
+class IoCStreamContext(VTModel):
+    """``context_attributes`` of an IoC Stream item."""
+
+    notification_id: str
+    notification_date: EpochDatetime
+    origin: str
+    sources: list[NotificationSource] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    hunting_info: HuntingInfo | None = None
+
+
+class IoCStreamItem(VTModel):
+    """One IoC Stream entry: the notified object (any type) and its context.
+
+    ``entity`` has typed attributes for files, URLs, domains and IP addresses; with
+    ``descriptors_only`` its attributes are empty.
+    """
+
+    entity: VTObject[Any]
+    context: IoCStreamContext
+
+    @property
+    def notification_id(self) -> str:
+        """The notification's id (what ``DELETE /ioc_stream_notifications/{id}`` takes)."""
+        return self.context.notification_id
+
+
+class IoCStreamNotificationAttributes(VTModel):
+    """Attributes of ``GET /ioc_stream_notifications/{id}`` (the list is UNCONFIRMED: all optional)."""
+
+    date: EpochDatetime | None = None
+    origin: str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    sources: list[NotificationSource] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    hunting_info: HuntingInfo | None = None
+
+
+IoCStreamNotificationObject = VTObject[IoCStreamNotificationAttributes]
+
+
+class HuntingNotificationAttributes(VTModel):
+    """Attributes of a ``hunting_notification`` (livehunt match on a file)."""
+
+    date: EpochDatetime | None = None
+    rule_name: str | None = None
+    rule_tags: list[str] = Field(default_factory=list)
+    snippet: str | None = None
+    match_in_subfile: bool | None = None
+    source_country: str | None = None
+    source_key: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    # Not confirmed as notification attributes (they are context attributes of notification
+    # files); read when present.
+    ruleset_id: str | None = None
+    ruleset_name: str | None = None
+
+
+HuntingNotificationObject = VTObject[HuntingNotificationAttributes]
+
+
+class HuntingNotificationFileContext(VTModel):
+    """``context_attributes`` of an item of ``/intelligence/hunting_notification_files``."""
+
+    notification_id: str | None = None
+    notification_date: EpochDatetime | None = None
+    notification_snippet: str | None = None
+    notification_source_key: str | None = None
+    notification_tags: list[str] = Field(default_factory=list)
+    ruleset_id: str | None = None
+    ruleset_name: str | None = None
+    rule_name: str | None = None
+    rule_tags: list[str] = Field(default_factory=list)
+    match_in_subfile: bool | None = None
+
+
+class HuntingNotificationFile(VTModel):
+    """A file that matched a livehunt rule, with the notification's context."""
+
+    file: VTObject[Any]
+    context: HuntingNotificationFileContext
+
+
+def notification_file_sha256(notification: HuntingNotificationObject) -> str | None:
+    """The SHA-256 a livehunt notification is about.
+
+    From the embedded ``file`` relationship (``?relationships=file``) when present, else the
+    64-hex tag (notification tags include the file's SHA-256).
+    """
+    embedded = notification.relationships.get("file")
+    if embedded is not None and embedded.items:
+        return embedded.items[0].id
+    for tag in notification.attributes.tags:
+        if len(tag) == 64 and all(c in "0123456789abcdef" for c in tag.lower()):
+            return tag.lower()
+    return None
+
+
+class Alert(VTModel):
+    """One notification as ``poll_alerts`` hands it on, whichever list it came from.
+
+    Attributes:
+        notification_id: the notification's id at VirusTotal.
+        source: ``ioc_stream`` or ``hunting_notifications``.
+        origin: ``hunting`` or ``subscriptions`` (livehunt notifications are ``hunting``).
+        date: when VirusTotal notified it.
+        entity_type: file, url, domain or ip_address.
+        entity_id: the object's id (SHA-256, URL id, domain, address).
+        rule_name: the livehunt rule that matched, when there is one.
+        ruleset_id: the ruleset, when known.
+        ruleset_name: the ruleset's name, when known.
+        sources: what produced the notification (rulesets, collections, threat actors).
+        tags: the notification's tags.
+        entity: the full object, when the list gave it (or enrichment fetched it).
+        possible_duplicate: this alert may have been handed on before, by a run that was
+            killed while handing it on; it carries the same ``event_id`` as then.
+        emulated: read from the pack's emulator: fiction.
+    """
+
+    notification_id: str
+    source: AlertSource
+    origin: str
+    date: EpochDatetime
+    entity_type: str
+    entity_id: str
+    rule_name: str | None = None
+    ruleset_id: str | None = None
+    ruleset_name: str | None = None
+    sources: list[NotificationSource] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    entity: VTObject[Any] | None = None
+    possible_duplicate: bool = False
+    emulated: bool = False
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        """The id of this alert's Prefect event: the same on every delivery of it."""
+        return uuid.uuid5(ALERT_EVENT_NAMESPACE, f"{self.source}:{self.notification_id}")
+
+    @property
+    def link(self) -> str:
+        """The entity's page on virustotal.com."""
+        return f"{_GUI}/{_GUI_PATHS.get(self.entity_type, self.entity_type)}/{self.entity_id}"
+
+    @classmethod
+    def from_ioc_stream(cls, item: IoCStreamItem) -> Alert:
+        """The alert of one IoC Stream item."""
+        context = item.context
+        hunting = context.hunting_info
+        ruleset = next((s for s in context.sources if s.type == "hunting_ruleset"), None)
+        return cls(
+            notification_id=context.notification_id,
+            source="ioc_stream",
+            origin=context.origin,
+            date=context.notification_date,
+            entity_type=item.entity.type,
+            entity_id=item.entity.id,
+            rule_name=hunting.rule_name if hunting else None,
+            ruleset_id=ruleset.id if ruleset else None,
+            ruleset_name=ruleset.label if ruleset else None,
+            sources=list(context.sources),
+            tags=list(context.tags),
+            entity=item.entity
+            if item.entity.attributes.model_fields_set or _has_extra(item.entity)
+            else None,
+        )
+
+    @classmethod
+    def from_hunting_notification(cls, notification: HuntingNotificationObject) -> Alert:
+        """The alert of one livehunt notification (its file is the entity)."""
+        attributes = notification.attributes
+        sources = []
+        if attributes.ruleset_id:
+            sources.append(
+                NotificationSource(
+                    type="hunting_ruleset", id=attributes.ruleset_id, label=attributes.ruleset_name
+                )
+            )
+        date = attributes.date
+        if date is None:
+            raise ValueError(f"hunting notification {notification.id} has no date")
+        return cls(
+            notification_id=notification.id,
+            source="hunting_notifications",
+            origin="hunting",
+            date=date,
+            entity_type="file",
+            entity_id=notification_file_sha256(notification) or "",
+            rule_name=attributes.rule_name,
+            ruleset_id=attributes.ruleset_id,
+            ruleset_name=attributes.ruleset_name,
+            sources=sources,
+            tags=list(attributes.tags),
+        )
+
+
+def _has_extra(obj: VTObject[Any]) -> bool:
+    """Whether an object's attributes carry anything (descriptors have none)."""
+    return bool(obj.attributes.model_extra)
+
+
+class AlertPage(VTModel):
+    """One page of alerts, as the fetch task returns it.
+
+    Attributes:
+        alerts: the page's alerts, in the order the API gave them.
+        cursor: the cursor of the next page; None on the last.
+        requests: requests this fetch sent (retries included).
+        emulated: the answer came from the pack's emulator.
+    """
+
+    alerts: list[Alert] = Field(default_factory=list)
+    cursor: str | None = None
+    requests: int = 0
+    emulated: bool = False
+
+
+class AcknowledgeResult(VTModel):
+    """What acknowledging (deleting) notifications did.
+
+    Attributes:
+        deleted: ids deleted now.
+        already_gone: ids VirusTotal no longer had (404): deleted before, fine.
+        requests: requests sent (retries included).
+    """
+
+    deleted: list[str] = Field(default_factory=list)
+    already_gone: list[str] = Field(default_factory=list)
+    requests: int = 0

@@ -1,0 +1,381 @@
+"""IoC Stream and livehunt notification tasks: list, get, delete, and the poller's page fetch."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.client import (
+    InvalidParameterError,
+    NotFoundError,
+    VirusTotalClient,
+    hunting_filter,
+    ioc_stream_filter,
+)
+from prefect_virustotal.client.models import (
+    AcknowledgeResult,
+    Alert,
+    AlertPage,
+    AlertSource,
+    HuntingNotificationFile,
+    HuntingNotificationObject,
+    IoCStreamItem,
+    IoCStreamNotificationObject,
+)
+
+_SOURCES = ("ioc_stream", "hunting_notifications")
+
+
+def _check_source(source: str) -> AlertSource:
+    if source not in _SOURCES:
+        raise InvalidParameterError(f"source must be one of {', '.join(_SOURCES)}, got {source!r}")
+    return "ioc_stream" if source == "ioc_stream" else "hunting_notifications"
+
+
+@task(name="list_ioc_stream", retries=0, cache_policy=NO_CACHE)
+async def list_ioc_stream(
+    credentials: VirusTotalCredentials,
+    filter: str | None = None,
+    order: str = "date-",
+    limit: int = 40,
+    descriptors_only: bool = False,
+) -> list[IoCStreamItem]:
+    """List IoC Stream entries (files, URLs, domains, IP addresses) with their context.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        filter: e.g. ``origin:hunting entity_type:file date:2026-01-01T00:00:00+``.
+        order: ``date-`` (newest first) or ``date+``.
+        limit: most entries (pages of 40 are fetched as needed).
+        descriptors_only: entries without attributes.
+
+    Returns:
+        The entries; ``context.notification_id`` names each notification.
+
+    Raises:
+        InvalidParameterError: a bad order or filter (no request made).
+        BadRequestError: VirusTotal refused the filter (e.g. an unknown origin).
+
+    Example:
+        ```python
+        items = await list_ioc_stream(credentials, filter="origin:hunting", limit=100)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        items = await vt.ioc_stream.list(
+            filter=filter, order=order, descriptors_only=descriptors_only, limit=limit
+        ).collect()
+    get_run_logger().info("IoC Stream: %d entries", len(items))
+    return items
+
+
+@task(name="get_ioc_stream_notification", retries=0, cache_policy=NO_CACHE)
+async def get_ioc_stream_notification(
+    credentials: VirusTotalCredentials, notification_id: str
+) -> IoCStreamNotificationObject:
+    """Get one IoC Stream notification.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        notification_id: the notification's id.
+
+    Returns:
+        The notification object.
+
+    Raises:
+        NotFoundError: no such notification (or it was deleted).
+
+    Example:
+        ```python
+        notification = await get_ioc_stream_notification(credentials, "1234567890")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        notification = await vt.ioc_stream.get(notification_id)
+    get_run_logger().info("IoC Stream notification %s", notification.id)
+    return notification
+
+
+@task(name="delete_ioc_stream_notification", retries=0, cache_policy=NO_CACHE)
+async def delete_ioc_stream_notification(credentials: VirusTotalCredentials, notification_id: str) -> None:
+    """Delete one IoC Stream notification.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        notification_id: the notification's id.
+
+    Raises:
+        NotFoundError: no such notification.
+
+    Example:
+        ```python
+        await delete_ioc_stream_notification(credentials, "1234567890")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        await vt.ioc_stream.delete(notification_id)
+    get_run_logger().info("deleted IoC Stream notification %s", notification_id)
+
+
+@task(name="delete_ioc_stream_notifications", retries=0, cache_policy=NO_CACHE)
+async def delete_ioc_stream_notifications(
+    credentials: VirusTotalCredentials, filter: str | None = None
+) -> None:
+    """Delete every IoC Stream notification matching a filter (all of them without one).
+
+    VirusTotal deletes in the background: the entries may be listed for a while.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        filter: which ones, e.g. ``origin:subscriptions``; None deletes all.
+
+    Example:
+        ```python
+        await delete_ioc_stream_notifications(credentials, "origin:subscriptions")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        await vt.ioc_stream.delete_all(filter=filter)
+    get_run_logger().info("deleted IoC Stream notifications matching %r", filter or "(all)")
+
+
+@task(name="list_hunting_notifications", retries=0, cache_policy=NO_CACHE)
+async def list_hunting_notifications(
+    credentials: VirusTotalCredentials, filter: str | None = None, order: str = "date-", limit: int = 40
+) -> list[HuntingNotificationObject]:
+    """List livehunt notifications, each with its file's descriptor embedded.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        filter: e.g. ``tag:my_rule date:2026-01-01T00:00:00+``.
+        order: ``date-`` (newest first) or ``date+``.
+        limit: most notifications.
+
+    Returns:
+        The notifications (``relationships["file"]`` names the matched file).
+
+    Example:
+        ```python
+        notifications = await list_hunting_notifications(credentials, filter="tag:my_rule")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        items = await vt.hunting_notifications.list(filter=filter, order=order, limit=limit).collect()
+    get_run_logger().info("livehunt notifications: %d", len(items))
+    return items
+
+
+@task(name="get_hunting_notification", retries=0, cache_policy=NO_CACHE)
+async def get_hunting_notification(
+    credentials: VirusTotalCredentials, notification_id: str
+) -> HuntingNotificationObject:
+    """Get one livehunt notification.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        notification_id: the notification's id.
+
+    Returns:
+        The notification, its file's descriptor embedded.
+
+    Raises:
+        NotFoundError: no such notification.
+
+    Example:
+        ```python
+        notification = await get_hunting_notification(credentials, "5681415357202432")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        notification = await vt.hunting_notifications.get(notification_id)
+    get_run_logger().info("livehunt notification %s", notification.id)
+    return notification
+
+
+@task(name="delete_hunting_notification", retries=0, cache_policy=NO_CACHE)
+async def delete_hunting_notification(credentials: VirusTotalCredentials, notification_id: str) -> None:
+    """Delete one livehunt notification.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        notification_id: the notification's id.
+
+    Raises:
+        NotFoundError: no such notification.
+
+    Example:
+        ```python
+        await delete_hunting_notification(credentials, "5681415357202432")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        await vt.hunting_notifications.delete(notification_id)
+    get_run_logger().info("deleted livehunt notification %s", notification_id)
+
+
+@task(name="delete_hunting_notifications", retries=0, cache_policy=NO_CACHE)
+async def delete_hunting_notifications(credentials: VirusTotalCredentials, tag: str | None = None) -> None:
+    """Delete every livehunt notification with a tag (a rule or ruleset name), or all.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        tag: which ones; None deletes all of them.
+
+    Example:
+        ```python
+        await delete_hunting_notifications(credentials, tag="my_ruleset")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        await vt.hunting_notifications.delete_all(tag=tag)
+    get_run_logger().info("deleted livehunt notifications tagged %r", tag or "(all)")
+
+
+@task(name="list_hunting_notification_files", retries=0, cache_policy=NO_CACHE)
+async def list_hunting_notification_files(
+    credentials: VirusTotalCredentials, filter: str | None = None, limit: int = 40
+) -> list[HuntingNotificationFile]:
+    """List the files livehunt matched, each with its notification's context.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        filter: e.g. a rule name or ``date:2026-01-01+``.
+        limit: most files.
+
+    Returns:
+        Files with ``context`` (notification id and date, ruleset, rule, snippet).
+
+    Example:
+        ```python
+        files = await list_hunting_notification_files(credentials, limit=100)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        items = await vt.hunting_notifications.files(filter=filter, limit=limit).collect()
+    get_run_logger().info("livehunt notification files: %d", len(items))
+    return items
+
+
+async def _fetch(
+    vt: VirusTotalClient,
+    source: AlertSource,
+    since: int | None,
+    filter: str | None,
+    cursor: str | None,
+    page_size: int,
+) -> AlertPage:
+    """One page of the source, oldest first, as alerts."""
+    if source == "ioc_stream":
+        query = ioc_stream_filter(since=since, extra=filter)
+        page = await vt.ioc_stream.list(filter=query, order="date+", page_size=page_size).fetch_page(cursor)
+        return AlertPage(alerts=[Alert.from_ioc_stream(item) for item in page.items], cursor=page.cursor)
+    query = " ".join(part for part in (hunting_filter(since=since), filter) if part) or None
+    hpage = await vt.hunting_notifications.list(filter=query, order="date+", page_size=page_size).fetch_page(
+        cursor
+    )
+    return AlertPage(
+        alerts=[Alert.from_hunting_notification(item) for item in hpage.items], cursor=hpage.cursor
+    )
+
+
+@task(name="fetch_alert_page", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+async def fetch_alert_page(
+    credentials: VirusTotalCredentials,
+    source: str = "ioc_stream",
+    since: int | None = None,
+    filter: str | None = None,
+    cursor: str | None = None,
+    page_size: int = 40,
+) -> AlertPage:
+    """Fetch one page of notifications, oldest first (``order=date+``), as alerts.
+
+    One request (plus the client's retries). ``poll_alerts`` calls it page after page.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        source: ``ioc_stream`` or ``hunting_notifications``.
+        since: only notifications at or after this epoch second (``date:<iso>+``).
+        filter: more filter text, e.g. ``origin:hunting``.
+        cursor: the cursor of the page; None for the first.
+        page_size: notifications per page, at most 40.
+
+    Returns:
+        The page: alerts, the next cursor (None on the last page), requests sent.
+
+    Raises:
+        InvalidArgumentError: VirusTotal refused the cursor (expired or foreign).
+
+    Example:
+        ```python
+        page = await fetch_alert_page(credentials, since=1767225600, filter="origin:hunting")
+        ```
+    """
+    checked = _check_source(source)
+    async with credentials.get_client() as vt:
+        page = await _fetch(vt, checked, since, filter, cursor, page_size)
+        page.requests = vt.request_count
+        if vt.emulated:
+            page.emulated = True
+            for alert in page.alerts:
+                alert.emulated = True
+    get_run_logger().info("%s: %d alerts (more: %s)", checked, len(page.alerts), page.cursor is not None)
+    return page
+
+
+@task(name="acknowledge_alerts", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+async def acknowledge_alerts(
+    credentials: VirusTotalCredentials,
+    notification_ids: Sequence[str],
+    source: str = "ioc_stream",
+    concurrency: int = 4,
+) -> AcknowledgeResult:
+    """Delete notifications at VirusTotal once they have been handed on.
+
+    A notification that is already gone (404) counts as acknowledged. Any other error
+    stops the task (the ones deleted before it stay deleted; deleting again is harmless).
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        notification_ids: the notifications to delete.
+        source: ``ioc_stream`` or ``hunting_notifications``.
+        concurrency: deletions in flight at once.
+
+    Returns:
+        Which ids were deleted now and which were already gone.
+
+    Example:
+        ```python
+        result = await acknowledge_alerts(credentials, [alert.notification_id for alert in alerts])
+        ```
+    """
+    checked = _check_source(source)
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+    result = AcknowledgeResult()
+    async with credentials.get_client() as vt:
+        area = vt.ioc_stream if checked == "ioc_stream" else vt.hunting_notifications
+
+        async def one(notification_id: str) -> None:
+            async with semaphore:
+                try:
+                    await area.delete(notification_id)
+                except NotFoundError:
+                    result.already_gone.append(notification_id)
+                else:
+                    result.deleted.append(notification_id)
+
+        outcomes = await asyncio.gather(
+            *(one(i) for i in dict.fromkeys(notification_ids)), return_exceptions=True
+        )
+        result.requests = vt.request_count
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if failures:
+        get_run_logger().warning("%s: %d acknowledgements failed", checked, len(failures))
+        raise failures[0]
+    get_run_logger().info(
+        "%s: acknowledged %d (%d already gone)", checked, len(result.deleted), len(result.already_gone)
+    )
+    return result

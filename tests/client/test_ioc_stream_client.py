@@ -1,0 +1,83 @@
+"""The client's IoC Stream and livehunt notification areas against the emulator."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from prefect_virustotal.client import (
+    BadRequestError,
+    InvalidParameterError,
+    NotFoundError,
+    VirusTotalClient,
+    hunting_filter,
+    ioc_stream_filter,
+)
+from prefect_virustotal.client.models import Alert, FileObject
+from prefect_virustotal.emulator import Emulator
+from tests.conftest import PREMIUM_KEY
+
+BASE = 1767225600
+
+
+async def test_stream_items_of_every_entity_type(vt: VirusTotalClient, emulator: Emulator) -> None:
+    for i, kind in enumerate(["file", "url", "domain", "ip_address"]):
+        emulator.inject_ioc_notification(key=PREMIUM_KEY, date=BASE + i, entity_type=kind, origin="hunting")
+    items = await vt.ioc_stream.list(order="date+", page_size=3).collect()
+    assert [i.entity.type for i in items] == ["file", "url", "domain", "ip_address"]
+    assert emulator.count("GET", "/ioc_stream") == 2
+    alerts = [Alert.from_ioc_stream(i) for i in items]
+    assert alerts[0].entity is not None and alerts[0].link.startswith("https://www.virustotal.com/gui/file/")
+    assert all(a.rule_name == "emulated_rule" and a.origin == "hunting" for a in alerts)
+    assert alerts[0].event_id == Alert.from_ioc_stream(items[0]).event_id
+    filtered = await vt.ioc_stream.list(
+        filter=ioc_stream_filter(since=BASE + 2, entity_type="ip_address")
+    ).collect()
+    assert [i.entity.type for i in filtered] == ["ip_address"]
+    descriptors = await vt.ioc_stream.list(descriptors_only=True).collect()
+    assert all(Alert.from_ioc_stream(i).entity is None for i in descriptors)
+
+    one = await vt.ioc_stream.get(items[0].notification_id)
+    assert one.attributes.entity_type == "file"
+    await vt.ioc_stream.delete(items[0].notification_id)
+    with pytest.raises(NotFoundError):
+        await vt.ioc_stream.delete(items[0].notification_id)
+    await vt.ioc_stream.delete_all(filter="entity_type:url")
+    assert len(await vt.ioc_stream.list().collect()) == 2
+
+
+async def test_bad_input_costs_no_request(vt: VirusTotalClient, emulator: Emulator) -> None:
+    with pytest.raises(InvalidParameterError):
+        ioc_stream_filter(origin="notHunting")
+    with pytest.raises(InvalidParameterError):
+        ioc_stream_filter(since=datetime(2026, 1, 1))  # naive
+    with pytest.raises(InvalidParameterError):
+        vt.ioc_stream.list(order="size+")
+    with pytest.raises(InvalidParameterError):
+        vt.ioc_stream.list(page_size=41)
+    with pytest.raises(InvalidParameterError):
+        await vt.ioc_stream.get("../users/me")
+    with pytest.raises(InvalidParameterError):
+        await vt.hunting_notifications.delete_all(tag="a b")
+    assert emulator.count() == 0
+    with pytest.raises(BadRequestError, match="Valid origins are: hunting,subscriptions"):
+        await vt.ioc_stream.list(filter="origin:notHunting").collect()
+
+
+async def test_hunting_notifications(vt: VirusTotalClient, emulator: Emulator) -> None:
+    sha = emulator.world.pick("file")
+    n = emulator.inject_hunting_notification(key=PREMIUM_KEY, date=BASE, sha256=sha, rule_name="r1")
+    assert (
+        ioc_stream_filter(since=datetime.fromtimestamp(BASE, tz=timezone.utc)) == "date:2026-01-01T00:00:00+"
+    )
+    listed = await vt.hunting_notifications.list(filter=hunting_filter(since=BASE, tag="r1")).collect()
+    alert = Alert.from_hunting_notification(listed[0])
+    assert alert.entity_id == sha and alert.rule_name == "r1" and alert.origin == "hunting"
+    assert (await vt.hunting_notifications.get(n.id)).attributes.rule_name == "r1"
+    files = await vt.hunting_notifications.files().collect()
+    assert isinstance(files[0].file, type(files[0].file)) and files[0].context.ruleset_name == "emulated"
+    assert FileObject.model_validate(files[0].file.model_dump()).id == sha
+    await vt.hunting_notifications.delete(n.id)
+    await vt.hunting_notifications.delete_all()
+    assert await vt.hunting_notifications.list().collect() == []

@@ -1,0 +1,327 @@
+"""``poll_alerts``: exactly once across crashes at every step, real flow, tasks, client, emulator."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from prefect import task
+from prefect.events.clients import AssertingEventsClient
+from prefect.events.worker import EventsWorker
+from prefect.variables import Variable
+
+from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.client.models import Alert
+from prefect_virustotal.emulator import Emulator, FakeClock
+from prefect_virustotal.flows import MAX_SEEN_IDS, PollReport, poll_alerts
+from prefect_virustotal.flows import _alerts as alerts_flow
+from tests.conftest import PREMIUM_KEY, PUBLIC_KEY
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+BASE = 1767225600
+KINDS = ("file", "url", "domain", "ip_address")
+
+
+@pytest.fixture
+def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventsWorker]:
+    """Prefect's own in-memory events client behind the events worker."""
+    worker = EventsWorker.instance(AssertingEventsClient)
+    monkeypatch.setattr(EventsWorker, "instance", lambda *_: worker)
+    yield worker
+    worker.drain()
+
+
+def alert_events(worker: EventsWorker) -> list[Any]:
+    worker.wait_until_empty()
+    client = worker._client
+    assert isinstance(client, AssertingEventsClient)
+    return [e for e in client.events if e.event.startswith("virustotal.alert.")]
+
+
+def seed(
+    emulator: Emulator, count: int, *, per_second: int = 7, start: int = BASE, key: str = PREMIUM_KEY
+) -> list[str]:
+    """``count`` notifications, ``per_second`` sharing each second, every entity type and origin."""
+    ids = []
+    for i in range(count):
+        kind = KINDS[i % 4]
+        n = emulator.inject_ioc_notification(
+            key=key,
+            date=start + i // per_second,
+            origin="hunting" if i % 3 == 0 else "subscriptions",
+            entity_type=kind,
+            entity_id=f"unknown-{i}.example" if kind == "domain" and i % 8 == 2 else None,
+        )
+        ids.append(n.id)
+    return ids
+
+
+class Ledger:
+    """What the hand-off task saw, and where in the emulator's request log it was."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.handed: list[Alert] = []
+        self.at: dict[str, int] = {}
+        self.calls = 0
+        self.fail_on_call: int | None = None
+        self.on_call: dict[int, Callable[[], None]] = {}
+
+    def task(self) -> Any:
+        @task(name="record_alert")
+        async def record_alert(alert: Alert) -> None:
+            self.calls += 1
+            if self.calls in self.on_call:
+                self.on_call[self.calls]()
+            if self.fail_on_call == self.calls:
+                raise RuntimeError("hand-off failed")
+            self.handed.append(alert)
+            self.at.setdefault(alert.notification_id, len(self.emulator.requests))
+
+        return record_alert
+
+    def counts(self) -> Counter[str]:
+        return Counter(a.notification_id for a in self.handed)
+
+
+def deletes(emulator: Emulator) -> list[tuple[int, str]]:
+    """(log index, notification id) of every successful DELETE of one notification."""
+    out = []
+    for index, record in enumerate(emulator.requests):
+        if record.method == "DELETE" and "/ioc_stream_notifications/" in record.path and record.status == 200:
+            out.append((index, record.path.rsplit("/", 1)[1]))
+    return out
+
+
+async def run_until_done(runs: int, **kwargs: Any) -> list[PollReport | BaseException]:
+    outcomes: list[PollReport | BaseException] = []
+    for _ in range(runs):
+        try:
+            report = await poll_alerts(**kwargs)
+        except Exception as exc:
+            outcomes.append(exc)
+            continue
+        outcomes.append(report)
+        if report.stopped is None:
+            break
+    return outcomes
+
+
+class SaveFault:
+    """Make ``save_checkpoint`` fail at chosen calls: before writing, or after writing."""
+
+    def __init__(
+        self, fail_calls: set[int], after_write: bool = False, forever_from: int | None = None
+    ) -> None:
+        self.real = alerts_flow.save_checkpoint
+        self.fail_calls = fail_calls
+        self.after_write = after_write
+        self.forever_from = forever_from
+        self.calls = 0
+        self.sizes: list[int] = []
+
+    async def __call__(self, name: str, checkpoint: Any) -> None:
+        self.calls += 1
+        failing = self.calls in self.fail_calls or (
+            self.forever_from is not None and self.calls >= self.forever_from
+        )
+        if failing and not self.after_write:
+            raise RuntimeError(f"killed before checkpoint write #{self.calls}")
+        await self.real(name, checkpoint)
+        self.sizes.append(len(json.dumps(checkpoint.dump())))
+        if failing:
+            raise RuntimeError(f"killed after checkpoint write #{self.calls}")
+
+
+def checkpoint_name() -> str:
+    return f"test-alerts-{uuid.uuid4().hex[:12]}"
+
+
+CRASHES = {
+    "after_fetch": {"save": SaveFault({1})},  # the in-flight write of page 1 never happens
+    "mid_handoff": {"fail_on_call": 14},
+    "before_checkpoint_write": {"save": SaveFault({5})},  # page 2's advance
+    "after_checkpoint_write": {"save": SaveFault({5}, after_write=True)},
+    "mid_acknowledgement": {"delete_fault": 17},
+}
+
+
+@pytest.mark.parametrize("crash", list(CRASHES))
+async def test_every_alert_handed_on_exactly_once_across_a_crash(
+    crash: str,
+    credentials: VirusTotalCredentials,
+    mounted: Emulator,
+    events: EventsWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = seed(mounted, 30)
+    ledger = Ledger(mounted)
+    plan = CRASHES[crash]
+    if "save" in plan:
+        fault = SaveFault(plan["save"].fail_calls, plan["save"].after_write)
+        monkeypatch.setattr(alerts_flow, "save_checkpoint", fault)
+    ledger.fail_on_call = plan.get("fail_on_call")
+    if "delete_fault" in plan:
+        victim = ids[plan["delete_fault"]]
+        mounted.faults.add(
+            kind="error",
+            code="ForbiddenError",
+            count=1,
+            method="DELETE",
+            path_prefix=f"/ioc_stream_notifications/{victim}",
+        )
+    name = checkpoint_name()
+    outcomes = await run_until_done(
+        4, credentials=credentials, checkpoint=name, page_size=10, acknowledge=True, handoff=ledger.task()
+    )
+    assert isinstance(outcomes[0], Exception), f"{crash}: the first run should have been killed"
+    final = outcomes[-1]
+    assert isinstance(final, PollReport) and final.stopped is None
+
+    counts = ledger.counts()
+    assert set(counts) == set(ids)
+    assert set(counts.values()) == {1}, f"{crash}: handed on twice: {[i for i, c in counts.items() if c > 1]}"
+    assert not any(a.possible_duplicate for a in ledger.handed)
+    seen_events = alert_events(events)
+    assert Counter(str(e.id) for e in seen_events) == Counter(str(a.event_id) for a in ledger.handed)
+    assert len(seen_events) == len(ids)
+    # Acknowledged only after the hand-off, and every one of them in the end.
+    removed = deletes(mounted)
+    assert {i for _, i in removed} == set(ids)
+    assert all(index >= ledger.at[nid] for index, nid in removed)
+    assert len(mounted.notifications.ioc_stream) == 0
+
+
+async def test_hard_kill_mid_handoff_repeats_only_flagged_alerts_with_the_same_event_id(
+    credentials: VirusTotalCredentials,
+    mounted: Emulator,
+    events: EventsWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = seed(mounted, 30)
+    ledger = Ledger(mounted)
+    # Page 2 (ids 10..19): its in-flight record is write #3; the hand-off fails on its 4th
+    # alert and the recovery write fails too, as if the process had died.
+    ledger.fail_on_call = 14
+    fault = SaveFault(set(), forever_from=4)
+    monkeypatch.setattr(alerts_flow, "save_checkpoint", fault)
+    name = checkpoint_name()
+    with pytest.raises(RuntimeError):
+        await poll_alerts(credentials=credentials, checkpoint=name, page_size=10, handoff=ledger.task())
+    monkeypatch.setattr(alerts_flow, "save_checkpoint", fault.real)
+    report = await poll_alerts(credentials=credentials, checkpoint=name, page_size=10, handoff=ledger.task())
+    counts = ledger.counts()
+    assert set(counts) == set(ids)
+    twice = {i for i, c in counts.items() if c > 1}
+    assert twice == set(ids[10:13])  # delivered before the kill, inside the in-flight page
+    flagged = {a.notification_id for a in ledger.handed if a.possible_duplicate}
+    assert flagged == set(ids[10:20]) and report.possible_duplicates == 10
+    by_id: dict[str, set[str]] = {}
+    for event in alert_events(events):
+        by_id.setdefault(event.payload["notification_id"], set()).add(str(event.id))
+    assert all(len(v) == 1 for v in by_id.values())  # a repeated event repeats its id
+
+
+async def test_same_second_crowd_and_arrivals_during_a_poll(
+    credentials: VirusTotalCredentials, mounted: Emulator, clock: FakeClock, events: EventsWorker
+) -> None:
+    ids = seed(mounted, 60, per_second=13)
+    clock.advance(3600)
+    ledger = Ledger(mounted)
+    arrivals: list[str] = []
+
+    def arrive() -> None:
+        for kind in KINDS:
+            arrivals.append(mounted.inject_ioc_notification(key=PREMIUM_KEY, entity_type=kind).id)
+
+    ledger.on_call = {7: arrive, 33: arrive}
+    report = await poll_alerts(
+        credentials=credentials, checkpoint=checkpoint_name(), page_size=6, handoff=ledger.task()
+    )
+    counts = ledger.counts()
+    assert set(counts) == set(ids) | set(arrivals) and set(counts.values()) == {1}
+    assert report.handed_on == 68 and report.by_origin.keys() == {"hunting", "subscriptions"}
+    assert {a.entity_type for a in ledger.handed} == set(KINDS)
+    assert all(a.emulated for a in ledger.handed) and report.emulated
+
+
+async def test_expired_cursor_restarts_from_the_checkpoint(
+    credentials: VirusTotalCredentials, mounted: Emulator, events: EventsWorker
+) -> None:
+    ids = seed(mounted, 40)
+    ledger = Ledger(mounted)
+    ledger.on_call = {12: mounted.expire_notification_cursors}
+    name = checkpoint_name()
+    report = await poll_alerts(credentials=credentials, checkpoint=name, page_size=8, handoff=ledger.task())
+    assert report.cursor_restarts == 1
+    assert ledger.counts() == Counter(ids)
+    again = await poll_alerts(credentials=credentials, checkpoint=name, page_size=8, handoff=ledger.task())
+    assert again.handed_on == 0 and ledger.counts() == Counter(ids)
+
+
+async def test_caps_defer_never_drop(
+    credentials: VirusTotalCredentials, mounted: Emulator, events: EventsWorker
+) -> None:
+    ids = seed(mounted, 300, per_second=9)
+    name = checkpoint_name()
+    first = await poll_alerts(credentials=credentials, checkpoint=name, max_alerts=70, emit_events=True)
+    assert first.handed_on == 70 and first.stopped == "max_alerts"
+    second = await poll_alerts(credentials=credentials, checkpoint=name, max_requests=3)
+    # Three pages of 40 from the watermark second, whose first 7 were handed on already.
+    assert second.stopped == "max_requests" and second.requests == 3 and second.handed_on == 113
+    outcomes = await run_until_done(5, credentials=credentials, checkpoint=name)
+    assert isinstance(outcomes[-1], PollReport) and outcomes[-1].stopped is None
+    handed = Counter(e.payload["notification_id"] for e in alert_events(events))
+    assert handed == Counter(ids)
+
+
+async def test_crowded_second_keeps_the_checkpoint_under_the_variable_cap(
+    credentials: VirusTotalCredentials,
+    mounted: Emulator,
+    events: EventsWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past MAX_SEEN_IDS in one second the watermark steps on: the documented, counted limit."""
+    ids = seed(mounted, MAX_SEEN_IDS + 20, per_second=MAX_SEEN_IDS + 20)
+    later = seed(mounted, 5, start=BASE + 10)
+    fault = SaveFault(set())
+    monkeypatch.setattr(alerts_flow, "save_checkpoint", fault)
+    name = checkpoint_name()
+    report = await poll_alerts(credentials=credentials, checkpoint=name, acknowledge=True, max_requests=1000)
+    assert max(fault.sizes) <= 5000
+    stored = await Variable.aget(name)
+    assert isinstance(stored, dict) and stored["skipped_seconds"] == 1 and len(json.dumps(stored)) <= 5000
+    handed = Counter(e.payload["notification_id"] for e in alert_events(events))
+    assert set(handed.values()) == {1} and report.handed_on == len(handed)
+    # Four pages of 40 reached 160 > 150 ids in the crowded second: the last 10 were skipped.
+    assert set(handed) == set(ids[:160] + later)
+
+
+async def test_events_carry_entity_and_rule_and_no_key(
+    credentials: VirusTotalCredentials, mounted: Emulator, events: EventsWorker
+) -> None:
+    sha256 = mounted.world.pick("file")
+    mounted.inject_hunting_notification(key=PREMIUM_KEY, date=BASE, sha256=sha256, rule_name="evil_rule")
+    mounted.inject_ioc_notification(key=PUBLIC_KEY, date=BASE)  # another user's: never seen
+    report = await poll_alerts(credentials=credentials, checkpoint=checkpoint_name(), enrich=True)
+    assert report.handed_on == 1
+    (event,) = alert_events(events)
+    assert event.event == "virustotal.alert.hunting"
+    assert event.resource["vt.sha256"] == sha256
+    roles = {r.role: r for r in event.related}
+    assert roles["rule"]["prefect.resource.name"] == "evil_rule"
+    assert roles["hunting_ruleset"].id == "virustotal.hunting_ruleset.emulated-ruleset"
+    assert PREMIUM_KEY not in event.model_dump_json()
+
+    # The livehunt list is a source of its own (the same match, its own checkpoint).
+    hunting = await poll_alerts(
+        credentials=credentials, source="hunting_notifications", checkpoint=checkpoint_name(), enrich=True
+    )
+    assert hunting.handed_on == 1 and hunting.requests == 2  # one page, one lookup
+    last = alert_events(events)[-1]
+    assert last.resource["vt.sha256"] == sha256 and last.payload["source"] == "hunting_notifications"
