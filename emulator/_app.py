@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import _routes_analyses, _routes_objects, _routes_users
+from . import _routes_admin, _routes_analyses, _routes_objects, _routes_users
 from ._errors import ApiError, error_response
 from ._faults import API_PREFIX, ConnectionDropped, Fault
 from ._requests import RequestRecord
@@ -97,6 +97,7 @@ def create_app(emulator: Emulator) -> ASGIApp:
             *_routes_objects.routes(),
             *_routes_analyses.routes(),
             *_routes_users.routes(),
+            *_routes_admin.routes(),
         ],
         exception_handlers={
             ApiError: _on_api_error,

@@ -11,10 +11,12 @@ from ._lookups import (
     get_url_report,
     lookup_indicators,
 )
+from ._users import check_daily_budget
 
 __all__ = [
     "LOOKUP_CACHE",
     "LOOKUP_CACHE_EXPIRATION",
+    "check_daily_budget",
     "get_analysis",
     "get_domain_report",
     "get_file_report",

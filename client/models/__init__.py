@@ -31,6 +31,7 @@ from ._objects import (
     Votes,
 )
 from ._results import LookupResult, LookupStatus
+from ._users import OverallQuotas, QuotaCount, QuotaPeriod
 
 __all__ = [
     "AnalysisAttributes",
@@ -51,6 +52,9 @@ __all__ = [
     "ListMeta",
     "LookupResult",
     "LookupStatus",
+    "OverallQuotas",
+    "QuotaCount",
+    "QuotaPeriod",
     "Relationship",
     "URLAttributes",
     "URLObject",
