@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+
 from ._errors import InvalidParameterError, UnexpectedResponseError
 from ._lookups import _Area
 from .models._users import OverallQuotas

@@ -36,7 +36,5 @@ async def check_daily_budget(
     """
     quotas = await ensure_daily_budget(credentials, needed, reserve=reserve)
     daily = quotas.daily
-    get_run_logger().info(
-        "daily quota: %d of %d used; %d requests needed", daily.used, daily.allowed, needed
-    )
+    get_run_logger().info("daily quota: %d of %d used; %d requests needed", daily.used, daily.allowed, needed)
     return quotas
