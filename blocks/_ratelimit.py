@@ -17,6 +17,8 @@ configured rate. :class:`PrefectRateLimiter` instead
 2. reads the limit first (a read updates nothing) and waits until the slots it needs have
    decayed, computed from ``active_slots``, ``updated`` and the decay rate, so that an
    attempt is refused only when another process won the same batch a moment earlier;
+   (this needs the hosts' clocks in step with the database's, as NTP keeps them; a clock
+   that runs ahead only costs refusals, never an extra request);
 3. spends the batch locally, in this process, across task runs and threads, and drops
    slots not spent within ``SLOT_TTL`` seconds, so a slot is never used long after it was
    taken.
@@ -35,6 +37,7 @@ import asyncio
 import collections
 import logging
 import math
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -223,9 +226,9 @@ class PrefectRateLimiter:
                     want=want,
                     now=datetime.now(timezone.utc),
                 )
-                # A refusal restarts the server's decay clock: after one, aim a little later
-                # (clock skew between this host and the server's database).
-                delay = wait + _EPSILON + min(0.5, 0.05 * refusals) if wait > 0 else 0.0
+                # Aim just after the slots are free; the jitter settles ties between processes
+                # fairly (a process that waited longer must not lose every race after).
+                delay = wait + _EPSILON + random.uniform(0.0, _EPSILON) if wait > 0 else 0.0  # noqa: S311
                 if delay > 0:
                     await asyncio.sleep(delay)
                 try:
@@ -241,6 +244,13 @@ class PrefectRateLimiter:
                     refusals += 1
                     with self._bank.lock:
                         self._bank.refused += 1
+                    if refusals % 10 == 0:
+                        logger.warning(
+                            "%d attempts on %s refused in a row: is this host's clock ahead of the "
+                            "Prefect server's database clock?",
+                            refusals,
+                            self.name,
+                        )
                     continue
                 if not response.json():
                     raise SharedRateLimitError(f"the global concurrency limit {self.name!r} vanished")
