@@ -12,23 +12,26 @@ throws away the decay it was waiting for, and Prefect's client then backs off by
 Retry-After that grows with the refusals: plain ``rate_limit`` reaches 65-80 % of the
 configured rate. :class:`PrefectRateLimiter` instead
 
-1. takes a whole batch at once: the limit's ``limit`` is the batch size ``k``, and one
-   ``POST /v2/concurrency_limits/increment`` with ``slots=k`` buys ``k`` requests;
+1. takes several slots per server round trip: as many as this process has requests
+   waiting, at most the limit's ``limit`` (the batch size ``k``);
 2. reads the limit first (a read updates nothing) and waits until the slots it needs have
    decayed, computed from ``active_slots``, ``updated`` and the decay rate, so that an
-   attempt is refused only when another process won the same batch a moment earlier;
+   attempt is refused only when another process took the same slots a moment earlier
    (this needs the hosts' clocks in step with the database's, as NTP keeps them; a clock
    that runs ahead only costs refusals, never an extra request);
-3. spends the batch locally, in this process, across task runs and threads, and drops
+3. spends the slots locally, in this process, across task runs and threads, and drops
    slots not spent within ``SLOT_TTL`` seconds, so a slot is never used long after it was
    taken.
 
-Why no 429: batches are at least ``k / decay`` seconds apart on the server, and a slot is
-sent at most ``SLOT_TTL`` after it was taken. With ``decay = k * floor(q / k) / (60 +
-GUARD_SECONDS)`` for a quota of ``q`` per minute and ``GUARD_SECONDS > SLOT_TTL`` plus
-network latency, no 60-second span, however aligned, holds more than ``q`` requests.
-:func:`rate_limit_settings` computes ``(limit, decay)``; the steady rate is
-``60 / (60 + GUARD_SECONDS)`` (97.5 %) of the quota when ``k`` divides it.
+Why no 429, whoever takes slots from the limit and how many at a time: a bucket of
+``limit`` slots that decays at ``decay`` per second hands out at most ``limit +
+floor(decay x W)`` slots in any ``W`` seconds. A slot is sent at most ``SLOT_TTL`` (plus
+loopback latency) after it was taken, so the requests in any 60-second span were taken in
+a span shorter than ``60 + GUARD_SECONDS``. With ``decay = (q - limit + 1) / (60 +
+GUARD_SECONDS)`` for a quota of ``q`` per minute, that is at most ``q``: no minute, however
+aligned, sees more. :func:`rate_limit_settings` computes ``(limit, decay)``; the most this
+allows is ``(q - limit + 1) / q x 60 / 61.5`` of the quota (97.5 % for ``limit`` 1, 95.4 %
+for 360/min with a batch of 9).
 """
 
 from __future__ import annotations
@@ -82,8 +85,8 @@ def rate_limit_settings(requests_per_minute: int, batch: int | None = None) -> t
 
     Args:
         requests_per_minute: the key's per-minute quota.
-        batch: slots taken per server round trip; by default one fifteenth of the quota
-            (a round trip every ~4 s), between 1 and ``MAX_BATCH``.
+        batch: most slots taken per server round trip; by default one fortieth of the
+            quota, between 1 and ``MAX_BATCH`` (a larger batch costs quota headroom).
 
     Returns:
         The limit (the batch size) and the decay rate (see the module docstring).
@@ -94,11 +97,10 @@ def rate_limit_settings(requests_per_minute: int, batch: int | None = None) -> t
     """
     if requests_per_minute < 1:
         raise ValueError("requests_per_minute must be at least 1")
-    k = batch if batch is not None else max(1, min(MAX_BATCH, requests_per_minute // 15))
+    k = batch if batch is not None else max(1, min(MAX_BATCH, requests_per_minute // 40))
     if not 1 <= k <= requests_per_minute:
         raise ValueError("batch must be between 1 and requests_per_minute")
-    usable = k * (requests_per_minute // k)
-    return k, usable / (60.0 + GUARD_SECONDS)
+    return k, (requests_per_minute - k + 1) / (60.0 + GUARD_SECONDS)
 
 
 @dataclass
@@ -108,6 +110,7 @@ class _Bank:
     lock: threading.Lock = field(default_factory=threading.Lock)
     expiries: collections.deque[float] = field(default_factory=collections.deque)
     fetching: bool = False
+    waiting: int = 0
     taken: int = 0
     expired: int = 0
     refused: int = 0
@@ -175,6 +178,15 @@ class PrefectRateLimiter:
     async def acquire(self) -> None:
         """Wait until one more request may be sent."""
         bank = self._bank
+        with bank.lock:
+            bank.waiting += 1
+        try:
+            await self._acquire(bank)
+        finally:
+            with bank.lock:
+                bank.waiting -= 1
+
+    async def _acquire(self, bank: _Bank) -> None:
         while True:
             with bank.lock:
                 now = time.monotonic()
@@ -201,7 +213,7 @@ class PrefectRateLimiter:
             return
 
     async def _take_batch(self) -> int:
-        """Take ``limit`` slots from the server at the moment they are free; return how many."""
+        """Take slots for the waiting requests (at most ``limit``) once free; return how many."""
         refusals = 0
         async with get_client() as prefect:
             while True:
@@ -217,7 +229,8 @@ class PrefectRateLimiter:
                         f"the global concurrency limit {self.name!r} is inactive or has no slot decay; "
                         "it cannot pace requests"
                     )
-                want = current.limit
+                with self._bank.lock:
+                    want = max(1, min(current.limit, self._bank.waiting))
                 wait = _seconds_until_free(
                     limit=current.limit,
                     active=current.active_slots,
