@@ -54,11 +54,11 @@ logger = logging.getLogger(__name__)
 
 GUARD_SECONDS = 1.5
 """Seconds added to the minute when the decay rate is derived from a per-minute quota."""
-SLOT_TTL = 1.0
+SLOT_TTL = 0.5
 """Seconds a slot taken from the server may wait locally before it is dropped unspent."""
 MAX_BATCH = 20
 """Largest batch the set-up derives from a quota (one server round trip per batch)."""
-_EPSILON = 0.03
+_EPSILON = 0.01
 _POLL = 0.02
 
 
