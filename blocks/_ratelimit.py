@@ -12,26 +12,31 @@ throws away the decay it was waiting for, and Prefect's client then backs off by
 Retry-After that grows with the refusals: plain ``rate_limit`` reaches 65-80 % of the
 configured rate. :class:`PrefectRateLimiter` instead
 
-1. takes several slots per server round trip: as many as this process has requests
-   waiting, at most the limit's ``limit`` (the batch size ``k``);
-2. reads the limit first (a read updates nothing) and waits until the slots it needs have
+1. counts in hundredths: a request is ``SLOTS_PER_REQUEST`` (100) slots, so the floor in
+   the decay loses at most a hundredth of a request per update instead of up to one;
+2. takes several requests' slots per server round trip: as many as this process has
+   requests waiting, at most the batch ``k``, while the limit holds ``k + 1`` requests: the
+   spare one absorbs a take that lands late (a busy host, a slow round trip), where with
+   no headroom the bucket would sit empty and that time would be lost;
+3. reads the limit first (a read updates nothing) and waits until the slots it needs have
    decayed, computed from ``active_slots``, ``updated`` and the decay rate, so that an
    attempt is refused only when another process took the same slots a moment earlier
    (this needs the hosts' clocks in step with the database's, as NTP keeps them; a clock
    that runs ahead only costs refusals, never an extra request);
-3. spends the slots locally, in this process, across task runs and threads, and drops
+4. spends the slots locally, in this process, across task runs and threads, and drops
    slots not spent within ``SLOT_TTL`` seconds, so a slot is never used long after it was
    taken.
 
-Why no 429, whoever takes slots from the limit and how many at a time: a bucket of
-``limit`` slots that decays at ``decay`` per second hands out at most ``limit +
-floor(decay x W)`` slots in any ``W`` seconds. A slot is sent at most ``SLOT_TTL`` (plus
-loopback latency) after it was taken, so the requests in any 60-second span were taken in
-a span shorter than ``60 + GUARD_SECONDS``. With ``decay = (q - limit + 1) / (60 +
-GUARD_SECONDS)`` for a quota of ``q`` per minute, that is at most ``q``: no minute, however
-aligned, sees more. :func:`rate_limit_settings` computes ``(limit, decay)``; the most this
-allows is ``(q - limit + 1) / q x 60 / 61.5`` of the quota (97.5 % for ``limit`` 1, 95.4 %
-for 360/min with a batch of 9).
+Why no 429, whoever takes slots from the limit and how many at a time: a bucket that holds
+``c`` requests and decays at ``r`` requests per second hands out at most ``c + r x W``
+requests' worth in any ``W`` seconds. A slot is sent at most ``SLOT_TTL`` (plus latency)
+after it was taken, so the requests in any 60-second span were taken within less than
+``60 + GUARD_SECONDS``. With ``r = (q - c + 1) / (60 + GUARD_SECONDS)`` for a quota of ``q``
+per minute, that is at most ``q``: no minute, however aligned, sees more.
+:func:`rate_limit_settings` computes the limit's ``(limit, slot_decay_per_second)``; the
+most it allows is ``(q - c + 1) / q x 60 / 61.5`` of the quota (97.5 % for a public key
+with ``c = 1``, 95.1 % for 360/min with ``k = 9, c = 10``). A limit whose ``limit`` is not a
+multiple of 100 (made by hand, ``prefect gcl create``) is read as one slot per request.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ GUARD_SECONDS = 1.5
 """Seconds added to the minute when the decay rate is derived from a per-minute quota."""
 SLOT_TTL = 0.5
 """Seconds a slot taken from the server may wait locally before it is dropped unspent."""
+SLOTS_PER_REQUEST = 100
+"""Slots per request in limits made by the set-up (a ``limit`` that is a multiple of 100)."""
 MAX_BATCH = 20
 """Largest batch the set-up derives from a quota (one server round trip per batch)."""
 _EPSILON = 0.01
@@ -89,18 +96,22 @@ def rate_limit_settings(requests_per_minute: int, batch: int | None = None) -> t
             quota, between 1 and ``MAX_BATCH`` (a larger batch costs quota headroom).
 
     Returns:
-        The limit (the batch size) and the decay rate (see the module docstring).
+        The limit and the decay rate, in slots (hundredths of a request).
 
     Example:
-        >>> rate_limit_settings(4)
-        (1, 0.06504065040650407)
+        >>> rate_limit_settings(4)  # one request at a time, 4 per 61.5 s
+        (100, 6.504065040650407)
     """
     if requests_per_minute < 1:
         raise ValueError("requests_per_minute must be at least 1")
     k = batch if batch is not None else max(1, min(MAX_BATCH, requests_per_minute // 40))
     if not 1 <= k <= requests_per_minute:
         raise ValueError("batch must be between 1 and requests_per_minute")
-    return k, (requests_per_minute - k + 1) / (60.0 + GUARD_SECONDS)
+    # One request of headroom above the batch absorbs a late take (see the module docstring);
+    # below 40/min a round trip every 1.5 s or more makes lateness negligible.
+    capacity = k + 1 if requests_per_minute >= 40 and k < requests_per_minute else k
+    decay = (requests_per_minute - capacity + 1) / (60.0 + GUARD_SECONDS)
+    return capacity * SLOTS_PER_REQUEST, decay * SLOTS_PER_REQUEST
 
 
 @dataclass
@@ -229,14 +240,17 @@ class PrefectRateLimiter:
                         f"the global concurrency limit {self.name!r} is inactive or has no slot decay; "
                         "it cannot pace requests"
                     )
+                scale = SLOTS_PER_REQUEST if current.limit % SLOTS_PER_REQUEST == 0 else 1
+                capacity = current.limit // scale
+                batch = capacity - 1 if capacity > 1 and scale > 1 else capacity
                 with self._bank.lock:
-                    want = max(1, min(current.limit, self._bank.waiting))
+                    want = max(1, min(batch, self._bank.waiting))
                 wait = _seconds_until_free(
                     limit=current.limit,
                     active=current.active_slots,
                     decay=current.slot_decay_per_second,
                     updated=current.updated,
-                    want=want,
+                    want=want * scale,
                     now=datetime.now(timezone.utc),
                 )
                 # Aim just after the slots are free; the jitter settles ties between processes
@@ -246,7 +260,7 @@ class PrefectRateLimiter:
                     await asyncio.sleep(delay)
                 try:
                     response = await prefect.increment_concurrency_slots(
-                        names=[self.name], slots=want, mode="rate_limit"
+                        names=[self.name], slots=want * scale, mode="rate_limit"
                     )
                 except httpx.HTTPStatusError as exc:
                     if exc.response.status_code != 423:

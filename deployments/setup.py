@@ -90,8 +90,8 @@ async def setup(args: argparse.Namespace, api_key: str) -> None:
     async with get_client() as client:
         await client.upsert_global_concurrency_limit_by_name(limit_name, limit, slot_decay_per_second=decay)
         print(
-            f"global concurrency limit {limit_name!r}: limit {limit}, decay {decay:.4f}/s "
-            f"(quota {args.requests_per_minute}/min)"
+            f"global concurrency limit {limit_name!r}: limit {limit}, decay {decay:.2f}/s in hundredths "
+            f"of a request (quota {args.requests_per_minute}/min)"
         )
 
         from prefect.workers.process import ProcessWorker
