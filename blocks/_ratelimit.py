@@ -18,9 +18,10 @@ configured rate. :class:`PrefectRateLimiter` instead
    requests waiting, at most the batch ``k``, while the limit holds ``k + 1`` requests: the
    spare one absorbs a take that lands late (a busy host, a slow round trip), where with
    no headroom the bucket would sit empty and that time would be lost;
-3. reads the limit first (a read updates nothing) and waits until the slots it needs have
-   decayed, computed from ``active_slots``, ``updated`` and the decay rate, so that an
-   attempt is refused only when another process took the same slots a moment earlier
+3. reads the limit first (a read updates nothing), waits until the slots it needs have
+   decayed (computed from ``active_slots``, ``updated`` and the decay rate) and reads again
+   before it asks, so that an attempt is refused only when another process took the same
+   slots a moment earlier
    (this needs the hosts' clocks in step with the database's, as NTP keeps them; a clock
    that runs ahead only costs refusals, never an extra request);
 4. spends the slots locally, in this process, across task runs and threads, and drops
@@ -253,11 +254,12 @@ class PrefectRateLimiter:
                     want=want * scale,
                     now=datetime.now(timezone.utc),
                 )
-                # Aim just after the slots are free; the jitter settles ties between processes
-                # fairly (a process that waited longer must not lose every race after).
-                delay = wait + _EPSILON + random.uniform(0.0, _EPSILON) if wait > 0 else 0.0  # noqa: S311
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                if wait > 0:
+                    # Sleep until just after the slots are free, then read again: another
+                    # process may have taken them meanwhile, and a refused attempt would throw
+                    # away the decay since. The jitter settles ties between processes fairly.
+                    await asyncio.sleep(wait + _EPSILON + random.uniform(0.0, _EPSILON))  # noqa: S311
+                    continue
                 try:
                     response = await prefect.increment_concurrency_slots(
                         names=[self.name], slots=want * scale, mode="rate_limit"
@@ -281,5 +283,5 @@ class PrefectRateLimiter:
                     continue
                 if not response.json():
                     raise SharedRateLimitError(f"the global concurrency limit {self.name!r} vanished")
-                logger.debug("took %d slots of %s after %.2fs", want, self.name, delay)
+                logger.debug("took %d requests' slots of %s", want, self.name)
                 return want
