@@ -6,9 +6,10 @@ runs each flow run), for two pacers measured in the same run:
 
 - ``batched``: ``PrefectRateLimiter`` (the pack's: batches of slots, read-then-take);
 - ``plain``: ``prefect.concurrency.asyncio.rate_limit(name, occupy=1, strict=True)`` per
-  request, on a limit with the same burst and the nominal decay ``quota / 60``.
+  request, on a limit of one slot per request with the same burst (the batch) and the
+  nominal decay ``quota / 60`` (more generous than the pack's guarded decay).
 
-Usage: ``python benchmarks/bench_quota.py [--quota 120] [--seconds 40]``. Uses the server
+Usage: ``python benchmarks/bench_quota.py [--quota 360] [--seconds 30]``. Uses the server
 in ``PREFECT_API_URL`` if set, else starts Prefect's test server. Each measurement uses its
 own emulator key, so quota windows of one measurement never leak into the next.
 """
@@ -60,13 +61,14 @@ def _measure(mode: str, runs: int, quota: int, seconds: float, emulator: object,
     from prefect.client.orchestration import get_client
 
     from prefect_virustotal.blocks import rate_limit_settings
+    from prefect_virustotal.blocks._ratelimit import SLOTS_PER_REQUEST
 
     key = f"bench-{mode}-{runs}-{time.monotonic_ns()}"
     emulator.add_key(key, tier="premium", per_minute=quota)  # type: ignore[attr-defined]
     limit_name = f"bench-{mode}-{runs}-{os.getpid()}"
     limit, decay = rate_limit_settings(quota)
-    if mode == "plain":
-        decay = quota / 60.0
+    if mode == "plain":  # one slot per request, the same burst, Prefect's nominal rate
+        limit, decay = max(1, limit // SLOTS_PER_REQUEST - 1), quota / 60.0
 
     async def create() -> None:
         async with get_client() as client:
@@ -111,8 +113,8 @@ def _measure(mode: str, runs: int, quota: int, seconds: float, emulator: object,
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quota", type=int, default=120, help="the key's per-minute quota")
-    parser.add_argument("--seconds", type=float, default=40.0, help="measurement window per case")
+    parser.add_argument("--quota", type=int, default=360, help="the key's per-minute quota")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measurement window per case")
     parser.add_argument("--runs", default="1,2,3", help="concurrent runs to measure")
     parser.add_argument("--modes", default="batched,plain")
     parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
