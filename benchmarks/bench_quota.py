@@ -66,8 +66,8 @@ def _rate(times: list[float], start: float, end: float) -> float:
         else:
             bursts.append([t])
     inside = [b for b in bursts if start <= b[0] <= end]
-    if len(inside) < 2:
-        return 0.0
+    if len(inside) < 4:  # no batches (plain pacing is continuous): count the window
+        return sum(1 for t in times if start <= t < end) * 60.0 / (end - start)
     return sum(len(b) for b in inside[:-1]) * 60.0 / (inside[-1][0] - inside[0][0])
 
 
