@@ -19,6 +19,8 @@ from prefect_virustotal.client import (
     shared_limiter,
 )
 
+from ._ratelimit import PrefectRateLimiter
+
 
 class VirusTotalCredentials(Block):
     """A VirusTotal API key, where to send it, and the quota that comes with it.
@@ -34,6 +36,11 @@ class VirusTotalCredentials(Block):
         burst: most requests sent back to back (defaults to the minute quota).
         daily_budget: most requests per UTC day from one process (public keys: 500).
         max_retries: retries of a failed request (see the client's retry policy).
+        rate_limit_name: the Prefect global concurrency limit that paces every client of
+            this key on every worker (``deployments/setup.py`` creates it as
+            ``virustotal-<block name>``); None paces per process only.
+        daily_reserve: requests per UTC day kept back for incident response; work that
+            would eat into them is refused (see ``ensure_daily_budget``).
 
     Example:
         Load a saved block and look a file up:
@@ -72,6 +79,18 @@ class VirusTotalCredentials(Block):
     max_retries: int = Field(
         default=3, ge=0, le=10, description="Retries of a failed request (only where retrying is safe)."
     )
+    rate_limit_name: str | None = Field(
+        default=None,
+        description="Name of the Prefect global concurrency limit that carries this key's quota for "
+        "every flow run on every worker (deployments/setup.py creates 'virustotal-<block name>'). "
+        "When set, the limit must exist: a missing limit is an error. None paces per process only.",
+    )
+    daily_reserve: int | None = Field(
+        default=None,
+        ge=0,
+        description="Requests per UTC day kept back for incident response: routine work that would "
+        "eat into them is refused. None for no reserve (and no quota check).",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -81,7 +100,9 @@ class VirusTotalCredentials(Block):
         return value.rstrip("/")
 
     def limiter(self) -> RateLimiter:
-        """The rate limiter every client of this key in this process shares."""
+        """The rate limiter: the shared Prefect limit when named, else this process's own."""
+        if self.rate_limit_name:
+            return PrefectRateLimiter(self.rate_limit_name)
         return shared_limiter(
             self.api_key.get_secret_value(),
             self.requests_per_minute,

@@ -221,14 +221,18 @@ class VirusTotalClient:
                 )
             except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 sent = False
-                error = APITimeoutError(f"{method} {path}: {type(exc).__name__}")
+                error = APITimeoutError(f"{method} {self._redact(path)}: {type(exc).__name__}")
             except httpx.TimeoutException as exc:
-                error = APITimeoutError(f"{method} {path}: {type(exc).__name__}")
+                error = APITimeoutError(f"{method} {self._redact(path)}: {type(exc).__name__}")
             except httpx.ConnectError as exc:
                 sent = False
-                error = APIConnectionError(f"{method} {path}: could not connect ({type(exc).__name__})")
+                error = APIConnectionError(
+                    f"{method} {self._redact(path)}: could not connect ({type(exc).__name__})"
+                )
             except httpx.TransportError as exc:
-                error = APIConnectionError(f"{method} {path}: {type(exc).__name__}: {self._redact(str(exc))}")
+                error = APIConnectionError(
+                    f"{method} {self._redact(path)}: {type(exc).__name__}: {self._redact(str(exc))}"
+                )
             else:
                 logger.debug("%s %s -> %s", method, path, response.status_code)
                 if response.headers.get("x-vt-emulator"):
@@ -260,7 +264,9 @@ class VirusTotalClient:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise UnexpectedResponseError(
-                "InvalidResponse", f"{method} {path}: the body is not JSON", response.status_code
+                "InvalidResponse",
+                f"{method} {self._redact(path)}: the body is not JSON",
+                response.status_code,
             ) from exc
 
     async def get_object(

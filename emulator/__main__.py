@@ -18,10 +18,14 @@ DEFAULT_PORT = 8080
 
 
 def _key(text: str) -> ApiKey:
-    """``KEY`` or ``KEY:public`` / ``KEY:premium``."""
-    secret, sep, tier = text.rpartition(":")
-    if sep and tier in {t.value for t in KeyTier}:
-        return ApiKey(secret, KeyTier(tier))
+    """``KEY``, ``KEY:public`` / ``KEY:premium``, or ``KEY:<tier>:<per-minute quota>``."""
+    head, sep, last = text.rpartition(":")
+    if sep and last.isdigit():
+        secret, sep2, tier = head.rpartition(":")
+        if sep2 and tier in {t.value for t in KeyTier}:
+            return ApiKey(secret, KeyTier(tier), per_minute=int(last))
+    if sep and last in {t.value for t in KeyTier}:
+        return ApiKey(head, KeyTier(last))
     return ApiKey(text)
 
 
@@ -39,8 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         type=_key,
-        metavar="KEY[:public|premium]",
-        help="accept this key (repeatable; default: the built-in demo keys)",
+        metavar="KEY[:public|premium[:PER_MINUTE]]",
+        help="accept this key, optionally with its own per-minute quota "
+        "(repeatable; default: the built-in demo keys)",
     )
     parser.add_argument("--seed", type=int, default=0, help="world seed (default: 0)")
     parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback interface")

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import (
+    _routes_admin,
     _routes_alerts,
     _routes_analyses,
     _routes_collections,
@@ -109,6 +110,7 @@ def create_app(emulator: Emulator) -> ASGIApp:
             *_routes_collections.routes(),
             *_routes_hunting.routes(),
             *_routes_alerts.routes(),
+            *_routes_admin.routes(),
         ],
         exception_handlers={
             ApiError: _on_api_error,

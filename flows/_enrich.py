@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import Assessment, VerdictPolicy, assess, extract_indicators
 from prefect_virustotal.client.models import LookupResult, LookupStatus
-from prefect_virustotal.tasks import lookup_indicators
+from prefect_virustotal.tasks import check_daily_budget, lookup_indicators
 
 EMULATED_BANNER = "EMULATED DATA: these results come from the prefect-virustotal emulator and are fiction."
 
@@ -108,6 +108,9 @@ async def enrich_iocs(
     if not wanted:
         logger.warning("no indicators given or found in the text")
         return EnrichmentReport()
+    if block.daily_reserve:
+        # The block keeps part of the day for incident response: refuse to eat into it.
+        await check_daily_budget(block, needed=len(wanted))
     results = await lookup_indicators(block, wanted, concurrency=concurrency)
     report = EnrichmentReport(
         items=[EnrichedIndicator(lookup=r, assessment=_assess(r, policy)) for r in results],

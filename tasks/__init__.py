@@ -77,6 +77,7 @@ from ._scanning import (
     scan_url,
     wait_for_analysis,
 )
+from ._users import check_daily_budget
 
 __all__ = [
     "DEFAULT_RELATIONSHIPS",
@@ -90,6 +91,7 @@ __all__ = [
     "acknowledge_alerts",
     "add_collection_comment",
     "add_collection_items",
+    "check_daily_budget",
     "create_collection",
     "create_hunting_ruleset",
     "create_retrohunt_job",

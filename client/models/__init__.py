@@ -95,6 +95,7 @@ from ._scanning import (
     ThreatSeverity,
     ThreatVerdict,
 )
+from ._users import OverallQuotas, QuotaCount, QuotaPeriod
 
 __all__ = [
     "ALERT_EVENT_NAMESPACE",
@@ -150,6 +151,7 @@ __all__ = [
     "NodeStatus",
     "NodeVerdict",
     "NotificationSource",
+    "OverallQuotas",
     "PrivateAnalysisAttributes",
     "PrivateAnalysisObject",
     "PrivateFileAttributes",
@@ -157,6 +159,8 @@ __all__ = [
     "PrivateScanOptions",
     "PrivateURLAttributes",
     "PrivateURLObject",
+    "QuotaCount",
+    "QuotaPeriod",
     "Relationship",
     "RetrohuntJob",
     "RetrohuntJobAttributes",
