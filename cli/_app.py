@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from prefect_virustotal.flows import CollectionSyncReport, EnrichmentReport, enrich_iocs, sync_collection
+from prefect_virustotal.client.models import IOCGraph, SubmissionResult
+from prefect_virustotal.flows import (
+    CollectionSyncReport,
+    EnrichmentReport,
+    PollReport,
+    RetrohuntReport,
+    TriageReport,
+    enrich_iocs,
+    expand_iocs,
+    node_rows,
+    poll_alerts,
+    retrohunt,
+    submit_and_wait,
+    sync_collection,
+    triage,
+)
 
 from ._common import ExitCode, console, emit, fail, resolve_target, run
 
@@ -82,6 +98,249 @@ def lookup(
     if statuses and statuses <= {"error", "quota_limited", "invalid"}:
         raise typer.Exit(int(ExitCode.SERVICE))
     _exit_for([item.verdict for item in report.items], threshold)
+
+
+def _verdict_table(rows: list[dict[str, str]], columns: list[str]) -> Table:
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(row.get(c, "")) for c in columns))
+    return table
+
+
+@app.command()
+def scan(
+    target: Annotated[str, typer.Argument(help="A file path, or a URL.")],
+    private: Annotated[bool, typer.Option("--private", help="Private scanning (needs the licence).")] = False,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Submit and return; a later run attaches to the analysis.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the verdict.")] = 900.0,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+    fail_on: FailOnOption = None,
+) -> None:
+    """Submit a file or a URL, wait for the analysis, print the verdict."""
+    from prefect_virustotal.client import AnalysisTimeoutError
+
+    threshold = _check_fail_on(fail_on)
+    target_ = resolve_target(block, emulator)
+    is_file = Path(target).exists()
+
+    async def work() -> SubmissionResult | dict[str, str]:
+        if target_.emulated and target_.emulator is not None:
+            target_.emulator.scanning.set_durations(queued=0, running=0)
+        try:
+            return await submit_and_wait(
+                file_path=target if is_file else None,
+                url=None if is_file else target,
+                credentials=target_.credentials,
+                private=private,
+                timeout=0.0 if no_wait else timeout,
+            )
+        except AnalysisTimeoutError as exc:
+            if not no_wait:
+                raise
+            return {"analysis_id": exc.analysis_id, "status": exc.last_status or "queued"}
+
+    result = run(target_, work)
+    if isinstance(result, dict):
+        emit(
+            result,
+            as_json=as_json,
+            emulated=target_.emulated,
+            render=lambda: console.print(
+                f"submitted: analysis {result['analysis_id']} ({result['status']}); "
+                "run the same command again to attach to it and wait for the verdict",
+                markup=False,
+            ),
+        )
+        return
+
+    def render() -> None:
+        console.print(f"{result.kind} {result.indicator}", markup=False)
+        console.print(f"verdict: [bold]{result.verdict}[/] ({result.reason})")
+        console.print(
+            f"{result.outcome.value if hasattr(result.outcome, 'value') else result.outcome}; {result.link}",
+            markup=False,
+        )
+
+    emit(result, as_json=as_json, emulated=result.emulated or target_.emulated, render=render)
+    _exit_for([result.verdict], threshold)
+
+
+@app.command()
+def expand(
+    iocs: Annotated[list[str], typer.Argument(help="Seed indicators.")],
+    depth: Annotated[int, typer.Option("--depth", help="Hops to follow.")] = 2,
+    budget: Annotated[int, typer.Option("--budget", help="Most requests to spend.")] = 100,
+    fan_out: Annotated[int, typer.Option("--fan-out", help="Most items per relationship.")] = 20,
+    stix: Annotated[Path | None, typer.Option("--stix", help="Write a STIX 2.1 bundle here.")] = None,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Expand indicators through their relationships, within a request budget."""
+    target = resolve_target(block, emulator)
+
+    async def work() -> IOCGraph:
+        return await expand_iocs(
+            iocs,
+            credentials=target.credentials,
+            max_depth=depth,
+            request_budget=budget,
+            fan_out=fan_out,
+            stix_path=str(stix) if stix else None,
+        )
+
+    graph = run(target, work)
+
+    def render() -> None:
+        columns = ["rank", "verdict", "type", "indicator", "detections", "depth", "found via"]
+        console.print(_verdict_table(node_rows(graph)[:50], columns))
+        console.print(f"{len(graph.nodes)} nodes, {len(graph.edges)} edges, {graph.requests} requests")
+        if graph.unexpanded:
+            console.print(f"{len(graph.unexpanded)} nodes not expanded (e.g. {graph.unexpanded[0].reason})")
+
+    emit(graph, as_json=as_json, emulated=graph.emulated or target.emulated, render=render)
+
+
+@app.command("retrohunt")
+def retrohunt_command(
+    rules_file: Annotated[Path, typer.Argument(help="A file of YARA rules.")],
+    corpus: Annotated[str, typer.Option(help="main or goodware.")] = "main",
+    deadline: Annotated[float, typer.Option(help="Seconds before the job is aborted.")] = 6 * 3600,
+    poll_interval: Annotated[float, typer.Option(help="Seconds between progress checks.")] = 60.0,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run YARA rules over VirusTotal's past files (checked locally first) and list the matches."""
+    try:
+        rules = rules_file.read_text()
+    except OSError as exc:
+        fail(ExitCode.BAD_INPUT, f"cannot read {rules_file}: {exc.strerror}")
+    target = resolve_target(block, emulator)
+
+    async def work() -> RetrohuntReport:
+        if target.emulated and target.emulator is not None:
+            from prefect_virustotal.emulator._hunting import RetrohuntDurations
+
+            # A rehearsal: the emulated job runs for seconds, not the real service's hours.
+            target.emulator.hunting.durations = RetrohuntDurations(
+                queued=0, starting=0, running=2, aborting=1
+            )
+        return await retrohunt(
+            rules,
+            credentials=target.credentials,
+            corpus=corpus,
+            deadline_seconds=deadline,
+            poll_interval=poll_interval,
+        )
+
+    report = run(target, work)
+
+    def render() -> None:
+        console.print(
+            f"job {report.job_id}: {report.status}; {len(report.matches)} matching files", markup=False
+        )
+        for match in report.matches[:50]:
+            console.print(f"  {match.id}  {match.attributes.meaningful_name or ''}", markup=False)
+
+    emit(report, as_json=as_json, emulated=report.emulated or target.emulated, render=render)
+
+
+alerts_app = typer.Typer(help="Alerts: IoC Stream and livehunt notifications.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("poll")
+def alerts_poll(
+    source: Annotated[str, typer.Option(help="ioc_stream or hunting_notifications.")] = "ioc_stream",
+    acknowledge: Annotated[
+        bool, typer.Option("--acknowledge", help="Delete each notification after its hand-off.")
+    ] = False,
+    max_alerts: Annotated[int, typer.Option(help="Most alerts to hand on in this run.")] = 500,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Hand on new alerts since the checkpoint (one Prefect event each), exactly once."""
+    target = resolve_target(block, emulator)
+
+    async def work() -> PollReport:
+        return await poll_alerts(
+            credentials=target.credentials, source=source, acknowledge=acknowledge, max_alerts=max_alerts
+        )
+
+    report = run(target, work)
+
+    def render() -> None:
+        console.print(
+            f"{report.handed_on} alerts handed on ({report.by_origin}), {report.acknowledged} acknowledged, "
+            f"{report.requests} requests" + (f"; stopped by {report.stopped}" if report.stopped else ""),
+            markup=False,
+        )
+
+    emit(report, as_json=as_json, emulated=report.emulated or target.emulated, render=render)
+
+
+@app.command("triage")
+def triage_command(
+    ticket: Annotated[Path, typer.Argument(help="The ticket's text.")],
+    files: Annotated[list[Path] | None, typer.Argument(help="Attached files.")] = None,
+    case: Annotated[str | None, typer.Option(help="Case name (default: the ticket's file name).")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write the markdown report here.")] = None,
+    allow_public_upload: Annotated[
+        bool,
+        typer.Option("--allow-public-upload", help="Upload publicly when private scanning is unavailable."),
+    ] = False,
+    budget: Annotated[int, typer.Option("--budget", help="Requests the expansion may spend.")] = 40,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+    fail_on: FailOnOption = None,
+) -> None:
+    """Run the incident-response runbook on a ticket (and its attached files)."""
+    threshold = _check_fail_on(fail_on)
+    try:
+        text = ticket.read_text()
+    except OSError as exc:
+        fail(ExitCode.BAD_INPUT, f"cannot read {ticket}: {exc.strerror}")
+    target = resolve_target(block, emulator)
+
+    async def work() -> TriageReport:
+        if target.emulated and target.emulator is not None:
+            target.emulator.scanning.set_durations(queued=0, running=0)
+        return await triage(
+            case or ticket.stem,
+            text=text,
+            files=[str(f) for f in files or []],
+            credentials=target.credentials,
+            allow_public_upload=allow_public_upload,
+            expand_budget=budget,
+            report_path=str(report) if report else None,
+        )
+
+    result = run(target, work)
+
+    def render() -> None:
+        console.print(result.markdown, markup=False)
+        if report:
+            console.print(f"Report written to {report}", markup=False)
+
+    emit(result, as_json=as_json, emulated=result.emulated or target.emulated, render=render)
+    _exit_for([result.summary_verdict], threshold)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def setup(ctx: typer.Context) -> None:
+    """Set up a Prefect server: block types, the credentials block from VT_API_KEY, the shared quota
+    limit and the work pool. Options are passed on (see ``prefect-virustotal setup --help-setup``)."""
+    from ._setup import main as setup_main
+
+    args = ["--help" if a == "--help-setup" else a for a in ctx.args]
+    raise typer.Exit(setup_main(args))
 
 
 @collection_app.command("sync")

@@ -1,7 +1,7 @@
-"""``make demo``: enrich the bundled sample ticket against the in-process emulator.
+"""``make demo``: the triage runbook on the bundled sample incident, against the emulator.
 
-No key, no network, no server to start: the emulator runs inside this process and
-Prefect uses its embedded ephemeral server. Everything shown is emulated fiction.
+No key, no network, no server to start: the emulator runs inside this process and Prefect
+uses its embedded ephemeral server. Everything shown is emulated fiction.
 """
 
 from __future__ import annotations
@@ -16,56 +16,45 @@ from pydantic import SecretStr
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import mount_transport
 from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, Emulator
-from prefect_virustotal.flows import EMULATED_BANNER, enrich_iocs
+from prefect_virustotal.flows import EMULATED_BANNER, triage
 
 HERE = Path(__file__).resolve().parent
 TICKET = HERE / "ticket.txt"
+SAMPLES = sorted((HERE / "samples").iterdir())
 OUT = HERE / "out"
-
-
-def _table(rows: list[dict[str, str]]) -> str:
-    columns = ["indicator", "type", "verdict", "detections", "reason"]
-    widths = {c: min(60, max(len(c), *(len(r[c]) for r in rows))) for c in columns}
-    lines = ["  ".join(c.upper().ljust(widths[c]) for c in columns)]
-    for row in rows:
-        lines.append("  ".join(row[c][: widths[c]].ljust(widths[c]) for c in columns))
-    return "\n".join(lines)
 
 
 async def main() -> int:
     started = time.monotonic()
     emulator = Emulator(seed=0)
+    emulator.scanning.set_durations(queued=2, running=3)  # seconds on the emulator's clock
     credentials = VirusTotalCredentials(
         api_key=SecretStr(PREMIUM_DEMO_KEY),
         base_url=emulator.base_url,
         requests_per_minute=1000,
         daily_budget=None,
     )
-    text = TICKET.read_text()
-    print(f"{EMULATED_BANNER}\n")
-    print(f"Ticket: {TICKET.relative_to(Path.cwd()) if TICKET.is_relative_to(Path.cwd()) else TICKET}")
-    print("Starting Prefect (embedded server) and the emulator in this process...\n")
-    with mount_transport(emulator.base_url, emulator.transport()):
-        report = await enrich_iocs(text=text, credentials=credentials)
-    rows = report.rows()
-    table = _table(rows)
-    print(table)
-    print(f"\nSummary: {report.summary}")
     OUT.mkdir(exist_ok=True)
-    out_file = OUT / "enrichment.md"
-    out_file.write_text(
-        f"> {EMULATED_BANNER}\n\n| "
-        + " | ".join(rows[0])
-        + " |\n|"
-        + "---|" * len(rows[0])
-        + "\n"
-        + "\n".join("| " + " | ".join(r.values()) + " |" for r in rows)
-        + "\n"
-    )
-    print(
-        f"\nReport written to {out_file}; the table is also a Prefect artifact "
-        f"('virustotal-enrichment'). Took {time.monotonic() - started:.0f}s."
-    )
+    report_file = OUT / "triage-report.md"
+    print(f"{EMULATED_BANNER}\n")
+    print(f"Incident ticket: {TICKET}")
+    for sample in SAMPLES:
+        print(f"Attached file:   {sample}")
+    print("\nRunning the triage runbook (Prefect's embedded server and the emulator, in this process)...\n")
+    with mount_transport(emulator.base_url, emulator.transport()):
+        report = await triage(
+            "INC-2026-1127",
+            text=TICKET.read_text(),
+            files=[str(sample) for sample in SAMPLES],
+            credentials=credentials,
+            expand_budget=12,
+            report_path=str(report_file),
+        )
+    print(report.markdown)
+    print(f"Summary verdict: {report.summary_verdict.upper()}  {report.counts}")
+    print(f"\nThe report is in {report_file}")
+    print("It is also a Prefect artifact ('virustotal-triage-inc-2026-1127'), and the run emitted the")
+    print(f"event 'virustotal.triage.completed'. Took {time.monotonic() - started:.0f}s.")
     print(f"\n{EMULATED_BANNER}")
     return 0
 

@@ -33,6 +33,7 @@ from ._expand_artifacts import mermaid_diagram
 from ._submit import submit_and_wait
 
 SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable"]
+_GAP_REASONS: dict[str, SkipReason] = {"request_budget": "budget", "quota": "quota", "invalid": "invalid"}
 _ORDER = {"malicious": 0, "suspicious": 1, "unknown": 2, "clean": 3}
 _HASH_CHUNK = 1 << 20
 
@@ -264,7 +265,20 @@ async def triage(
 
     # 4. Expand the malicious ones, one hop, within the budget.
     graph: IOCGraph | None = None
-    malicious = [item.indicator for item in items if item.verdict == "malicious" and item.kind]
+    malicious = [
+        item.indicator
+        for item in items
+        if item.verdict == "malicious" and item.kind and item.action != "scanned privately"
+    ]
+    for item in items:
+        if expand and item.verdict == "malicious" and item.action == "scanned privately":
+            skipped.append(
+                SkippedWork(
+                    what=f"expand {item.indicator}",
+                    reason="policy",
+                    detail="scanned privately: it has no public relationships to follow",
+                )
+            )
     if expand and malicious:
         try:
             graph = await expand_iocs(
@@ -276,8 +290,9 @@ async def triage(
             )
         else:
             for gap in graph.unexpanded:
-                reason: SkipReason = "budget" if "budget" in gap.reason else "error"
-                skipped.append(SkippedWork(what=f"expand {gap.node}", reason=reason, detail=gap.reason))
+                reason = _GAP_REASONS.get(gap.reason, "error")
+                detail = f"{gap.reason}: {gap.detail}" if gap.detail else gap.reason
+                skipped.append(SkippedWork(what=f"expand {gap.node}", reason=reason, detail=detail))
 
     # 5. The case collection holds everything malicious or suspicious.
     collection_link: str | None = None

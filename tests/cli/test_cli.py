@@ -66,3 +66,81 @@ def test_collection_sync_from_a_file(tmp_path: pytest.TempPathFactory) -> None:
     assert payload["emulated"] is True
     assert len(payload["result"]["added"]) == 2
     assert payload["result"]["added"]
+
+
+DEMO = __import__("pathlib").Path(__file__).resolve().parents[2] / "demo"
+
+
+def test_scan_a_file_and_fail_on_malicious() -> None:
+    sample = DEMO / "samples" / "invoice_nov_attachment.bin"
+    result = runner.invoke(
+        app, ["scan", str(sample), "--private", "--emulator", "--json", "--fail-on", "malicious"]
+    )
+    assert result.exit_code == ExitCode.MALICIOUS, result.output
+    payload = json.loads(result.stdout)
+    assert payload["result"]["verdict"] == "malicious"
+    assert payload["result"]["private"] is True
+
+
+def test_scan_rejects_a_url_with_credentials() -> None:
+    result = runner.invoke(app, ["scan", "https://user:secret@evil.example/x", "--emulator"])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "secret" not in result.output
+
+
+def test_expand_prints_the_graph() -> None:
+    seed = WORLD.pick("file", nature="malicious", min_relationship=("contacted_domains", 1))
+    result = runner.invoke(app, ["expand", seed, "--depth", "1", "--budget", "5", "--emulator", "--json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    payload = json.loads(result.stdout)
+    assert len(payload["result"]["nodes"]) > 1
+
+
+def test_triage_writes_a_report(tmp_path: pytest.TempPathFactory) -> None:
+    out = tmp_path / "report.md"  # type: ignore[operator]
+    result = runner.invoke(
+        app,
+        [
+            "triage",
+            str(DEMO / "ticket.txt"),
+            str(DEMO / "samples" / "invoice_nov_attachment.bin"),
+            "--case",
+            "INC-CLI",
+            "--report",
+            str(out),
+            "--budget",
+            "5",
+            "--emulator",
+            "--fail-on",
+            "malicious",
+        ],
+    )
+    assert result.exit_code == ExitCode.MALICIOUS, result.output
+    assert "Summary verdict: MALICIOUS" in out.read_text()
+    assert "EMULATED" in result.output
+
+
+def test_alerts_poll_with_nothing_new() -> None:
+    result = runner.invoke(app, ["alerts", "poll", "--emulator", "--json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert json.loads(result.stdout)["result"]["handed_on"] == 0
+
+
+def test_retrohunt_rehearsal(tmp_path: pytest.TempPathFactory) -> None:
+    rules = tmp_path / "rules.yar"  # type: ignore[operator]
+    rules.write_text('rule kaixcor { strings: $a = "KAIXCOR-" condition: $a }')
+    result = runner.invoke(app, ["retrohunt", str(rules), "--poll-interval", "1", "--emulator", "--json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    payload = json.loads(result.stdout)
+    assert payload["result"]["status"] == "finished"
+    assert payload["result"]["matches"]
+    bad = tmp_path / "bad.yar"  # type: ignore[operator]
+    bad.write_text("rule broken { condition: }")
+    result = runner.invoke(app, ["retrohunt", str(bad), "--emulator"])
+    assert result.exit_code == ExitCode.BAD_INPUT
+
+
+def test_setup_without_a_key_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VT_API_KEY", raising=False)
+    result = runner.invoke(app, ["setup"])
+    assert result.exit_code == ExitCode.BAD_INPUT
