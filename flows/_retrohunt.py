@@ -189,6 +189,7 @@ async def _collect(
     delete_after: bool,
     adopted: bool = False,
     stopped: str | None = None,
+    collection: str | None = None,
 ) -> RetrohuntReport:
     """Read the matches into a table artifact and a report; delete the job if asked."""
     logger = _logger()
@@ -217,6 +218,12 @@ async def _collect(
     await acreate_table_artifact(
         key="virustotal-retrohunt-matches", table=report.rows(), description=description
     )
+    if collection is not None and report.matches:
+        from ._collections import sync_collection
+
+        await sync_collection(
+            collection, indicators=[m.id for m in report.matches], credentials=block, remove_missing=False
+        )
     if delete_after:
         await delete_retrohunt_job(block, job.id)
         report.deleted = True
@@ -239,6 +246,7 @@ async def retrohunt(
     delete_after: bool = False,
     adopt_existing: bool = True,
     adopt_finished_within: float = 24 * 3600,
+    collection: str | None = None,
 ) -> RetrohuntReport:
     """Run YARA rules over VirusTotal's past corpus and collect the matching files.
 
@@ -260,6 +268,8 @@ async def retrohunt(
         max_matches: most matching files read; None for all.
         relationships: relationships to embed in each matching file.
         delete_after: delete the job at VirusTotal once its matches are collected.
+        collection: the name or id of an IoC collection to add the matching files to
+            (through ``sync_collection``, removing nothing).
         adopt_existing: look for the same job before creating one.
         adopt_finished_within: how recent a finished job must be to be adopted.
 
@@ -345,6 +355,7 @@ async def retrohunt(
         delete_after=delete_after,
         adopted=adopted,
         stopped=stopped,
+        collection=collection,
     )
     await _forget(run_id)
     return report

@@ -198,3 +198,14 @@ async def test_collect_results_for_an_automation(
     assert report.status == "finished" and len(report.matches) == 3 and report.more_matches
     assert {m.id for m in report.matches} <= files_containing(mounted.world, marker)
     assert report.deleted and job.id not in mounted.hunting.jobs
+
+
+async def test_matches_handed_to_a_collection(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
+    marker = campaign_marker(mounted.world, 6)
+    expected = files_containing(mounted.world, marker)
+    report = await retrohunt(
+        rules=marker_rule(marker), credentials=credentials, poll_interval=120, collection="hunt-matches"
+    )
+    assert {m.id for m in report.matches} == expected
+    (stored,) = [c for c in mounted.collections.collections.values() if c.name == "hunt-matches"]
+    assert set(stored.items["files"]) == expected
