@@ -249,7 +249,7 @@ def case_poll(emulator: Emulator, tag: str, big: Path | None) -> Case:
 
     @task(name="hand-on")
     async def hand_on(alert: Alert) -> None:
-        handed.append(alert.id)
+        handed.append(alert.notification_id)
 
     name = f"hardening-poll-{tag}"
 
@@ -313,7 +313,12 @@ def case_triage(emulator: Emulator, tag: str, big: Path | None, tmp_path: Path) 
     indicators = [world.pick("file", "malicious"), world.pick("domain", "clean")]
 
     def summary(report: Any) -> tuple[Any, list[str]]:
-        ok = {i.indicator: i.verdict for i in report.items if i.verdict not in ("error", "quota_limited")}
+        # The attached file is known by its (per-test) hash: keyed by where it came from.
+        ok = {
+            ("attached file" if i.source == "file" else i.indicator): i.verdict
+            for i in report.items
+            if i.verdict not in ("error", "quota_limited")
+        }
         failed = [f"{s.what}: {s.detail}" for s in report.skipped if s.reason == "error"]
         return ok, failed
 
@@ -345,7 +350,7 @@ def switch_on(fault: str, emulator: Emulator, flow: str) -> None:
     elif fault == "too_many_requests":
         add("too_many_requests", count=3)
     elif fault == "latency":
-        add("latency", seconds=2.0, count=2)
+        add("latency", seconds=2.0, count=1)
     elif fault == "drop":
         add("drop", rate=0.2, after_processing=True)
     elif fault == "truncate":
