@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections.abc import AsyncIterator
 from typing import ClassVar
@@ -147,6 +148,7 @@ async def resolve_credentials(credentials: VirusTotalCredentials | str) -> Virus
     if isinstance(credentials, VirusTotalCredentials):
         return credentials
     if _API_KEY_SHAPE.fullmatch(credentials.strip()):
+        await _scrub_flow_run_parameter(credentials)
         raise InvalidParameterError(
             "credentials looks like a VirusTotal API key, which must never be a flow parameter: "
             "save it in a VirusTotalCredentials block (VirusTotalCredentials(api_key=...).save('name')) "
@@ -155,3 +157,33 @@ async def resolve_credentials(credentials: VirusTotalCredentials | str) -> Virus
     loaded = await VirusTotalCredentials.aload(credentials)
     assert isinstance(loaded, VirusTotalCredentials)
     return loaded
+
+
+REFUSED_KEY_PARAMETER = "<refused: an API key given as a parameter>"
+
+
+async def _scrub_flow_run_parameter(value: str) -> None:
+    """Blank a refused key out of the current flow run's stored parameters.
+
+    Prefect stores a flow run's parameters before the flow's body runs, so refusing the key
+    is not enough: the stored copy is overwritten too (best effort; the refusal stands).
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    run = context.flow_run if context is not None else None
+    if run is None or not run.parameters:
+        return
+    parameters = {
+        name: REFUSED_KEY_PARAMETER if isinstance(given, str) and given.strip() == value.strip() else given
+        for name, given in run.parameters.items()
+    }
+    if parameters == run.parameters:
+        return
+    run.parameters = parameters
+    try:
+        async with get_client() as client:
+            await client.update_flow_run(run.id, parameters=parameters)
+    except Exception:
+        logging.getLogger(__name__).warning("could not blank the refused key out of flow run %s", run.id)

@@ -180,6 +180,7 @@ class VirusTotalClient:
         files: FilesArg = None,
         idempotent: bool | None = None,
         timeout: float | None = None,
+        expect_json: bool = False,
     ) -> httpx.Response:
         """Send a request with pacing, retries and error mapping; return a 200 answer.
 
@@ -193,6 +194,9 @@ class VirusTotalClient:
                 (a retried upload must not send a half-read file).
             idempotent: whether repeating the request is harmless; GET and DELETE are.
             timeout: overrides the client's timeout for this request.
+            expect_json: a 200 whose non-empty body is not JSON (cut short, an HTML page) is
+                an ``UnexpectedResponseError``, retried like a transient error when the
+                request is idempotent.
 
         Raises:
             APIError: VirusTotal answered with an error (the leaf class names the code).
@@ -238,9 +242,14 @@ class VirusTotalClient:
                 if response.headers.get("x-vt-emulator"):
                     self.emulated = True
                 if response.status_code == 200:
-                    return response
-                error = self._error_from(response)
-                retry_after = _retry_after(response)
+                    if not expect_json or self._decodes(response):
+                        return response
+                    error = UnexpectedResponseError(
+                        "InvalidResponse", f"{method} {self._redact(path)}: the body is not JSON", 200
+                    )
+                else:
+                    error = self._error_from(response)
+                    retry_after = _retry_after(response)
             if not self.retry.should_retry(error, attempt=attempt, idempotent=safe, sent=sent):
                 raise error
             delay = self.retry.delay(error, attempt=attempt, retry_after=retry_after)
@@ -257,17 +266,19 @@ class VirusTotalClient:
         Raises:
             UnexpectedResponseError: a 200 whose body is not JSON (truncated, HTML).
         """
-        response = await self.request(method, path, **kwargs)
+        response = await self.request(method, path, expect_json=True, **kwargs)
+        return response.json() if response.content else {}
+
+    @staticmethod
+    def _decodes(response: httpx.Response) -> bool:
+        """Whether a body is empty or JSON."""
         if not response.content:
-            return {}
+            return True
         try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UnexpectedResponseError(
-                "InvalidResponse",
-                f"{method} {self._redact(path)}: the body is not JSON",
-                response.status_code,
-            ) from exc
+            response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return False
+        return True
 
     async def get_object(
         self,

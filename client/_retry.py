@@ -10,10 +10,16 @@ from ._errors import (
     APITimeoutError,
     DeadlineExceededError,
     QuotaExceededError,
+    ServerError,
     TooManyRequestsError,
     TransientError,
+    UnexpectedResponseError,
     VirusTotalError,
 )
+
+#: Gateway answers a proxy in front of the API sends (often as an HTML page, without the
+#: v3 envelope): the request may or may not have been handled, like a 503.
+_GATEWAY_STATUSES = frozenset({502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,12 @@ class RetryPolicy:
         if isinstance(error, (APITimeoutError, APIConnectionError)):
             return idempotent or not sent
         if isinstance(error, (TransientError, DeadlineExceededError)):
+            return idempotent
+        if isinstance(error, ServerError) and error.status_code in _GATEWAY_STATUSES:
+            return idempotent
+        if isinstance(error, UnexpectedResponseError) and error.status_code == 200:
+            # A 200 whose body did not decode (cut short on the way): asking again is as safe
+            # as the request itself.
             return idempotent
         return False
 

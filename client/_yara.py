@@ -133,7 +133,8 @@ def check_yara_rules(rules: str, *, max_rules: int | None = MAX_RULES_PER_JOB) -
         The rule names, their number, and any compiler warnings.
 
     Raises:
-        InvalidParameterError: empty rules, no rule declared, or more than ``max_rules``.
+        InvalidParameterError: empty rules, a NUL character, no rule declared, or more than
+            ``max_rules``.
         YaraSyntaxError: the rules do not compile (with the rule name and line).
         YaraUnavailableError: yara-python is not installed.
     """
@@ -141,6 +142,9 @@ def check_yara_rules(rules: str, *, max_rules: int | None = MAX_RULES_PER_JOB) -
         raise InvalidParameterError("no YARA rules given")
     if len(rules.encode()) > MAX_RULES_SOURCE_BYTES:
         raise InvalidParameterError(f"the YARA source is larger than {MAX_RULES_SOURCE_BYTES} bytes")
+    if "\x00" in rules:
+        # The compiler takes a C string: it would fail with a bare ValueError.
+        raise InvalidParameterError("the YARA source contains a NUL character")
     declarations = _declarations(rules)
     yara = load_yara()
     imports = set(_IMPORT.findall(_without_comments(rules)))
