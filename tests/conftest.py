@@ -85,3 +85,19 @@ def credentials(mounted: Emulator) -> object:
         requests_per_minute=10_000,
         daily_budget=None,
     )
+
+
+async def latest_artifact(key: str) -> object:
+    """The newest artifact with ``key`` on the session's test server (others' runs share it)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    async with get_client() as prefect:
+        found = await prefect.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    assert found, f"no artifact {key!r}"
+    return found[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -10,7 +11,7 @@ from prefect.client.orchestration import get_client
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.flows import enrich_iocs
-from tests.conftest import PREMIUM_KEY
+from tests.conftest import PREMIUM_KEY, latest_artifact
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -40,8 +41,8 @@ async def test_enrich_from_ticket_text(
 
     async with get_client() as prefect:
         artifacts = await prefect.read_artifacts()
-    table = [a for a in artifacts if a.key == "virustotal-enrichment"]
-    assert table and "EMULATED" in (table[0].description or "")
+    table: Any = await latest_artifact("virustotal-enrichment")
+    assert "EMULATED" in (table.description or "")
     assert all(PREMIUM_KEY not in str(a.data) for a in artifacts)
 
 

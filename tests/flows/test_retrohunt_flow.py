@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -26,7 +27,7 @@ from prefect_virustotal.flows import (
     retrohunt,
     watch_retrohunt_jobs,
 )
-from tests.conftest import PREMIUM_KEY
+from tests.conftest import PREMIUM_KEY, latest_artifact
 from tests.hunting import BAD_RULES, campaign_marker, files_containing, marker_rule
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -56,10 +57,10 @@ async def test_retrohunt_runs_to_exact_matches(credentials: VirusTotalCredential
 
     async with get_client() as prefect:
         artifacts = await prefect.read_artifacts()
-    table = [a for a in artifacts if a.key == "virustotal-retrohunt-matches"]
-    assert table and "EMULATED" in (table[0].description or "")
-    progress = [a for a in artifacts if a.key == "virustotal-retrohunt-progress"]
-    assert progress and float(progress[0].data) == 100.0  # type: ignore[arg-type]
+    table: Any = await latest_artifact("virustotal-retrohunt-matches")
+    assert "EMULATED" in (table.description or "")
+    progress: Any = await latest_artifact("virustotal-retrohunt-progress")
+    assert float(progress.data) == 100.0
     assert all(PREMIUM_KEY not in str(a.data) for a in artifacts)
 
 

@@ -20,7 +20,7 @@ from prefect_virustotal.client.models import PrivateScanOptions, SubmissionOutco
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.emulator._scanning import EICAR
 from prefect_virustotal.flows import checkpoint_name, submit_and_wait
-from tests.conftest import PREMIUM_KEY
+from tests.conftest import PREMIUM_KEY, latest_artifact
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -63,7 +63,7 @@ async def test_file_submission_gives_verdict_artifacts_and_event(
         artifacts = await prefect.read_artifacts()
     keys = {a.key for a in artifacts}
     assert {"virustotal-submission", "virustotal-submission-link"} <= keys
-    table = next(a for a in artifacts if a.key == "virustotal-submission")
+    table: Any = await latest_artifact("virustotal-submission")
     assert "EMULATED" in (table.description or "") and "engine" in str(table.data)
     assert all(PREMIUM_KEY not in str(a.data) for a in artifacts)
     assert PREMIUM_KEY not in caplog.text and PREMIUM_KEY not in result.model_dump_json()

@@ -33,6 +33,10 @@ from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.flows import submit_and_wait
 from tests.conftest import PREMIUM_KEY
 
+# The session's Prefect harness runs background threads that use the global ``random`` module;
+# Hypothesis sees the global state move while it draws and warns, which is not about our code.
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+
 WORLD = Emulator(seed=0).world
 """One world shared by the emulators of every example (building one is the slow part)."""
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -25,6 +25,10 @@ from prefect_virustotal.client import (
 )
 from prefect_virustotal.client._pagination import parse_resume_token
 
+# The session's Prefect harness runs background threads that use the global ``random`` module;
+# Hypothesis sees the global state move while it draws and warns, which is not about our code.
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 ioc_alphabet = st.sampled_from([*(string.ascii_letters + string.digits + ".:/-_[]()@?=&%#hx "), "\x00", "é"])
