@@ -1,19 +1,22 @@
 """Memory of ``poll_alerts``: 100,000 notifications in one run against 1,000, same process.
 
-The flow streams pages (40 at a time) and keeps only counters and a bounded checkpoint, so
-its peak should not grow with the stream. The emulator's own store (the notifications
-themselves) is built before measuring and not counted: ``tracemalloc.reset_peak()`` runs
-after seeding and after one warm-up read that builds the emulator's sorted index.
+The flow streams pages (40 at a time, handed on in batches of ``batch_pages`` pages) and keeps
+only counters, one batch and a bounded checkpoint, so its peak should not grow with the stream.
+The emulator's own store (the notifications themselves) is built before measuring and not
+counted: the baseline is taken after seeding and after one warm-up read that builds the
+emulator's sorted index.
 
-Measured (2 shared cores, Prefect's SQLite test server): 1,000 -> peak +9.05 MB in 99 s;
-4,000 -> peak +3.73 MB in 402 s (ratio 0.41: bounded, not proportional). Prefect's events
-client keeps at most 700 unconfirmed events (``checkpoint_every``), the flow keeps counters,
-the checkpoint (< 5,000 characters) and one page. Time is ~0.1 s per notification here,
-almost all of it the checkpoint write after each page's task run (a Variable PATCH waits
-~1 s behind the SQLite server's task-run recording; 25 ms without a task run before it), so
-100,000 takes hours on the test server: run ``4000`` (or ``20000``) locally.
+Two ways to measure, the same for both runs of one invocation:
+- ``tracemalloc`` (default): Python allocations, exact, but it slows everything about 2x;
+- ``--rss``: the process's resident set, sampled every 50 ms by a thread (no slowdown; includes
+  allocator slack and anything else the process touches, so it is the pessimistic figure).
 
-Run: ``PREFECT_HOME=$(mktemp -d) .venv/bin/python benchmarks/bench_alerts_memory.py [N]``
+Measured (2 shared cores, Prefect's SQLite test server; figures in the issue-5 closing note):
+time is ~14 ms per notification with the default ``batch_pages=5``, most of it the checkpoint
+write per batch (a Variable PATCH waits ~1.7 s behind the SQLite server's recording of task
+runs and events) and one task run per page.
+
+Run: ``PREFECT_HOME=$(mktemp -d) .venv/bin/python benchmarks/bench_alerts_memory.py [N] [--rss]``
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import itertools
 import os
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 import uuid
@@ -44,6 +48,42 @@ from prefect_virustotal.flows import poll_alerts  # noqa: E402
 KINDS = ("file", "url", "domain", "ip_address")
 
 
+class RssSampler:
+    """Peak resident set size, sampled by a thread from ``/proc/self/statm``."""
+
+    def __init__(self) -> None:
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def rss(self) -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * self.page
+
+    def start(self) -> int:
+        """Start sampling; the resident set now (the baseline)."""
+        self.peak = baseline = self.rss()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return baseline
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self.rss())
+
+    def stop(self) -> int:
+        """Stop sampling; the peak seen."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        return max(self.peak, self.rss())
+
+
+USE_RSS = "--rss" in sys.argv
+
+
 async def measure(count: int, first_id: int) -> tuple[int, float, int]:
     """(peak bytes above the baseline, seconds, alerts handed on) for one run over ``count``."""
     emulator = Emulator(seed=0, clock=FakeClock())
@@ -63,8 +103,12 @@ async def measure(count: int, first_id: int) -> tuple[int, float, int]:
     with mount_transport(emulator.base_url, emulator.transport()):
         async with VirusTotalClient(PREMIUM_DEMO_KEY, base_url=emulator.base_url) as vt:
             await vt.ioc_stream.list(order="date+", page_size=1, limit=1).collect()  # builds the index
-        tracemalloc.reset_peak()
-        baseline, _ = tracemalloc.get_traced_memory()
+        sampler = RssSampler()
+        if USE_RSS:
+            baseline = sampler.start()
+        else:
+            tracemalloc.reset_peak()
+            baseline, _ = tracemalloc.get_traced_memory()
         started = time.perf_counter()
         report = await poll_alerts(
             credentials=credentials,
@@ -74,7 +118,7 @@ async def measure(count: int, first_id: int) -> tuple[int, float, int]:
             emit_events=True,
         )
         elapsed = time.perf_counter() - started
-        _, peak = tracemalloc.get_traced_memory()
+        peak = sampler.stop() if USE_RSS else tracemalloc.get_traced_memory()[1]
     return peak - baseline, elapsed, report.handed_on
 
 
@@ -86,11 +130,15 @@ async def main(big: int) -> None:
         prefect_test_harness(server_startup_timeout=120),
         temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
     ):
-        tracemalloc.start()
+        if not USE_RSS:
+            tracemalloc.start()
         await measure(200, 10_000_000)  # warm-up: imports, first task runs, connection pools
         small_peak, small_s, small_n = await measure(1_000, 20_000_000)
         big_peak, big_s, big_n = await measure(big, 30_000_000)
-        tracemalloc.stop()
+        if not USE_RSS:
+            tracemalloc.stop()
+    method = "resident set" if USE_RSS else "tracemalloc"
+    print(f"method: {method}")
     print(f"poll_alerts {small_n:>7} notifications: peak +{small_peak / 1e6:.2f} MB in {small_s:.1f}s")
     print(f"poll_alerts {big_n:>7} notifications: peak +{big_peak / 1e6:.2f} MB in {big_s:.1f}s")
     print(
@@ -99,4 +147,5 @@ async def main(big: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000))
+    numbers = [a for a in sys.argv[1:] if not a.startswith("--")]
+    asyncio.run(main(int(numbers[0]) if numbers else 100_000))

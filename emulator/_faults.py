@@ -73,6 +73,7 @@ class Fault:
     code: str | None = None
     message: str | None = None
     after_processing: bool = False
+    skip: int = 0
     fired: int = 0
 
     def matches(self, key: str | None, method: str, path: str) -> bool:
@@ -118,6 +119,7 @@ class FaultPlan:
         code: str | None = None,
         message: str | None = None,
         after_processing: bool = False,
+        skip: int = 0,
     ) -> Fault:
         """Switch on a fault and return it (pass it to ``remove`` to switch it off).
 
@@ -134,6 +136,8 @@ class FaultPlan:
             code: v3 error code for ``error``.
             message: Error message for ``error`` (and the other error kinds).
             after_processing: For ``drop``: handle the request first, then drop the answer.
+            skip: Let this many matching requests through before the fault starts (e.g.
+                refuse the third page of a listing, not the first).
 
         Returns:
             The new fault; its ``fired`` attribute counts the requests it hit.
@@ -146,6 +150,8 @@ class FaultPlan:
             raise ValueError("count must not be negative")
         if seconds < 0:
             raise ValueError("seconds must not be negative")
+        if skip < 0:
+            raise ValueError("skip must not be negative")
         if kind == "error" and (code is None or code not in ERROR_STATUS):
             raise ValueError("an 'error' fault needs a v3 error code")
         fault = Fault(
@@ -161,6 +167,7 @@ class FaultPlan:
             code=code,
             message=message,
             after_processing=after_processing,
+            skip=skip,
         )
         self._faults.append(fault)
         return fault
@@ -190,6 +197,9 @@ class FaultPlan:
             # The RNG is drawn only for matching, rated faults, so a plan's behaviour depends
             # on the requests it sees and nothing else.
             if fault.rate is not None and self._rng.random() >= fault.rate:
+                continue
+            if fault.skip > 0:
+                fault.skip -= 1
                 continue
             fault.fired += 1
             if fault.count is not None:

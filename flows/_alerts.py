@@ -3,19 +3,24 @@
 The checkpoint is one Prefect Variable (JSON, at most 5,000 characters)::
 
     {"v": 1, "watermark": <epoch second>, "seen": [<digest>, ...],
-     "inflight": [<digest>, ...], "pending_ack": [<notification id>, ...]}
+     "inflight": [<digest>, ...], "inflight_until": <epoch second>,
+     "pending_ack": [<notification id>, ...]}
 
 - ``watermark``: every notification dated before this second has been handed on.
 - ``seen``: digests (12 hex characters of SHA-256) of the notifications of the watermark
   second already handed on (same-second notifications exist; a one-second step would drop
   or repeat them). At most ``MAX_SEEN_IDS``; past that, see ``poll_alerts``.
-- ``inflight``: digests of the page being handed on, written before the hand-off starts.
+- ``inflight_until`` and ``inflight``: the batch being handed on, written before its hand-off
+  starts. A batch is every new notification from the checkpoint up to its last one, so it is
+  stored as that last second plus the digests of the batch's notifications at that second.
 - ``pending_ack``: ids handed on but not yet deleted at VirusTotal (acknowledgement on).
 
-Per page: fetch (``order=date+``, ``filter=date:<watermark>+``, cursor) -> drop seen ids ->
-write ``inflight`` -> hand each alert on (the user's task, then one Prefect event) -> flush
-the events -> advance ``watermark``/``seen``, clear ``inflight``, set ``pending_ack`` (one
-write) -> delete at VirusTotal -> clear ``pending_ack``.
+Per batch (``batch_pages`` pages of ``order=date+``, ``filter=date:<watermark>+``, cursor):
+fetch page by page -> drop seen ids -> write ``inflight`` (the same write records the previous
+batch's advance) -> hand each alert on (the user's task, then one Prefect event) -> flush the
+events -> advance ``watermark``/``seen`` in memory. With acknowledgement on, the advance and
+``pending_ack`` are written before deleting at VirusTotal. Whatever is still unwritten is
+written at the end of the run, and before an error leaves it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import inspect
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -46,6 +52,8 @@ from prefect_virustotal.tasks import acknowledge_alerts, fetch_alert_page, looku
 
 MAX_SEEN_IDS = 150
 """Digests of same-second notifications the checkpoint keeps (150 x 15 characters)."""
+MAX_INFLIGHT_IDS = 100
+"""Digests of a batch's last second the checkpoint keeps; past that the whole second is suspect."""
 MAX_CHECKPOINT_CHARS = 4_900
 """Prefect Variables hold at most 5,000 characters of JSON."""
 _DIGEST_CHARS = 12
@@ -70,6 +78,7 @@ class AlertCheckpoint(BaseModel):
     watermark: int | None = None
     seen: list[str] = Field(default_factory=list)
     inflight: list[str] = Field(default_factory=list)
+    inflight_until: int | None = None
     pending_ack: list[str] = Field(default_factory=list)
     skipped_seconds: int = 0
     """Crowded seconds (more than ``MAX_SEEN_IDS`` notifications) the watermark stepped past."""
@@ -82,6 +91,34 @@ class AlertCheckpoint(BaseModel):
         if second != self.watermark:
             return second > self.watermark
         return notification_digest(alert.notification_id) not in self.seen
+
+    def mark_in_flight(self, batch: Sequence[Alert]) -> None:
+        """Record a batch (new alerts in ``date+`` order) as being handed on."""
+        if not batch:
+            self.clear_in_flight()
+            return
+        last = int(batch[-1].date.timestamp())
+        at_last = [notification_digest(a.notification_id) for a in batch if int(a.date.timestamp()) == last]
+        if len(at_last) > MAX_INFLIGHT_IDS:
+            # A crowded last second: suspect all of it rather than overflow the Variable.
+            self.inflight_until, self.inflight = last + 1, []
+        else:
+            self.inflight_until, self.inflight = last, at_last
+
+    def clear_in_flight(self) -> None:
+        """No batch is being handed on."""
+        self.inflight, self.inflight_until = [], None
+
+    def in_flight(self) -> Callable[[Alert], bool]:
+        """Whether a new alert belonged to the batch in flight when this checkpoint was written."""
+        until, digests = self.inflight_until, frozenset(self.inflight)
+
+        def suspect(alert: Alert) -> bool:
+            if until is not None and int(alert.date.timestamp()) < until:
+                return True
+            return notification_digest(alert.notification_id) in digests
+
+        return suspect
 
     def advance(self, delivered: Sequence[Alert]) -> None:
         """Record alerts handed on (a prefix of a page in ``date+`` order)."""
@@ -258,6 +295,7 @@ async def poll_alerts(
     max_alerts: int = 500,
     max_requests: int = 100,
     page_size: int = 40,
+    batch_pages: int = 5,
     acknowledge: bool = False,
     enrich: bool = False,
     emit_events: bool = True,
@@ -282,10 +320,12 @@ async def poll_alerts(
           cancellation) hands nothing on twice: before re-raising, the run records which
           alerts of the page went out, and the next run starts after them.
         - Only if the process dies outright (SIGKILL, power loss, or the checkpoint cannot
-          be written while recovering) during a page's hand-off can alerts of that one page
-          (at most ``page_size``) be handed on again. The next run flags exactly those with
-          ``possible_duplicate=True``, and their events carry the same event id as before
-          (uuid5 of source and notification id, ``Alert.event_id``): downstream can dedupe.
+          be written while recovering) during a batch's hand-off, or between two batches,
+          can alerts of that one batch (at most ``batch_pages * page_size``) be handed on
+          again. The next run flags them with ``possible_duplicate=True`` (with them, any
+          notification listed late with a date inside that batch's span), and their events
+          carry the same event id as before (uuid5 of source and notification id,
+          ``Alert.event_id``): downstream can dedupe.
         - A notification is deleted at VirusTotal only after its hand-off and the checkpoint
           advance; deletions interrupted by a crash are retried by the next run.
 
@@ -308,8 +348,11 @@ async def poll_alerts(
         checkpoint: the Variable's name; ``virustotal-alerts-<source>`` by default.
         max_alerts: most alerts handed on per run (the rest wait for the next run).
         max_requests: most VirusTotal requests per run (reads, deletions, lookups).
-        page_size: notifications per request, at most 40; also the most alerts a hard
-            kill can repeat.
+        page_size: notifications per request, at most 40.
+        batch_pages: pages handed on between two checkpoint writes (one write per batch,
+            plus one before deleting when ``acknowledge`` is on). More pages, fewer writes;
+            ``batch_pages * page_size`` is also the most alerts a hard kill can repeat and
+            the most the run holds in memory.
         acknowledge: delete each notification at VirusTotal after its hand-off.
         enrich: look up the objects of alerts that came without them (files, domains, IPs).
         emit_events: emit a Prefect event per alert.
@@ -319,7 +362,7 @@ async def poll_alerts(
         Counts of what the run did; the alerts themselves went to the hand-off.
 
     Raises:
-        InvalidParameterError: a bad source, cap or page size.
+        InvalidParameterError: a bad source, cap, page size or batch size.
 
     Example:
         ```python
@@ -328,104 +371,84 @@ async def poll_alerts(
     """
     if source not in _SOURCES:
         raise InvalidParameterError(f"source must be one of {', '.join(_SOURCES)}, got {source!r}")
-    if max_alerts < 1 or max_requests < 1 or not 1 <= page_size <= 40:
-        raise InvalidParameterError("max_alerts and max_requests must be >= 1 and page_size in 1..40")
+    if max_alerts < 1 or max_requests < 1 or not 1 <= page_size <= 40 or batch_pages < 1:
+        raise InvalidParameterError(
+            "max_alerts, max_requests and batch_pages must be >= 1 and page_size in 1..40"
+        )
     logger = get_run_logger()
     block = await resolve_credentials(credentials)
     name = checkpoint or default_checkpoint_name(source)
     state = await load_checkpoint(name)
     report = PollReport(source=source)
     origins: Counter[str] = Counter()
-    suspects = set(state.inflight)
+    suspect = state.in_flight()
     first_second = int(start.timestamp()) if start is not None else None
+    unsaved = False  # the checkpoint in memory is ahead of the Variable
+
+    async def save() -> None:
+        nonlocal unsaved
+        await save_checkpoint(name, state)
+        unsaved = False
 
     async def acknowledge_pending() -> None:
+        nonlocal unsaved
         result = await acknowledge_alerts(block, list(state.pending_ack), source)
         report.requests += result.requests
         report.acknowledged += len(result.deleted) + len(result.already_gone)
         state.pending_ack = []
-        await save_checkpoint(name, state)
+        unsaved = True  # written with the next batch: deleting twice is harmless
 
-    if state.pending_ack:
-        if acknowledge:
-            await acknowledge_pending()
-        else:
-            state.pending_ack = []
-            await save_checkpoint(name, state)
-
-    cursor: str | None = None
-    since: int | None = None
-    while True:
-        if report.requests >= max_requests:
-            report.stopped = "max_requests"
-            break
-        if report.handed_on >= max_alerts:
-            report.stopped = "max_alerts"
-            break
-        if cursor is None:
-            # A cursor belongs to the query that issued it: the date filter changes only
-            # when a listing starts again.
-            since = state.watermark if state.watermark is not None else first_second
-        try:
-            page = await fetch_alert_page(block, source, since, filter, cursor, page_size)
-        except BadRequestError as exc:
-            # InvalidArgumentError derives from BadRequestError: an expired or refused cursor.
-            if cursor is None:
-                raise
-            logger.warning("cursor refused (%s); reading again from the checkpoint", exc.code)
-            report.requests += 1
-            report.cursor_restarts += 1
-            cursor = None
-            continue
-        report.pages += 1
-        report.requests += page.requests
-        report.emulated = report.emulated or page.emulated
-        fresh: list[Alert] = []
-        for alert in page.alerts:
-            if state.is_new(alert):
-                fresh.append(alert)
-            elif state.watermark is not None and int(alert.date.timestamp()) < state.watermark:
-                report.out_of_order += 1
-        room = max_alerts - report.handed_on
-        capped = len(fresh) > room
-        fresh = fresh[:room]
-        if fresh:
-            for alert in fresh:
-                alert.possible_duplicate = notification_digest(alert.notification_id) in suspects
-            if enrich:
-                report.requests += await _enrich(block, fresh)
-            state.inflight = [notification_digest(a.notification_id) for a in fresh]
-            await save_checkpoint(name, state)
-            delivered: list[Alert] = []
-            try:
-                for alert in fresh:
-                    await _hand_on(alert, handoff, emit_events)
-                    delivered.append(alert)
-                if emit_events:
-                    await _flush_events()
-                _record(state, fresh, acknowledge)
-                await save_checkpoint(name, state)
-            except BaseException:
-                _record(state, delivered, acknowledge)  # idempotent: safe after a failed advance
-                try:
-                    await save_checkpoint(name, state)
-                except Exception:
-                    logger.exception("could not record the hand-off progress; the next run flags this page")
-                raise
-            report.handed_on += len(fresh)
-            report.possible_duplicates += sum(a.possible_duplicate for a in fresh)
-            origins.update(a.origin for a in fresh)
+    listing = _Listing(block, source, filter, page_size, batch_pages, max_alerts, max_requests, first_second)
+    try:
+        if state.pending_ack:
             if acknowledge:
                 await acknowledge_pending()
-                if page.cursor is not None and not capped:
-                    cursor = None  # deletions shift later pages: read again from the checkpoint
-                    continue
-        if capped:
-            report.stopped = "max_alerts"
-            break
-        if page.cursor is None:
-            break
-        cursor = page.cursor
+            else:
+                state.pending_ack = []
+                unsaved = True
+        more = True
+        while more and report.stopped is None:
+            batch, more, failure = await listing.next_batch(state, report, logger)
+            if batch:
+                for alert in batch:
+                    alert.possible_duplicate = suspect(alert)
+                if enrich:
+                    report.requests += await _enrich(block, batch)
+                state.mark_in_flight(batch)
+                try:
+                    await save()  # also records the previous batch's advance
+                except BaseException:
+                    state.clear_in_flight()  # nothing of this batch went out
+                    unsaved = True
+                    raise
+                delivered: list[Alert] = []
+                try:
+                    for alert in batch:
+                        await _hand_on(alert, handoff, emit_events)
+                        delivered.append(alert)
+                    if emit_events:
+                        await _flush_events()
+                finally:
+                    _record(state, delivered, acknowledge)
+                    unsaved = True
+                report.handed_on += len(batch)
+                report.possible_duplicates += sum(a.possible_duplicate for a in batch)
+                origins.update(a.origin for a in batch)
+                if acknowledge:
+                    await save()  # the advance and pending_ack are durable before deleting
+                    await acknowledge_pending()
+                    listing.restart()  # deletions shift later pages: read again from the checkpoint
+            if failure is not None:
+                raise failure
+        if unsaved:
+            await save()
+    except BaseException:
+        if unsaved:
+            try:
+                await save()
+            except Exception:
+                logger.exception("could not record the hand-off progress; the next run flags this batch")
+        raise
 
     report.by_origin = dict(origins)
     if state.watermark is not None:
@@ -444,9 +467,90 @@ async def poll_alerts(
     return report
 
 
+@dataclass
+class _Listing:
+    """Reads a source page after page, batch after batch, within the run's caps.
+
+    A cursor belongs to the query that issued it: the date filter (``since``) changes only
+    when a listing starts again from the checkpoint.
+    """
+
+    block: VirusTotalCredentials
+    source: str
+    filter: str | None
+    page_size: int
+    batch_pages: int
+    max_alerts: int
+    max_requests: int
+    first_second: int | None
+    cursor: str | None = None
+    since: int | None = None
+
+    def restart(self) -> None:
+        """Read again from the checkpoint with the next batch."""
+        self.cursor = None
+
+    async def next_batch(
+        self, state: AlertCheckpoint, report: PollReport, logger: Any
+    ) -> tuple[list[Alert], bool, Exception | None]:
+        """Up to ``batch_pages`` pages of new alerts: (alerts, more to read, error).
+
+        An error after some pages is returned, not raised, so that the alerts already read
+        are handed on (their quota not spent twice) before the run fails. A refused cursor
+        ends the batch and makes the next one start again from the checkpoint. Sets
+        ``report.stopped`` when a cap is reached.
+        """
+        batch: list[Alert] = []
+        ids: set[str] = set()
+        for _ in range(self.batch_pages):
+            if report.requests >= self.max_requests:
+                report.stopped = "max_requests"
+                break
+            if report.handed_on + len(batch) >= self.max_alerts:
+                report.stopped = "max_alerts"
+                break
+            if self.cursor is None:
+                self.since = state.watermark if state.watermark is not None else self.first_second
+            try:
+                page = await fetch_alert_page(
+                    self.block, self.source, self.since, self.filter, self.cursor, self.page_size
+                )
+            except BadRequestError as exc:
+                # InvalidArgumentError derives from BadRequestError: an expired or refused cursor.
+                if self.cursor is None:
+                    return batch, False, exc
+                logger.warning("cursor refused (%s); reading again from the checkpoint", exc.code)
+                report.requests += 1
+                report.cursor_restarts += 1
+                self.cursor = None
+                return batch, True, None
+            except Exception as exc:
+                return batch, False, exc
+            report.pages += 1
+            report.requests += page.requests
+            report.emulated = report.emulated or page.emulated
+            room = self.max_alerts - report.handed_on - len(batch)
+            for alert in page.alerts:
+                if alert.notification_id in ids:
+                    continue
+                if state.is_new(alert):
+                    if room == 0:
+                        report.stopped = "max_alerts"
+                        break
+                    batch.append(alert)
+                    ids.add(alert.notification_id)
+                    room -= 1
+                elif state.watermark is not None and int(alert.date.timestamp()) < state.watermark:
+                    report.out_of_order += 1
+            self.cursor = page.cursor
+            if report.stopped is not None or self.cursor is None:
+                break
+        return batch, self.cursor is not None, None
+
+
 def _record(state: AlertCheckpoint, delivered: Sequence[Alert], acknowledge: bool) -> None:
-    """Advance past the alerts handed on; the page is no longer in flight."""
+    """Advance past the alerts handed on; the batch is no longer in flight."""
     state.advance(delivered)
-    state.inflight = []
+    state.clear_in_flight()
     if acknowledge:
         state.pending_ack = list(dict.fromkeys([*state.pending_ack, *(a.notification_id for a in delivered)]))

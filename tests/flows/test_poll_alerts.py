@@ -15,6 +15,7 @@ from prefect.events.worker import EventsWorker
 from prefect.variables import Variable
 
 from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.client import ForbiddenError
 from prefect_virustotal.client.models import Alert
 from prefect_virustotal.emulator import Emulator, FakeClock
 from prefect_virustotal.flows import MAX_SEEN_IDS, PollReport, poll_alerts
@@ -142,11 +143,14 @@ def checkpoint_name() -> str:
     return f"test-alerts-{uuid.uuid4().hex[:12]}"
 
 
+# With acknowledgement and one page per batch, the writes are: #1 page 1 in flight, #2 its
+# advance and pending deletions, then #3 page 2 in flight (and page 1's deletions done), #4 its
+# advance, and so on.
 CRASHES = {
     "after_fetch": {"save": SaveFault({1})},  # the in-flight write of page 1 never happens
     "mid_handoff": {"fail_on_call": 14},
-    "before_checkpoint_write": {"save": SaveFault({5})},  # page 2's advance
-    "after_checkpoint_write": {"save": SaveFault({5}, after_write=True)},
+    "before_checkpoint_write": {"save": SaveFault({4})},  # page 2's advance
+    "after_checkpoint_write": {"save": SaveFault({4}, after_write=True)},
     "mid_acknowledgement": {"delete_fault": 17},
 }
 
@@ -177,7 +181,13 @@ async def test_every_alert_handed_on_exactly_once_across_a_crash(
         )
     name = checkpoint_name()
     outcomes = await run_until_done(
-        4, credentials=credentials, checkpoint=name, page_size=10, acknowledge=True, handoff=ledger.task()
+        4,
+        credentials=credentials,
+        checkpoint=name,
+        page_size=10,
+        batch_pages=1,
+        acknowledge=True,
+        handoff=ledger.task(),
     )
     assert isinstance(outcomes[0], Exception), f"{crash}: the first run should have been killed"
     final = outcomes[-1]
@@ -205,14 +215,17 @@ async def test_hard_kill_mid_handoff_repeats_only_flagged_alerts_with_the_same_e
 ) -> None:
     ids = seed(mounted, 30)
     ledger = Ledger(mounted)
-    # Page 2 (ids 10..19): its in-flight record is write #3; the hand-off fails on its 4th
-    # alert and the recovery write fails too, as if the process had died.
+    # Batch 2 (ids 10..19): its in-flight record is write #2 (which also records batch 1's
+    # advance); the hand-off fails on its 4th alert and the recovery write fails too, as if
+    # the process had died.
     ledger.fail_on_call = 14
-    fault = SaveFault(set(), forever_from=4)
+    fault = SaveFault(set(), forever_from=3)
     monkeypatch.setattr(alerts_flow, "save_checkpoint", fault)
     name = checkpoint_name()
     with pytest.raises(RuntimeError):
-        await poll_alerts(credentials=credentials, checkpoint=name, page_size=10, handoff=ledger.task())
+        await poll_alerts(
+            credentials=credentials, checkpoint=name, page_size=10, batch_pages=1, handoff=ledger.task()
+        )
     monkeypatch.setattr(alerts_flow, "save_checkpoint", fault.real)
     report = await poll_alerts(credentials=credentials, checkpoint=name, page_size=10, handoff=ledger.task())
     counts = ledger.counts()
@@ -257,7 +270,9 @@ async def test_expired_cursor_restarts_from_the_checkpoint(
     ledger = Ledger(mounted)
     ledger.on_call = {12: mounted.expire_notification_cursors}
     name = checkpoint_name()
-    report = await poll_alerts(credentials=credentials, checkpoint=name, page_size=8, handoff=ledger.task())
+    report = await poll_alerts(
+        credentials=credentials, checkpoint=name, page_size=8, batch_pages=1, handoff=ledger.task()
+    )
     assert report.cursor_restarts == 1
     assert ledger.counts() == Counter(ids)
     again = await poll_alerts(credentials=credentials, checkpoint=name, page_size=8, handoff=ledger.task())
@@ -292,7 +307,9 @@ async def test_crowded_second_keeps_the_checkpoint_under_the_variable_cap(
     fault = SaveFault(set())
     monkeypatch.setattr(alerts_flow, "save_checkpoint", fault)
     name = checkpoint_name()
-    report = await poll_alerts(credentials=credentials, checkpoint=name, acknowledge=True, max_requests=1000)
+    report = await poll_alerts(
+        credentials=credentials, checkpoint=name, acknowledge=True, max_requests=1000, batch_pages=1
+    )
     assert max(fault.sizes) <= 5000
     stored = await Variable.aget(name)
     assert isinstance(stored, dict) and stored["skipped_seconds"] == 1 and len(json.dumps(stored)) <= 5000
@@ -325,3 +342,87 @@ async def test_events_carry_entity_and_rule_and_no_key(
     assert hunting.handed_on == 1 and hunting.requests == 2  # one page, one lookup
     last = alert_events(events)[-1]
     assert last.resource["vt.sha256"] == sha256 and last.payload["source"] == "hunting_notifications"
+
+
+async def test_one_checkpoint_write_per_batch_of_pages(
+    credentials: VirusTotalCredentials,
+    mounted: Emulator,
+    events: EventsWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = seed(mounted, 400)
+    fault = SaveFault(set())
+    monkeypatch.setattr(alerts_flow, "save_checkpoint", fault)
+    report = await poll_alerts(credentials=credentials, checkpoint=checkpoint_name(), batch_pages=5)
+    assert report.handed_on == 400 and report.pages == 10
+    # Batch 1 in flight; batch 2 in flight with batch 1's advance; the final advance.
+    assert fault.calls == 3 and max(fault.sizes) <= 5000
+    handed = Counter(e.payload["notification_id"] for e in alert_events(events))
+    assert handed == Counter(ids)
+
+
+async def test_refused_cursor_mid_batch_hands_on_the_pages_already_read(
+    credentials: VirusTotalCredentials, mounted: Emulator, events: EventsWorker
+) -> None:
+    ids = seed(mounted, 40)
+    refusal = mounted.faults.add(
+        kind="error", code="InvalidArgumentError", method="GET", path_prefix="/ioc_stream", skip=2, count=1
+    )
+    ledger = Ledger(mounted)
+    report = await poll_alerts(
+        credentials=credentials,
+        checkpoint=checkpoint_name(),
+        page_size=8,
+        batch_pages=5,
+        handoff=ledger.task(),
+    )
+    assert refusal.fired == 1 and report.cursor_restarts == 1
+    assert ledger.counts() == Counter(ids)
+    # The two pages read before the refusal were handed on before reading again.
+    refused_at = next(i for i, r in enumerate(mounted.requests) if r.status == 400)
+    assert all(ledger.at[i] <= refused_at + 1 for i in ids[:16])
+
+
+async def test_an_error_mid_batch_still_hands_on_the_pages_already_read(
+    credentials: VirusTotalCredentials, mounted: Emulator, events: EventsWorker
+) -> None:
+    ids = seed(mounted, 40)
+    mounted.faults.add(
+        kind="error", code="ForbiddenError", method="GET", path_prefix="/ioc_stream", skip=2, count=1
+    )
+    ledger = Ledger(mounted)
+    name = checkpoint_name()
+    with pytest.raises(ForbiddenError):
+        await poll_alerts(
+            credentials=credentials, checkpoint=name, page_size=8, batch_pages=5, handoff=ledger.task()
+        )
+    assert ledger.counts() == Counter(ids[:16])  # read, so handed on: their quota is not spent again
+    await poll_alerts(credentials=credentials, checkpoint=name, page_size=8, handoff=ledger.task())
+    assert ledger.counts() == Counter(ids)
+
+
+def test_a_crowded_last_second_marks_the_whole_second_in_flight() -> None:
+    from datetime import datetime, timezone
+
+    def alert(i: int, second: int) -> Alert:
+        return Alert.model_validate(
+            {
+                "source": "ioc_stream",
+                "notification_id": f"n{i}",
+                "date": datetime.fromtimestamp(second, tz=timezone.utc),
+                "origin": "subscriptions",
+                "entity_type": "file",
+                "entity_id": f"{i:064x}",
+            }
+        )
+
+    state = alerts_flow.AlertCheckpoint()
+    few = [alert(i, BASE + i // 3) for i in range(9)]
+    state.mark_in_flight(few)
+    assert state.inflight_until == BASE + 2 and len(state.inflight) == 3
+    assert all(state.in_flight()(a) for a in few) and not state.in_flight()(alert(99, BASE + 2))
+    crowd = [alert(i, BASE) for i in range(alerts_flow.MAX_INFLIGHT_IDS + 1)]
+    state.mark_in_flight(crowd)
+    assert state.inflight_until == BASE + 1 and state.inflight == []
+    assert state.in_flight()(alert(999, BASE)) and not state.in_flight()(alert(1000, BASE + 1))
+    assert len(json.dumps(state.dump())) < 200
