@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from ._analyses import parse_analysis_id
 from ._errors import (
     APIConnectionError,
+    BadRequestError,
     DeadlineExceededError,
     InvalidIndicatorError,
     InvalidParameterError,
@@ -165,10 +166,29 @@ async def _upload(
     upload_url_path: str,
     fields: Mapping[str, str],
 ) -> VTObject[Any]:
-    """POST the file (direct, or through a fresh upload URL above 32 MB)."""
-    target = path
-    if source.needs_upload_url:
-        target = await _fetch_upload_url(client, upload_url_path)
+    """POST the file (direct, or through a fresh upload URL above 32 MB).
+
+    An upload URL refused with a 400 (expired or already used: the upload was not accepted)
+    is replaced by a fresh one once. UNCONFIRMED how long VirusTotal keeps an upload URL
+    valid; a slow disk or a long wait for quota between the two requests can outlive it.
+    """
+    if not source.needs_upload_url:
+        return await _post_file(client, source, path, fields)
+    target = await _fetch_upload_url(client, upload_url_path)
+    try:
+        return await _post_file(client, source, target, fields)
+    except BadRequestError as exc:
+        if type(exc) is not BadRequestError:
+            raise  # a refused argument, not a refused URL
+        logger.warning("the upload URL was refused (%s); uploading once more through a fresh one", exc.code)
+    target = await _fetch_upload_url(client, upload_url_path)
+    return await _post_file(client, source, target, fields)
+
+
+async def _post_file(
+    client: VirusTotalClient, source: UploadSource, target: str, fields: Mapping[str, str]
+) -> VTObject[Any]:
+    """One multipart POST of the file to ``target``."""
     opened: list[IO[bytes]] = []
 
     def files() -> dict[str, Any]:

@@ -260,6 +260,8 @@ class ScanningState:
         queued_seconds: how long a new analysis stays ``queued``.
         running_seconds: how long it then stays ``in-progress``.
         upload_url_ttl: seconds an upload URL stays valid (UNCONFIRMED; an hour here).
+        stale_upload_urls: how many of the next upload URLs are handed out already expired
+            (a test handle: "the URL expired between getting it and using it").
         uploads: file uploads received and accepted (public and private, direct or by URL).
         submissions: every accepted submission, ``(kind, private, analysis id)``, in order.
     """
@@ -268,6 +270,7 @@ class ScanningState:
         self.queued_seconds = queued_seconds
         self.running_seconds = running_seconds
         self.upload_url_ttl = 3600.0
+        self.stale_upload_urls = 0
         self.uploads = 0
         self.submissions: list[tuple[str, bool, str]] = []
         self.tickets: dict[str, UploadTicket] = {}
@@ -288,7 +291,11 @@ class ScanningState:
     # ------------------------------------------------------------------------ tickets
     def ticket(self, private: bool, now: float, key: str) -> UploadTicket:
         """A new one-time upload ticket."""
-        ticket = UploadTicket(secrets.token_urlsafe(24), private, now + self.upload_url_ttl, key)
+        ttl = self.upload_url_ttl
+        if self.stale_upload_urls > 0:
+            self.stale_upload_urls -= 1
+            ttl = 0.0
+        ticket = UploadTicket(secrets.token_urlsafe(24), private, now + ttl, key)
         self.tickets[ticket.token] = ticket
         return ticket
 

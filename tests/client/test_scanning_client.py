@@ -14,6 +14,7 @@ import pytest
 from prefect_virustotal.client import (
     DIRECT_UPLOAD_LIMIT,
     AnalysisTimeoutError,
+    BadRequestError,
     ForbiddenError,
     InvalidIndicatorError,
     InvalidParameterError,
@@ -91,6 +92,21 @@ async def test_large_upload_streams_through_an_upload_url(
     assert item.id == digest.hexdigest()
     done = await vt.analyses.wait(descriptor.id)
     assert done.attributes.stats.malicious >= 5
+
+
+async def test_an_expired_upload_url_is_replaced_once_and_only_once(
+    vt: VirusTotalClient, emulator: Emulator, tmp_path: Path
+) -> None:
+    path = _big_file(tmp_path / "big.bin", DIRECT_UPLOAD_LIMIT + 1)
+    emulator.scanning.stale_upload_urls = 1
+    descriptor = await vt.files.upload(path)
+    assert descriptor.type == "analysis" and emulator.scanning.uploads == 1
+    assert emulator.count("GET", "/files/upload_url") == 2 and emulator.count("POST", "/_upload/") == 2
+    # Two stale URLs in a row: the second refusal is the caller's, typed, and nothing was uploaded.
+    emulator.scanning.stale_upload_urls = 2
+    with pytest.raises(BadRequestError):
+        await vt.private.upload(path)
+    assert emulator.count("GET", "/private/files/upload_url") == 2 and emulator.scanning.uploads == 1
 
 
 async def test_private_upload_large_and_small(
