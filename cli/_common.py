@@ -72,21 +72,29 @@ class Target:
         return self._emulator
 
 
+def emulator_credentials(base_url: str | None = None) -> VirusTotalCredentials:
+    """Credentials for the in-process emulator: its premium demo key, fast pacing, no budget.
+
+    ``base_url`` defaults to the emulator's in-process ``DEFAULT_BASE_URL``. Used by
+    ``--emulator`` and by ``make demo``.
+    """
+    from prefect_virustotal.emulator import DEFAULT_BASE_URL, PREMIUM_DEMO_KEY
+
+    return VirusTotalCredentials(
+        api_key=SecretStr(PREMIUM_DEMO_KEY),
+        base_url=base_url or DEFAULT_BASE_URL,
+        requests_per_minute=1000,
+        daily_budget=None,
+    )
+
+
 def resolve_target(block: str | None, emulator: bool) -> Target:
     """Pick the credentials: ``--emulator``, ``--block NAME``, or ``VT_API_KEY``.
 
     Exits with ``BAD_INPUT`` and a pointer to ``--emulator`` when nothing is configured.
     """
     if emulator:
-        from prefect_virustotal.emulator import DEFAULT_BASE_URL, PREMIUM_DEMO_KEY
-
-        creds = VirusTotalCredentials(
-            api_key=SecretStr(PREMIUM_DEMO_KEY),
-            base_url=DEFAULT_BASE_URL,
-            requests_per_minute=1000,
-            daily_budget=None,
-        )
-        return Target(creds, emulated=True)
+        return Target(emulator_credentials(), emulated=True)
     if block:
         try:
             loaded = asyncio.run(VirusTotalCredentials.aload(block))

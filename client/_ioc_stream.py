@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from ._errors import InvalidParameterError, UnexpectedResponseError
-from ._lookups import _Area
+from ._notices import MAX_PAGE_SIZE, _NoticeArea, check_filter, date_tokens, parse_notification_id
 from ._pagination import Paginator
 from .models._alerts import (
     IoCStreamContext,
@@ -27,51 +27,7 @@ from .models._registry import parse_object
 
 ORIGINS = ("hunting", "subscriptions")
 ENTITY_TYPES = ("file", "url", "domain", "ip_address")
-ORDERS = ("date+", "date-")
-MAX_PAGE_SIZE = 40
-"""``limit`` may not exceed 40 on the IoC Stream and on livehunt notifications."""
-
-_NOTIFICATION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 _FILTER_VALUE = re.compile(r"[^\s\"]{1,512}")
-
-
-def parse_notification_id(value: str) -> str:
-    """A notification id, checked before it goes into a path (ids are opaque strings)."""
-    if not isinstance(value, str) or not _NOTIFICATION_ID.fullmatch(value.strip()):
-        raise InvalidParameterError(f"invalid notification id {value!r}")
-    return value.strip()
-
-
-def iso_second(moment: datetime | int) -> str:
-    """``YYYY-MM-DDTHH:MM:SS`` in UTC, as the ``date:`` filter takes it."""
-    if isinstance(moment, datetime):
-        if moment.tzinfo is None:
-            raise InvalidParameterError("a filter date must be timezone-aware")
-        moment = int(moment.timestamp())
-    return datetime.fromtimestamp(int(moment), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def check_filter(value: str | None) -> str | None:
-    """A raw filter string: single line, bounded, no quotes (they never reach a path)."""
-    if value is None or not value.strip():
-        return None
-    if len(value) > 2000 or any(c in value for c in '\r\n"\x00'):
-        raise InvalidParameterError("a filter must be one line of at most 2000 characters, without quotes")
-    return " ".join(value.split())
-
-
-def check_order(order: str) -> str:
-    """``date+`` (oldest first) or ``date-`` (newest first)."""
-    if order not in ORDERS:
-        raise InvalidParameterError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
-    return order
-
-
-def check_page_size(page_size: int) -> int:
-    """A page size in ``1..40``."""
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise InvalidParameterError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
-    return page_size
 
 
 def _token(key: str, value: str) -> str:
@@ -109,11 +65,7 @@ def ioc_stream_filter(
         >>> ioc_stream_filter(since=1767225600, origin="hunting")
         'date:2026-01-01T00:00:00+ origin:hunting'
     """
-    parts: list[str] = []
-    if since is not None:
-        parts.append(f"date:{iso_second(since)}+")
-    if until is not None:
-        parts.append(f"date:{iso_second(until)}-")
+    parts = date_tokens(since, until)
     if origin is not None:
         if origin not in ORIGINS:
             raise InvalidParameterError(f"origin must be one of {', '.join(ORIGINS)}, got {origin!r}")
@@ -146,7 +98,7 @@ def parse_ioc_stream_item(raw: Any) -> IoCStreamItem:
         ) from exc
 
 
-class IoCStream(_Area):
+class IoCStream(_NoticeArea):
     """``/ioc_stream`` and ``/ioc_stream_notifications``."""
 
     def list(
@@ -169,17 +121,13 @@ class IoCStream(_Area):
             limit: most items handed out.
             cursor: resume here (a server cursor or a resume token).
         """
-        params: dict[str, Any] = {"order": check_order(order)}
-        checked = check_filter(filter)
-        if checked:
-            params["filter"] = checked
-        if descriptors_only:
-            params["descriptors_only"] = "true"
-        return self._client.paginate(
+        return self._list(
             "/ioc_stream",
             parse_ioc_stream_item,
-            params=params,
-            page_size=check_page_size(page_size),
+            filter=filter,
+            order=order,
+            flags={"descriptors_only": "true"} if descriptors_only else {},
+            page_size=page_size,
             limit=limit,
             cursor=cursor,
         )
@@ -193,13 +141,11 @@ class IoCStream(_Area):
 
     async def delete(self, notification_id: str) -> None:
         """Delete one notification (``DELETE /ioc_stream_notifications/{id}``)."""
-        ident = parse_notification_id(notification_id)
-        await self._client.request("DELETE", f"/ioc_stream_notifications/{ident}")
+        await self._delete_one("/ioc_stream_notifications", notification_id)
 
     async def delete_all(self, *, filter: str | None = None) -> None:
         """Delete every notification matching ``filter``, or all (``DELETE /ioc_stream``).
 
         VirusTotal deletes in the background; the emulator at once.
         """
-        checked = check_filter(filter)
-        await self._client.request("DELETE", "/ioc_stream", params={"filter": checked} if checked else None)
+        await self._delete_many("/ioc_stream", {"filter": check_filter(filter)})

@@ -13,15 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ._errors import InvalidParameterError, UnexpectedResponseError
-from ._ioc_stream import (
-    MAX_PAGE_SIZE,
-    check_filter,
-    check_order,
-    check_page_size,
-    iso_second,
-    parse_notification_id,
-)
-from ._lookups import _Area
+from ._notices import MAX_PAGE_SIZE, _NoticeArea, date_tokens, parse_notification_id
 from ._pagination import Paginator
 from .models._alerts import (
     HuntingNotificationAttributes,
@@ -43,11 +35,7 @@ def hunting_filter(
         >>> hunting_filter(since=1767225600, tag="my_rule")
         'date:2026-01-01T00:00:00+ tag:my_rule'
     """
-    parts: list[str] = []
-    if since is not None:
-        parts.append(f"date:{iso_second(since)}+")
-    if until is not None:
-        parts.append(f"date:{iso_second(until)}-")
+    parts = date_tokens(since, until)
     if tag is not None:
         parts.append(f"tag:{_check_tag(tag)}")
     return " ".join(parts) or None
@@ -77,7 +65,7 @@ def parse_notification_file(raw: Any) -> HuntingNotificationFile:
     return HuntingNotificationFile(file=file, context=context)
 
 
-class HuntingNotifications(_Area):
+class HuntingNotifications(_NoticeArea):
     """``/intelligence/hunting_notifications`` and ``/intelligence/hunting_notification_files``."""
 
     def list(
@@ -100,17 +88,13 @@ class HuntingNotifications(_Area):
             limit: most items handed out.
             cursor: resume here.
         """
-        params: dict[str, Any] = {"order": check_order(order)}
-        checked = check_filter(filter)
-        if checked:
-            params["filter"] = checked
-        if with_file:
-            params["relationships"] = "file"
-        return self._client.paginate(
+        return self._list(
             "/intelligence/hunting_notifications",
             parse_hunting_notification,
-            params=params,
-            page_size=check_page_size(page_size),
+            filter=filter,
+            order=order,
+            flags={"relationships": "file"} if with_file else {},
+            page_size=page_size,
             limit=limit,
             cursor=cursor,
         )
@@ -126,13 +110,12 @@ class HuntingNotifications(_Area):
 
     async def delete(self, notification_id: str) -> None:
         """Delete one notification (``DELETE /intelligence/hunting_notifications/{id}``)."""
-        ident = parse_notification_id(notification_id)
-        await self._client.request("DELETE", f"/intelligence/hunting_notifications/{ident}")
+        await self._delete_one("/intelligence/hunting_notifications", notification_id)
 
     async def delete_all(self, *, tag: str | None = None) -> None:
         """Delete every notification with ``tag``, or all of them."""
-        params = {"tag": _check_tag(tag)} if tag is not None else None
-        await self._client.request("DELETE", "/intelligence/hunting_notifications", params=params)
+        checked = _check_tag(tag) if tag is not None else None
+        await self._delete_many("/intelligence/hunting_notifications", {"tag": checked})
 
     def files(
         self,
@@ -146,15 +129,13 @@ class HuntingNotifications(_Area):
 
         ``GET /intelligence/hunting_notification_files``.
         """
-        params: dict[str, Any] = {}
-        checked = check_filter(filter)
-        if checked:
-            params["filter"] = checked
-        return self._client.paginate(
+        return self._list(
             "/intelligence/hunting_notification_files",
             parse_notification_file,
-            params=params,
-            page_size=check_page_size(page_size),
+            filter=filter,
+            order=None,
+            flags={},
+            page_size=page_size,
             limit=limit,
             cursor=cursor,
         )

@@ -11,11 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from pydantic import SecretStr
-
-from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.cli._common import emulator_credentials
 from prefect_virustotal.client import mount_transport
-from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, Emulator
+from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.flows import EMULATED_BANNER, triage
 
 HERE = Path(__file__).resolve().parent
@@ -28,12 +26,7 @@ async def main() -> int:
     started = time.monotonic()
     emulator = Emulator(seed=0)
     emulator.scanning.set_durations(queued=2, running=3)  # seconds on the emulator's clock
-    credentials = VirusTotalCredentials(
-        api_key=SecretStr(PREMIUM_DEMO_KEY),
-        base_url=emulator.base_url,
-        requests_per_minute=1000,
-        daily_budget=None,
-    )
+    credentials = emulator_credentials(emulator.base_url)
     OUT.mkdir(exist_ok=True)
     report_file = OUT / "triage-report.md"
     print(f"{EMULATED_BANNER}\n")

@@ -56,8 +56,8 @@ class _Reputable(VTModel):
     tags: list[str] = Field(default_factory=list)
 
 
-class FileAttributes(_Reputable):
-    """Attributes of a ``file``."""
+class _FileIdentity(VTModel):
+    """What identifies a file, public or private: hashes, size, type and names."""
 
     md5: str | None = None
     sha1: str | None = None
@@ -66,6 +66,11 @@ class FileAttributes(_Reputable):
     type_description: str | None = None
     type_tag: str | None = None
     names: list[str] = Field(default_factory=list)
+
+
+class FileAttributes(_FileIdentity, _Reputable):
+    """Attributes of a ``file``."""
+
     meaningful_name: str | None = None
     magic: str | None = None
     ssdeep: str | None = None

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from ._base import EpochDatetime, VTModel, VTObject
-from ._objects import AnalysisAttributes, URLAttributes
+from ._objects import AnalysisAttributes, URLAttributes, _FileIdentity
 
 MIN_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 28
@@ -79,16 +79,9 @@ class ThreatSeverity(VTModel):
     version: int | str | None = None
 
 
-class PrivateFileAttributes(VTModel):
+class PrivateFileAttributes(_FileIdentity):
     """Attributes of a ``private_file``: no engine results, a threat verdict instead."""
 
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
-    size: int | None = None
-    type_description: str | None = None
-    type_tag: str | None = None
-    names: list[str] = Field(default_factory=list)
     threat_verdict: str | None = None
     threat_severity: ThreatSeverity | None = None
     sandbox_verdicts: dict[str, dict[str, Any]] = Field(default_factory=dict)
