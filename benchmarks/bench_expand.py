@@ -111,43 +111,39 @@ def graph_nodes(graph: IOCGraph) -> set[tuple[str, str]]:
     return {(node.type, node.id) for node in graph.nodes}
 
 
+async def timed_expand(
+    emulator: Emulator, credentials: VirusTotalCredentials, seeds: list[str], depth: int, **options: Any
+) -> tuple[IOCGraph, float, int]:
+    """One ``expand_iocs`` run at ``depth``, no budget, no cache: the graph, wall seconds, requests."""
+    emulator.reset_log()
+    start = time.perf_counter()
+    graph = await expand_iocs(
+        seeds,
+        credentials=credentials,
+        max_depth=depth,
+        fan_out=FAN_OUT,
+        max_nodes=MAX_NODES,
+        request_budget=None,
+        reuse_cached_levels=False,
+        **options,
+    )
+    return graph, time.perf_counter() - start, emulator.count()
+
+
 async def part_one(emulator: Emulator, credentials: VirusTotalCredentials, seeds: list[str]) -> bool:
     ok = True
     print(f"Part 1: {LATENCY * 1000:.0f} ms latency per request, fan-out {FAN_OUT}, seeds {len(seeds)}")
     header = f"{'depth':>5} {'method':<22} {'requests':>9} {'wall s':>8} {'nodes':>7} {'with verdict':>13}"
     print(header)
     for depth in (2, 3):
-        emulator.reset_log()
-        start = time.perf_counter()
-        graph = await expand_iocs(
-            seeds,
-            credentials=credentials,
-            max_depth=depth,
-            fan_out=FAN_OUT,
-            max_nodes=MAX_NODES,
-            request_budget=None,
-            reuse_cached_levels=False,
-        )
-        flow_wall = time.perf_counter() - start
-        flow_requests = emulator.count()
+        graph, flow_wall, flow_requests = await timed_expand(emulator, credentials, seeds, depth)
         assert flow_requests == graph.requests_sent, (flow_requests, graph.requests_sent)
         flow_nodes = graph_nodes(graph)
         flow_verdicts = sum(1 for node in graph.nodes if node.detections)
 
-        emulator.reset_log()
-        start = time.perf_counter()
-        leafy = await expand_iocs(
-            seeds,
-            credentials=credentials,
-            max_depth=depth,
-            fan_out=FAN_OUT,
-            max_nodes=MAX_NODES,
-            request_budget=None,
-            resolve_leaves=True,
-            reuse_cached_levels=False,
+        leafy, leafy_wall, leafy_requests = await timed_expand(
+            emulator, credentials, seeds, depth, resolve_leaves=True
         )
-        leafy_wall = time.perf_counter() - start
-        leafy_requests = emulator.count()
         leafy_verdicts = sum(1 for node in leafy.nodes if node.detections)
 
         emulator.reset_log()

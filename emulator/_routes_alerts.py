@@ -52,6 +52,11 @@ _IOC_KEYS = frozenset(
     {"date", "origin", "entity_type", "entity_id", "source_type", "source_id", "notification_tag", "tag"}
 )
 _HUNTING_KEYS = frozenset({"date", "tag"})
+#: IoC Stream filter keys that take one of a few values: (the values, their name in the error).
+_IOC_CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
+    "origin": (_ORIGINS, "origins"),
+    "entity_type": (_ENTITY_TYPES, "entity types"),
+}
 
 N = TypeVar("N", IocStreamNotification, HuntingNotification)
 
@@ -141,6 +146,14 @@ class _Filter:
     def accepts(self, n: Any) -> bool:
         return all(_check(n, what, value) for what, value in self.checks)
 
+    def add_date(self, raw: str) -> None:
+        """Narrow the date bounds by one ``date:`` term."""
+        moment, after = _parse_date(raw)
+        if after:
+            self.since = moment if self.since is None else max(self.since, moment)
+        else:
+            self.until = moment if self.until is None else min(self.until, moment)
+
 
 def _check(n: Any, what: str, value: str) -> bool:
     """One predicate of a filter on one notification."""
@@ -165,33 +178,16 @@ def _ioc_filter(raw: str) -> _Filter:
         if key is None or key not in _IOC_KEYS:
             raise ApiError("BadRequestError", f'Invalid filter "{key or value}"')
         if key == "date":
-            moment, after = _parse_date(value)
-            if after:
-                parsed.since = moment if parsed.since is None else max(parsed.since, moment)
-            else:
-                parsed.until = moment if parsed.until is None else min(parsed.until, moment)
-        elif key == "origin":
-            if value not in _ORIGINS:
+            parsed.add_date(value)
+            continue
+        if key in _IOC_CHOICES:
+            allowed, plural = _IOC_CHOICES[key]
+            if value not in allowed:
                 raise ApiError(
                     "BadRequestError",
-                    f'origin "{value}" is not valid. Valid origins are: {",".join(_ORIGINS)}',
+                    f'{key} "{value}" is not valid. Valid {plural} are: {",".join(allowed)}',
                 )
-            parsed.checks.append(("origin", value))
-        elif key == "entity_type":
-            if value not in _ENTITY_TYPES:
-                raise ApiError(
-                    "BadRequestError",
-                    f'entity_type "{value}" is not valid. Valid entity types are: {",".join(_ENTITY_TYPES)}',
-                )
-            parsed.checks.append(("entity_type", value))
-        elif key == "entity_id":
-            parsed.checks.append(("entity_id", value))
-        elif key == "source_type":
-            parsed.checks.append(("source_type", value))
-        elif key == "source_id":
-            parsed.checks.append(("source_id", value))
-        else:  # notification_tag / tag
-            parsed.checks.append(("tag", value))
+        parsed.checks.append(("tag" if key == "notification_tag" else key, value))
     return parsed
 
 
@@ -201,11 +197,7 @@ def _hunting_filter(raw: str) -> _Filter:
         if key is not None and key not in _HUNTING_KEYS:
             raise ApiError("BadRequestError", f'Invalid filter "{key}"')
         if key == "date":
-            moment, after = _parse_date(value)
-            if after:
-                parsed.since = moment if parsed.since is None else max(parsed.since, moment)
-            else:
-                parsed.until = moment if parsed.until is None else min(parsed.until, moment)
+            parsed.add_date(value)
         else:
             parsed.checks.append(("tag", value))
     return parsed

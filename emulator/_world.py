@@ -1198,6 +1198,12 @@ class _Builder:
             roll = rng.random()
             return "malicious" if roll < 0.85 else "suspicious" if roll < 0.95 else "undetected"
 
+        def campaign_file(tag: str, nature: str, strings: list[str]) -> str:
+            """A file of this campaign, under the misleading names malware goes by."""
+            return self.file(
+                tag, nature, strings=strings, family=family, cluster=cluster, window=window, bad_names=True
+            )
+
         marker = f"{family.upper()}-{cluster:02d}"
         payloads: list[str] = []
         for _ in range(rng.randint(12, 20)):
@@ -1207,15 +1213,7 @@ class _Builder:
             shown_domains = cdomains[: rng.randint(0, len(cdomains))]
             shown_urls = curls[: rng.randint(0, len(curls))]
             strings = [marker, *shown_domains, *(self.url_text(u) for u in shown_urls)]
-            sha = self.file(
-                rng.choice(("peexe", "peexe", "pedll", "elf")),
-                mal_nature(),
-                strings=strings,
-                family=family,
-                cluster=cluster,
-                window=window,
-                bad_names=True,
-            )
+            sha = campaign_file(rng.choice(("peexe", "peexe", "pedll", "elf")), mal_nature(), strings)
             ref = ("file", sha)
             if rng.random() < 0.5:
                 cdomains.append(rng.choice(self.telemetry))
@@ -1236,15 +1234,7 @@ class _Builder:
             dropped = rng.sample(payloads, rng.randint(1, 3))
             fetch = rng.sample(downloads, min(len(downloads), rng.randint(1, 2)))
             strings = [marker, *(self.url_text(u) for u in fetch)]
-            sha = self.file(
-                rng.choice(("doc", "javascript", "powershell", "pdf")),
-                mal_nature(),
-                strings=strings,
-                family=family,
-                cluster=cluster,
-                window=window,
-                bad_names=True,
-            )
+            sha = campaign_file(rng.choice(("doc", "javascript", "powershell", "pdf")), mal_nature(), strings)
             ref = ("file", sha)
             for child in dropped:
                 self.link(ref, "dropped_files", ("file", child), "execution_parents")
@@ -1257,15 +1247,7 @@ class _Builder:
         for _ in range(rng.randint(1, 3)):
             inner = rng.sample(payloads + droppers, rng.randint(2, 4))
             names = [self.w._objects["file"][s].attributes["meaningful_name"] for s in inner]
-            sha = self.file(
-                "zip",
-                "malicious",
-                strings=names,
-                family=family,
-                cluster=cluster,
-                window=window,
-                bad_names=True,
-            )
+            sha = campaign_file("zip", "malicious", names)
             for child in inner:
                 self.link(("file", sha), "bundled_files", ("file", child), "compressed_parents")
             if rng.random() < 0.5:

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import INPUTS
@@ -34,6 +34,7 @@ from prefect_virustotal.client import (
     APIConnectionError,
     APIError,
     NotFoundError,
+    Page,
     QuotaExceededError,
     RequestBudgetExceededError,
     VerdictPolicy,
@@ -228,6 +229,8 @@ def target_of(source: NodeRef, descriptor: Descriptor) -> NodeRef | None:
     return NodeRef(type=kind, id=ident, label=label)
 
 
+_P = TypeVar("_P", bound=Page[Any])
+
 _COLLECTIONS = {"file": "files", "url": "urls", "domain": "domains", "ip_address": "ip_addresses"}
 
 
@@ -240,7 +243,7 @@ class _More:
     cursor: str | None
     have: int
     wanted: int
-    allowance: int = 0
+    allowance: int = 0  # pages allotted to it and not yet sent
     full: bool = False
     to_one: bool = False
 
@@ -341,15 +344,15 @@ class _Level:
 
     async def page_more(self, more: _More) -> None:
         """Descriptor pages past the embedded ones, within the pages allotted to it."""
+        if more.full:
+            await self._page_full(more)
+            return
         node, name = more.node, more.name
         source = NodeRef(type=node.type, id=node.id)
         count = node.relationship_counts.get(name)
         # Without a cursor (not promised by the contract) start over and skip what we have.
         skip = 0 if more.cursor is not None else more.have
         limit = more.wanted + skip
-        if more.full:
-            await self._page_full(more)
-            return
         pager = self.vt.relationships.descriptors(
             _COLLECTIONS[node.type],
             node.id,
@@ -358,41 +361,19 @@ class _Level:
             limit=limit,
             page_size=min(DESCRIPTOR_PAGE, limit),
         )
-        got = 0
-        reason: str | None = None
-        allowance = more.allowance
+
+        def take(page: Page[Descriptor]) -> int:
+            nonlocal skip, count
+            items = page.items[skip:]
+            skip = max(0, skip - len(page.items))
+            self._discover(source, name, items)
+            if count is None and page.count is not None:
+                count = node.relationship_counts[name] = page.count
+            return len(items)
+
         async with self.semaphore:
-            pages = pager.pages().__aiter__()
-            while got < more.wanted:
-                if allowance <= 0 or self.stop is not None:
-                    reason = "request_budget"
-                    break
-                allowance -= 1
-                try:
-                    page = await pages.__anext__()
-                except StopAsyncIteration:
-                    allowance += 1
-                    break
-                except RequestBudgetExceededError as exc:
-                    allowance += 1
-                    self.stop = str(exc)
-                    reason = "request_budget"
-                    break
-                except (APIError, APIConnectionError):
-                    reason = "error"
-                    break
-                items = page.items[skip:]
-                skip = max(0, skip - len(page.items))
-                self._discover(source, name, items)
-                got += len(items)
-                if count is None and page.count is not None:
-                    count = node.relationship_counts[name] = page.count
-        self.budget.used -= allowance  # pages allotted but not needed go back
-        followed = more.have + got
-        if reason is not None:
-            self._truncate(node, name, count, followed, reason)
-        elif count is not None and count > followed:
-            self._truncate(node, name, count, followed, "fan_out")
+            got, reason = await self._pull_pages(more, pager.pages(), take, "request_budget")
+        self._settle(more, count, got, reason)
 
     async def _page_full(self, more: _More) -> None:
         """Related objects in full, so that the next level's nodes come with verdicts."""
@@ -401,11 +382,10 @@ class _Level:
         count = node.relationship_counts.get(name)
         got = 0
         reason: str | None = None
-        allowance = more.allowance
         async with self.semaphore:
             if more.to_one:
-                if allowance > 0 and self.stop is None:
-                    allowance -= 1
+                if more.allowance > 0 and self.stop is None:
+                    more.allowance -= 1
                     try:
                         one = await self.vt.relationships.one(_COLLECTIONS[node.type], node.id, name)
                     except (APIError, APIConnectionError, RequestBudgetExceededError):
@@ -422,31 +402,51 @@ class _Level:
                     limit=more.wanted,
                     page_size=min(DESCRIPTOR_PAGE, more.wanted),
                 )
-                pages = pager.pages().__aiter__()
-                while got < more.wanted:
-                    if allowance <= 0 or self.stop is not None:
-                        reason = "verdicts_budget" if more.wanted <= EMBEDDED_PAGE else "request_budget"
-                        break
-                    allowance -= 1
-                    try:
-                        page = await pages.__anext__()
-                    except StopAsyncIteration:
-                        allowance += 1
-                        break
-                    except RequestBudgetExceededError as exc:
-                        allowance += 1
-                        self.stop = str(exc)
-                        reason = "request_budget"
-                        break
-                    except (APIError, APIConnectionError):
-                        reason = "error"
-                        break
-                    got += self._discover_full(source, name, page.items)
-        self.budget.used -= allowance
+                got, reason = await self._pull_pages(
+                    more,
+                    pager.pages(),
+                    lambda page: self._discover_full(source, name, page.items),
+                    "verdicts_budget" if more.wanted <= EMBEDDED_PAGE else "request_budget",
+                )
+        self._settle(more, count, got, reason)
+
+    async def _pull_pages(
+        self,
+        more: _More,
+        pages: AsyncIterator[_P],
+        take: Callable[[_P], int],
+        spent: str,
+    ) -> tuple[int, str | None]:
+        """Pull pages while ``more`` wants items; return the items taken and why it stopped short."""
+        # Each page sent spends one of ``more.allowance``; ``spent`` is the reason given when
+        # the allowance (or the level's quota) runs out first.
+        got = 0
+        while got < more.wanted:
+            if more.allowance <= 0 or self.stop is not None:
+                return got, spent
+            more.allowance -= 1
+            try:
+                page = await pages.__anext__()
+            except StopAsyncIteration:
+                more.allowance += 1
+                return got, None
+            except RequestBudgetExceededError as exc:
+                more.allowance += 1  # the limiter refused it: nothing was sent
+                self.stop = str(exc)
+                return got, "request_budget"
+            except (APIError, APIConnectionError):
+                return got, "error"
+            got += take(page)
+        return got, None
+
+    def _settle(self, more: _More, count: int | None, got: int, reason: str | None) -> None:
+        """Give back the pages allotted but not sent; record why the relationship stopped short."""
+        self.budget.used -= more.allowance
+        followed = more.have + got
         if reason is not None:
-            self._truncate(node, name, count, got, reason)
-        elif count is not None and count > got:
-            self._truncate(node, name, count, got, "fan_out")
+            self._truncate(more.node, more.name, count, followed, reason)
+        elif count is not None and count > followed:
+            self._truncate(more.node, more.name, count, followed, "fan_out")
 
     def _discover_full(self, source: NodeRef, name: str, objects: Sequence[VTObject[Any]]) -> int:
         for obj in objects:

@@ -431,66 +431,37 @@ async def run_case(
     matrix[(flow, fault)] = kind if fault != "daily_quota" else f"{kind} ({refused} refused)"
 
 
-@pytest.mark.parametrize("fault", FAULTS)
-async def test_enrich_iocs(
-    fault: str, credentials: Any, mounted: Emulator, matrix: Any, tmp_path: Path
-) -> None:
-    await run_case(
-        "enrich_iocs",
-        fault,
-        lambda big: case_enrich(mounted, fault, big),
-        mounted,
-        credentials,
-        matrix,
-        tmp_path,
+Drive = Callable[[str, str, Callable[[Path | None], Case]], Awaitable[None]]
+
+
+@pytest.fixture
+def drive(credentials: Any, mounted: Emulator, matrix: Any, tmp_path: Path) -> Drive:
+    """``run_case`` bound to this test's emulator, credentials, matrix and ``tmp_path``."""
+    return functools.partial(
+        run_case, emulator=mounted, credentials=credentials, matrix=matrix, tmp_path=tmp_path
     )
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-async def test_submit_and_wait(
-    fault: str, credentials: Any, mounted: Emulator, matrix: Any, tmp_path: Path
-) -> None:
+async def test_enrich_iocs(fault: str, mounted: Emulator, drive: Drive) -> None:
+    await drive("enrich_iocs", fault, lambda big: case_enrich(mounted, fault, big))
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_submit_and_wait(fault: str, mounted: Emulator, drive: Drive) -> None:
     tag = uuid.uuid4().hex
-    await run_case(
-        "submit_and_wait",
-        fault,
-        lambda big: case_submit(mounted, tag, big),
-        mounted,
-        credentials,
-        matrix,
-        tmp_path,
-    )
+    await drive("submit_and_wait", fault, lambda big: case_submit(mounted, tag, big))
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-async def test_retrohunt(
-    fault: str, credentials: Any, mounted: Emulator, matrix: Any, tmp_path: Path
-) -> None:
-    await run_case(
-        "retrohunt",
-        fault,
-        lambda big: case_retrohunt(mounted, fault, big),
-        mounted,
-        credentials,
-        matrix,
-        tmp_path,
-    )
+async def test_retrohunt(fault: str, mounted: Emulator, drive: Drive) -> None:
+    await drive("retrohunt", fault, lambda big: case_retrohunt(mounted, fault, big))
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-async def test_watch_retrohunt_jobs(
-    fault: str, credentials: Any, mounted: Emulator, matrix: Any, tmp_path: Path, clock: FakeClock
-) -> None:
+async def test_watch_retrohunt_jobs(fault: str, mounted: Emulator, drive: Drive, clock: FakeClock) -> None:
     tag = uuid.uuid4().hex
-    await run_case(
-        "watch_retrohunt_jobs",
-        fault,
-        lambda big: case_watch(mounted, tag, big, clock),
-        mounted,
-        credentials,
-        matrix,
-        tmp_path,
-    )
+    await drive("watch_retrohunt_jobs", fault, lambda big: case_watch(mounted, tag, big, clock))
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -504,45 +475,17 @@ async def test_poll_alerts(
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-async def test_sync_collection(
-    fault: str, credentials: Any, mounted: Emulator, matrix: Any, tmp_path: Path
-) -> None:
+async def test_sync_collection(fault: str, mounted: Emulator, drive: Drive) -> None:
     tag = uuid.uuid4().hex
-    await run_case(
-        "sync_collection",
-        fault,
-        lambda big: case_sync(mounted, tag, big),
-        mounted,
-        credentials,
-        matrix,
-        tmp_path,
-    )
+    await drive("sync_collection", fault, lambda big: case_sync(mounted, tag, big))
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-async def test_expand_iocs(
-    fault: str, credentials: Any, mounted: Emulator, matrix: Any, tmp_path: Path
-) -> None:
-    await run_case(
-        "expand_iocs",
-        fault,
-        lambda big: case_expand(mounted, fault, big),
-        mounted,
-        credentials,
-        matrix,
-        tmp_path,
-    )
+async def test_expand_iocs(fault: str, mounted: Emulator, drive: Drive) -> None:
+    await drive("expand_iocs", fault, lambda big: case_expand(mounted, fault, big))
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-async def test_triage(fault: str, credentials: Any, mounted: Emulator, matrix: Any, tmp_path: Path) -> None:
+async def test_triage(fault: str, mounted: Emulator, drive: Drive, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:12]
-    await run_case(
-        "triage",
-        fault,
-        lambda big: case_triage(mounted, tag, big, tmp_path),
-        mounted,
-        credentials,
-        matrix,
-        tmp_path,
-    )
+    await drive("triage", fault, lambda big: case_triage(mounted, tag, big, tmp_path))
