@@ -12,11 +12,17 @@ Two ways to measure, the same for both runs of one invocation:
   allocator slack and anything else the process touches, so it is the pessimistic figure).
 
 Measured (2 cores shared with a test run, Prefect's SQLite test server, default
-``batch_pages=5``): ``--rss``: 1,000 -> +27.99 MB in 19.2 s; 100,000 -> +39.93 MB in 1,542.5 s
-(100x the notifications, 1.43x the peak). Time is ~15 ms per notification, most of it the one
-checkpoint write per batch (a Variable PATCH waits ~1.7 s behind the SQLite server's recording
-of task runs and events) and one task run per page: a 100,000 run takes about half an hour
-(``--rss``), about twice that under tracemalloc.
+``batch_pages=5``):
+
+- ``--rss``: 1,000 -> +27.99 MB in 19.2 s; 100,000 -> +39.93 MB in 1,542.5 s (1.43x the peak
+  for 100x the notifications);
+- tracemalloc: 1,000 -> +34.89 MB in 22.7 s; 100,000 -> +47.96 MB in 2,498 s (1.37x).
+
+The peak is set by one batch: 200 alerts with their full objects and the events queued for
+them (pages of 40 handed on one at a time peaked at ~9 MB). Time is ~15 ms per notification,
+most of it the one checkpoint write per batch (a Variable PATCH waits ~1.7 s behind the SQLite
+server's recording of task runs and events) and one task run per page: a 100,000 run takes
+about half an hour with ``--rss``, about 40 minutes under tracemalloc.
 
 Run: ``PREFECT_HOME=$(mktemp -d) .venv/bin/python benchmarks/bench_alerts_memory.py [N] [--rss]``
 """
