@@ -522,7 +522,7 @@ class _Listing:
                 logger.warning("cursor refused (%s); reading again from the checkpoint", exc.code)
                 report.requests += 1
                 report.cursor_restarts += 1
-                self.cursor = None
+                self.restart()
                 return batch, True, None
             except Exception as exc:
                 return batch, False, exc
