@@ -35,7 +35,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy $(addprefix -p prefect_virustotal.,client blocks tasks flows emulator cli)
+	$(BIN)/mypy $(addprefix -p prefect_virustotal.,client core blocks tasks flows emulator cli)
 
 pytest: install
 	PREFECT_HOME=$$(mktemp -d) $(BIN)/python -m pytest

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["client", "client.models", "blocks", "tasks", "flows", "emulator", "cli"]
+PACKAGES = ["client", "client.models", "core", "blocks", "tasks", "flows", "emulator", "cli"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -35,9 +35,10 @@ def test_layers_resolve_from_their_folders() -> None:
         assert Path(module.__file__).resolve().parent == folder.resolve()
 
 
-def test_client_never_imports_prefect() -> None:
+@pytest.mark.parametrize("name", ["client", "core"])
+def test_never_imports_prefect(name: str) -> None:
     code = (
-        "import sys, prefect_virustotal.client;"
+        f"import sys, prefect_virustotal.{name};"
         "sys.exit(1 if any(m == 'prefect' or m.startswith('prefect.') for m in sys.modules) else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

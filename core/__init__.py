@@ -1,0 +1,9 @@
+"""The pack's own logic over the client, without Prefect.
+
+Expansion engine and graph, alert checkpoint and listing state machines, submission planning,
+collection diffing, verdict ranking, triage assembly, report rendering, VirusTotal page links and
+defanged display live here (see DESIGN.md). This package imports `prefect_virustotal.client` and
+well-kept libraries, never Prefect.
+"""
+
+__all__: list[str] = []
