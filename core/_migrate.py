@@ -83,10 +83,11 @@ class MigrationReport(BaseModel):
 
 # v2 URLs and paths. A path after the prefix is letters, digits, '-', '_' and '/'.
 _V2_URL = re.compile(r"vtapi/v2(/[A-Za-z0-9_\-/]*)?", re.IGNORECASE)
-# The key as a query or form parameter, or as a key of a params mapping: apikey=, 'apikey':,
-# apikey: (YAML), -d apikey=, -Body @{apikey=...}. Not x-apikey (the v3 header), hence the
-# look-behind on '-' and word characters.
-_APIKEY_PARAM = re.compile(r"""(?<![\w\-])["']?apikey["']?\s*(=|:(?!:))""", re.IGNORECASE)
+# The key in a query string (?apikey= or &apikey=), wherever it is: a key in a URL is logged.
+_APIKEY_QUERY = re.compile(r"[?&]apikey=", re.IGNORECASE)
+# In a file that talks to v2, the key as a form or params entry too: 'apikey': ..., apikey: (YAML),
+# -d apikey=, @{ apikey = ... }. Not x-apikey (the v3 header) nor a $apikey variable.
+_APIKEY_PARAM = re.compile(r"""(?<![\w\-$])["']?apikey["']?\s*(=|:(?!:))""", re.IGNORECASE)
 # A VirusTotal key is 64 hex characters; a SHA-256 looks the same, so only a value bound to a
 # key-like name counts: apikey=..., api_key = "...", x-apikey: ..., VT_API_KEY=...
 _KEY_LITERAL = re.compile(
@@ -99,11 +100,13 @@ _FIELD_NAMES = "|".join(re.escape(f.name) for f in V2_FIELDS if f.name not in {"
 _FIELD = re.compile(rf"""(?:["']({_FIELD_NAMES})["']|\.({_FIELD_NAMES})\b|^\s*-?\s*({_FIELD_NAMES})\s*:)""")
 
 
-# A v2 path in quotes ('/file/report'), longest first so file/scan/upload_url wins over file/scan.
+# In a file that names the v2 base URL, a v2 path on its own: base + '/file/report',
+# "{{ vt_base }}/file/report", "path": "file/report". Longest first, so file/scan/upload_url
+# wins over file/scan.
 _PATH_NAMES = "|".join(
     re.escape(e.path) for e in sorted(V2_ENDPOINTS, key=lambda e: len(e.path), reverse=True)
 )
-_QUOTED_PATH = re.compile(rf"""["'`]/?({_PATH_NAMES})/?["'`?]""")
+_V2_PATH = re.compile(rf"""(?:(?<![\w.])/|["'`])({_PATH_NAMES})(?![\w\-])""")
 
 
 def mask_key(key: str) -> str:
@@ -193,7 +196,7 @@ def _line_findings(name: str, number: int, line: str, *, v2_file: bool) -> Itera
             )
     if v2_file and not _V2_URL.search(line):
         # Built from a base URL elsewhere in the file: base + '/file/report'.
-        for match in _QUOTED_PATH.finditer(line):
+        for match in _V2_PATH.finditer(line):
             endpoint = v2_endpoint(match.group(1))
             if endpoint is not None:
                 yield MigrationFinding(
@@ -205,7 +208,7 @@ def _line_findings(name: str, number: int, line: str, *, v2_file: bool) -> Itera
                     pack=endpoint.pack,
                     note=endpoint.note,
                 )
-    if _APIKEY_PARAM.search(line):
+    if _APIKEY_QUERY.search(line) or (v2_file and _APIKEY_PARAM.search(line)):
         yield MigrationFinding(
             path=name,
             line=number,
