@@ -261,8 +261,9 @@ class V2Compat:
     async def url_report(self, resource: str, *, scan: bool = False) -> V2Report:
         """v2 ``GET /url/report``: by URL or ``scan_id``; ``scan=True`` submits an unknown URL."""
         scan_id = _V2_SCAN_ID.fullmatch(resource)
+        # v2 took a URL or a scan_id; a URL's SHA-256 (the v3 id) is taken too.
         is_url = "://" in resource or "/" in resource or "." in resource
-        if not is_url and not scan_id:
+        if not is_url and not scan_id and not re.fullmatch(r"[0-9a-fA-F]{64}", resource):
             return await self._analysis_report(resource, "url")
         target = scan_id.group(1) if scan_id else resource
         try:

@@ -6,12 +6,16 @@ command line) line by line and reports, with file and line:
 - ``endpoint``: a v2 URL (``/vtapi/v2/file/report``), or a v2 path (``'/file/report'``) in a file
   that names the v2 base URL, with its v3 equivalent and the pack's task or flow;
 - ``base-url``: the v2 base URL on its own (``https://www.virustotal.com/vtapi/v2``);
-- ``apikey-parameter``: the key sent as an ``apikey`` query or form parameter (v3 wants the
-  ``x-apikey`` header, which proxies and logs do not record);
+- ``apikey-parameter``: the key sent as an ``apikey`` query parameter (anywhere), or as a form
+  or params entry (``'apikey': key``, ``apikey:`` in YAML) in a file that names the v2 base
+  URL; v3 wants the ``x-apikey`` header, which proxies and logs do not record;
 - ``field``: a read of a v2-only answer field (``response_code``, ``positives``, ``scans``,
   ``permalink``, ``verbose_msg``, ``scan_date``);
 - ``api-key``: a literal API key in the file. The key itself is never kept: the finding holds
   a mask and a short fingerprint, so two findings of the same key can be matched up.
+
+Limits: a v2 base URL built at run time (read from a config file the scan is not given) hides
+the file's v2 paths; scan the config file too.
 
 Nothing here sends a request or imports Prefect. Bad input (a missing path, a special file such
 as a FIFO or a device, an unreadable or oversized file) raises :class:`MigrationInputError`

@@ -218,8 +218,9 @@ async def test_url_report_found_field_by_field(legacy: V2Compat, emulator: Emula
         assert set(entry) == {"detected", "result"}
     assert report["positives"] == sum(e["detected"] for e in report["scans"].values()) > 0
     assert report["total"] == len(report["scans"])
-    # The v2-style scan_id comes back to the same report.
+    # The v2-style scan_id, and the URL's SHA-256, come back to the same report.
     assert (await legacy.url_report(report["scan_id"]))["scan_id"] == report["scan_id"]
+    assert (await legacy.url_report(obj.id))["scan_id"] == report["scan_id"]
     v3_only(emulator)
 
 
