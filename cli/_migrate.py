@@ -8,15 +8,13 @@ keys are printed masked, never in clear.
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated
 
 import typer
 
 from prefect_virustotal.core import MigrationInputError, MigrationReport, scan_paths
 
-from ._common import ExitCode, console, fail
+from ._common import ExitCode, console, emit, fail
 
 migrate_app = typer.Typer(help="Move legacy API v2 automation onto the pack.", no_args_is_help=True)
 
@@ -45,10 +43,6 @@ def migrate_scan(
         report = scan_paths(paths)
     except MigrationInputError as exc:
         fail(ExitCode.BAD_INPUT, str(exc))
-    if as_json:
-        json.dump(report.model_dump(mode="json"), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        _render(report)
+    emit(report, as_json=as_json, emulated=False, render=lambda: _render(report))
     if not report.clean:
         raise typer.Exit(1)

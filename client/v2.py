@@ -56,7 +56,19 @@ if TYPE_CHECKING:
     from ._scanning import FileInput
     from .models._objects import EngineResult
 
-__all__ = ["V2Compat", "V2Report"]
+__all__ = [
+    "MSG_DOMAIN_FOUND",
+    "MSG_DOMAIN_NOT_FOUND",
+    "MSG_FOUND",
+    "MSG_INVALID",
+    "MSG_IP_FOUND",
+    "MSG_IP_NOT_FOUND",
+    "MSG_NOT_FOUND",
+    "MSG_QUEUED",
+    "MSG_QUEUED_SCAN",
+    "V2Compat",
+    "V2Report",
+]
 
 V2Report = dict[str, Any]
 """A v2 answer, as ``json.loads`` of v2's body would give it."""

@@ -9,6 +9,7 @@ well-kept libraries, never Prefect.
 from ._migrate import (
     MAX_SCAN_BYTES,
     SCANNED_SUFFIXES,
+    SKIPPED_DIRECTORIES,
     MigrationFinding,
     MigrationInputError,
     MigrationReport,
@@ -23,6 +24,7 @@ from ._v2map import V2_ENDPOINTS, V2_FIELDS, V2Endpoint, V2Field, v2_endpoint, v
 __all__ = [
     "MAX_SCAN_BYTES",
     "SCANNED_SUFFIXES",
+    "SKIPPED_DIRECTORIES",
     "V2_ENDPOINTS",
     "V2_FIELDS",
     "MigrationFinding",

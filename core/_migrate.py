@@ -44,6 +44,9 @@ SCANNED_SUFFIXES = frozenset(
 )
 """Suffixes read when a directory is scanned (a file named explicitly is read whatever its name)."""
 
+SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__"})
+"""Folders a directory walk does not enter: version control, virtual environments, caches."""
+
 FindingKind = Literal["endpoint", "base-url", "apikey-parameter", "field", "api-key"]
 
 
@@ -138,6 +141,19 @@ def _check_file(path: Path, *, named: bool) -> bool:
     return True
 
 
+def _walk(root: Path) -> list[Path]:
+    """Files with a scanned suffix under ``root``; symlinked directories and the folders in
+    :data:`SKIPPED_DIRECTORIES` are not entered, special files are skipped unread."""
+    found: list[Path] = []
+    for folder, subfolders, names in os.walk(root, followlinks=False):
+        subfolders[:] = sorted(d for d in subfolders if d not in SKIPPED_DIRECTORIES)
+        for name in sorted(names):
+            child = Path(folder) / name
+            if child.suffix.lower() in SCANNED_SUFFIXES and _check_file(child, named=False):
+                found.append(child)
+    return found
+
+
 def collect_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """The files to read: named files as given, directories walked for known suffixes.
 
@@ -155,9 +171,7 @@ def collect_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
         if not path.exists():
             raise MigrationInputError(f"{path}: no such file or directory")
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.suffix.lower() in SCANNED_SUFFIXES and _check_file(child, named=False):
-                    files.append(child)
+            files += _walk(path)
         elif _check_file(path, named=True):
             files.append(path)
     return list(dict.fromkeys(files))
@@ -248,7 +262,9 @@ def scan_text(name: str, text: str) -> list[MigrationFinding]:
     """The findings in one file's text; ``name`` is how the file is reported."""
     v2_file = _V2_URL.search(text) is not None
     findings: list[MigrationFinding] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on newlines only, so line numbers are the ones an editor shows (splitlines would
+    # also split on form feeds and Unicode separators).
+    for number, line in enumerate(text.split("\n"), start=1):
         findings.extend(_line_findings(name, number, line, v2_file=v2_file))
     return findings
 

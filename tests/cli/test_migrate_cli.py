@@ -34,7 +34,9 @@ def test_findings_exit_1_with_file_and_line() -> None:
 def test_json_output_lists_every_finding_without_the_key() -> None:
     result = runner.invoke(app, ["migrate", "scan", str(LEGACY), "--json"])
     assert result.exit_code == 1
-    payload = json.loads(result.stdout)
+    envelope = json.loads(result.stdout)
+    assert envelope["emulated"] is False  # the same envelope as every other --json output
+    payload = envelope["result"]
     assert len(payload["files"]) == 7
     kinds = {f["kind"] for f in payload["findings"]}
     assert kinds == {"endpoint", "base-url", "apikey-parameter", "field", "api-key"}
@@ -47,7 +49,7 @@ def test_nothing_to_migrate_exits_0() -> None:
     assert result.exit_code == ExitCode.OK, result.output
     assert "nothing to migrate in 2 file(s)" in result.output
     result = runner.invoke(app, ["migrate", "scan", "--json", str(LEGACY / "v3_only.py")])
-    assert result.exit_code == ExitCode.OK and json.loads(result.stdout)["findings"] == []
+    assert result.exit_code == ExitCode.OK and json.loads(result.stdout)["result"]["findings"] == []
 
 
 def test_bad_input_exits_2_before_reading_anything(tmp_path: Path) -> None:

@@ -197,3 +197,16 @@ def test_an_unreadable_file_is_bad_input(tmp_path: Path) -> None:
     locked.chmod(0)
     with pytest.raises(MigrationInputError, match="not readable"):
         scan_paths([locked])
+
+
+def test_a_walk_skips_virtualenvs_and_symlinked_folders(tmp_path: Path) -> None:
+    (tmp_path / ".venv" / "lib").mkdir(parents=True)
+    shutil.copy(LEGACY / "legacy_curl.sh", tmp_path / ".venv" / "lib" / "vendored.sh")
+    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
+    shutil.copy(LEGACY / "playbook.yml", tmp_path / "playbook.yml")
+    assert [Path(f).name for f in scan_paths([tmp_path]).files] == ["playbook.yml"]
+
+
+def test_line_numbers_are_an_editors_line_numbers() -> None:
+    text = "x = 1\f\ny = '\u2028'\nurl = 'https://www.virustotal.com/vtapi/v2/file/report'\n"
+    assert [f.line for f in scan_text("odd.py", text)] == [3]
