@@ -19,7 +19,15 @@ from ._migrate import (
     scan_paths,
     scan_text,
 )
-from ._v2map import V2_ENDPOINTS, V2_FIELDS, V2Endpoint, V2Field, v2_endpoint, v2_field
+from ._v2map import (
+    V2_ENDPOINTS,
+    V2_FIELDS,
+    V2_QUOTA_STATUS,
+    V2Endpoint,
+    V2Field,
+    v2_endpoint,
+    v2_field,
+)
 
 __all__ = [
     "MAX_SCAN_BYTES",
@@ -27,6 +35,7 @@ __all__ = [
     "SKIPPED_DIRECTORIES",
     "V2_ENDPOINTS",
     "V2_FIELDS",
+    "V2_QUOTA_STATUS",
     "MigrationFinding",
     "MigrationInputError",
     "MigrationReport",

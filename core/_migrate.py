@@ -11,6 +11,8 @@ command line) line by line and reports, with file and line:
   URL; v3 wants the ``x-apikey`` header, which proxies and logs do not record;
 - ``field``: a read of a v2-only answer field (``response_code``, ``positives``, ``scans``,
   ``permalink``, ``verbose_msg``, ``scan_date``);
+- ``status``: a test of HTTP 204, v2's "quota spent" answer (v3 answers 429), in a file that
+  names the v2 base URL;
 - ``api-key``: a literal API key in the file. The key itself is never kept: the finding holds
   a mask and a short fingerprint, so two findings of the same key can be matched up.
 
@@ -34,7 +36,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ._v2map import V2_ENDPOINTS, V2_FIELDS, V2_PREFIX, v2_endpoint, v2_field
+from ._v2map import V2_ENDPOINTS, V2_FIELDS, V2_PREFIX, V2_QUOTA_STATUS, v2_endpoint, v2_field
 
 MAX_SCAN_BYTES = 5_000_000
 """Largest file the scanner reads; a larger one is bad input (scripts are small)."""
@@ -47,7 +49,7 @@ SCANNED_SUFFIXES = frozenset(
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__"})
 """Folders a directory walk does not enter: version control, virtual environments, caches."""
 
-FindingKind = Literal["endpoint", "base-url", "apikey-parameter", "field", "api-key"]
+FindingKind = Literal["endpoint", "base-url", "apikey-parameter", "field", "status", "api-key"]
 
 
 class MigrationInputError(ValueError):
@@ -95,6 +97,10 @@ _APIKEY_QUERY = re.compile(r"[?&]apikey=", re.IGNORECASE)
 # In a file that talks to v2, the key as a form or params entry too: 'apikey': ..., apikey: (YAML),
 # -d apikey=, @{ apikey = ... }. Not x-apikey (the v3 header) nor a $apikey variable.
 _APIKEY_PARAM = re.compile(r"""(?<![\w\-$])["']?apikey["']?\s*(=|:(?!:))""", re.IGNORECASE)
+# status_code == 204, $r.StatusCode -eq 204, "status": 204: v2's quota answer.
+_QUOTA_STATUS = re.compile(
+    rf"status(?:_?code)?\W{{0,8}}(?:==|-eq|:|is|=)\s*{V2_QUOTA_STATUS}\b", re.IGNORECASE
+)
 # A VirusTotal key is 64 hex characters; a SHA-256 looks the same, so only a value bound to a
 # key-like name counts: apikey=..., api_key = "...", x-apikey: ..., VT_API_KEY=...
 _KEY_LITERAL = re.compile(
@@ -235,6 +241,16 @@ def _line_findings(name: str, number: int, line: str, *, v2_file: bool) -> Itera
             v3="x-apikey header",
             pack="blocks.VirusTotalCredentials (the key in a Prefect secret block)",
             note="a key in a URL ends up in proxy and server logs",
+        )
+    if v2_file and _QUOTA_STATUS.search(line):
+        yield MigrationFinding(
+            path=name,
+            line=number,
+            kind="status",
+            v2=f"HTTP {V2_QUOTA_STATUS} (quota spent)",
+            v3="HTTP 429 QuotaExceededError (the pack's client paces itself and raises it typed)",
+            pack="client.QuotaExceededError",
+            note="a v3 script that waits on 204 never sees its quota run out",
         )
     for match in _KEY_LITERAL.finditer(line):
         yield MigrationFinding(

@@ -5,14 +5,17 @@ that replaces it (method, path, parameters), the pack's task or flow that makes 
 what changes in meaning. :data:`V2_FIELDS` does the same for the v2 answer fields that legacy
 code reads. The migration scanner (``_migrate``) and the README draw on these tables.
 
-Checked against VirusTotal's reference (docs.virustotal.com, the v2.0 pages and the "API v2 to v3
-Migration Guide") where a row says ``checked``; the other rows come from the v3 reference of the
-v3 side only and are marked ``UNCONFIRMED`` in their note: their v2 page was not found.
+Checked against VirusTotal's reference (docs.virustotal.com: the v2.0 pages, the v3 pages and
+the "API v2 to v3 Migration Guide"): ``checked`` says the v2 side was read there, ``v3_checked``
+the v3 side; what could not be read is marked ``UNCONFIRMED`` in the row's note.
 
-What the migration guide says for every row: the prefix ``/vtapi/v2/`` becomes ``/api/v3/``,
-the key moves from the ``apikey`` query or form parameter to the ``x-apikey`` header, the
-resource moves from a ``resource``/``domain``/``ip`` parameter into the path, and "not found" /
-"queued" move from ``response_code`` in a 200 answer to HTTP statuses with a v3 error code.
+What changes on every row: the prefix ``/vtapi/v2/`` becomes ``/api/v3/`` (migration guide);
+the key moves from the ``apikey`` query or form parameter to the ``x-apikey`` header (v3
+authentication page); the resource moves from a ``resource``/``domain``/``ip`` parameter into
+the path; "not found" and "queued" move from ``response_code`` in a 200 answer (v2 "API
+responses" page) to HTTP statuses with a v3 error code (v3 errors page).
+v2's "API responses" page: a spent quota was HTTP 204 (no body), a missing privilege 403; v3
+answers 429 ``QuotaExceededError`` and 403 ``ForbiddenError`` with a JSON error body.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 
 V2_PREFIX = "/vtapi/v2/"
 V3_PREFIX = "/api/v3/"
+V2_QUOTA_STATUS = 204
+"""The HTTP status v2 answered when a quota was spent (v3: 429 ``QuotaExceededError``)."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,8 @@ class V2Endpoint:
         pack: the task or flow of this pack that makes the v3 call, or None.
         note: what differs in meaning.
         private: a private-API (premium) endpoint in v2.
-        checked: the v2 side was checked against VirusTotal's v2 reference page.
+        checked: the v2 side was checked against VirusTotal's v2 reference.
+        v3_checked: the v3 side was checked against VirusTotal's v3 reference.
     """
 
     method: str
@@ -48,6 +54,7 @@ class V2Endpoint:
     note: str
     private: bool = False
     checked: bool = False
+    v3_checked: bool = False
 
     @property
     def v2_call(self) -> str:
@@ -79,6 +86,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         f"{_NOT_FOUND_NOTE}. positives/total/scans become last_analysis_stats and "
         "last_analysis_results; v2 took up to 4 comma-separated resources per call, v3 one per call",
         checked=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "POST",
@@ -90,6 +98,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "v2 answered a scan_id and permalink; v3 answers an analysis descriptor whose id is "
         "followed with GET /analyses/{id}. Up to 32 MB directly, larger files through an upload URL",
         checked=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "GET",
@@ -100,6 +109,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "tasks.scan_file (asks for an upload URL by itself above 32 MB)",
         "v2 answered {'upload_url': ...}; v3 answers {'data': '<url>'}; UNCONFIRMED: v2 answer shape",
         checked=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "POST",
@@ -112,6 +122,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "response_code 0 for an unknown file; v3 answers 404 NotFoundError",
         private=True,
         checked=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "POST",
@@ -131,8 +142,11 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "/files/{id}/download",
         "hash goes into the path",
         None,
-        "premium in both; the pack does not download samples (UNCONFIRMED: v2 page not checked)",
+        "premium in both; v3 also offers GET /files/{id}/download_url (a signed URL valid for an "
+        "hour, one download of quota); the pack does not download samples (UNCONFIRMED: v2 page "
+        "not checked)",
         private=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "GET",
@@ -141,9 +155,11 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "/files/{id}/behaviours",
         "hash goes into the path; one file_behaviour object per sandbox",
         "tasks.get_related_objects(relationship='behaviours')",
-        "v2 gave one raw sandbox report; v3 gives a list of per-sandbox reports and a summary "
-        "(GET /files/{id}/behaviour_summary) (UNCONFIRMED: v2 page not checked)",
+        "v2 gave raw sandbox data (its file/report page says so); v3 gives a list of per-sandbox "
+        "reports and a summary (GET /files/{id}/behaviour_summary)",
         private=True,
+        checked=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "GET",
@@ -154,6 +170,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         None,
         "one pcap per sandbox report instead of one per file (UNCONFIRMED: v2 page not checked)",
         private=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "GET",
@@ -162,8 +179,10 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "/feeds/files/{time}",
         "package=YYYYMMDDhhmm becomes the path's {time}",
         None,
-        "premium feed of per-minute batches in both (UNCONFIRMED: v2 page not checked)",
+        "v3: a 302 to a bzip2 file of one JSON file object per line, batches kept 7 days, the "
+        "newest an hour old (UNCONFIRMED: v2 page not checked)",
         private=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "GET",
@@ -174,6 +193,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         None,
         "VT Intelligence search; v3 answers objects, not a list of hashes (UNCONFIRMED: v2 page not checked)",
         private=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "GET",
@@ -196,6 +216,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "tasks.get_url_report (flows.enrich_iocs for batches)",
         f"{_NOT_FOUND_NOTE}. v2 took up to 4 URLs per call (newline-separated), v3 one",
         checked=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "POST",
@@ -204,8 +225,10 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "/urls",
         "form field 'url' unchanged",
         "tasks.scan_url (flows.submit_and_wait to wait for the verdict)",
-        "v3 answers an analysis descriptor, not a scan_id/permalink pair",
+        "v3 answers an analysis descriptor, not a scan_id/permalink pair (v2 side: named by the "
+        "url/report page, its own page not read)",
         checked=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "GET",
@@ -214,8 +237,9 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "/feeds/urls/{time}",
         "package=YYYYMMDDhhmm becomes the path's {time}",
         None,
-        "premium feed in both (UNCONFIRMED: v2 page not checked)",
+        "v3: as /feeds/files, URL objects (UNCONFIRMED: v2 page not checked)",
         private=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "GET",
@@ -226,7 +250,8 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "relationships (GET /domains/{domain}/{relationship})",
         "tasks.get_domain_report (tasks.get_related_objects for the lists; flows.expand_iocs)",
         "v2 embedded every list in one answer; v3 needs one request per relationship page "
-        "(UNCONFIRMED: v2 answer fields)",
+        "(v2's public API page lists the endpoint; UNCONFIRMED: its answer fields)",
+        v3_checked=True,
     ),
     V2Endpoint(
         "GET",
@@ -235,17 +260,22 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "/ip_addresses/{ip}",
         "ip= goes into the path; resolutions, detected_urls and samples become relationships",
         "tasks.get_ip_report (tasks.get_related_objects for the lists; flows.expand_iocs)",
-        "as domain/report; v3 also takes IPv6 (UNCONFIRMED: v2 answer fields)",
+        "as domain/report; v3 also takes IPv6 (v2's public API page lists the endpoint; "
+        "UNCONFIRMED: its answer fields)",
+        v3_checked=True,
     ),
     V2Endpoint(
         "GET",
         "comments/get",
         "GET",
         "/{collection}/{id}/comments",
-        "resource (hash or URL) picks the collection (files, urls, domains, ip_addresses) and "
-        "goes into the path; before= becomes cursor",
+        "resource (a file hash or a URL, as v2 took) picks files or urls and goes into the path; "
+        "before= (a date token) becomes cursor",
         "tasks.get_related_objects(relationship='comments')",
-        "v3 comments are objects with votes and tags (UNCONFIRMED: v2 page not checked)",
+        "v2 answered at most 25 comments with a date token each; v3 pages comment objects "
+        "(ids prefixed f-, u-, d-, i-), and domains and IPs have comments too",
+        checked=True,
+        v3_checked=True,
     ),
     V2Endpoint(
         "POST",

@@ -39,7 +39,7 @@ def test_json_output_lists_every_finding_without_the_key() -> None:
     payload = envelope["result"]
     assert len(payload["files"]) == 7
     kinds = {f["kind"] for f in payload["findings"]}
-    assert kinds == {"endpoint", "base-url", "apikey-parameter", "field", "api-key"}
+    assert kinds == {"endpoint", "base-url", "apikey-parameter", "field", "status", "api-key"}
     assert all({"path", "line", "v2", "v3", "pack", "note"} <= set(f) for f in payload["findings"])
     no_key_in(result.stdout)
 

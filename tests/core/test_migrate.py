@@ -43,6 +43,7 @@ EXPECTED: dict[str, Expected] = {
         ('BASE + "/file/scan"', "apikey-parameter", "apikey query/form parameter"),
         ("vtapi/v2/url/report?apikey", "endpoint", "GET /vtapi/v2/url/report"),
         ("vtapi/v2/url/report?apikey", "apikey-parameter", "apikey query/form parameter"),
+        ("status_code == 204", "status", "HTTP 204 (quota spent)"),
         ('["scans"]', "field", "scans"),
     ],
     "legacy_curl.sh": [

@@ -24,6 +24,8 @@ def scan(path):
 
 def url_report(url):
     response = requests.get(f"https://www.virustotal.com/vtapi/v2/url/report?apikey={API_KEY}&resource={url}")
+    if response.status_code == 204:
+        raise RuntimeError("out of requests, try again in a minute")
     return {engine: r["result"] for engine, r in response.json()["scans"].items() if r["detected"]}
 
 
