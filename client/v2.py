@@ -74,7 +74,7 @@ V2Report = dict[str, Any]
 """A v2 answer, as ``json.loads`` of v2's body would give it."""
 
 MSG_FOUND = "Scan finished, scan information embedded in this object"  # v2 file and URL report pages
-MSG_QUEUED_SCAN = "Scan request successfully queued, come back later for the report"  # v2 file/scan page
+MSG_QUEUED_SCAN = "Scan request successfully queued, come back later for the report"  # v2 file/scan, url/scan
 MSG_NOT_FOUND = "The requested resource is not among the finished, queued or pending scans"  # UNCONFIRMED
 MSG_QUEUED = "Your resource is queued for analysis"  # UNCONFIRMED
 MSG_INVALID = "Invalid resource, check what you are submitting"  # UNCONFIRMED
@@ -320,7 +320,10 @@ class V2Compat:
         }
 
     async def url_scan(self, url: str) -> V2Report:
-        """v2 ``POST /url/scan``; the ``scan_id`` is the v3 analysis id."""
+        """v2 ``POST /url/scan``, with the fields of the v2 url/scan page's example.
+
+        The ``scan_id`` is the v3 analysis id; hand it to :meth:`url_report`.
+        """
         analysis = await self._vt.urls.scan(url)
         target = normalize_url(url)
         sha = hashlib.sha256(target.encode()).hexdigest()
@@ -328,7 +331,6 @@ class V2Compat:
         return {
             "response_code": 1,
             "verbose_msg": MSG_QUEUED_SCAN,
-            "resource": url,
             "url": target,
             "scan_id": analysis.id,
             "scan_date": _v2_date(now),

@@ -225,8 +225,8 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "/urls",
         "form field 'url' unchanged",
         "tasks.scan_url (flows.submit_and_wait to wait for the verdict)",
-        "v3 answers an analysis descriptor, not a scan_id/permalink pair (v2 side: named by the "
-        "url/report page, its own page not read)",
+        "v2 answered scan_id ('<sha256>-<epoch>'), scan_date, url and permalink; v3 answers an "
+        "analysis descriptor whose id is followed with GET /analyses/{id}",
         checked=True,
         v3_checked=True,
     ),

@@ -7,6 +7,7 @@ and IP answers follow the fields the compatibility layer documents (UNCONFIRMED 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +27,7 @@ from prefect_virustotal.emulator import Emulator, FakeClock
 from tests.conftest import PREMIUM_KEY
 
 # Keys of v2's documented answers (v2.0 reference pages: file/report, url/report, file/scan,
-# file/rescan). ``verbose_msg`` on the rescan answer is ours (UNCONFIRMED there).
+# url/scan, file/rescan). ``verbose_msg`` on the rescan answer is ours (UNCONFIRMED there).
 FILE_REPORT_KEYS = {
     "response_code", "verbose_msg", "resource", "scan_id", "md5", "sha1", "sha256",
     "scan_date", "permalink", "positives", "total", "scans",
@@ -35,6 +36,7 @@ URL_REPORT_KEYS = {
     "response_code", "verbose_msg", "resource", "scan_id", "permalink", "url", "scan_date",
     "filescan_id", "positives", "total", "scans",
 }  # fmt: skip
+URL_SCAN_KEYS = {"response_code", "verbose_msg", "scan_id", "scan_date", "url", "permalink"}
 FILE_SCAN_KEYS = {"response_code", "verbose_msg", "resource", "scan_id", "permalink", "sha256"}
 RESCAN_KEYS = {"response_code", "verbose_msg", "resource", "scan_id", "permalink", "sha256"}
 NETWORK_LIST_KEYS = {
@@ -129,8 +131,6 @@ async def test_file_queued_then_found_through_the_scan_id(
     scanned = await legacy.file_scan(sample)
     assert set(scanned) == FILE_SCAN_KEYS
     assert scanned["response_code"] == 1 and scanned["verbose_msg"] == MSG_QUEUED_SCAN
-    import hashlib
-
     sha256 = hashlib.sha256(sample.read_bytes()).hexdigest()
     assert scanned["sha256"] == scanned["resource"] == sha256
     assert scanned["permalink"].startswith(f"https://www.virustotal.com/file/{sha256}/analysis/")
@@ -235,15 +235,7 @@ async def test_url_queued_then_found_through_the_scan_id(
 ) -> None:
     url = "http://fresh-submission.example/landing"
     scanned = await legacy.url_scan(url)
-    assert set(scanned) == {
-        "response_code",
-        "verbose_msg",
-        "resource",
-        "url",
-        "scan_id",
-        "scan_date",
-        "permalink",
-    }
+    assert set(scanned) == URL_SCAN_KEYS
     assert scanned["response_code"] == 1 and scanned["verbose_msg"] == MSG_QUEUED_SCAN
     assert V2_DATE.fullmatch(scanned["scan_date"])
 
