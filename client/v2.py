@@ -171,8 +171,9 @@ class V2Compat:
         attrs = obj.attributes
         if attrs.last_analysis_date is None and not attrs.last_analysis_results:
             return _status(resource, -2, MSG_QUEUED)  # known, not analysed yet
+        hashes = {"md5": attrs.md5, "sha1": attrs.sha1}
         return self._file_answer(
-            resource, obj.id, dict(md5=attrs.md5, sha1=attrs.sha1), attrs.last_analysis_date, attrs
+            resource, obj.id, hashes, attrs.last_analysis_date, attrs.last_analysis_results
         )
 
     def _file_answer(
@@ -181,10 +182,9 @@ class V2Compat:
         sha256: str,
         hashes: Mapping[str, str | None],
         date: datetime | None,
-        analysed: Any,
+        results: Mapping[str, EngineResult],
         scan_id: str | None = None,
     ) -> V2Report:
-        results = getattr(analysed, "last_analysis_results", None) or getattr(analysed, "results", {})
         return {
             "response_code": 1,
             "verbose_msg": MSG_FOUND,
@@ -217,7 +217,7 @@ class V2Compat:
             sha256 = str(info.get("sha256", ""))
             if not sha256:
                 return _status(resource, 0, MSG_INVALID)  # a URL analysis asked as a file
-            return self._file_answer(resource, sha256, info, attrs.date, attrs, scan_id=resource)
+            return self._file_answer(resource, sha256, info, attrs.date, attrs.results, scan_id=resource)
         info = meta.get("url_info") or {}
         if not info.get("url") and not info.get("id"):
             return _status(resource, 0, MSG_INVALID)  # a file analysis asked as a URL
