@@ -46,8 +46,10 @@ SCANNED_SUFFIXES = frozenset(
 )
 """Suffixes read when a directory is scanned (a file named explicitly is read whatever its name)."""
 
-SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__"})
-"""Folders a directory walk does not enter: version control, virtual environments, caches."""
+SKIPPED_DIRECTORIES = frozenset(
+    {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", "build", "dist"}
+)
+"""Folders a directory walk does not enter: version control, virtual environments, caches, build output."""
 
 FindingKind = Literal["endpoint", "base-url", "apikey-parameter", "field", "status", "api-key"]
 
