@@ -15,7 +15,8 @@ VirusTotal's dataset", -2 = "still queued for analysis". The table this project 
 with paired 0 with v3's ``NotAvailableYet`` and -2 with ``NotFoundError``: that is the wrong
 way round. Here a v3 404 ``NotFoundError`` answers 0, and a queued or in-progress analysis,
 or a v3 ``NotAvailableYet`` (400, "not available yet, but will become available later"),
-answers -2.
+answers -2. A 404 for a file or URL this instance submitted, while its analysis is unfinished,
+is -2 too: what v2 said of a fresh submission.
 
 Other choices, where v2 and v3 do not line up one to one:
 
@@ -142,6 +143,10 @@ class V2Compat:
     def __init__(self, client: VirusTotalClient, *, related_limit: int = 10) -> None:
         self._vt = client
         self._related_limit = related_limit
+        # What this instance submitted: SHA-256 (file or URL id) -> v3 analysis id. A lookup of
+        # a fresh submission can be a 404 on v3 until its first analysis ends (UNCONFIRMED);
+        # v2 answered -2 then, so a 404 on something submitted here asks the analysis instead.
+        self._submitted: dict[str, str] = {}
 
     # ------------------------------------------------------------------------------ files
     async def file_report(self, resource: str) -> V2Report | list[V2Report]:
@@ -165,7 +170,7 @@ class V2Compat:
         try:
             obj = await self._vt.files.get(ident)
         except NotFoundError:
-            return _status(resource, 0, MSG_NOT_FOUND)
+            return await self._not_found(resource, ident.lower())
         except NotAvailableYet:
             return _status(resource, -2, MSG_QUEUED)
         attrs = obj.attributes
@@ -197,6 +202,17 @@ class V2Compat:
             "permalink": f"{_SITE}/file/{sha256}/analysis/{_epoch(date)}/",
             **_verdict_fields(results, with_versions=True),
         }
+
+    async def _not_found(self, resource: str, key: str) -> V2Report:
+        """0, unless this instance submitted ``key`` and its analysis is not finished (-2)."""
+        analysis_id = self._submitted.get(key)
+        if analysis_id is not None:
+            try:
+                if not (await self._vt.analyses.get(analysis_id)).attributes.completed:
+                    return _status(resource, -2, MSG_QUEUED, scan_id=analysis_id)
+            except (NotFoundError, NotAvailableYet):
+                return _status(resource, -2, MSG_QUEUED, scan_id=analysis_id)
+        return _status(resource, 0, MSG_NOT_FOUND)
 
     async def _analysis_report(self, resource: str, kind: str) -> V2Report:
         """A report by v3 analysis id (the ``scan_id`` a submission here answered)."""
@@ -236,6 +252,7 @@ class V2Compat:
         source = UploadSource.of(path)  # checks the file before any request
         sha256 = await asyncio.to_thread(source.sha256)
         analysis = await self._vt.files.upload(source)
+        self._submitted[sha256] = analysis.id
         return {
             "response_code": 1,
             "verbose_msg": MSG_QUEUED_SCAN,
@@ -287,7 +304,8 @@ class V2Compat:
                 submitted = await self.url_scan(resource)
                 # v2: "the result will contain a scan_id field" (url/report page); code UNCONFIRMED.
                 return _status(resource, 0, MSG_QUEUED_SCAN, scan_id=submitted["scan_id"])
-            return _status(resource, 0, MSG_NOT_FOUND)
+            key = target.lower() if len(target) == 64 and "." not in target else _url_key(target)
+            return await self._not_found(resource, key)
         except NotAvailableYet:
             return _status(resource, -2, MSG_QUEUED)
         attrs = obj.attributes
@@ -327,6 +345,7 @@ class V2Compat:
         analysis = await self._vt.urls.scan(url)
         target = normalize_url(url)
         sha = hashlib.sha256(target.encode()).hexdigest()
+        self._submitted[_url_key(url)] = analysis.id
         now = datetime.now(timezone.utc)
         return {
             "response_code": 1,
@@ -464,6 +483,14 @@ class V2Compat:
             "detected_referrer_samples": det_ref,
             "undetected_referrer_samples": undet_ref,
         }
+
+
+def _url_key(url: str) -> str:
+    """The key a URL is remembered under between ``url_scan`` and ``url_report``."""
+    try:
+        return hashlib.sha256(normalize_url(url).encode()).hexdigest()
+    except InvalidIndicatorError:
+        return url
 
 
 def _as_datetime(value: Any) -> datetime | None:

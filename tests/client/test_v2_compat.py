@@ -329,3 +329,26 @@ async def test_ip_not_found_and_queued(legacy: V2Compat, emulator: Emulator) -> 
     emulator.faults.add("error", code="NotAvailableYet", path_prefix="/ip_addresses/", count=1)
     queued = await legacy.ip_report(emulator.world.pick("ip_address"))
     assert queued == {"response_code": -2, "verbose_msg": MSG_QUEUED}
+
+
+async def test_a_fresh_submission_not_yet_known_is_queued_not_absent(
+    legacy: V2Compat, emulator: Emulator, tmp_path: Path
+) -> None:
+    """v3 may answer 404 for a file or URL until its first analysis ends; v2 said -2 then."""
+    sample = tmp_path / "fresh.bin"
+    sample.write_bytes(b"submitted a moment ago\n")
+    scanned = await legacy.file_scan(sample)
+    emulator.faults.add("error", code="NotFoundError", path_prefix=f"/files/{scanned['sha256']}", count=1)
+    assert await legacy.file_report(scanned["sha256"]) == {
+        "response_code": -2,
+        "verbose_msg": MSG_QUEUED,
+        "resource": scanned["sha256"],
+        "scan_id": scanned["scan_id"],
+    }
+    url = "http://fresh-url.example/x"
+    url_scanned = await legacy.url_scan(url)
+    emulator.faults.add("error", code="NotFoundError", path_prefix="/urls/", count=1)
+    answer = await legacy.url_report(url)
+    assert answer["response_code"] == -2 and answer["scan_id"] == url_scanned["scan_id"]
+    # Something this instance never submitted stays "not in the dataset".
+    assert (await legacy.file_report(UNKNOWN_SHA256))["response_code"] == 0
