@@ -6,4 +6,46 @@ defanged display live here (see DESIGN.md). This package imports `prefect_virust
 well-kept libraries, never Prefect.
 """
 
-__all__: list[str] = []
+from ._migrate import (
+    MAX_SCAN_BYTES,
+    SCANNED_SUFFIXES,
+    SKIPPED_DIRECTORIES,
+    MigrationFinding,
+    MigrationInputError,
+    MigrationReport,
+    collect_files,
+    mask_key,
+    render_markdown,
+    scan_paths,
+    scan_text,
+)
+from ._v2map import (
+    V2_ENDPOINTS,
+    V2_FIELDS,
+    V2_QUOTA_STATUS,
+    V2Endpoint,
+    V2Field,
+    v2_endpoint,
+    v2_field,
+)
+
+__all__ = [
+    "MAX_SCAN_BYTES",
+    "SCANNED_SUFFIXES",
+    "SKIPPED_DIRECTORIES",
+    "V2_ENDPOINTS",
+    "V2_FIELDS",
+    "V2_QUOTA_STATUS",
+    "MigrationFinding",
+    "MigrationInputError",
+    "MigrationReport",
+    "V2Endpoint",
+    "V2Field",
+    "collect_files",
+    "mask_key",
+    "render_markdown",
+    "scan_paths",
+    "scan_text",
+    "v2_endpoint",
+    "v2_field",
+]
