@@ -333,14 +333,17 @@ def triage_command(
     _exit_for([result.summary_verdict], threshold)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
 def setup(ctx: typer.Context) -> None:
-    """Set up a Prefect server: block types, the credentials block from VT_API_KEY, the shared quota
-    limit and the work pool. Options are passed on (see ``prefect-virustotal setup --help-setup``)."""
+    """Set up a Prefect server: block types, the credentials block, the shared quota limit and the
+    work pool. Re-running it changes only what is given (see ``prefect-virustotal setup --help``)."""
     from ._setup import main as setup_main
 
-    args = ["--help" if a == "--help-setup" else a for a in ctx.args]
-    raise typer.Exit(setup_main(args))
+    # The set-up parses its own options, ``--help`` included, so that it lists the real ones.
+    raise typer.Exit(setup_main(ctx.args))
 
 
 @collection_app.command("sync")
