@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from prefect_virustotal.flows import (
     TriageReport,
     enrich_iocs,
     expand_iocs,
+    mermaid_diagram,
     node_rows,
     poll_alerts,
     retrohunt,
@@ -25,7 +27,7 @@ from prefect_virustotal.flows import (
     triage,
 )
 
-from ._common import ExitCode, console, emit, fail, resolve_target, run
+from ._common import ExitCode, configure_logging, console, emit, fail, resolve_target, run
 
 app = typer.Typer(
     name="prefect-virustotal",
@@ -34,11 +36,22 @@ app = typer.Typer(
     "3 quota or service error.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,
 )
 emulator_app = typer.Typer(help="The offline emulator of the v3 API.", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")
 collection_app = typer.Typer(help="IoC collections.", no_args_is_help=True)
 app.add_typer(collection_app, name="collection")
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Log Prefect's INFO lines (-vv: DEBUG).")
+    ] = 0,
+) -> None:
+    configure_logging(verbose)
+
 
 BlockOption = Annotated[
     str | None, typer.Option("--block", help="Name of a saved VirusTotalCredentials block.")
@@ -46,11 +59,29 @@ BlockOption = Annotated[
 EmulatorOption = Annotated[
     bool, typer.Option("--emulator", help="Run against the in-process emulator (fiction, no key).")
 ]
+MermaidOption = Annotated[
+    bool, typer.Option("--mermaid", help="Also print the relationship graph as Mermaid source.")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 FailOnOption = Annotated[
     str | None,
     typer.Option("--fail-on", help="Exit 1 when a verdict is this bad or worse: malicious or suspicious."),
 ]
+
+
+class Corpus(str, Enum):
+    """Retrohunt corpora (checked before any flow starts)."""
+
+    MAIN = "main"
+    GOODWARE = "goodware"
+
+
+class Source(str, Enum):
+    """Alert sources (checked before any flow starts)."""
+
+    IOC_STREAM = "ioc_stream"
+    HUNTING_NOTIFICATIONS = "hunting_notifications"
+
 
 _SEVERITY = {"malicious": 3, "suspicious": 2}
 
@@ -114,7 +145,7 @@ def scan(
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Submit and return; a later run attaches to the analysis.")
     ] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the verdict.")] = 900.0,
+    timeout: Annotated[float, typer.Option(min=0, help="Seconds to wait for the verdict.")] = 900.0,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
@@ -172,10 +203,11 @@ def scan(
 @app.command()
 def expand(
     iocs: Annotated[list[str], typer.Argument(help="Seed indicators.")],
-    depth: Annotated[int, typer.Option("--depth", help="Hops to follow.")] = 2,
-    budget: Annotated[int, typer.Option("--budget", help="Most requests to spend.")] = 100,
-    fan_out: Annotated[int, typer.Option("--fan-out", help="Most items per relationship.")] = 20,
+    depth: Annotated[int, typer.Option("--depth", min=0, max=5, help="Hops to follow.")] = 2,
+    budget: Annotated[int, typer.Option("--budget", min=1, help="Most requests to spend.")] = 100,
+    fan_out: Annotated[int, typer.Option("--fan-out", min=1, help="Most items per relationship.")] = 20,
     stix: Annotated[Path | None, typer.Option("--stix", help="Write a STIX 2.1 bundle here.")] = None,
+    mermaid: MermaidOption = False,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
@@ -201,6 +233,8 @@ def expand(
         console.print(f"{len(graph.nodes)} nodes, {len(graph.edges)} edges, {graph.requests} requests")
         if graph.unexpanded:
             console.print(f"{len(graph.unexpanded)} nodes not expanded (e.g. {graph.unexpanded[0].reason})")
+        if mermaid:
+            console.print(mermaid_diagram(graph), markup=False)
 
     emit(graph, as_json=as_json, emulated=graph.emulated or target.emulated, render=render)
 
@@ -208,9 +242,9 @@ def expand(
 @app.command("retrohunt")
 def retrohunt_command(
     rules_file: Annotated[Path, typer.Argument(help="A file of YARA rules.")],
-    corpus: Annotated[str, typer.Option(help="main or goodware.")] = "main",
-    deadline: Annotated[float, typer.Option(help="Seconds before the job is aborted.")] = 6 * 3600,
-    poll_interval: Annotated[float, typer.Option(help="Seconds between progress checks.")] = 60.0,
+    corpus: Annotated[Corpus, typer.Option(help="main or goodware.")] = Corpus.MAIN,
+    deadline: Annotated[float, typer.Option(min=1, help="Seconds before the job is aborted.")] = 6 * 3600,
+    poll_interval: Annotated[float, typer.Option(min=1, help="Seconds between progress checks.")] = 60.0,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
@@ -233,7 +267,7 @@ def retrohunt_command(
         return await retrohunt(
             rules,
             credentials=target.credentials,
-            corpus=corpus,
+            corpus=corpus.value,
             deadline_seconds=deadline,
             poll_interval=poll_interval,
         )
@@ -256,11 +290,11 @@ app.add_typer(alerts_app, name="alerts")
 
 @alerts_app.command("poll")
 def alerts_poll(
-    source: Annotated[str, typer.Option(help="ioc_stream or hunting_notifications.")] = "ioc_stream",
+    source: Annotated[Source, typer.Option(help="ioc_stream or hunting_notifications.")] = Source.IOC_STREAM,
     acknowledge: Annotated[
         bool, typer.Option("--acknowledge", help="Delete each notification after its hand-off.")
     ] = False,
-    max_alerts: Annotated[int, typer.Option(help="Most alerts to hand on in this run.")] = 500,
+    max_alerts: Annotated[int, typer.Option(min=1, help="Most alerts to hand on in this run.")] = 500,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
@@ -270,7 +304,10 @@ def alerts_poll(
 
     async def work() -> PollReport:
         return await poll_alerts(
-            credentials=target.credentials, source=source, acknowledge=acknowledge, max_alerts=max_alerts
+            credentials=target.credentials,
+            source=source.value,
+            acknowledge=acknowledge,
+            max_alerts=max_alerts,
         )
 
     report = run(target, work)
@@ -295,7 +332,8 @@ def triage_command(
         bool,
         typer.Option("--allow-public-upload", help="Upload publicly when private scanning is unavailable."),
     ] = False,
-    budget: Annotated[int, typer.Option("--budget", help="Requests the expansion may spend.")] = 40,
+    budget: Annotated[int, typer.Option("--budget", min=0, help="Requests the expansion may spend.")] = 40,
+    mermaid: MermaidOption = False,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
@@ -326,6 +364,8 @@ def triage_command(
 
     def render() -> None:
         console.print(result.markdown, markup=False)
+        if mermaid and result.graph is not None:
+            console.print(mermaid_diagram(result.graph), markup=False)
         if report:
             console.print(f"Report written to {report}", markup=False)
 
@@ -380,21 +420,14 @@ def collection_sync(
     emit(report, as_json=as_json, emulated=report.emulated or target.emulated, render=render)
 
 
-@emulator_app.command("serve")
-def emulator_serve(
-    host: Annotated[
-        str, typer.Option(help="Address to bind (loopback only unless --allow-remote).")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8080,
-    api_key: Annotated[
-        list[str] | None, typer.Option("--api-key", help="KEY[:public|premium], repeatable.")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the emulated world.")] = 0,
-) -> None:
-    """Serve the emulator on loopback (same as ``python -m prefect_virustotal.emulator``)."""
+@emulator_app.command(
+    "serve",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def emulator_serve(ctx: typer.Context) -> None:
+    """Serve the emulator on loopback: the emulator's own options (``--port``, ``--api-key``,
+    ``--allow-remote``, ``--max-body-mb``, ...; see ``prefect-virustotal emulator serve --help``)."""
     from prefect_virustotal.emulator.__main__ import main as emulator_main
 
-    argv = ["--host", host, "--port", str(port), "--seed", str(seed)]
-    for key in api_key or []:
-        argv += ["--api-key", key]
-    raise typer.Exit(emulator_main(argv))
+    raise typer.Exit(emulator_main(ctx.args))

@@ -6,7 +6,7 @@ from collections import Counter
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import Assessment, VerdictPolicy, assess, extract_indicators
@@ -22,9 +22,10 @@ class EnrichedIndicator(BaseModel):
     lookup: LookupResult
     assessment: Assessment | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def verdict(self) -> str:
-        """The verdict, or the lookup status when there is no report."""
+        """The verdict, or the lookup status when there is no report (in ``--json`` as a flat field)."""
         if self.assessment is not None:
             return self.assessment.verdict.value
         return "unknown" if self.lookup.status == LookupStatus.NOT_FOUND else self.lookup.status.value
