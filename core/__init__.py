@@ -6,4 +6,28 @@ defanged display live here (see DESIGN.md). This package imports `prefect_virust
 well-kept libraries, never Prefect.
 """
 
-__all__: list[str] = []
+from ._display import (
+    GUI_ROOT,
+    SHORT_HASH_LENGTH,
+    canonical_url,
+    defang,
+    display_indicator,
+    markdown_cell,
+    markdown_link,
+    short_hash,
+    url_page_id,
+    vt_link,
+)
+
+__all__ = [
+    "GUI_ROOT",
+    "SHORT_HASH_LENGTH",
+    "canonical_url",
+    "defang",
+    "display_indicator",
+    "markdown_cell",
+    "markdown_link",
+    "short_hash",
+    "url_page_id",
+    "vt_link",
+]

@@ -40,8 +40,8 @@ from prefect_virustotal.client.models import (
     CollectionObject,
     Descriptor,
     VTObject,
-    collection_link,
 )
+from prefect_virustotal.core import vt_link
 from prefect_virustotal.tasks import (
     add_collection_items,
     create_collection,
@@ -318,7 +318,7 @@ async def sync_collection(
     report = CollectionSyncReport(
         collection_id=current.id,
         name=current.attributes.name,
-        link=current.attributes.link or collection_link(current.id),
+        link=current.attributes.link or vt_link("collection", current.id),
         created=created,
         added=[i.value for i in to_add],
         removed=removed,

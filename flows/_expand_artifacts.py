@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from prefect_virustotal.client.models import GraphNode, IOCGraph
+from prefect_virustotal.core import vt_link
 
-_GUI_PATH = {"file": "file", "url": "url", "domain": "domain", "ip_address": "ip-address"}
 _TYPE_TAG = {"file": "file", "url": "url", "domain": "domain", "ip_address": "ip"}
 _LABEL_WIDTH = 36
 _CLASSES = (
@@ -20,7 +20,7 @@ _CLASSES = (
 
 def gui_link(node: GraphNode) -> str:
     """The node's page on virustotal.com."""
-    return f"https://www.virustotal.com/gui/{_GUI_PATH.get(node.type, node.type)}/{node.id}"
+    return vt_link(node.type, node.id)
 
 
 def _short(text: str, width: int = _LABEL_WIDTH) -> str:

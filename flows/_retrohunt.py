@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import SYSTEM_CLOCK, Clock
 from prefect_virustotal.client.models import FileObject, MatchingFiles, RetrohuntJob
+from prefect_virustotal.core import vt_link
 from prefect_virustotal.tasks import (
     abort_retrohunt_job,
     create_retrohunt_job,
@@ -84,7 +85,7 @@ class RetrohuntReport(BaseModel):
                     "type": attrs.type_description or "-",
                     "detections": f"{stats.malicious}/{stats.total}" if stats else "-",
                     "rule": str(context.get("rule_name") or "-"),
-                    "link": f"https://www.virustotal.com/gui/file/{item.id}",
+                    "link": vt_link("file", item.id),
                 }
             )
         return rows

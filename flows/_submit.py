@@ -39,7 +39,6 @@ from prefect_virustotal.client import (
     VerdictPolicy,
     assess,
     check_url_for_submission,
-    parse_indicator,
     private_options,
     url_has_credentials,
 )
@@ -49,6 +48,7 @@ from prefect_virustotal.client.models import (
     SubmissionResult,
     VTObject,
 )
+from prefect_virustotal.core import vt_link
 from prefect_virustotal.tasks import (
     get_analysis_item,
     get_file_report,
@@ -145,11 +145,7 @@ def _rows(report: VTObject[Any]) -> list[dict[str, str]]:
 
 
 def _link(kind: str, indicator: str, private: bool) -> str:
-    if kind == "file":
-        # The private GUI path is UNCONFIRMED; the public one is documented.
-        return f"https://www.virustotal.com/gui/{'private/file' if private else 'file'}/{indicator}"
-    link = parse_indicator(indicator, "url").gui_link
-    return link.replace("/gui/url/", "/gui/private/url/") if private else link
+    return vt_link(kind, indicator, private=private)
 
 
 @flow(name="submit_and_wait", log_prints=False)
