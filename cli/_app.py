@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from prefect_virustotal.client.models import IOCGraph, SubmissionResult
+from prefect_virustotal.core import defang
 from prefect_virustotal.flows import (
     CollectionSyncReport,
     EnrichmentReport,
@@ -117,10 +118,7 @@ def lookup(
     report = run(target, work)
 
     def render() -> None:
-        table = Table("indicator", "type", "verdict", "detections", "reason")
-        for row in report.rows():
-            table.add_row(row["indicator"], row["type"], row["verdict"], row["detections"], row["reason"])
-        console.print(table)
+        console.print(_verdict_table(report.rows(), ["indicator", "verdict", "reason", "detections", "type"]))
 
     emit(report.model_dump(mode="json"), as_json=as_json, emulated=report.emulated, render=render)
     statuses = {item.lookup.status.value for item in report.items}
@@ -189,7 +187,8 @@ def scan(
         return
 
     def render() -> None:
-        console.print(f"{result.kind} {result.indicator}", markup=False)
+        shown = defang(result.indicator) if result.kind == "url" else result.indicator
+        console.print(f"{result.kind} {shown}", markup=False)
         console.print(f"verdict: [bold]{result.verdict}[/] ({result.reason})")
         console.print(
             f"{result.outcome.value if hasattr(result.outcome, 'value') else result.outcome}; {result.link}",
@@ -228,7 +227,7 @@ def expand(
     graph = run(target, work)
 
     def render() -> None:
-        columns = ["rank", "verdict", "type", "indicator", "detections", "depth", "found via"]
+        columns = ["indicator", "verdict", "detections", "found via", "type", "depth"]
         console.print(_verdict_table(node_rows(graph)[:50], columns))
         console.print(f"{len(graph.nodes)} nodes, {len(graph.edges)} edges, {graph.requests} requests")
         if graph.unexpanded:
@@ -415,7 +414,7 @@ def collection_sync(
             f"invalid {len(report.invalid)}"
         )
         for item in report.invalid:
-            console.print(f"  skipped (invalid): {item}", markup=False)
+            console.print(f"  skipped (invalid): {defang(item)}", markup=False)
 
     emit(report, as_json=as_json, emulated=report.emulated or target.emulated, render=render)
 

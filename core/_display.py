@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
+
+from prefect_virustotal.client.models import GraphNode, IOCGraph
 
 GUI_ROOT = "https://www.virustotal.com/gui"
 """The root of VirusTotal's web pages; the only links the pack shows."""
@@ -113,3 +116,89 @@ def markdown_link(text: str, url: str) -> str:
 def markdown_cell(text: str) -> str:
     """Text safe inside a markdown table cell."""
     return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
+
+
+_LIVE_SCHEME = re.compile(r"\b(https?|ftp)://", re.IGNORECASE)
+_WWW = re.compile(r"\bwww\.", re.IGNORECASE)
+
+
+def defang_text(text: str) -> str:
+    """Free text (a reason, an error) with every scheme and ``www.`` defanged, so that no
+    renderer turns a URL inside it into a link; VirusTotal's own page links are kept."""
+    kept: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        kept.append(match.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    text = re.sub(re.escape(GUI_ROOT) + r"/\S*", keep, text)
+    text = _LIVE_SCHEME.sub(lambda m: _SCHEMES.get(m.group(1).lower(), m.group(1)) + "://", text)
+    text = _WWW.sub("www[.]", text)
+    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
+
+
+_KEY_UNSAFE = re.compile(r"[^a-z0-9]+")
+_KEY_LENGTH = 80
+
+
+def artifact_key(what: str, subject: str) -> str:
+    """A Prefect artifact key for ``what`` about ``subject`` (a case, a seed, a collection):
+    lowercase and dashes, hashes shortened, at most 80 characters.
+
+    Example:
+        >>> artifact_key("enrichment", "INC-2026/11 27")
+        'virustotal-enrichment-inc-2026-11-27'
+    """
+    slug = _KEY_UNSAFE.sub("-", short_hash(subject.strip()).lower()).strip("-") or "unnamed"
+    return f"virustotal-{what}-{slug}"[:_KEY_LENGTH].rstrip("-")
+
+
+VERDICT_ORDER: dict[str, int] = {"malicious": 0, "suspicious": 1, "unknown": 2, "clean": 3}
+"""The order rows are read in: worst verdict first; statuses (invalid, error, ...) come last."""
+
+
+def verdict_rank(verdict: str) -> int:
+    """Sort key of a verdict (worst first)."""
+    return VERDICT_ORDER.get(verdict, len(VERDICT_ORDER))
+
+
+def verdict_counts(counts: Mapping[str, int]) -> str:
+    """``2 malicious, 1 clean``: counts by verdict, worst first."""
+    return ", ".join(f"{n} {v}" for v, n in sorted(counts.items(), key=lambda kv: verdict_rank(kv[0])))
+
+
+def node_display(node: GraphNode) -> str:
+    """What a person reads for a graph node: its label defanged, a file's hash shortened."""
+    if node.type == "file":
+        name = node.label if node.label and node.label != node.id else ""
+        return f"{name} ({short_hash(node.id)})" if name else short_hash(node.id)
+    return defang(node.label or node.id)
+
+
+def relationship_summary(graph: IOCGraph, limit: int = 20) -> list[str]:
+    """A compact text account of a graph: one line per expanded node, its relationships counted.
+
+    ``evil[.]example (malicious): 3 communicating_files (2 malicious), 1 resolutions``
+    """
+    nodes = graph.node_map()
+    grouped: dict[str, dict[str, list[str]]] = {}
+    for edge in graph.edges:
+        grouped.setdefault(edge.source, {}).setdefault(edge.relationship, []).append(edge.target)
+    ordered = sorted(
+        grouped, key=lambda key: (key not in graph.seeds, -nodes[key].severity if key in nodes else 0)
+    )
+    lines = []
+    for key in ordered[:limit]:
+        node = nodes.get(key)
+        parts = []
+        for relationship, targets in grouped[key].items():
+            bad = sum(1 for t in targets if t in nodes and nodes[t].verdict in ("malicious", "suspicious"))
+            parts.append(
+                f"{len(targets)} {relationship}" + (f" ({bad} malicious or suspicious)" if bad else "")
+            )
+        name = node_display(node) if node is not None else key
+        verdict = f" ({node.verdict})" if node is not None else ""
+        lines.append(f"{name}{verdict}: {', '.join(parts)}")
+    if len(ordered) > limit:
+        lines.append(f"... and {len(ordered) - limit} more expanded nodes")
+    return lines

@@ -41,7 +41,7 @@ from prefect_virustotal.client.models import (
     Descriptor,
     VTObject,
 )
-from prefect_virustotal.core import vt_link
+from prefect_virustotal.core import artifact_key, display_indicator, markdown_cell, vt_link
 from prefect_virustotal.tasks import (
     add_collection_items,
     create_collection,
@@ -54,7 +54,6 @@ from prefect_virustotal.tasks import (
 
 from ._enrich import EMULATED_BANNER
 
-ARTIFACT_KEY = "virustotal-collection-sync"
 _ARTIFACT_LIST_CAP = 200
 _VARIABLE_PREFIX = "virustotal-collection-"
 
@@ -327,7 +326,14 @@ async def sync_collection(
         updated_attributes=changed_attributes,
         emulated=emulated or any(u.emulated for u in updates),
     )
-    await acreate_markdown_artifact(key=ARTIFACT_KEY, markdown=_markdown(report), description=report.name)
+    state = "created" if report.created else "synchronised"
+    notice = f"\n\n**{EMULATED_BANNER}**" if report.emulated else ""
+    await acreate_markdown_artifact(
+        key=artifact_key("collection", collection),
+        markdown=_markdown(report),
+        description=f"VirusTotal collection {report.name} {state}: {len(report.added)} added, "
+        f"{len(report.removed)} removed.{notice}",
+    )
     if report.emulated:
         logger.warning(EMULATED_BANNER)
     logger.info(
@@ -354,19 +360,17 @@ def _listing(title: str, values: list[str]) -> list[str]:
     lines = [f"### {title} ({len(values)})", ""]
     if not values:
         return [*lines, "_none_", ""]
-    lines += [f"- `{value}`" for value in values[:_ARTIFACT_LIST_CAP]]
+    lines += [f"- `{display_indicator(None, value)}`" for value in values[:_ARTIFACT_LIST_CAP]]
     if len(values) > _ARTIFACT_LIST_CAP:
         lines.append(f"- ... and {len(values) - _ARTIFACT_LIST_CAP} more")
     return [*lines, ""]
 
 
 def _markdown(report: CollectionSyncReport) -> str:
-    lines = []
+    lines = [f"## Collection [{markdown_cell(report.name)}]({report.link})", ""]
     if report.emulated:
         lines += [f"**{EMULATED_BANNER}**", ""]
     lines += [
-        f"## Collection [{report.name}]({report.link})",
-        "",
         f"- id: `{report.collection_id}`",
         f"- created: {'yes' if report.created else 'no'}",
         f"- added: {len(report.added)}, removed: {len(report.removed)}, unchanged: {report.unchanged}",

@@ -48,7 +48,7 @@ from prefect_virustotal.client.models import (
     SubmissionResult,
     VTObject,
 )
-from prefect_virustotal.core import vt_link
+from prefect_virustotal.core import artifact_key, defang_text, display_indicator, vt_link
 from prefect_virustotal.tasks import (
     get_analysis_item,
     get_file_report,
@@ -381,16 +381,19 @@ async def _publish(
         link=link,
         emulated=emulated,
     )
-    description = f"VirusTotal verdict for {kind} `{indicator}`: **{result.verdict}** ({result.reason})."
+    shown = display_indicator(kind, indicator)
+    description = (
+        f"VirusTotal verdict for {kind} `{shown}`: **{result.verdict}** ({defang_text(result.reason)})."
+    )
     if emulated:
-        description = f"**{EMULATED_BANNER}**\n\n{description}"
+        description = f"{description}\n\n**{EMULATED_BANNER}**"
         logger.warning(EMULATED_BANNER)
     rows = _rows(report) or [{"engine": "-", "category": "no engine results"}]
-    await acreate_table_artifact(key="virustotal-submission", table=rows, description=description)
+    await acreate_table_artifact(key=artifact_key("submission", indicator), table=rows, description=description)
     await acreate_link_artifact(
         link,
-        link_text=f"VirusTotal: {kind} {indicator[:80]}",
-        key="virustotal-submission-link",
+        link_text=f"VirusTotal page of {kind} {shown[:80]}",
+        key=artifact_key("submission-link", indicator),
         description=description,
     )
     resource = {

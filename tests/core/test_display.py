@@ -40,7 +40,10 @@ def test_url_pages_use_the_sha256_of_the_canonical_url() -> None:
     ("raw", "shown"),
     [
         ("http://evil.example/a", "hxxp://evil[.]example/a"),
-        ("https://a.b.example/x.php?u=http://c.example", "hxxps://a[.]b[.]example/x.php?u=http[:]//c.example"),
+        (
+            "https://a.b.example/x.php?u=http://c.example",
+            "hxxps://a[.]b[.]example/x.php?u=http[:]//c.example",
+        ),
         ("evil.example", "evil[.]example"),
         ("203.0.113.7", "203[.]0[.]113[.]7"),
         ("hxxp://evil[.]example/a", "hxxp://evil[.]example/a"),
@@ -54,6 +57,9 @@ def test_hashes_are_shortened_in_text_and_full_in_the_link() -> None:
     assert short_hash(SHA256) == SHA256[:12]
     assert display_indicator("file", SHA256) == SHA256[:12]
     assert display_indicator("url", "http://evil.example/") == "hxxp://evil[.]example/"
-    assert markdown_link(short_hash(SHA256), vt_link("file", SHA256)) == f"[`{SHA256[:12]}`]({GUI_ROOT}/file/{SHA256})"
+    assert (
+        markdown_link(short_hash(SHA256), vt_link("file", SHA256))
+        == f"[`{SHA256[:12]}`]({GUI_ROOT}/file/{SHA256})"
+    )
     with pytest.raises(ValueError, match="VirusTotal"):
         markdown_link("x", "http://evil.example/")
