@@ -208,7 +208,8 @@ async def _collect(
         more_matches=found.resume_cursor is not None,
         emulated=found.emulated,
     )
-    description = f"VirusTotal retrohunt job `{job.id}` ({report.status}): {len(report.matches)} matching file(s)."
+    found_count = len(report.matches)
+    description = f"VirusTotal retrohunt job `{job.id}` ({report.status}): {found_count} matching file(s)."
     if stopped:
         description += f" The flow aborted the job ({stopped}): the matches are partial."
     if report.more_matches:

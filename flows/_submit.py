@@ -389,7 +389,9 @@ async def _publish(
         description = f"{description}\n\n**{EMULATED_BANNER}**"
         logger.warning(EMULATED_BANNER)
     rows = _rows(report) or [{"engine": "-", "category": "no engine results"}]
-    await acreate_table_artifact(key=artifact_key("submission", indicator), table=rows, description=description)
+    await acreate_table_artifact(
+        key=artifact_key("submission", indicator), table=rows, description=description
+    )
     await acreate_link_artifact(
         link,
         link_text=f"VirusTotal page of {kind} {shown[:80]}",
