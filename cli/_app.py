@@ -150,36 +150,30 @@ def scan(
     fail_on: FailOnOption = None,
 ) -> None:
     """Submit a file or a URL, wait for the analysis, print the verdict."""
-    from prefect_virustotal.client import AnalysisTimeoutError
-
     threshold = _check_fail_on(fail_on)
     target_ = resolve_target(block, emulator)
     is_file = Path(target).exists()
 
-    async def work() -> SubmissionResult | dict[str, str]:
-        if target_.emulated and target_.emulator is not None:
+    async def work() -> SubmissionResult:
+        if target_.emulated and target_.emulator is not None and not no_wait:
             target_.emulator.scanning.set_durations(queued=0, running=0)
-        try:
-            return await submit_and_wait(
-                file_path=target if is_file else None,
-                url=None if is_file else target,
-                credentials=target_.credentials,
-                private=private,
-                timeout=0.0 if no_wait else timeout,
-            )
-        except AnalysisTimeoutError as exc:
-            if not no_wait:
-                raise
-            return {"analysis_id": exc.analysis_id, "status": exc.last_status or "queued"}
+        return await submit_and_wait(
+            file_path=target if is_file else None,
+            url=None if is_file else target,
+            credentials=target_.credentials,
+            private=private,
+            timeout=timeout,
+            wait=not no_wait,
+        )
 
     result = run(target_, work)
-    if isinstance(result, dict):
+    if no_wait and result.report is None:
         emit(
             result,
             as_json=as_json,
-            emulated=target_.emulated,
+            emulated=result.emulated or target_.emulated,
             render=lambda: console.print(
-                f"submitted: analysis {result['analysis_id']} ({result['status']}); "
+                f"submitted: analysis {result.analysis_id}; "
                 "run the same command again to attach to it and wait for the verdict",
                 markup=False,
             ),

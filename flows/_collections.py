@@ -31,7 +31,6 @@ from prefect_virustotal.client import (
     Indicator,
     InvalidIndicatorError,
     InvalidParameterError,
-    NotFoundError,
     extract_indicators,
     parse_indicator,
 )
@@ -45,7 +44,7 @@ from prefect_virustotal.core import artifact_key, display_indicator, markdown_ce
 from prefect_virustotal.tasks import (
     add_collection_items,
     create_collection,
-    get_collection,
+    find_collection,
     list_collection_items,
     list_user_collections,
     remove_collection_items,
@@ -163,19 +162,17 @@ async def _find(
     """The collection named by a stable name or id, and whether it was found by id."""
     mapped = await Variable.aget(_variable_name(collection))
     if isinstance(mapped, dict) and isinstance(mapped.get("id"), str):
-        try:
-            return await get_collection(block, mapped["id"]), False
-        except NotFoundError:
-            get_run_logger().warning("collection %s (%r) is gone; making it anew", mapped["id"], collection)
+        remembered = await find_collection(block, mapped["id"])
+        if remembered is not None:
+            return remembered, False
+        get_run_logger().warning("collection %s (%r) is gone; making it anew", mapped["id"], collection)
     if owner:
         for candidate in await list_user_collections(block, owner):
             if candidate.attributes.name == collection:
                 return candidate, False
-    try:
-        return await get_collection(block, collection), True
-    except (NotFoundError, InvalidParameterError):
-        # Not an id (a malformed one costs no request): a stable name seen for the first time.
-        return None, False
+    # None: not an id (a malformed one costs no request), a stable name seen for the first time.
+    by_id = await find_collection(block, collection)
+    return by_id, by_id is not None
 
 
 def _attribute_changes(

@@ -33,7 +33,6 @@ from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import (
     Assessment,
     InvalidParameterError,
-    NotFoundError,
     UploadSource,
     Verdict,
     VerdictPolicy,
@@ -50,11 +49,8 @@ from prefect_virustotal.client.models import (
 )
 from prefect_virustotal.core import artifact_key, defang_text, display_indicator, vt_link
 from prefect_virustotal.tasks import (
+    find_report,
     get_analysis_item,
-    get_file_report,
-    get_private_file_report,
-    get_private_url_report,
-    get_url_report,
     rescan_file,
     rescan_private_file,
     scan_file,
@@ -165,6 +161,7 @@ async def submit_and_wait(
     max_interval: float = 60.0,
     poll_factor: float = 1.5,
     policy: VerdictPolicy | None = None,
+    wait: bool = True,
 ) -> SubmissionResult:
     """Submit a file or URL to VirusTotal, wait for the analysis, and give the verdict.
 
@@ -194,6 +191,8 @@ async def submit_and_wait(
         max_interval: longest pause between polls.
         poll_factor: growth of the pause between polls.
         policy: verdict thresholds for engine results.
+        wait: False submits (or finds the existing report) and returns at once: the
+            analysis id is the result (verdict ``unknown``), and a later run attaches to it.
 
     Returns:
         The report, the verdict and its reason, the analysis id and how it was obtained.
@@ -272,6 +271,7 @@ async def submit_and_wait(
                 block, kind, indicator, source, private, opts, known=existing is not None
             )
             analysis_id = descriptor.id
+            emulated = bool((descriptor.meta or {}).get("emulated"))
             # 4. Checkpoint BEFORE waiting: a rerun attaches to this analysis.
             await Variable.aset(
                 name,
@@ -286,6 +286,20 @@ async def submit_and_wait(
             )
             logger.info("submitted; analysis %s checkpointed as %s", analysis_id, name)
 
+    if report is None and not wait:
+        assert analysis_id is not None
+        logger.info("analysis %s not waited for (wait=False): run again to attach to it", analysis_id)
+        return SubmissionResult(
+            kind=kind,
+            indicator=indicator,
+            private=private,
+            outcome=outcome,
+            analysis_id=analysis_id,
+            verdict="unknown",
+            reason=f"analysis {analysis_id} submitted, not waited for",
+            link=_link(kind, indicator, private),
+            emulated=emulated,
+        )
     if report is None:
         assert analysis_id is not None
         analysis = await wait_for_analysis(
@@ -311,17 +325,8 @@ async def submit_and_wait(
 async def _existing_report(
     block: VirusTotalCredentials, kind: str, indicator: str, private: bool
 ) -> VTObject[Any] | None:
-    """The current report, or None when VirusTotal has none."""
-    try:
-        if kind == "file":
-            if private:
-                return await get_private_file_report(block, indicator)
-            return await get_file_report(block, indicator)
-        if private:
-            return await get_private_url_report(block, indicator)
-        return await get_url_report(block, indicator)
-    except NotFoundError:
-        return None
+    """The current report, or None when VirusTotal has none (an answer, not a failure)."""
+    return await find_report(block, kind, indicator, private)
 
 
 async def _submit(
