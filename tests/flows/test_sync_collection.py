@@ -70,7 +70,7 @@ async def test_sync_creates_converges_and_then_writes_nothing(
         artifacts = await prefect.read_artifacts()
     markdown = [str(a.data) for a in artifacts if a.key == "virustotal-collection-case-converge"]
     assert any(f"https://www.virustotal.com/gui/collection/{first.collection_id}" in m for m in markdown)
-    assert any("EMULATED" in m and "203.0.113.9" in m for m in markdown)
+    assert any("EMULATED" in m and "203[.]0[.]113[.]9" in m for m in markdown)
     assert all(PREMIUM_KEY not in m for m in markdown)
 
 
