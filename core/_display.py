@@ -107,10 +107,14 @@ def display_indicator(kind: str | None, value: str) -> str:
 
 
 def markdown_link(text: str, url: str) -> str:
-    """A markdown link whose text is shown as code (never itself a link); ``url`` must be ours."""
+    """A markdown link to one of VirusTotal's pages; ``text`` must already be defanged.
+
+    Plain text, not code: Prefect's UI shows backticks inside a link's text literally.
+    """
     if not url.startswith(GUI_ROOT + "/"):
         raise ValueError("only VirusTotal's own pages are linked")
-    return f"[`{markdown_cell(text)}`]({url})"
+    text = markdown_cell(text).replace("[", "\\[").replace("]", "\\]")
+    return f"[{text}]({url})"
 
 
 def markdown_cell(text: str) -> str:
@@ -138,6 +142,7 @@ def defang_text(text: str) -> str:
 
 
 _KEY_UNSAFE = re.compile(r"[^a-z0-9]+")
+_HASH_TOKEN = re.compile(r"\b(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})\b")
 _KEY_LENGTH = 80
 
 
@@ -149,7 +154,8 @@ def artifact_key(what: str, subject: str) -> str:
         >>> artifact_key("enrichment", "INC-2026/11 27")
         'virustotal-enrichment-inc-2026-11-27'
     """
-    slug = _KEY_UNSAFE.sub("-", short_hash(subject.strip()).lower()).strip("-") or "unnamed"
+    shortened = _HASH_TOKEN.sub(lambda m: short_hash(m.group(0)), subject.strip())
+    slug = _KEY_UNSAFE.sub("-", shortened.lower()).strip("-") or "unnamed"
     return f"virustotal-{what}-{slug}"[:_KEY_LENGTH].rstrip("-")
 
 

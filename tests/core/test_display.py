@@ -6,6 +6,7 @@ import pytest
 
 from prefect_virustotal.core import (
     GUI_ROOT,
+    artifact_key,
     defang,
     display_indicator,
     markdown_link,
@@ -59,7 +60,16 @@ def test_hashes_are_shortened_in_text_and_full_in_the_link() -> None:
     assert display_indicator("url", "http://evil.example/") == "hxxp://evil[.]example/"
     assert (
         markdown_link(short_hash(SHA256), vt_link("file", SHA256))
-        == f"[`{SHA256[:12]}`]({GUI_ROOT}/file/{SHA256})"
+        == f"[{SHA256[:12]}]({GUI_ROOT}/file/{SHA256})"
+    )
+    assert markdown_link("evil[.]example", vt_link("domain", "evil.example")).startswith(
+        "[evil\\[.\\]example]("
     )
     with pytest.raises(ValueError, match="VirusTotal"):
         markdown_link("x", "http://evil.example/")
+
+
+def test_artifact_keys_shorten_hashes_anywhere() -> None:
+    key = artifact_key("expansion-graph", f"{SHA256} and 3 more")
+    assert key == f"virustotal-expansion-graph-{SHA256[:12]}-and-3-more"
+    assert artifact_key("triage", "INC-2026/11 27") == "virustotal-triage-inc-2026-11-27"
