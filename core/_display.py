@@ -32,6 +32,7 @@ _GUI_PATHS: dict[str, str] = {
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _HASH = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 _SCHEMES = {"http": "hxxp", "https": "hxxps", "ftp": "fxp"}
+_HASH_TOKEN = re.compile(r"\b(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})\b")
 
 
 def canonical_url(url: str) -> str:
@@ -77,6 +78,11 @@ def vt_link(kind: str, identifier: str, *, private: bool = False) -> str:
 def short_hash(value: str, length: int = SHORT_HASH_LENGTH) -> str:
     """The first ``length`` characters of a hash (other text unchanged)."""
     return value[:length] if _HASH.fullmatch(value) else value
+
+
+def shorten_hashes(text: str) -> str:
+    """Free text with every MD5, SHA-1 or SHA-256 in it cut to its first 12 characters."""
+    return _HASH_TOKEN.sub(lambda m: short_hash(m.group(0)), text)
 
 
 def _defang_host(host: str) -> str:
@@ -142,7 +148,6 @@ def defang_text(text: str) -> str:
 
 
 _KEY_UNSAFE = re.compile(r"[^a-z0-9]+")
-_HASH_TOKEN = re.compile(r"\b(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})\b")
 _KEY_LENGTH = 80
 
 
@@ -154,7 +159,7 @@ def artifact_key(what: str, subject: str) -> str:
         >>> artifact_key("enrichment", "INC-2026/11 27")
         'virustotal-enrichment-inc-2026-11-27'
     """
-    shortened = _HASH_TOKEN.sub(lambda m: short_hash(m.group(0)), subject.strip())
+    shortened = shorten_hashes(subject.strip())
     slug = _KEY_UNSAFE.sub("-", shortened.lower()).strip("-") or "unnamed"
     return f"virustotal-{what}-{slug}"[:_KEY_LENGTH].rstrip("-")
 

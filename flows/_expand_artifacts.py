@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from prefect_virustotal.client.models import GraphNode, IOCGraph
-from prefect_virustotal.core import defang, node_display, vt_link
+from prefect_virustotal.core import defang, node_display, relationship_summary, vt_link
 
 _TYPE_TAG = {"file": "file", "url": "url", "domain": "domain", "ip_address": "ip"}
 _LABEL_WIDTH = 36
@@ -107,7 +107,10 @@ def mermaid_markdown(
             f"\nThe diagram shows {max_nodes} of {len(graph.nodes)} nodes (seeds first, then the worst "
             "verdicts); dashed boxes stand for the rest."
         )
-    parts += ["", "```mermaid", mermaid_diagram(graph, max_nodes), "```"]
+    # A text account first: Prefect's default UI shows the Mermaid block as raw code.
+    parts += ["", "## Relationships", ""]
+    parts += [f"- {line}" for line in relationship_summary(graph)] or ["None."]
+    parts += ["", "## Diagram (Mermaid)", "", "```mermaid", mermaid_diagram(graph, max_nodes), "```"]
     if graph.unexpanded:
         parts += ["", f"## Not expanded ({len(graph.unexpanded)})", ""]
         reasons = Counter(gap.reason for gap in graph.unexpanded)

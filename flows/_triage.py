@@ -34,6 +34,7 @@ from prefect_virustotal.core import (
     markdown_cell,
     markdown_link,
     relationship_summary,
+    shorten_hashes,
     verdict_counts,
     verdict_rank,
 )
@@ -181,7 +182,8 @@ def _markdown(report: TriageReport, graph_key: str | None) -> str:
     lines += ["", "## Skipped", ""]
     if report.skipped:
         lines += [
-            f"- `{markdown_cell(defang(s.what))}`: **{s.reason}**: {markdown_cell(defang_text(s.detail))}"
+            f"- `{markdown_cell(shorten_hashes(defang(s.what)))}`: **{s.reason}**: "
+            f"{markdown_cell(defang_text(s.detail))}"
             for s in report.skipped
         ]
     else:
