@@ -13,7 +13,7 @@ from enum import IntEnum
 from typing import Any, NoReturn, TypeVar
 
 import typer
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 from rich.console import Console
 
 from prefect_virustotal.blocks import VirusTotalCredentials
@@ -147,10 +147,11 @@ def resolve_target(block: str | None, emulator: bool) -> Target:
 
 
 def _credentials(**fields: Any) -> VirusTotalCredentials:
+    """A block from the environment's values; a malformed ``VT_BASE_URL`` is bad input (exit 2)."""
     try:
         return VirusTotalCredentials(**fields)
-    except ValueError as exc:  # a malformed VT_BASE_URL
-        fail(ExitCode.BAD_INPUT, f"VT_BASE_URL: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}")
+    except ValidationError as exc:
+        fail(ExitCode.BAD_INPUT, f"VT_BASE_URL: {exc.errors()[0]['msg']}")
 
 
 def _with_base_url(block: VirusTotalCredentials, base_url: str) -> VirusTotalCredentials:

@@ -88,3 +88,11 @@ def test_mermaid_only_when_asked() -> None:
     assert "graph LR" not in plain.output
     drawn = runner.invoke(app, ["expand", seed, "--depth", "1", "--emulator", "--mermaid"])
     assert "graph LR" in drawn.output
+
+
+def test_a_malformed_vt_base_url_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VT_API_KEY", "k" * 10)
+    monkeypatch.setenv("VT_BASE_URL", "ftp://127.0.0.1/api/v3")
+    result = runner.invoke(app, ["lookup", "8.8.8.8"])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "VT_BASE_URL" in result.output
