@@ -7,7 +7,6 @@ Everything here runs before a request is made: malformed input raises
 from __future__ import annotations
 
 import base64
-import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -236,11 +235,6 @@ def parse_url_identifier(value: str) -> str:
     return candidate.rstrip("=")
 
 
-def sha256_of_url(url: str) -> str:
-    """SHA-256 of the URL as given (VirusTotal hashes its canonical form)."""
-    return hashlib.sha256(normalize_url(url).encode()).hexdigest()
-
-
 @dataclass(frozen=True, slots=True)
 class Indicator:
     """A validated indicator.
@@ -259,13 +253,6 @@ class Indicator:
     def collection(self) -> str:
         """The API collection that holds objects of this kind."""
         return {"file": "files", "url": "urls", "domain": "domains", "ip_address": "ip_addresses"}[self.kind]
-
-    @property
-    def gui_link(self) -> str:
-        """The page for this indicator on virustotal.com."""
-        path = {"file": "file", "url": "url", "domain": "domain", "ip_address": "ip-address"}
-        ident = sha256_of_url(self.value) if self.kind == "url" else self.id
-        return f"https://www.virustotal.com/gui/{path[self.kind]}/{ident}"
 
 
 def parse_indicator(value: str, kind: IndicatorKind | None = None) -> Indicator:

@@ -6,11 +6,12 @@ from collections import Counter
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import Assessment, VerdictPolicy, assess, extract_indicators
 from prefect_virustotal.client.models import LookupResult, LookupStatus
+from prefect_virustotal.core import artifact_key, defang_text, display_indicator, verdict_counts, verdict_rank
 from prefect_virustotal.tasks import check_daily_budget, lookup_indicators
 
 EMULATED_BANNER = "EMULATED DATA: these results come from the prefect-virustotal emulator and are fiction."
@@ -22,9 +23,10 @@ class EnrichedIndicator(BaseModel):
     lookup: LookupResult
     assessment: Assessment | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def verdict(self) -> str:
-        """The verdict, or the lookup status when there is no report."""
+        """The verdict, or the lookup status when there is no report (in ``--json`` as a flat field)."""
         if self.assessment is not None:
             return self.assessment.verdict.value
         return "unknown" if self.lookup.status == LookupStatus.NOT_FOUND else self.lookup.status.value
@@ -42,17 +44,20 @@ class EnrichmentReport(BaseModel):
         return dict(Counter(item.verdict for item in self.items))
 
     def rows(self) -> list[dict[str, str]]:
-        """One table row per indicator."""
+        """One table row per indicator, worst verdict first, in the order an analyst reads.
+
+        Indicators are shown defanged (hashes shortened); the only link is to VirusTotal's page.
+        """
         rows = []
-        for item in self.items:
+        for item in sorted(self.items, key=lambda i: verdict_rank(i.verdict)):
             found = item.assessment
             rows.append(
                 {
-                    "indicator": item.lookup.indicator,
-                    "type": item.lookup.kind or "-",
+                    "indicator": display_indicator(item.lookup.kind, item.lookup.indicator),
                     "verdict": item.verdict,
+                    "reason": defang_text(found.reason if found else (item.lookup.error or "")),
                     "detections": found.ratio if found else "-",
-                    "reason": found.reason if found else (item.lookup.error or ""),
+                    "type": item.lookup.kind or "-",
                     "link": item.lookup.link or "",
                 }
             )
@@ -76,6 +81,7 @@ async def enrich_iocs(
     credentials: VirusTotalCredentials | str = "virustotal",
     policy: VerdictPolicy | None = None,
     concurrency: int = 8,
+    case: str | None = None,
 ) -> EnrichmentReport:
     """Enrich indicators with VirusTotal reports and explained verdicts.
 
@@ -89,6 +95,7 @@ async def enrich_iocs(
         credentials: a credentials block, or the name of a saved one.
         policy: verdict thresholds; the defaults need 3 engines for malicious.
         concurrency: lookups in flight at once (the key's rate limit still applies).
+        case: the case the indicators belong to; keys the artifact (else the first indicator).
 
     Returns:
         One enriched item per indicator, in input order, and whether the data is emulated.
@@ -116,10 +123,16 @@ async def enrich_iocs(
         items=[EnrichedIndicator(lookup=r, assessment=_assess(r, policy)) for r in results],
         emulated=any(r.emulated for r in results),
     )
-    description = "VirusTotal enrichment: one row per indicator."
+    more = f" and {len(wanted) - 1} more" if len(wanted) > 1 else ""
+    subject = case or wanted[0] + more
+    shown = case or display_indicator(None, wanted[0]) + more
+    counts = verdict_counts(report.summary)
+    description = f"VirusTotal enrichment of {shown}: {len(report.items)} indicator(s), {counts}."
     if report.emulated:
-        description = f"**{EMULATED_BANNER}**\n\n{description}"
+        description = f"{description}\n\n**{EMULATED_BANNER}**"
         logger.warning(EMULATED_BANNER)
-    await acreate_table_artifact(key="virustotal-enrichment", table=report.rows(), description=description)
+    await acreate_table_artifact(
+        key=artifact_key("enrichment", subject), table=report.rows(), description=description
+    )
     logger.info("enriched %d indicators: %s", len(report.items), report.summary)
     return report

@@ -32,6 +32,7 @@ from prefect_virustotal.client.models import (
     URLObject,
     VTObject,
 )
+from prefect_virustotal.core import vt_link
 
 LOOKUP_CACHE = INPUTS - "credentials"
 """An input-keyed cache policy for lookups that ignores which block made the call.
@@ -243,7 +244,13 @@ async def _lookup_one(
         indicator = parse_indicator(raw)
     except InvalidIndicatorError as exc:
         return LookupResult(indicator=raw, status=LookupStatus.INVALID, error=str(exc))
-    base = {"indicator": raw, "kind": indicator.kind, "id": indicator.id, "link": indicator.gui_link}
+    page = indicator.value if indicator.kind == "url" else indicator.id
+    base = {
+        "indicator": raw,
+        "kind": indicator.kind,
+        "id": indicator.id,
+        "link": vt_link(indicator.kind, page),
+    }
     if stop.is_set():
         return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error="not looked up: quota spent")
     try:
@@ -259,6 +266,8 @@ async def _lookup_one(
         return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=exc.message)
     except (APIError, APIConnectionError) as exc:
         return LookupResult(**base, status=LookupStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
+    # The report's id is the page's id (for a URL, the SHA-256 of VirusTotal's canonical form).
+    base["link"] = vt_link(indicator.kind, report.id)
     return LookupResult(**base, status=LookupStatus.FOUND, report=report)
 
 
