@@ -6,6 +6,26 @@ defanged display live here (see DESIGN.md). This package imports `prefect_virust
 well-kept libraries, never Prefect.
 """
 
+from ._display import (
+    GUI_ROOT,
+    SHORT_HASH_LENGTH,
+    VERDICT_ORDER,
+    artifact_key,
+    canonical_url,
+    defang,
+    defang_text,
+    display_indicator,
+    markdown_cell,
+    markdown_link,
+    node_display,
+    relationship_summary,
+    short_hash,
+    shorten_hashes,
+    url_page_id,
+    verdict_counts,
+    verdict_rank,
+    vt_link,
+)
 from ._migrate import (
     MAX_SCAN_BYTES,
     SCANNED_SUFFIXES,
