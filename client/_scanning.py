@@ -6,8 +6,10 @@ and wait helpers) and the ``/private`` area, registered as ``vt.private``.
 
 Uploads never hold a file in memory: httpx gets a file object, opened afresh for each
 attempt, and reads it in chunks. Files over 32 MB go through a one-time upload URL
-(``GET /files/upload_url``), which must be on the API's own host: the key travels with the
-upload, so it is never sent to another host.
+(``GET /files/upload_url``), which must be on a VirusTotal host or on the configured API's own
+host: the key travels with the upload, so it is never sent to another host. VirusTotal's
+reference shows the upload URL as plain ``http://www.virustotal.com/_ah/upload/...``; the
+upload goes over https whenever the API is https, so the key never travels in clear.
 """
 
 from __future__ import annotations
@@ -213,18 +215,42 @@ async def _post_file(
 
 
 async def _fetch_upload_url(client: VirusTotalClient, path: str) -> str:
-    """A one-time upload URL, checked to be on the API's own host."""
+    """A one-time upload URL, checked and made safe by :func:`checked_upload_url`."""
     body = await client.request_json("GET", path)
     url = body.get("data") if isinstance(body, dict) else None
     if not isinstance(url, str):
         raise UnexpectedResponseError("InvalidResponse", f"{path}: no upload URL in the answer", 200)
-    api, given = urlsplit(client.base_url), urlsplit(url)
-    if (given.scheme, given.netloc) != (api.scheme, api.netloc):
-        # The key is sent with the upload: never to a host other than the API's.
+    return checked_upload_url(client.base_url, url, path)
+
+
+#: The service's own domain: an upload URL on it or a subdomain is VirusTotal's.
+_VT_DOMAIN = "virustotal.com"
+
+
+def checked_upload_url(base_url: str, url: str, path: str = "upload_url") -> str:
+    """``url`` if the key may be sent there, upgraded to https when ``base_url`` is https.
+
+    Accepted: a host of VirusTotal (``virustotal.com`` or a subdomain) or the configured
+    API's own host and port (the emulator), in either scheme. Refused, before anything is
+    sent: any other host, a non-web scheme, or credentials in the URL.
+    """
+    api, given = urlsplit(base_url), urlsplit(url)
+    host = (given.hostname or "").lower().rstrip(".")
+    own = host == (api.hostname or "").lower() and given.port == api.port
+    ours = host == _VT_DOMAIN or host.endswith("." + _VT_DOMAIN)
+    if given.scheme not in ("http", "https") or given.username or given.password or not (own or ours):
+        # The key is sent with the upload: never to a host other than VirusTotal's or the API's.
         raise UnexpectedResponseError(
-            "InvalidResponse", f"{path}: the upload URL is not on {api.netloc}; refusing to send the key", 200
+            "InvalidResponse",
+            f"{path}: the upload URL is not on {api.netloc} or a VirusTotal host; refusing to send the key",
+            200,
         )
-    return url
+    if api.scheme == "https" and given.scheme == "http":
+        # The reference's own example is plain http; the key must never travel in clear.
+        # On the API's own host the API's port serves https; elsewhere http's port 80 goes.
+        netloc = api.netloc if own else given.netloc.removesuffix(":80")
+        given = given._replace(scheme="https", netloc=netloc)
+    return given.geturl()
 
 
 def _descriptor(body: Any, path: str) -> VTObject[Any]:

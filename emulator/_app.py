@@ -164,6 +164,7 @@ class _Gateway:
             path=scope["path"],
             query=scope.get("query_string", b"").decode("latin-1"),
             api_key=key,
+            scheme=str(scope.get("scheme", "http")),
         )
         emulator.log.append(record)
         send = _marking(send, record)

@@ -210,7 +210,10 @@ async def get_upload_url(request: Request) -> Response:
     if private:
         _need_private(request)
     ticket = emulator.scanning.ticket(private, emulator.clock.time(), caller(request).key)
-    return JSONResponse({"data": f"{str(request.base_url).rstrip('/')}{UPLOAD_PREFIX}/{ticket.token}"})
+    # Plain http even when asked over https, as in the reference's own example answer
+    # (``http://www.virustotal.com/_ah/upload/...``): a client must upgrade it itself.
+    root = request.base_url.replace(scheme="http")
+    return JSONResponse({"data": f"{str(root).rstrip('/')}{UPLOAD_PREFIX}/{ticket.token}"})
 
 
 async def post_upload(request: Request) -> Response:

@@ -290,7 +290,18 @@ async def test_private_scanning_needs_a_premium_key(emulator: Emulator, clock: F
             await vt.private.upload(b"x")
 
 
-async def test_upload_url_on_another_host_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "given",
+    [
+        "https://uploads.elsewhere.test/_upload/abc",
+        "http://www.virustotal.com.evil.test/_ah/upload/abc",
+        "http://evilvirustotal.com/_ah/upload/abc",
+        "http://user:pw@www.virustotal.com/_ah/upload/abc",
+        "ftp://www.virustotal.com/_ah/upload/abc",
+        "http://127.0.0.1/_ah/upload/abc",
+    ],
+)
+async def test_upload_url_on_another_host_is_refused(tmp_path: Path, given: str) -> None:
     # The emulator always answers with its own host; a foreign one needs a mock transport.
     import httpx
 
@@ -300,10 +311,48 @@ async def test_upload_url_on_another_host_is_refused(tmp_path: Path) -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(f"{request.method} {request.url}")
-        return httpx.Response(200, json={"data": "https://uploads.elsewhere.test/_upload/abc"})
+        return httpx.Response(200, json={"data": given})
 
     path = _big_file(tmp_path / "big.bin", DIRECT_UPLOAD_LIMIT + 1)
     async with VirusTotalClient(PREMIUM_KEY, transport=httpx.MockTransport(answer)) as vt:
         with pytest.raises(UnexpectedResponseError, match="refusing to send the key"):
             await vt.files.upload(path)
     assert seen == ["GET https://www.virustotal.com/api/v3/files/upload_url"]
+
+
+async def test_plain_http_upload_url_of_virustotal_is_sent_over_https(tmp_path: Path) -> None:
+    # The reference's own example answer is a plain-http URL on www.virustotal.com.
+    import httpx
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url}")
+        if request.url.path.endswith("/upload_url"):
+            return httpx.Response(200, json={"data": "http://www.virustotal.com/_ah/upload/AMmfu6b-_DX/"})
+        return httpx.Response(200, json={"data": {"type": "analysis", "id": "abc"}})
+
+    path = _big_file(tmp_path / "big.bin", DIRECT_UPLOAD_LIMIT + 1)
+    async with VirusTotalClient(PREMIUM_KEY, transport=httpx.MockTransport(answer)) as vt:
+        descriptor = await vt.files.upload(path)
+    assert descriptor.id == "abc"
+    assert seen == [
+        "GET https://www.virustotal.com/api/v3/files/upload_url",
+        "POST https://www.virustotal.com/_ah/upload/AMmfu6b-_DX/",
+    ]
+
+
+async def test_large_upload_against_an_https_api_goes_over_https(clock: FakeClock, tmp_path: Path) -> None:
+    # The emulator hands out http:// upload URLs like the reference; the client upgrades them.
+    secure = Emulator(seed=0, clock=clock, base_url="https://vt-emulator.test/api/v3")
+    secure.add_key(PREMIUM_KEY, tier="premium")
+    path = _big_file(tmp_path / "big.bin", DIRECT_UPLOAD_LIMIT + 1)
+    async with VirusTotalClient(
+        PREMIUM_KEY, base_url=secure.base_url, transport=secure.transport(), clock=clock
+    ) as vt:
+        descriptor = await vt.files.upload(path)
+    assert descriptor.type == "analysis" and secure.scanning.uploads == 1
+    assert {(r.method, r.path.split("/")[1], r.scheme) for r in secure.requests} == {
+        ("GET", "api", "https"),
+        ("POST", "_upload", "https"),
+    }

@@ -64,6 +64,16 @@ async def test_upload_urls_are_absolute_single_use_and_expire(fresh: Emulator, f
     assert fresh.scanning.uploads == 1
 
 
+async def test_upload_urls_are_plain_http_even_when_asked_over_https(fake_clock: FakeClock) -> None:
+    # The reference's example answer is http://www.virustotal.com/_ah/upload/...: so is ours.
+    secure = Emulator(
+        seed=0, clock=fake_clock, world=World(seed=0), base_url="https://vt-emulator.test/api/v3"
+    )
+    async with api(secure) as http:
+        url = (await http.get("/files/upload_url")).json()["data"]
+        assert url.startswith("http://vt-emulator.test/_upload/")
+
+
 async def test_direct_upload_over_32_mb_is_413(fresh: Emulator) -> None:
     async with api(fresh) as http:
         answer = await http.post("/files", files={"file": ("big", b"\0" * (DIRECT_UPLOAD_LIMIT + 1))})
