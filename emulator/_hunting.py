@@ -57,7 +57,8 @@ logger = logging.getLogger(__name__)
 MAX_CONCURRENT_JOBS = 10
 MAX_RULES_PER_JOB = 300
 RETROHUNT_ACTIVE = frozenset({"queued", "starting", "running", "aborting"})
-MATCH_OBJECT_TYPES = ("file", "url", "domain", "ip_address")
+#: As the reference spells them: ``ip``; ``ip_address`` is refused like any unknown value.
+MATCH_OBJECT_TYPES = ("file", "url", "domain", "ip")
 #: Default notifications per ruleset per 24 h (UNCONFIRMED: the docs name the field, not a default).
 DEFAULT_RULESET_LIMIT = 100
 _DAY = 86400
