@@ -241,11 +241,14 @@ class VirusTotalClient:
                 logger.debug("%s %s -> %s", method, path, response.status_code)
                 if response.headers.get("x-vt-emulator"):
                     self.emulated = True
-                if response.status_code == 200:
+                if 200 <= response.status_code < 300:
+                    # Any 2xx is success (the reference's errors page); a 204 has no body.
                     if not expect_json or self._decodes(response):
                         return response
                     error = UnexpectedResponseError(
-                        "InvalidResponse", f"{method} {self._redact(path)}: the body is not JSON", 200
+                        "InvalidResponse",
+                        f"{method} {self._redact(path)}: the body is not JSON",
+                        response.status_code,
                     )
                 else:
                     error = self._error_from(response)

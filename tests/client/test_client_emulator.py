@@ -254,3 +254,18 @@ async def test_key_never_logged(
     assert caplog.records, "expected DEBUG records from the client"
     assert PREMIUM_KEY not in caplog.text
     assert PREMIUM_KEY not in str(info.value) and PREMIUM_KEY not in repr(info.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(201, b'{"data": {"type": "domain", "id": "a.test"}}'), (204, b"")]
+)
+async def test_any_2xx_is_success(status: int, body: bytes) -> None:
+    # The reference's errors page: any 2xx status is success (the emulator only sends 200).
+    import httpx
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body, headers={"content-type": "application/json"})
+
+    async with VirusTotalClient(PREMIUM_KEY, transport=httpx.MockTransport(answer)) as client:
+        decoded = await client.request_json("POST", "/anything", json_body={})
+    assert decoded == ({} if not body else {"data": {"type": "domain", "id": "a.test"}})
