@@ -449,6 +449,13 @@ async def list_notification_files(request: Request) -> Response:
     """``GET /intelligence/hunting_notification_files`` (newest first; filter keywords guessed)."""
     parsed = _hunting_filter(request.query_params.get("filter", ""))
     items = _listing(request, "hunting", parsed)
+    raw_limit = request.query_params.get("count_limit")
+    if raw_limit is not None:
+        # A documented parameter; its exact effect is UNCONFIRMED: here, at most that many
+        # notifications (newest first) are listed and counted.
+        if not raw_limit.isdigit() or int(raw_limit) < 1:
+            raise ApiError("InvalidArgumentError", f'Invalid count_limit "{raw_limit}"')
+        items = items[: int(raw_limit)]
     body = paginate(
         request, items, _render_notification_file(request), scope=_scope(request, "hunting_files")
     )

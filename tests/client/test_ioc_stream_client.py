@@ -96,3 +96,15 @@ async def test_a_second_bulk_deletion_while_one_runs_is_named_so(
     assert emulator.count("DELETE", "/ioc_stream") == 2
     clock.advance(61)
     await vt.ioc_stream.delete_all()
+
+
+async def test_hunting_notification_files_take_count_limit(vt: VirusTotalClient, emulator: Emulator) -> None:
+    for i in range(5):
+        emulator.inject_hunting_notification(
+            key=PREMIUM_KEY, date=BASE + i, sha256=emulator.world.pick("file")
+        )
+    capped = await vt.hunting_notifications.files(count_limit=3, page_size=2).collect()
+    assert len(capped) == 3
+    assert "count_limit=3" in emulator.requests[-1].query
+    with pytest.raises(InvalidParameterError):
+        vt.hunting_notifications.files(count_limit=0)

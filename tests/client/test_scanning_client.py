@@ -178,6 +178,19 @@ async def test_url_scan_and_rescans(vt: VirusTotalClient, emulator: Emulator) ->
     assert again.id != analysis.id and (await vt.analyses.wait(rescan.id)).attributes.completed
 
 
+async def test_a_url_whose_host_has_an_underscore_is_scanned_and_looked_up(
+    vt: VirusTotalClient, emulator: Emulator
+) -> None:
+    # Browsers and VirusTotal accept an underscore in a URL's host (not RFC 1123, but real).
+    emulator.scanning.set_durations(queued=0, running=0)
+    url = "http://my_host.sub_domain.example/landing"
+    analysis = await vt.urls.scan(url)
+    done = await vt.analyses.wait(analysis.id)
+    assert done.attributes.completed
+    report = await vt.urls.get(url)
+    assert report.attributes.url == url
+
+
 def _no_requests(emulator: Emulator) -> None:
     assert emulator.count() == 0, [r.path for r in emulator.requests]
 

@@ -129,6 +129,15 @@ async def test_url_submissions_join_the_world(fresh: Emulator) -> None:
         assert again["id"] != data["id"]
 
 
+async def test_a_url_whose_host_has_an_underscore_is_accepted(fresh: Emulator) -> None:
+    url = "http://my_host.example/x"
+    async with api(fresh, PREMIUM_DEMO_KEY) as http:
+        answer = await http.post("/urls", data={"url": url})
+        assert answer.status_code == 200
+        sha256 = hashlib.sha256(url.encode()).hexdigest()
+        assert (await http.get(f"/urls/{sha256}")).json()["data"]["attributes"]["url"] == url
+
+
 def test_multipart_reader_handles_any_chunking() -> None:
     import re
 
