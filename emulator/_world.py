@@ -355,7 +355,17 @@ class World:
     def get(self, kind: str, raw_id: str) -> WorldObject | None:
         """The object of ``kind`` with this id (in any accepted form), or ``None``."""
         canonical = self.canonical_id(kind, raw_id)
-        return None if canonical is None else self._objects[kind][canonical]
+        return None if canonical is None else self._objects[kind].get(canonical)
+
+    def forget(self, kind: str, object_id: str) -> None:
+        """Test handle: VirusTotal no longer has this object, though relationships still list it.
+
+        Lookups then answer 404, and relationship listings carry an error stub in its place.
+        """
+        canonical = self.canonical_id(kind, object_id)
+        if canonical is None:
+            raise KeyError(object_id)
+        del self._objects[kind][canonical]
 
     def content(self, sha256: str) -> bytes:
         """The bytes of a file (any accepted hash form)."""

@@ -450,6 +450,8 @@ class _Level:
 
     def _discover_full(self, source: NodeRef, name: str, objects: Sequence[VTObject[Any]]) -> int:
         for obj in objects:
+            if self._gone(source, name, obj):
+                continue
             leaf = self._leaf(source, obj)
             if leaf is not None:
                 self.result.discoveries.append(
@@ -486,8 +488,20 @@ class _Level:
             reason=found.reason + " (from the resolution)",
         )
 
+    def _gone(self, source: NodeRef, name: str, item: Descriptor | VTObject[Any]) -> bool:
+        """An error stub (an object VirusTotal no longer has) is a gap of the level, not a node."""
+        if item.error is None:
+            return False
+        key = NodeRef(type=item.type, id=item.id).key
+        if all(gap.node != key for gap in self.result.gaps):  # embedded, then in full: once
+            detail = f"listed in {source.key} {name}, but {item.error.code}: {item.error.message}"
+            self.result.gaps.append(GraphGap(node=key, depth=0, reason="not_found", detail=detail))
+        return True
+
     def _discover(self, source: NodeRef, name: str, items: Sequence[Descriptor]) -> None:
         for item in items:
+            if self._gone(source, name, item):
+                continue
             target = target_of(source, item)
             if target is not None:
                 self.result.discoveries.append(Discovery(source=source.key, relationship=name, target=target))

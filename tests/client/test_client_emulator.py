@@ -269,3 +269,15 @@ async def test_any_2xx_is_success(status: int, body: bytes) -> None:
     async with VirusTotalClient(PREMIUM_KEY, transport=httpx.MockTransport(answer)) as client:
         decoded = await client.request_json("POST", "/anything", json_body={})
     assert decoded == ({} if not body else {"data": {"type": "domain", "id": "a.test"}})
+
+
+async def test_relationship_lists_parse_error_stubs_as_such(vt: VirusTotalClient, emulator: Emulator) -> None:
+    seed = emulator.world.pick("file", "malicious", min_relationship=("contacted_ips", 2))
+    gone = emulator.world.related("file", seed, "contacted_ips")[0][1]
+    emulator.world.forget("ip_address", gone)
+    related = await vt.relationships.objects("files", seed, "contacted_ips").collect()
+    stubs = [o for o in related if o.missing]
+    assert [s.id for s in stubs] == [gone]
+    assert stubs[0].error is not None and stubs[0].error.code == "NotFoundError"
+    assert stubs[0].attributes.model_dump() == {}  # no made-up attributes (no stats, no verdict)
+    assert all(not o.missing and o.attributes.model_dump() for o in related if o.id != gone)

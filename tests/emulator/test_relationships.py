@@ -171,3 +171,25 @@ async def test_relationships_agree_over_http(emu: Emulator, world: World) -> Non
         for descriptor in domains:
             pages = await walk(client, f"/domains/{descriptor['id']}/relationships/communicating_files", 40)
             assert sha256 in {d["id"] for p in pages for d in p["data"]}
+
+
+async def test_a_gone_related_object_is_an_error_stub_not_a_failed_list(fake_clock: object) -> None:
+    own = Emulator(seed=0, world=World(seed=0))
+    seed = own.world.pick("file", "malicious", min_relationship=("contacted_ips", 2))
+    refs = own.world.related("file", seed, "contacted_ips")
+    gone = refs[0][1]
+    own.world.forget("ip_address", gone)
+    async with api(own) as http:
+        full = await http.get(f"/files/{seed}/contacted_ips", params={"limit": 40})
+        assert full.status_code == 200
+        items = full.json()["data"]
+        assert len(items) == len(refs)
+        stub = next(i for i in items if i["id"] == gone)
+        assert stub == {"type": "ip_address", "id": gone, "error": stub["error"]}
+        assert stub["error"]["code"] == "NotFoundError"
+        assert all("attributes" in i for i in items if i["id"] != gone)
+        assert error_of(await http.get(f"/ip_addresses/{gone}"))[0] == 404
+        descriptors = (await http.get(f"/files/{seed}/relationships/contacted_ips")).json()["data"]
+        embedded = (await http.get(f"/files/{seed}", params={"relationships": "contacted_ips"})).json()
+        for listed in (descriptors, embedded["data"]["relationships"]["contacted_ips"]["data"]):
+            assert next(i for i in listed if i["id"] == gone)["error"]["code"] == "NotFoundError"
