@@ -33,7 +33,12 @@ from ._expand_artifacts import mermaid_diagram
 from ._submit import submit_and_wait
 
 SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable"]
-_GAP_REASONS: dict[str, SkipReason] = {"request_budget": "budget", "quota": "quota", "invalid": "invalid"}
+_GAP_REASONS: dict[str, SkipReason] = {
+    "request_budget": "budget",
+    "quota": "quota",
+    "invalid": "invalid",
+    "tier": "policy",  # a relationship the key's licence does not cover, skipped on purpose
+}
 _ORDER = {"malicious": 0, "suspicious": 1, "unknown": 2, "clean": 3}
 _HASH_CHUNK = 1 << 20
 

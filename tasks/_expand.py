@@ -31,6 +31,7 @@ from pydantic import Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import (
+    ENTERPRISE_RELATIONSHIPS,
     APIConnectionError,
     APIError,
     NotFoundError,
@@ -560,6 +561,7 @@ async def expand_level(
     policy: VerdictPolicy | None = None,
     concurrency: int = 8,
     leaf_verdicts: bool = False,
+    skip_enterprise: bool = False,
 ) -> LevelResult:
     """Fetch one breadth-first level of an IOC graph: every frontier node and its neighbours.
 
@@ -581,6 +583,9 @@ async def expand_level(
         leaf_verdicts: also fetch the related objects in full (one request per 40, only
             for relationships with items), so that the next level's nodes come with
             verdicts; for the last level of an expansion.
+        skip_enterprise: do not follow the relationships VirusTotal keeps for VT Enterprise
+            users (a public key gets an error for them); each node that had some to follow
+            gets a ``tier`` gap saying which were skipped.
 
     Returns:
         The fetched nodes with verdicts, the related objects found, and what was left
@@ -597,6 +602,14 @@ async def expand_level(
         ```
     """
     policy = policy or VerdictPolicy()
+    skipped = {
+        kind: sorted(ENTERPRISE_RELATIONSHIPS.get(kind, frozenset()) & set(names))
+        for kind, names in relationships.items()
+    }
+    if skip_enterprise:
+        relationships = {
+            kind: [n for n in names if n not in skipped[kind]] for kind, names in relationships.items()
+        }
     async with credentials.get_client() as vt:
         level = _Level(
             vt, relationships, max(0, fan_out), _Budget(request_budget), policy, concurrency, leaf_verdicts
@@ -604,6 +617,10 @@ async def expand_level(
         result = await level.run(frontier)
         result.requests_sent = vt.request_count
         result.emulated = vt.emulated
+    for node in result.nodes if skip_enterprise else ():
+        if skipped.get(node.type) and node.status in (NodeStatus.EXPANDED, NodeStatus.FETCHED):
+            detail = f"not followed with a public key (VT Enterprise only): {', '.join(skipped[node.type])}"
+            result.gaps.append(GraphGap(node=node.key, depth=0, reason="tier", detail=detail))
     get_run_logger().info(
         "expanded %d nodes: %d related objects, %d requests, %d left undone",
         len(frontier),

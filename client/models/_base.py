@@ -64,6 +64,8 @@ class Relationship(VTModel):
     data: list[Descriptor] | Descriptor | None = None
     meta: dict[str, Any] | None = None
     links: dict[str, str] | None = None
+    error: ErrorBody | None = None
+    """Set when the service refused this relationship alone (e.g. one for VT Enterprise users)."""
 
     @property
     def items(self) -> list[Descriptor]:

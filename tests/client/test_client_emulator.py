@@ -281,3 +281,14 @@ async def test_relationship_lists_parse_error_stubs_as_such(vt: VirusTotalClient
     assert stubs[0].error is not None and stubs[0].error.code == "NotFoundError"
     assert stubs[0].attributes.model_dump() == {}  # no made-up attributes (no stats, no verdict)
     assert all(not o.missing and o.attributes.model_dump() for o in related if o.id != gone)
+
+
+async def test_an_enterprise_only_relationship_is_an_error_on_that_relationship_alone(
+    emulator: Emulator, clock: FakeClock
+) -> None:
+    domain = emulator.world.pick("domain", min_relationship=("urls", 1))
+    async with client_for(emulator, clock, key=PUBLIC_KEY) as client:
+        report = await client.domains.get(domain, relationships=["urls", "resolutions"])
+    urls = report.relationships["urls"]
+    assert urls.error is not None and urls.error.code == "ForbiddenError" and urls.items == []
+    assert report.relationships["resolutions"].error is None and report.relationships["resolutions"].items

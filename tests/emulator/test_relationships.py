@@ -193,3 +193,24 @@ async def test_a_gone_related_object_is_an_error_stub_not_a_failed_list(fake_clo
         embedded = (await http.get(f"/files/{seed}", params={"relationships": "contacted_ips"})).json()
         for listed in (descriptors, embedded["data"]["relationships"]["contacted_ips"]["data"]):
             assert next(i for i in listed if i["id"] == gone)["error"]["code"] == "NotFoundError"
+
+
+async def test_enterprise_only_relationships_are_refused_to_public_keys_alone(
+    emu: Emulator, world: World
+) -> None:
+    from prefect_virustotal.emulator import PUBLIC_DEMO_KEY
+
+    domain = world.pick("domain", min_relationship=("urls", 1))
+    async with api(emu, PUBLIC_DEMO_KEY) as public, api(emu) as premium:
+        for path in (f"/domains/{domain}/urls", f"/domains/{domain}/relationships/downloaded_files"):
+            assert error_of(await public.get(path))[:2] == (403, "ForbiddenError")
+            assert (await premium.get(path)).status_code == 200
+        ip = world.pick("ip_address")
+        assert error_of(await public.get(f"/ip_addresses/{ip}/downloaded_files"))[0] == 403
+        answer = await public.get(f"/domains/{domain}", params={"relationships": "urls,resolutions"})
+        assert answer.status_code == 200
+        rels = answer.json()["data"]["relationships"]
+        assert rels["urls"]["error"]["code"] == "ForbiddenError" and "data" not in rels["urls"]
+        assert "data" in rels["resolutions"] and answer.json()["data"]["attributes"]
+        full = (await premium.get(f"/domains/{domain}", params={"relationships": "urls"})).json()
+        assert full["data"]["relationships"]["urls"]["data"]
