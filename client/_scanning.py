@@ -56,6 +56,7 @@ from .models._scanning import (
     PrivateScanOptions,
     PrivateURLAttributes,
     PrivateURLObject,
+    PrivateURLScanOptions,
 )
 
 if TYPE_CHECKING:
@@ -435,11 +436,12 @@ class PrivateScanning(_Area):
     ) -> VTObject[Any]:
         """Re-analyse a private file (``POST /private/files/{sha256}/analyse``).
 
-        The documentation lists the sandbox options as query parameters here.
+        The documentation lists the sandbox options as query parameters here, with
+        ``retention_period_days`` among them (a ZIP ``password`` has nothing to open).
         """
         ident = _sha256(sha256)
         opts = _options(options)
-        params = {k: v for k, v in opts.form().items() if k not in ("password", "retention_period_days")}
+        params = {k: v for k, v in opts.form().items() if k != "password"}
         path = f"/private/files/{ident}/analyse"
         body = await self._client.request_json("POST", path, params=params or None, idempotent=False)
         return _descriptor(body, path)
@@ -468,18 +470,33 @@ class PrivateScanning(_Area):
         retention_period_days: int | None = None,
         storage_region: str | None = None,
         strip_credentials: bool = False,
+        options: PrivateURLScanOptions | Mapping[str, Any] | None = None,
     ) -> VTObject[Any]:
         """Submit a URL for private scanning (``POST /private/urls``).
 
-        Only ``url`` is confirmed; the optional fields come from a third-party client
-        (UNCONFIRMED) and are sent only when given.
+        ``options`` takes every documented field (``user_agent``, ``sandboxes``,
+        ``retention_period_days``, ``storage_region`` US/CA/EU/GB, ``interaction_sandbox``,
+        ``interaction_timeout``); the two keyword shortcuts are merged into it. Each is
+        checked before anything is sent and sent only when given.
 
         Raises:
             InvalidIndicatorError: not a URL, or it carries credentials (see
                 :func:`check_url_for_submission`).
+            InvalidParameterError: an option is out of range (no request made).
         """
         target = check_url_for_submission(url, strip_credentials=strip_credentials)
-        opts = _options({"retention_period_days": retention_period_days, "storage_region": storage_region})
+        given = dict(
+            options.model_dump(exclude_none=True)
+            if isinstance(options, PrivateURLScanOptions)
+            else options or {}
+        )
+        shortcuts = {"retention_period_days": retention_period_days, "storage_region": storage_region}
+        given.update({k: v for k, v in shortcuts.items() if v is not None})
+        try:
+            opts = PrivateURLScanOptions.model_validate(given)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise InvalidParameterError(f"invalid private URL scan options: {problems}") from None
         body = await self._client.request_json(
             "POST", "/private/urls", data={"url": target, **opts.form()}, idempotent=False
         )

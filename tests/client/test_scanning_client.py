@@ -139,6 +139,47 @@ async def test_private_upload_large_and_small(
     assert [f.id async for f in vt.private.files()] == [small_report.id]
 
 
+async def test_private_options_are_checked_per_kind_before_sending(
+    vt: VirusTotalClient, emulator: Emulator
+) -> None:
+    emulator.scanning.set_durations(queued=0, running=0)
+    # Files: US or EU only. URLs: US, CA, EU or GB, and their own options.
+    for bad_file in ({"storage_region": "CA"}, {"storage_region": "GB"}):
+        with pytest.raises(InvalidParameterError):
+            await vt.private.upload(b"MZ x", bad_file)
+    url = "http://private-target.example/"
+    bad_url_options: list[dict[str, object]] = [
+        {"storage_region": "JP"},
+        {"interaction_timeout": 10},
+        {"user_agent": "a\r\nX-Injected: 1"},
+        {"sandboxes": ["bad name"]},
+        {"disable_sandbox": True},
+        {"retention_period_days": 29},
+    ]
+    for bad in bad_url_options:
+        with pytest.raises(InvalidParameterError):
+            await vt.private.scan_url(url, options=bad)
+    assert emulator.count() == 0
+    options = {
+        "user_agent": "Mozilla/5.0 (rehearsal)",
+        "sandboxes": ["chrome_headless_linux"],
+        "retention_period_days": 2,
+        "interaction_sandbox": "cape",
+        "interaction_timeout": 120,
+    }
+    analysis = await vt.private.scan_url(url, storage_region="GB", options=options)
+    assert analysis.type == "private_analysis"
+    sent = emulator.requests[-1]
+    assert sent.path.endswith("/private/urls") and sent.status == 200
+    # A private file rescan takes retention_period_days too, and the analysis names its file.
+    uploaded = await vt.private.upload(b"MZ keep me", {"storage_region": "EU"})
+    done = await vt.private.wait(uploaded.id)
+    assert done.meta is not None and set(done.meta["file_info"]) >= {"size", "sha256", "sha1", "md5"}
+    sha256 = done.meta["file_info"]["sha256"]
+    await vt.private.analyse(sha256, {"retention_period_days": 5})
+    assert "retention_period_days=5" in emulator.requests[-1].query
+
+
 async def test_private_files_expire_after_retention(
     vt: VirusTotalClient, emulator: Emulator, clock: FakeClock
 ) -> None:

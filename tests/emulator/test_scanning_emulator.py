@@ -129,6 +129,45 @@ async def test_url_submissions_join_the_world(fresh: Emulator) -> None:
         assert again["id"] != data["id"]
 
 
+async def test_private_storage_regions_and_options_differ_for_files_and_urls(fresh: Emulator) -> None:
+    fresh.scanning.set_durations(queued=0, running=0)
+    async with api(fresh) as http:
+        for region in ("CA", "GB"):
+            answer = await http.post(
+                "/private/files", files={"file": ("m", b"x")}, data={"storage_region": region}
+            )
+            assert error_of(answer)[:2] == (400, "InvalidArgumentError")
+        url_options = {
+            "url": "http://private-target.example/",
+            "user_agent": "Mozilla/5.0 (rehearsal)",
+            "sandboxes": "chrome_headless_linux",
+            "retention_period_days": "2",
+            "storage_region": "GB",
+            "interaction_sandbox": "cape",
+            "interaction_timeout": "120",
+        }
+        assert (await http.post("/private/urls", data=url_options)).status_code == 200
+        for bad in ({"storage_region": "JP"}, {"disable_sandbox": "true"}, {"interaction_timeout": "5"}):
+            answer = await http.post("/private/urls", data={"url": "http://x.example/", **bad})
+            assert error_of(answer)[:2] == (400, "InvalidArgumentError")
+        # A private file's analysis names its item: links.item and meta.file_info with every hash.
+        content = b"MZ private sample for meta"
+        data = (await http.post("/private/files", files={"file": ("m", content)})).json()["data"]
+        body = (await http.get(f"/private/analyses/{data['id']}")).json()
+        info = body["meta"]["file_info"]
+        assert info == {
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "sha1": hashlib.sha1(content).hexdigest(),
+            "md5": hashlib.md5(content).hexdigest(),
+        }
+        assert body["data"]["links"]["item"].endswith(f"/private/files/{info['sha256']}")
+        rescan = await http.post(
+            f"/private/files/{info['sha256']}/analyse", params={"retention_period_days": "5"}
+        )
+        assert rescan.status_code == 200
+
+
 async def test_a_url_whose_host_has_an_underscore_is_accepted(fresh: Emulator) -> None:
     url = "http://my_host.example/x"
     async with api(fresh, PREMIUM_DEMO_KEY) as http:
