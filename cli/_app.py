@@ -387,11 +387,17 @@ def emulator_serve(
         list[str] | None, typer.Option("--api-key", help="KEY[:public|premium], repeatable.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the emulated world.")] = 0,
+    time_scale: Annotated[
+        float,
+        typer.Option(
+            "--time-scale", help="Run the emulator's clock N times faster (analyses, retrohunts, quotas)."
+        ),
+    ] = 1.0,
 ) -> None:
     """Serve the emulator on loopback (same as ``python -m prefect_virustotal.emulator``)."""
     from prefect_virustotal.emulator.__main__ import main as emulator_main
 
-    argv = ["--host", host, "--port", str(port), "--seed", str(seed)]
+    argv = ["--host", host, "--port", str(port), "--seed", str(seed), "--time-scale", str(time_scale)]
     for key in api_key or []:
         argv += ["--api-key", key]
     raise typer.Exit(emulator_main(argv))

@@ -144,3 +144,10 @@ def test_setup_without_a_key_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VT_API_KEY", raising=False)
     result = runner.invoke(app, ["setup"])
     assert result.exit_code == ExitCode.BAD_INPUT
+
+
+def test_emulator_serve_passes_time_scale_on() -> None:
+    # The flag reaches the emulator's own parser, which refuses a scale that is not positive.
+    result = runner.invoke(app, ["emulator", "serve", "--port", "0", "--time-scale", "0"])
+    assert result.exit_code == 2
+    assert "must be greater than 0" in result.output
