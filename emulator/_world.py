@@ -304,6 +304,7 @@ class World:
         self._resolutions: dict[str, Resolution] = {}
         self._analyses: dict[str, Analysis] = {}
         self._file_observers: list[Callable[[str], None]] = []
+        self._url_observers: list[Callable[[str], None]] = []
         _Builder(self, seeded(seed)).build()
 
     # ----------------------------------------------------------------------------- lookups
@@ -546,6 +547,10 @@ class World:
         """Call ``callback(sha256)`` whenever ``add_file`` adds a new file (livehunt listens here)."""
         self._file_observers.append(callback)
 
+    def on_url_added(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(url_id)`` whenever ``add_url`` adds a new URL (VT Alerts listens here)."""
+        self._url_observers.append(callback)
+
     def add_file(
         self,
         content: bytes,
@@ -597,6 +602,8 @@ class World:
         builder = _Builder(self, seeded(f"{self.seed}:add:{uid}"))
         host = url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
         builder.url(url, host, nature, window=(date, date), family=None, cluster=None)
+        for callback in list(self._url_observers):
+            callback(uid)
         return uid
 
     # ------------------------------------------------------------------------ determinism
