@@ -112,6 +112,7 @@ class VirusTotalClient:
         from ._retrohunt import Retrohunt
         from ._scanning import PrivateScanning
         from ._users import Users
+        from ._vt_alerts import VtAlerts
 
         self.files = Files(self)
         self.urls = URLs(self)
@@ -126,6 +127,8 @@ class VirusTotalClient:
         self.ioc_stream = IoCStream(self)
         self.collections = Collections(self)
         self.users = Users(self)
+        self.alerts = VtAlerts(self)
+        """VT Alerts: watchlist assets and their notifications (not the IoC Stream)."""
 
     def __repr__(self) -> str:
         return f"VirusTotalClient(base_url={self.base_url!r})"

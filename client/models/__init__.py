@@ -97,9 +97,19 @@ from ._scanning import (
     ThreatVerdict,
 )
 from ._users import OverallQuotas, QuotaCount, QuotaPeriod
+from ._vt_alerts import (
+    ASSET_TYPES,
+    EVENT_SEVERITIES,
+    AlertingAsset,
+    AlertingAssetAttributes,
+    AlertingNotification,
+    AlertingNotificationAttributes,
+)
 
 __all__ = [
     "ALERT_EVENT_NAMESPACE",
+    "ASSET_TYPES",
+    "EVENT_SEVERITIES",
     "RETROHUNT_STATUSES",
     "RETROHUNT_TERMINAL",
     "VERDICT_SEVERITY",
@@ -107,6 +117,10 @@ __all__ = [
     "Alert",
     "AlertPage",
     "AlertSource",
+    "AlertingAsset",
+    "AlertingAssetAttributes",
+    "AlertingNotification",
+    "AlertingNotificationAttributes",
     "AnalysisAttributes",
     "AnalysisObject",
     "AnalysisStats",
@@ -158,9 +172,9 @@ __all__ = [
     "PrivateFileAttributes",
     "PrivateFileObject",
     "PrivateScanOptions",
-    "PrivateURLScanOptions",
     "PrivateURLAttributes",
     "PrivateURLObject",
+    "PrivateURLScanOptions",
     "QuotaCount",
     "QuotaPeriod",
     "Relationship",
