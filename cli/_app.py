@@ -256,7 +256,9 @@ app.add_typer(alerts_app, name="alerts")
 
 @alerts_app.command("poll")
 def alerts_poll(
-    source: Annotated[str, typer.Option(help="ioc_stream or hunting_notifications.")] = "ioc_stream",
+    source: Annotated[
+        str, typer.Option(help="ioc_stream, hunting_notifications or vt_alerts.")
+    ] = "ioc_stream",
     acknowledge: Annotated[
         bool, typer.Option("--acknowledge", help="Delete each notification after its hand-off.")
     ] = False,
