@@ -197,6 +197,7 @@ async def part_two(emulator: Emulator, seeds: list[str]) -> bool:
         requests_per_minute=LIMITED_RPM,
         burst=1,
         daily_budget=None,
+        key_tier="premium",
     )
     emulator.reset_log()
     start = time.perf_counter()
@@ -227,6 +228,7 @@ async def main() -> int:
         base_url=emulator.base_url,
         requests_per_minute=1_000_000,
         daily_budget=None,
+        key_tier="premium",
     )
     with mount_transport(emulator.base_url, emulator.transport()):
         # Warm Prefect up (the ephemeral server starts on first use) outside the timings.

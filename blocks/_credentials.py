@@ -6,7 +6,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from prefect.blocks.core import Block
 from pydantic import Field, HttpUrl, SecretStr, field_validator
@@ -47,6 +47,8 @@ class VirusTotalCredentials(Block):
             ``virustotal-<block name>``); None paces per process only.
         daily_reserve: requests per UTC day kept back for incident response; work that
             would eat into them is refused (see ``ensure_daily_budget``).
+        key_tier: ``public`` or ``premium``: with a public key, expansion skips the
+            relationships VirusTotal keeps for VT Enterprise users (and says so).
 
     Example:
         Load a saved block and look a file up:
@@ -105,6 +107,13 @@ class VirusTotalCredentials(Block):
         ge=0,
         description="Requests per UTC day kept back for incident response: routine work that would "
         "eat into them is refused. None for no reserve (and no quota check).",
+    )
+
+    key_tier: Literal["public", "premium"] = Field(
+        default="public",
+        description="The key's licence: 'public' skips relationships VirusTotal keeps for VT Enterprise "
+        "users (domains' downloaded_files and urls, IP addresses' downloaded_files) instead of spending "
+        "requests on errors.",
     )
 
     @field_validator("base_url")

@@ -84,6 +84,7 @@ class Source(str, Enum):
 
     IOC_STREAM = "ioc_stream"
     HUNTING_NOTIFICATIONS = "hunting_notifications"
+    VT_ALERTS = "vt_alerts"
 
 
 _SEVERITY = {"malicious": 3, "suspicious": 2}
@@ -285,7 +286,9 @@ app.add_typer(alerts_app, name="alerts")
 
 @alerts_app.command("poll")
 def alerts_poll(
-    source: Annotated[Source, typer.Option(help="ioc_stream or hunting_notifications.")] = Source.IOC_STREAM,
+    source: Annotated[
+        Source, typer.Option(help="ioc_stream, hunting_notifications or vt_alerts.")
+    ] = Source.IOC_STREAM,
     acknowledge: Annotated[
         bool, typer.Option("--acknowledge", help="Delete each notification after its hand-off.")
     ] = False,

@@ -113,6 +113,7 @@ def emulator_credentials(base_url: str | None = None) -> VirusTotalCredentials:
         base_url=base_url or DEFAULT_BASE_URL,
         requests_per_minute=1000,
         daily_budget=None,
+        key_tier="premium",
     )
 
 

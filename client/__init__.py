@@ -19,6 +19,7 @@ from ._errors import (
     BadRequestError,
     ConflictError,
     DeadlineExceededError,
+    DeletionInProgressError,
     FailedDependencyError,
     ForbiddenError,
     InvalidArgumentError,
@@ -61,6 +62,7 @@ from ._notifications import hunting_filter
 from ._pagination import Page, Paginator
 from ._polling import poll_until
 from ._ratelimit import LocalRateLimiter, RateLimiter, shared_limiter
+from ._relationships import ENTERPRISE_RELATIONSHIPS
 from ._retry import NO_RETRY, RetryPolicy
 from ._scanning import (
     DIRECT_UPLOAD_LIMIT,
@@ -83,6 +85,7 @@ __all__ = [
     "COLLECTION_RELATIONSHIPS",
     "DEFAULT_BASE_URL",
     "DIRECT_UPLOAD_LIMIT",
+    "ENTERPRISE_RELATIONSHIPS",
     "ERROR_CODES",
     "MATCH_OBJECT_TYPES",
     "MAX_RULES_PER_JOB",
@@ -101,6 +104,7 @@ __all__ = [
     "Clock",
     "ConflictError",
     "DeadlineExceededError",
+    "DeletionInProgressError",
     "FailedDependencyError",
     "ForbiddenError",
     "Indicator",

@@ -121,6 +121,7 @@ class VirusTotalClient:
         from ._retrohunt import Retrohunt
         from ._scanning import PrivateScanning
         from ._users import Users
+        from ._vt_alerts import VtAlerts
 
         self.files = Files(self)
         self.urls = URLs(self)
@@ -135,6 +136,8 @@ class VirusTotalClient:
         self.ioc_stream = IoCStream(self)
         self.collections = Collections(self)
         self.users = Users(self)
+        self.alerts = VtAlerts(self)
+        """VT Alerts: watchlist assets and their notifications (not the IoC Stream)."""
 
     def __repr__(self) -> str:
         return f"VirusTotalClient(base_url={self.base_url!r})"
@@ -256,11 +259,14 @@ class VirusTotalClient:
                 logger.debug("%s %s -> %s", method, path, response.status_code)
                 if response.headers.get("x-vt-emulator"):
                     self.emulated = True
-                if response.status_code == 200:
+                if 200 <= response.status_code < 300:
+                    # Any 2xx is success (the reference's errors page); a 204 has no body.
                     if not expect_json or self._decodes(response):
                         return response
                     error = UnexpectedResponseError(
-                        "InvalidResponse", f"{method} {self._redact(path)}: the body is not JSON", 200
+                        "InvalidResponse",
+                        f"{method} {self._redact(path)}: the body is not JSON",
+                        response.status_code,
                     )
                 else:
                     error = self._error_from(response)

@@ -21,7 +21,8 @@ the JSON envelope (a proxy's HTML page, a truncated body)::
         ├── NotFoundError (404)
         ├── ConflictError (409)            AlreadyExistsError
         ├── FailedDependencyError (424)
-        ├── RateLimitError (429)           QuotaExceededError, TooManyRequestsError
+        ├── RateLimitError (429)           QuotaExceededError, TooManyRequestsError,
+        │                                  DeletionInProgressError
         ├── ServerError (5xx)              TransientError (503), DeadlineExceededError (504)
         └── UnexpectedResponseError        a non-200 answer that is not the envelope, or a 200
                                            whose body is not the JSON we expect
@@ -188,6 +189,14 @@ class RateLimitError(APIError):
 
 class TooManyRequestsError(RateLimitError):
     """429: too many requests."""
+
+
+class DeletionInProgressError(RateLimitError):
+    """429 ``TooManyRequests`` on ``DELETE /ioc_stream``: an earlier bulk deletion still runs.
+
+    Not a quota problem and not retried: the deletion the caller asked for is (in effect)
+    already under way; asking again later is the caller's choice.
+    """
 
 
 _QUOTA_WORDS: tuple[tuple[str, QuotaScope], ...] = (

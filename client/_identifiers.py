@@ -21,6 +21,9 @@ IndicatorKind = Literal["file", "url", "domain", "ip_address"]
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _HASH_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+#: A label of a URL's host may also hold underscores (``my_host.example.com``): browsers and
+#: VirusTotal accept them, though DNS host names (RFC 1123) do not.
+_URL_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 _TLD = re.compile(r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
 _URL_SCHEMES = ("http", "https", "ftp")
 
@@ -122,10 +125,11 @@ def hash_kind(file_hash: str) -> str:
     return _HASH_LENGTHS[len(parse_file_hash(file_hash))]
 
 
-def parse_domain(value: str) -> str:
+def parse_domain(value: str, *, url_host: bool = False) -> str:
     """Validate a domain name and return it lower-cased, without a trailing dot.
 
-    Internationalised names are converted to their IDNA (``xn--``) form.
+    Internationalised names are converted to their IDNA (``xn--``) form. ``url_host``
+    also accepts underscores in the labels, as a URL's host may have them.
 
     Raises:
         InvalidIndicatorError: not a syntactically valid domain with a TLD.
@@ -141,7 +145,8 @@ def parse_domain(value: str) -> str:
     labels = candidate.split(".")
     if len(labels) < 2:
         raise InvalidIndicatorError(value, "domain", "needs at least two labels, e.g. example.com")
-    if not all(_LABEL.fullmatch(label) for label in labels):
+    label = _URL_LABEL if url_host else _LABEL
+    if not all(label.fullmatch(part) for part in labels):
         raise InvalidIndicatorError(value, "domain", "labels are 1-63 letters, digits or inner hyphens")
     if not _TLD.fullmatch(labels[-1]):
         raise InvalidIndicatorError(value, "domain", "the last label is not a valid TLD")
@@ -188,7 +193,7 @@ def normalize_url(value: str) -> str:
     try:
         parse_ip(hostname)
     except InvalidIndicatorError:
-        parse_domain(hostname) if "." in hostname else _reject_host(value, hostname)
+        parse_domain(hostname, url_host=True) if "." in hostname else _reject_host(value, hostname)
     return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, parts.query, parts.fragment))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ._errors import InvalidParameterError, UnexpectedResponseError
+from ._errors import DeletionInProgressError, InvalidParameterError, RateLimitError, UnexpectedResponseError
 from ._notices import MAX_PAGE_SIZE, _NoticeArea, check_filter, date_tokens, parse_notification_id
 from ._pagination import Paginator
 from .models._alerts import (
@@ -146,6 +146,17 @@ class IoCStream(_NoticeArea):
     async def delete_all(self, *, filter: str | None = None) -> None:
         """Delete every notification matching ``filter``, or all (``DELETE /ioc_stream``).
 
-        VirusTotal deletes in the background; the emulator at once.
+        VirusTotal deletes in the background and answers 200 with an empty body.
+
+        Raises:
+            DeletionInProgressError: an earlier bulk deletion is still running (VirusTotal
+                answers 429 ``TooManyRequests``, a code outside its error table).
         """
-        await self._delete_many("/ioc_stream", {"filter": check_filter(filter)})
+        try:
+            await self._delete_many("/ioc_stream", {"filter": check_filter(filter)})
+        except RateLimitError as exc:
+            if exc.code != "TooManyRequests":
+                raise
+            raise DeletionInProgressError(
+                exc.code, f"a deletion is still running in the IoC Stream; try later ({exc.message})", 429
+            ) from exc

@@ -20,7 +20,11 @@ from .models._registry import parse_descriptor
 _PATH = "/intelligence/hunting_rulesets"
 _RULESET_ID = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
 _ORDER = re.compile(r"[a-z_]{1,64}[+-]?")
-MATCH_OBJECT_TYPES: tuple[str, ...] = ("file", "url", "domain", "ip_address")
+#: What a ruleset matches, as the reference spells it (create-hunting-ruleset: ``ip``, not
+#: ``ip_address``, although the object type of an IP is ``ip_address``).
+MATCH_OBJECT_TYPES: tuple[str, ...] = ("file", "url", "domain", "ip")
+#: Spellings a caller may use for a value of MATCH_OBJECT_TYPES: the IP object's type name.
+_MATCH_OBJECT_SYNONYMS = {"ip_address": "ip"}
 _MAX_NAME = 256
 _TAG = re.compile(r"[^\s,]{1,128}")
 
@@ -76,6 +80,7 @@ def _ruleset_attributes(
     if notification_emails is not None:
         out["notification_emails"] = parse_emails(notification_emails)
     if match_object_type is not None:
+        match_object_type = _MATCH_OBJECT_SYNONYMS.get(match_object_type, match_object_type)
         if match_object_type not in MATCH_OBJECT_TYPES:
             raise InvalidParameterError(
                 f"match_object_type must be one of {', '.join(MATCH_OBJECT_TYPES)}, got {match_object_type!r}"

@@ -124,17 +124,28 @@ class HuntingNotifications(_NoticeArea):
         page_size: int = MAX_PAGE_SIZE,
         limit: int | None = None,
         cursor: str | None = None,
+        count_limit: int | None = None,
     ) -> Paginator[HuntingNotificationFile]:
         """Iterate the files livehunt matched, with each notification's context.
 
-        ``GET /intelligence/hunting_notification_files``.
+        ``GET /intelligence/hunting_notification_files``. ``count_limit`` is the reference's
+        parameter of this endpoint: at most that many notifications are looked at (its exact
+        effect on paging is UNCONFIRMED; the emulator ends the listing there).
+
+        Raises:
+            InvalidParameterError: ``count_limit`` is not a positive integer (no request made).
         """
+        flags: dict[str, str] = {}
+        if count_limit is not None:
+            if isinstance(count_limit, bool) or not isinstance(count_limit, int) or count_limit < 1:
+                raise InvalidParameterError(f"count_limit must be a positive integer, got {count_limit!r}")
+            flags["count_limit"] = str(count_limit)
         return self._list(
             "/intelligence/hunting_notification_files",
             parse_notification_file,
             filter=filter,
             order=None,
-            flags={},
+            flags=flags,
             page_size=page_size,
             limit=limit,
             cursor=cursor,

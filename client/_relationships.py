@@ -11,6 +11,13 @@ from ._pagination import Paginator
 from .models import Descriptor, VTObject
 from .models._registry import parse_descriptor, parse_object
 
+ENTERPRISE_RELATIONSHIPS: dict[str, frozenset[str]] = {
+    "domain": frozenset({"downloaded_files", "urls"}),
+    "ip_address": frozenset({"downloaded_files"}),
+}
+"""Relationships the reference marks "VT Enterprise users only" (domain and IP address object
+pages): a public key gets an error for them, so they are not worth a request."""
+
 _ID_PARSERS = {
     "files": parse_file_hash,
     "urls": parse_url_identifier,

@@ -115,7 +115,7 @@ class Retrohunt(_Area):
         corpus: str = "main",
         start: TimeArg = None,
         end: TimeArg = None,
-        notification_email: str | Sequence[str] | None = None,
+        notification_email: str | None = None,
         validate: bool = True,
     ) -> RetrohuntJob:
         """Start a job (``POST /intelligence/retrohunt_jobs``).
@@ -125,17 +125,20 @@ class Retrohunt(_Area):
             corpus: ``main`` or ``goodware``.
             start: oldest submission date to scan (omitted: as far back as the licence allows).
             end: newest submission date to scan (omitted: now).
-            notification_email: one address, several (list or comma-separated), or None.
+            notification_email: one address to tell when the job ends, or None.
             validate: compile the rules locally first (needs the ``yara`` extra).
 
         Raises:
             YaraSyntaxError: the rules do not compile (no request made).
-            InvalidParameterError: too many rules, a bad corpus, range or address.
+            InvalidParameterError: too many rules, a bad corpus, range or address (the
+                reference's ``notification_email`` is one string: several addresses are refused).
         """
         if corpus not in CORPORA:
             raise InvalidParameterError(f"corpus must be one of {', '.join(CORPORA)}, got {corpus!r}")
         window = time_range(start, end)
         emails = parse_emails(notification_email)
+        if len(emails) > 1:
+            raise InvalidParameterError("notification_email takes one address, not a list")
         if validate:
             check_yara_rules(rules, max_rules=MAX_RULES_PER_JOB)
         elif not rules or not rules.strip():
@@ -144,9 +147,7 @@ class Retrohunt(_Area):
         if window:
             attributes["time_range"] = window
         if emails:
-            # The docs show a string, XSOAR sends a list (UNCONFIRMED which is canonical):
-            # one address goes as the documented string, several as a list.
-            attributes["notification_email"] = emails[0] if len(emails) == 1 else emails
+            attributes["notification_email"] = emails[0]  # one string, as documented
         body = {"data": {"type": "retrohunt_job", "attributes": attributes}}
         # Not idempotent: a repeated POST would start a second job and take a second slot.
         answer = await self._client.request_json("POST", _PATH, json_body=body, idempotent=False)

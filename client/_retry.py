@@ -68,8 +68,8 @@ class RetryPolicy:
             return idempotent
         if isinstance(error, ServerError) and error.status_code in _GATEWAY_STATUSES:
             return idempotent
-        if isinstance(error, UnexpectedResponseError) and error.status_code == 200:
-            # A 200 whose body did not decode (cut short on the way): asking again is as safe
+        if isinstance(error, UnexpectedResponseError) and 200 <= error.status_code < 300:
+            # A 2xx whose body did not decode (cut short on the way): asking again is as safe
             # as the request itself.
             return idempotent
         return False

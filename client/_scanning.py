@@ -6,8 +6,10 @@ and wait helpers) and the ``/private`` area, registered as ``vt.private``.
 
 Uploads never hold a file in memory: httpx gets a file object, opened afresh for each
 attempt, and reads it in chunks. Files over 32 MB go through a one-time upload URL
-(``GET /files/upload_url``), which must be on the API's own host: the key travels with the
-upload, so it is never sent to another host.
+(``GET /files/upload_url``), which must be on a VirusTotal host or on the configured API's own
+host: the key travels with the upload, so it is never sent to another host. VirusTotal's
+reference shows the upload URL as plain ``http://www.virustotal.com/_ah/upload/...``; the
+upload goes over https whenever the API is https, so the key never travels in clear.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from .models._scanning import (
     PrivateScanOptions,
     PrivateURLAttributes,
     PrivateURLObject,
+    PrivateURLScanOptions,
 )
 
 if TYPE_CHECKING:
@@ -213,18 +216,42 @@ async def _post_file(
 
 
 async def _fetch_upload_url(client: VirusTotalClient, path: str) -> str:
-    """A one-time upload URL, checked to be on the API's own host."""
+    """A one-time upload URL, checked and made safe by :func:`checked_upload_url`."""
     body = await client.request_json("GET", path)
     url = body.get("data") if isinstance(body, dict) else None
     if not isinstance(url, str):
         raise UnexpectedResponseError("InvalidResponse", f"{path}: no upload URL in the answer", 200)
-    api, given = urlsplit(client.base_url), urlsplit(url)
-    if (given.scheme, given.netloc) != (api.scheme, api.netloc):
-        # The key is sent with the upload: never to a host other than the API's.
+    return checked_upload_url(client.base_url, url, path)
+
+
+#: The service's own domain: an upload URL on it or a subdomain is VirusTotal's.
+_VT_DOMAIN = "virustotal.com"
+
+
+def checked_upload_url(base_url: str, url: str, path: str = "upload_url") -> str:
+    """``url`` if the key may be sent there, upgraded to https when ``base_url`` is https.
+
+    Accepted: a host of VirusTotal (``virustotal.com`` or a subdomain) or the configured
+    API's own host and port (the emulator), in either scheme. Refused, before anything is
+    sent: any other host, a non-web scheme, or credentials in the URL.
+    """
+    api, given = urlsplit(base_url), urlsplit(url)
+    host = (given.hostname or "").lower().rstrip(".")
+    own = host == (api.hostname or "").lower() and given.port == api.port
+    ours = host == _VT_DOMAIN or host.endswith("." + _VT_DOMAIN)
+    if given.scheme not in ("http", "https") or given.username or given.password or not (own or ours):
+        # The key is sent with the upload: never to a host other than VirusTotal's or the API's.
         raise UnexpectedResponseError(
-            "InvalidResponse", f"{path}: the upload URL is not on {api.netloc}; refusing to send the key", 200
+            "InvalidResponse",
+            f"{path}: the upload URL is not on {api.netloc} or a VirusTotal host; refusing to send the key",
+            200,
         )
-    return url
+    if api.scheme == "https" and given.scheme == "http":
+        # The reference's own example is plain http; the key must never travel in clear.
+        # On the API's own host the API's port serves https; elsewhere http's port 80 goes.
+        netloc = api.netloc if own else given.netloc.removesuffix(":80")
+        given = given._replace(scheme="https", netloc=netloc)
+    return given.geturl()
 
 
 def _descriptor(body: Any, path: str) -> VTObject[Any]:
@@ -409,11 +436,12 @@ class PrivateScanning(_Area):
     ) -> VTObject[Any]:
         """Re-analyse a private file (``POST /private/files/{sha256}/analyse``).
 
-        The documentation lists the sandbox options as query parameters here.
+        The documentation lists the sandbox options as query parameters here, with
+        ``retention_period_days`` among them (a ZIP ``password`` has nothing to open).
         """
         ident = _sha256(sha256)
         opts = _options(options)
-        params = {k: v for k, v in opts.form().items() if k not in ("password", "retention_period_days")}
+        params = {k: v for k, v in opts.form().items() if k != "password"}
         path = f"/private/files/{ident}/analyse"
         body = await self._client.request_json("POST", path, params=params or None, idempotent=False)
         return _descriptor(body, path)
@@ -442,18 +470,33 @@ class PrivateScanning(_Area):
         retention_period_days: int | None = None,
         storage_region: str | None = None,
         strip_credentials: bool = False,
+        options: PrivateURLScanOptions | Mapping[str, Any] | None = None,
     ) -> VTObject[Any]:
         """Submit a URL for private scanning (``POST /private/urls``).
 
-        Only ``url`` is confirmed; the optional fields come from a third-party client
-        (UNCONFIRMED) and are sent only when given.
+        ``options`` takes every documented field (``user_agent``, ``sandboxes``,
+        ``retention_period_days``, ``storage_region`` US/CA/EU/GB, ``interaction_sandbox``,
+        ``interaction_timeout``); the two keyword shortcuts are merged into it. Each is
+        checked before anything is sent and sent only when given.
 
         Raises:
             InvalidIndicatorError: not a URL, or it carries credentials (see
                 :func:`check_url_for_submission`).
+            InvalidParameterError: an option is out of range (no request made).
         """
         target = check_url_for_submission(url, strip_credentials=strip_credentials)
-        opts = _options({"retention_period_days": retention_period_days, "storage_region": storage_region})
+        given = dict(
+            options.model_dump(exclude_none=True)
+            if isinstance(options, PrivateURLScanOptions)
+            else options or {}
+        )
+        shortcuts = {"retention_period_days": retention_period_days, "storage_region": storage_region}
+        given.update({k: v for k, v in shortcuts.items() if v is not None})
+        try:
+            opts = PrivateURLScanOptions.model_validate(given)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise InvalidParameterError(f"invalid private URL scan options: {problems}") from None
         body = await self._client.request_json(
             "POST", "/private/urls", data={"url": target, **opts.form()}, idempotent=False
         )

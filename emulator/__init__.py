@@ -17,7 +17,7 @@ Example:
 """
 
 from ._app import create_app
-from ._clock import EmulatorClock, FakeClock, SystemClock
+from ._clock import EmulatorClock, FakeClock, ScaledClock, SystemClock
 from ._emulator import (
     DEFAULT_BASE_URL,
     DEMO_KEYS,
@@ -54,6 +54,7 @@ __all__ = [
     "Relationship",
     "RequestRecord",
     "Resolution",
+    "ScaledClock",
     "SystemClock",
     "World",
     "WorldObject",

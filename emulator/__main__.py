@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ._clock import ScaledClock, SystemClock
 from ._emulator import DEFAULT_MAX_BODY_BYTES, Emulator
 from ._quota import ApiKey, KeyTier
 from ._server import base_url_for, bind, is_loopback, make_server
@@ -27,6 +28,17 @@ def _key(text: str) -> ApiKey:
     if sep and last in {t.value for t in KeyTier}:
         return ApiKey(head, KeyTier(last))
     return ApiKey(text)
+
+
+def _scale(text: str) -> float:
+    """``--time-scale``: a positive, finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         help="largest request body in MiB; larger ones get 413 (default: 700)",
     )
     parser.add_argument(
+        "--time-scale",
+        type=_scale,
+        default=1.0,
+        metavar="N",
+        help="run the emulator's clock N times faster than real time: analyses, retrohunt phases "
+        "and quota windows alike (default: 1)",
+    )
+    parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
     return parser
@@ -73,12 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     emulator = Emulator(
         seed=args.seed,
+        clock=SystemClock() if args.time_scale == 1 else ScaledClock(args.time_scale),
         keys=args.api_key or None,
         max_body_bytes=int(args.max_body_mb * 2**20),
     )
     sock = bind(args.host, args.port)
     emulator.base_url = base_url_for(sock)
     print(f"VirusTotal API v3 emulator (fiction, seed {args.seed}) at {emulator.base_url}")
+    if args.time_scale != 1:
+        print(f"  clock runs {args.time_scale:g}x faster than real time")
     for api_key in emulator.keys:
         print(f"  accepts x-apikey: {api_key.key} ({api_key.tier.value})")
     sys.stdout.flush()

@@ -30,6 +30,7 @@ from . import (
     _routes_objects,
     _routes_scanning,
     _routes_users,
+    _vt_alerts,
 )
 from ._errors import ApiError, error_response
 from ._faults import API_PREFIX, ConnectionDropped, Fault
@@ -110,6 +111,7 @@ def create_app(emulator: Emulator) -> ASGIApp:
             *_routes_collections.routes(),
             *_routes_hunting.routes(),
             *_routes_alerts.routes(),
+            *_vt_alerts.routes(),
             *_routes_admin.routes(),
         ],
         exception_handlers={
@@ -164,6 +166,7 @@ class _Gateway:
             path=scope["path"],
             query=scope.get("query_string", b"").decode("latin-1"),
             api_key=key,
+            scheme=str(scope.get("scheme", "http")),
         )
         emulator.log.append(record)
         send = _marking(send, record)

@@ -12,7 +12,7 @@ import asyncio
 import time as _time
 from typing import Protocol, runtime_checkable
 
-__all__ = ["DEFAULT_FAKE_EPOCH", "EmulatorClock", "FakeClock", "SystemClock"]
+__all__ = ["DEFAULT_FAKE_EPOCH", "EmulatorClock", "FakeClock", "ScaledClock", "SystemClock"]
 
 #: 2026-01-01T00:00:00Z, a midnight and a month start, so day/month windows are easy to reason about.
 DEFAULT_FAKE_EPOCH = 1767225600.0
@@ -44,6 +44,43 @@ class SystemClock:
 
     def __repr__(self) -> str:
         return "SystemClock()"
+
+
+class ScaledClock:
+    """The wall clock run ``scale`` times faster, from the moment it is made.
+
+    Everything the emulator times reads this one clock (analysis phases, retrohunt phases,
+    quota windows, dates), so ``scale=60`` turns a ten-minute retrohunt into ten seconds and a
+    minute's quota window into one second. ``sleep`` waits the real time that corresponds.
+
+    Args:
+        scale: how many emulated seconds pass per real second (greater than 0).
+    """
+
+    def __init__(self, scale: float) -> None:
+        if not scale > 0:
+            raise ValueError("the time scale must be greater than 0")
+        self.scale = float(scale)
+        self._wall_start = _time.time()
+        self._mono_start = _time.monotonic()
+
+    def _elapsed(self) -> float:
+        return (_time.monotonic() - self._mono_start) * self.scale
+
+    def time(self) -> float:
+        """Epoch seconds: the start's wall time plus the scaled time since."""
+        return self._wall_start + self._elapsed()
+
+    def monotonic(self) -> float:
+        """Scaled seconds since the clock was made (never goes backwards)."""
+        return self._elapsed()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until ``seconds`` of scaled time have passed."""
+        await asyncio.sleep(max(0.0, seconds) / self.scale)
+
+    def __repr__(self) -> str:
+        return f"ScaledClock(scale={self.scale!r})"
 
 
 class FakeClock:

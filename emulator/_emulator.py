@@ -18,6 +18,7 @@ from ._notifications import HuntingNotification, IocStreamNotification, Notifica
 from ._quota import ApiKey, KeyTier, QuotaBook
 from ._requests import RequestLog, RequestRecord
 from ._scanning import ScanningState
+from ._vt_alerts import AlertingNotification, VtAlertsState
 from ._world import World
 
 __all__ = [
@@ -107,6 +108,8 @@ class Emulator:
         """IoC collections, their items, comments and followers (see ``_collections``)."""
         self.hunting = HuntingState(self.world, self.clock, self.notifications)
         """Retrohunt jobs and livehunt rulesets (see ``_hunting``); livehunt runs on new files."""
+        self.vt_alerts = VtAlertsState(self.world, self.clock)
+        """VT Alerts: watchlist assets and their notifications (see ``_vt_alerts``)."""
         self.scanning = ScanningState()
         """Submissions, the analysis lifecycle, upload URLs and private scanning (see ``_scanning``)."""
         self.base_url = base_url
@@ -214,6 +217,31 @@ class Emulator:
 
         return inject_ioc_stream(
             self, key=key, date=date, origin=origin, entity_type=entity_type, entity_id=entity_id, **fields
+        )
+
+    def inject_vt_alert(
+        self,
+        *,
+        key: str | None = None,
+        created: float | None = None,
+        entity_type: str = "domain",
+        entity_id: str | None = None,
+        detection_category: str = "DETECTED_DOMAIN",
+        event_severity: str = "high",
+        use_case_category: str = "CORPORATE_INFRASTRUCTURE_ABUSE",
+    ) -> AlertingNotification:
+        """Test handle: add a VT Alerts notification (``created`` in epoch seconds)."""
+        api_key = self.quotas.get(key) if key is not None else next(iter(self.keys))
+        if api_key is None:
+            raise KeyError(key)
+        return self.vt_alerts.add_notification(
+            api_key.owner,
+            entity_type=entity_type,
+            entity_id=entity_id or self.world.pick(entity_type),
+            detection_category=detection_category,
+            event_severity=event_severity,
+            use_case_category=use_case_category,
+            created=created,
         )
 
     def inject_hunting_notification(

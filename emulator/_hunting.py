@@ -3,9 +3,10 @@
 **Retrohunt.** A job compiles its rules when it is created and runs them at once over the
 corpus snapshot (the world's files; ``goodware`` keeps the clean ones), remembering where in the
 scan order each match lies. What a client sees then depends only on the emulator's clock:
-``queued`` for ``durations.queued`` seconds, ``starting`` for ``durations.starting``, ``running``
-for ``durations.running`` (progress, ``scanned_bytes`` and ``num_matches`` grow linearly with
-the scan), then ``finished``. An abort freezes the scan where it is: ``aborting`` for
+``starting`` for ``durations.queued + durations.starting`` seconds (the reference lists only
+``starting``, ``running``, ``aborting``, ``aborted`` and ``finished``), ``running`` for
+``durations.running`` (progress, ``scanned_bytes`` and ``num_matches`` grow linearly with the
+scan), then ``finished``. An abort freezes the scan where it is: ``aborting`` for
 ``durations.aborting`` seconds, then ``aborted``, with the matches found so far. A user holds
 at most ``MAX_CONCURRENT_JOBS`` unfinished jobs.
 
@@ -56,8 +57,9 @@ logger = logging.getLogger(__name__)
 
 MAX_CONCURRENT_JOBS = 10
 MAX_RULES_PER_JOB = 300
-RETROHUNT_ACTIVE = frozenset({"queued", "starting", "running", "aborting"})
-MATCH_OBJECT_TYPES = ("file", "url", "domain", "ip_address")
+RETROHUNT_ACTIVE = frozenset({"starting", "running", "aborting"})
+#: As the reference spells them: ``ip``; ``ip_address`` is refused like any unknown value.
+MATCH_OBJECT_TYPES = ("file", "url", "domain", "ip")
 #: Default notifications per ruleset per 24 h (UNCONFIRMED: the docs name the field, not a default).
 DEFAULT_RULESET_LIMIT = 100
 _DAY = 86400
@@ -145,7 +147,7 @@ class RetrohuntJob:
     owner: str
     rules: str
     corpus: str
-    notification_email: str | list[str] | None
+    notification_email: str | None
     time_range: dict[str, int]
     created: float
     durations: RetrohuntDurations
@@ -172,9 +174,7 @@ class RetrohuntJob:
         """The status at ``now``."""
         if self.abort_requested is not None:
             return "aborting" if now < self.abort_requested + self.durations.aborting else "aborted"
-        if now < self._starts:
-            return "queued"
-        if now < self._runs:
+        if now < self._runs:  # waiting in line is still "starting": no status is invented
             return "starting"
         if now < self._ends:
             return "running"
@@ -314,7 +314,7 @@ class HuntingState:
         corpus: str = "main",
         start: int | None = None,
         end: int | None = None,
-        notification_email: str | list[str] | None = None,
+        notification_email: str | None = None,
     ) -> RetrohuntJob:
         """Start a job (validates, compiles, scans the snapshot); raises ``ApiError`` like the API."""
         compiled = compile_rules(rules, MAX_RULES_PER_JOB)
@@ -392,7 +392,7 @@ class HuntingState:
         with self._lock:
             job = self.job(owner, job_id)
             now = self.now()
-            if job.abort_requested is None and job.status(now) in ("queued", "starting", "running"):
+            if job.abort_requested is None and job.status(now) in ("starting", "running"):
                 job.abort_requested = now
             return job
 

@@ -66,6 +66,11 @@ class NotificationStore:
         self._ids = itertools.count(1)
         self.ioc_stream: list[IocStreamNotification] = []
         self.hunting: list[HuntingNotification] = []
+        self.bulk_delete_seconds = 0.0
+        """How long a bulk ``DELETE /ioc_stream`` keeps running (VirusTotal deletes in the
+        background); another one meanwhile is refused with 429 ``TooManyRequests``."""
+        self.deleting_until: dict[str, float] = {}
+        """Owner -> clock time its running bulk deletion ends."""
 
     def _next_id(self) -> str:
         return f"{next(self._ids):012d}"

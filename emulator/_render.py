@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from starlette.requests import Request
 
-from ._errors import ApiError
 from ._faults import API_PREFIX
 from ._pagination import encode_cursor
 from ._quota import ApiKey
@@ -66,13 +65,19 @@ def object_link(base: str, kind: str, object_id: str) -> str:
 
 
 def descriptor(world: World, ref: Ref) -> dict[str, Any]:
-    """``{"type", "id"}``, plus ``context_attributes.url`` for URLs (their id is a hash)."""
+    """``{"type", "id"}``, plus ``context_attributes.url`` for URLs (their id is a hash).
+
+    An object the world no longer has is an error stub, as in a list of full objects.
+    """
     kind, object_id = ref
+    if kind == "resolution":
+        return {"type": kind, "id": object_id} if world.resolution(object_id) else error_stub(kind, object_id)
+    obj = world.get(kind, object_id)
+    if obj is None:
+        return error_stub(kind, object_id)  # listed, but no longer there
     out: dict[str, Any] = {"type": kind, "id": object_id}
     if kind == "url":
-        obj = world.get("url", object_id)
-        if obj is not None:
-            out["context_attributes"] = {"url": obj.attributes["url"]}
+        out["context_attributes"] = {"url": obj.attributes["url"]}
     return out
 
 
@@ -116,13 +121,23 @@ def _embedded(world: World, obj: WorldObject, name: str, self_link: str) -> dict
     return out
 
 
+def error_stub(kind: str, object_id: str) -> dict[str, Any]:
+    """What a relationship list holds in place of an object VirusTotal no longer has."""
+    error = {"code": "NotFoundError", "message": f'{kind} "{object_id}" not found'}
+    return {"type": kind, "id": object_id, "error": error}
+
+
 def render_ref(world: World, ref: Ref, base: str, embed: Sequence[str] = ()) -> dict[str, Any]:
-    """The full object behind a reference (world objects and resolutions)."""
+    """The full object behind a reference (world objects and resolutions).
+
+    A reference to an object the world no longer has renders as an error stub, so that one
+    gone object does not fail the whole list it is in.
+    """
     kind, object_id = ref
     if kind == "resolution":
         res = world.resolution(object_id)
         if res is None:
-            raise ApiError("NotFoundError", f'Resolution "{object_id}" not found')
+            return error_stub(kind, object_id)
         return {
             "type": "resolution",
             "id": res.id,
@@ -131,5 +146,5 @@ def render_ref(world: World, ref: Ref, base: str, embed: Sequence[str] = ()) -> 
         }
     obj = world.get(kind, object_id)
     if obj is None:
-        raise ApiError("NotFoundError", f'Object "{object_id}" not found')
+        return error_stub(kind, object_id)
     return render_object(world, obj, base, embed)

@@ -21,6 +21,7 @@ class RequestRecord:
         api_key: The ``x-apikey`` header as sent, or ``None``.
         status: HTTP status answered; ``None`` while in flight or if the connection was dropped.
         fault: Kind of the injected fault that answered, if any.
+        scheme: ``http`` or ``https``, as the request arrived.
     """
 
     time: float
@@ -30,6 +31,7 @@ class RequestRecord:
     api_key: str | None
     status: int | None = None
     fault: str | None = None
+    scheme: str = "http"
 
 
 class RequestLog:

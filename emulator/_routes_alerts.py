@@ -359,8 +359,14 @@ async def list_ioc_stream(request: Request) -> Response:
 async def delete_ioc_stream(request: Request) -> Response:
     """``DELETE /ioc_stream[?filter=]``: every matching notification of the caller."""
     parsed = _ioc_filter(request.query_params.get("filter", ""))
-    store = emulator_of(request).notifications
-    mine, _ = _sorted(store, "ioc", caller(request).owner)
+    emulator = emulator_of(request)
+    store, owner, now = emulator.notifications, caller(request).owner, emulator.clock.time()
+    if store.deleting_until.get(owner, 0.0) > now:
+        # The reference's answer while a deletion runs: 429 with a code outside its table.
+        body = {"error": {"code": "TooManyRequests", "message": "A deletion is already in progress"}}
+        return JSONResponse(body, status_code=429)
+    store.deleting_until[owner] = now + store.bulk_delete_seconds
+    mine, _ = _sorted(store, "ioc", owner)
     doomed = {
         n.id
         for n in mine
@@ -369,7 +375,7 @@ async def delete_ioc_stream(request: Request) -> Response:
         and parsed.accepts(n)
     }
     _delete(store, "ioc", doomed)
-    return JSONResponse({})
+    return Response(status_code=200)  # an empty body, as the reference shows
 
 
 def _own(request: Request, kind: str) -> Any:
@@ -443,6 +449,13 @@ async def list_notification_files(request: Request) -> Response:
     """``GET /intelligence/hunting_notification_files`` (newest first; filter keywords guessed)."""
     parsed = _hunting_filter(request.query_params.get("filter", ""))
     items = _listing(request, "hunting", parsed)
+    raw_limit = request.query_params.get("count_limit")
+    if raw_limit is not None:
+        # A documented parameter; its exact effect is UNCONFIRMED: here, at most that many
+        # notifications (newest first) are listed and counted.
+        if not raw_limit.isdigit() or int(raw_limit) < 1:
+            raise ApiError("InvalidArgumentError", f'Invalid count_limit "{raw_limit}"')
+        items = items[: int(raw_limit)]
     body = paginate(
         request, items, _render_notification_file(request), scope=_scope(request, "hunting_files")
     )

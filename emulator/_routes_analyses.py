@@ -68,6 +68,9 @@ async def get_item(request: Request) -> Response:
     """``GET /analyses/{id}/item``: the analysed file or URL."""
     world = emulator_of(request).world
     analysis = _analysis(world, request.path_params["id"])
+    kind, object_id = analysis.item
+    if world.get(kind, object_id) is None:  # a single object is a 404, not a list's stub
+        raise ApiError("NotFoundError", f'Object "{object_id}" not found')
     return JSONResponse({"data": render_ref(world, analysis.item, api_base(request))})
 
 

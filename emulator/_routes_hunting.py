@@ -77,15 +77,13 @@ def _epoch_or_none(value: Any, name: str) -> int | None:
     return int(value)
 
 
-def _emails(value: Any) -> str | list[str] | None:
-    """``notification_email`` as a string or a list of strings (both are seen in the wild)."""
-    if value is None or value == "" or value == []:
+def _emails(value: Any) -> str | None:
+    """``notification_email``: one address, a string, as the reference documents it."""
+    if value is None or value == "":
         return None
     if isinstance(value, str) and "@" in value:
         return value
-    if isinstance(value, list) and all(isinstance(v, str) and "@" in v for v in value):
-        return list(value)
-    raise ApiError("InvalidArgumentError", "notification_email must be an address or a list of addresses")
+    raise ApiError("InvalidArgumentError", "notification_email must be one address (a string)")
 
 
 async def list_jobs(request: Request) -> Response:

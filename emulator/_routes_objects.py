@@ -11,6 +11,12 @@ unknown but well-formed id gets 404 ``NotFoundError`` with VirusTotal's message 
 (``File "<id>" not found``). URL ids that do not decode are simply unknown (404), like the
 documented ``URL "thisurlidmakesnosenseatall" not found``. An unknown relationship name in the
 path is a resource that does not exist: 404 ``NotFoundError``.
+
+Tier: the reference marks some relationships "VT Enterprise users only" (domains'
+``downloaded_files`` and ``urls``, IP addresses' ``downloaded_files``). A public key asking for
+one gets 403 ``ForbiddenError`` on its relationship routes, and an ``error`` in place of its data
+when embedding it in an object GET; the rest of the answer is unaffected. (The exact code the
+service answers with is UNCONFIRMED; ``ForbiddenError`` is its code for a missing privilege.)
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ from starlette.routing import BaseRoute, Route
 from ._errors import ApiError
 from ._faults import API_PREFIX
 from ._pagination import paginate
+from ._quota import KeyTier
 from ._render import (
     api_base,
+    caller,
     descriptor,
     embed_names,
     emulator_of,
@@ -44,6 +52,23 @@ KINDS = {"files": "file", "urls": "url", "domains": "domain", "ip_addresses": "i
 _LABELS = {"file": "File", "url": "URL", "domain": "Domain", "ip_address": "IP address"}
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+#: Relationships the reference marks "VT Enterprise users only", per object type.
+ENTERPRISE_ONLY = {
+    "domain": frozenset({"downloaded_files", "urls"}),
+    "ip_address": frozenset({"downloaded_files"}),
+}
+
+
+def _restricted(request: Request, kind: str) -> frozenset[str]:
+    """The relationships of ``kind`` this caller's key may not see."""
+    if caller(request).tier == KeyTier.PREMIUM:
+        return frozenset()
+    return ENTERPRISE_ONLY.get(kind, frozenset())
+
+
+def _enterprise_only(name: str) -> ApiError:
+    return ApiError("ForbiddenError", f'The relationship "{name}" is only available to VT Enterprise users')
 
 
 def lookup(world: World, kind: str, raw_id: str) -> WorldObject:
@@ -72,7 +97,14 @@ def _object_endpoint(kind: str) -> Endpoint:
     async def get_object(request: Request) -> Response:
         world = emulator_of(request).world
         obj = lookup(world, kind, request.path_params["id"])
-        data = render_object(world, obj, api_base(request), embed_names(request))
+        embed = embed_names(request)
+        refused = [name for name in embed if name in _restricted(request, kind)]
+        data = render_object(world, obj, api_base(request), [n for n in embed if n not in refused])
+        for name in refused:  # an error for that relationship, nothing else affected
+            error = _enterprise_only(name)
+            data.setdefault("relationships", {})[name] = {
+                "error": {"code": error.code, "message": error.message}
+            }
         return JSONResponse({"data": data})
 
     return get_object
@@ -85,6 +117,8 @@ def _related_endpoint(kind: str, descriptors_only: bool) -> Endpoint:
         obj = lookup(world, kind, request.path_params["id"])
         name = request.path_params["relationship"]
         rel = _relationship(kind, name)
+        if name in _restricted(request, kind):
+            raise _enterprise_only(name)
         refs = world.related(kind, obj.id, name)
         embed = embed_names(request)
 

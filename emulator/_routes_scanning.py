@@ -46,7 +46,12 @@ __all__ = ["UPLOAD_PREFIX", "routes"]
 UPLOAD_PREFIX = "/_upload"
 _DAY = 86400
 _BOOL_OPTIONS = ("disable_sandbox", "enable_internet", "intercept_tls")
-_REGIONS = ("US", "EU", "CA", "GB")
+#: Storage regions per private item kind, as the reference lists them.
+_REGIONS = {"file": ("US", "EU"), "url": ("US", "CA", "EU", "GB")}
+#: The options each private submission takes (besides its ``file`` or ``url``).
+_SHARED_OPTIONS = ("retention_period_days", "storage_region", "interaction_sandbox", "interaction_timeout")
+_FILE_OPTIONS = frozenset((*_BOOL_OPTIONS, "command_line", "password", "locale", *_SHARED_OPTIONS))
+_URL_OPTIONS = frozenset(("user_agent", "sandboxes", *_SHARED_OPTIONS))
 _LOCALES = ("EN_US", "AR_SA", "DE_DE", "ES_ES", "PT_BR")
 _VERDICTS = {
     "malicious": ("VERDICT_MALICIOUS", "SEVERITY_HIGH"),
@@ -67,12 +72,14 @@ def _need_private(request: Request) -> None:
         raise ApiError("ForbiddenError", "Private scanning requires a Private Scanning licence")
 
 
-def _check_options(fields: dict[str, str]) -> dict[str, str]:
-    """Validate private scanning options as the service would (400 InvalidArgumentError)."""
+def _check_options(fields: dict[str, str], kind: str = "file") -> dict[str, str]:
+    """Validate private scanning options of a ``file`` or ``url`` as the service would (400)."""
     out: dict[str, str] = {}
     for name, value in fields.items():
         if name in ("file", "url"):
             continue
+        if name not in (_FILE_OPTIONS if kind == "file" else _URL_OPTIONS):
+            raise ApiError("InvalidArgumentError", f"unknown parameter {name} for a private {kind}")
         if name in _BOOL_OPTIONS:
             if value.lower() not in ("true", "false"):
                 raise ApiError("InvalidArgumentError", f"{name} must be true or false")
@@ -81,11 +88,9 @@ def _check_options(fields: dict[str, str]) -> dict[str, str]:
             if not value.isdigit() or not low <= int(value) <= high:
                 raise ApiError("InvalidArgumentError", f"{name} must be an integer in {low}..{high}")
         elif name in ("storage_region", "locale"):
-            allowed = _REGIONS if name == "storage_region" else _LOCALES
+            allowed = _REGIONS[kind] if name == "storage_region" else _LOCALES
             if value not in allowed:
                 raise ApiError("InvalidArgumentError", f"{name} must be one of {', '.join(allowed)}")
-        elif name not in ("command_line", "password", "interaction_sandbox", "user_agent", "sandboxes"):
-            raise ApiError("InvalidArgumentError", f"unknown parameter {name}")
         out[name] = value
     return out
 
@@ -210,7 +215,10 @@ async def get_upload_url(request: Request) -> Response:
     if private:
         _need_private(request)
     ticket = emulator.scanning.ticket(private, emulator.clock.time(), caller(request).key)
-    return JSONResponse({"data": f"{str(request.base_url).rstrip('/')}{UPLOAD_PREFIX}/{ticket.token}"})
+    # Plain http even when asked over https, as in the reference's own example answer
+    # (``http://www.virustotal.com/_ah/upload/...``): a client must upgrade it itself.
+    root = request.base_url.replace(scheme="http")
+    return JSONResponse({"data": f"{str(root).rstrip('/')}{UPLOAD_PREFIX}/{ticket.token}"})
 
 
 async def post_upload(request: Request) -> Response:
@@ -404,14 +412,19 @@ async def get_private_analysis(request: Request) -> Response:
         "sandbox_status": {"Zenbox": {"status": status, "in_progress_percent": percent}},
     }
     base = api_base(request)
+    kind, item_id = analysis.item
+    collection = "private/files" if kind == "private_file" else "private/urls"
     data = {
         "type": "private_analysis",
         "id": analysis.id,
-        "links": {"self": f"{base}/private/analyses/{analysis.id}"},
+        "links": {"self": f"{base}/private/analyses/{analysis.id}", "item": f"{base}/{collection}/{item_id}"},
         "attributes": attributes,
     }
-    kind, item_id = analysis.item
-    meta = {"file_info": {"sha256": item_id}} if kind == "private_file" else {"url_info": {"id": item_id}}
+    meta: dict[str, Any] = {"url_info": {"id": item_id}}
+    if kind == "private_file":
+        item = emulator_of(request).scanning.private_files.get(item_id)
+        identity = {k: item.attributes[k] for k in ("size", "sha256", "sha1", "md5")} if item else {}
+        meta = {"file_info": {"sha256": item_id, **identity}}
     return JSONResponse({"data": data, "meta": meta})
 
 
@@ -435,7 +448,7 @@ async def post_private_url(request: Request) -> Response:
     url = fields.get("url", "").strip()
     if not url or " " in url:
         raise ApiError("InvalidArgumentError", "Missing or invalid url")
-    options = _check_options(fields)
+    options = _check_options(fields, "url")
     url = canonical_url(url)
     uid = World.url_id(url)
     nature, family = _url_nature(emulator.world, url)

@@ -304,6 +304,7 @@ class World:
         self._resolutions: dict[str, Resolution] = {}
         self._analyses: dict[str, Analysis] = {}
         self._file_observers: list[Callable[[str], None]] = []
+        self._url_observers: list[Callable[[str], None]] = []
         _Builder(self, seeded(seed)).build()
 
     # ----------------------------------------------------------------------------- lookups
@@ -355,7 +356,17 @@ class World:
     def get(self, kind: str, raw_id: str) -> WorldObject | None:
         """The object of ``kind`` with this id (in any accepted form), or ``None``."""
         canonical = self.canonical_id(kind, raw_id)
-        return None if canonical is None else self._objects[kind][canonical]
+        return None if canonical is None else self._objects[kind].get(canonical)
+
+    def forget(self, kind: str, object_id: str) -> None:
+        """Test handle: VirusTotal no longer has this object, though relationships still list it.
+
+        Lookups then answer 404, and relationship listings carry an error stub in its place.
+        """
+        canonical = self.canonical_id(kind, object_id)
+        if canonical is None:
+            raise KeyError(object_id)
+        del self._objects[kind][canonical]
 
     def content(self, sha256: str) -> bytes:
         """The bytes of a file (any accepted hash form)."""
@@ -536,6 +547,10 @@ class World:
         """Call ``callback(sha256)`` whenever ``add_file`` adds a new file (livehunt listens here)."""
         self._file_observers.append(callback)
 
+    def on_url_added(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(url_id)`` whenever ``add_url`` adds a new URL (VT Alerts listens here)."""
+        self._url_observers.append(callback)
+
     def add_file(
         self,
         content: bytes,
@@ -587,6 +602,8 @@ class World:
         builder = _Builder(self, seeded(f"{self.seed}:add:{uid}"))
         host = url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
         builder.url(url, host, nature, window=(date, date), family=None, cluster=None)
+        for callback in list(self._url_observers):
+            callback(uid)
         return uid
 
     # ------------------------------------------------------------------------ determinism

@@ -58,7 +58,7 @@ MAX_INFLIGHT_IDS = 100
 MAX_CHECKPOINT_CHARS = 4_900
 """Prefect Variables hold at most 5,000 characters of JSON."""
 _DIGEST_CHARS = 12
-_SOURCES = ("ioc_stream", "hunting_notifications")
+_SOURCES = ("ioc_stream", "hunting_notifications", "vt_alerts")
 _ENRICHABLE = {"file", "domain", "ip_address"}
 
 
@@ -219,6 +219,10 @@ def _event_resources(alert: Alert) -> tuple[dict[str, str], list[dict[str, str]]
     }
     if alert.entity_type == "file":
         resource["vt.sha256"] = alert.entity_id
+    for label in ("event_severity", "use_case_category", "detection_category"):  # VT Alerts
+        value = getattr(alert, label)
+        if value:
+            resource[f"vt.{label}"] = value
     related = [
         {
             "prefect.resource.id": f"virustotal.notification.{alert.notification_id}",
@@ -342,8 +346,9 @@ async def poll_alerts(
 
     Args:
         credentials: a credentials block, or the name of a saved one.
-        source: ``ioc_stream`` or ``hunting_notifications`` (poll one: livehunt matches
-            appear in both).
+        source: ``ioc_stream``, ``hunting_notifications`` (poll one: livehunt matches
+            appear in both) or ``vt_alerts`` (VT Alerts watchlist notifications; no filter,
+            no acknowledgement).
         filter: more filter text, e.g. ``origin:hunting`` or ``entity_type:file``.
         start: where the first run begins; None reads the whole stream.
         checkpoint: the Variable's name; ``virustotal-alerts-<source>`` by default.
@@ -372,6 +377,8 @@ async def poll_alerts(
     """
     if source not in _SOURCES:
         raise InvalidParameterError(f"source must be one of {', '.join(_SOURCES)}, got {source!r}")
+    if source == "vt_alerts" and (acknowledge or filter):
+        raise InvalidParameterError("VT Alerts notifications take no filter and cannot be acknowledged")
     if max_alerts < 1 or max_requests < 1 or not 1 <= page_size <= 40 or batch_pages < 1:
         raise InvalidParameterError(
             "max_alerts, max_requests and batch_pages must be >= 1 and page_size in 1..40"

@@ -280,6 +280,7 @@ async def expand_iocs(
             policy,
             concurrency,
             leaf_verdicts,
+            block.key_tier == "public",  # skip what VirusTotal keeps for VT Enterprise users
             return_state=True,
         )
         state: State[LevelResult] = await called

@@ -240,7 +240,7 @@ async def retrohunt(
     corpus: str = "main",
     start: datetime | None = None,
     end: datetime | None = None,
-    notification_email: str | list[str] | None = None,
+    notification_email: str | None = None,
     deadline_seconds: float = 6 * 3600,
     poll_interval: float = 60.0,
     max_matches: int | None = 1000,
@@ -264,7 +264,7 @@ async def retrohunt(
         corpus: ``main`` or ``goodware``.
         start: oldest submission date to scan (omitted: as far back as the licence allows).
         end: newest submission date to scan (omitted: now).
-        notification_email: address(es) VirusTotal e-mails when the job ends.
+        notification_email: the address VirusTotal e-mails when the job ends (one string).
         deadline_seconds: abort the job after this long.
         poll_interval: seconds between checks (shorter near the job's end).
         max_matches: most matching files read; None for all.

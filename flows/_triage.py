@@ -46,7 +46,12 @@ from ._expand_artifacts import mermaid_markdown
 from ._submit import submit_and_wait
 
 SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable"]
-_GAP_REASONS: dict[str, SkipReason] = {"request_budget": "budget", "quota": "quota", "invalid": "invalid"}
+_GAP_REASONS: dict[str, SkipReason] = {
+    "request_budget": "budget",
+    "quota": "quota",
+    "invalid": "invalid",
+    "tier": "policy",  # a relationship the key's licence does not cover, skipped on purpose
+}
 _HASH_CHUNK = 1 << 20
 
 

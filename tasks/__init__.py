@@ -80,6 +80,12 @@ from ._scanning import (
     wait_for_analysis,
 )
 from ._users import check_daily_budget
+from ._vt_alerts import (
+    create_vt_alert_asset,
+    delete_vt_alert_asset,
+    list_vt_alert_assets,
+    list_vt_alert_notifications,
+)
 
 __all__ = [
     "DEFAULT_RELATIONSHIPS",
@@ -97,6 +103,7 @@ __all__ = [
     "create_collection",
     "create_hunting_ruleset",
     "create_retrohunt_job",
+    "create_vt_alert_asset",
     "delete_collection",
     "delete_hunting_notification",
     "delete_hunting_notifications",
@@ -105,6 +112,7 @@ __all__ = [
     "delete_ioc_stream_notifications",
     "delete_private_file",
     "delete_retrohunt_job",
+    "delete_vt_alert_asset",
     "expand_level",
     "fetch_alert_page",
     "find_collection",
@@ -135,6 +143,8 @@ __all__ = [
     "list_private_files",
     "list_retrohunt_jobs",
     "list_user_collections",
+    "list_vt_alert_assets",
+    "list_vt_alert_notifications",
     "lookup_indicators",
     "remove_collection_items",
     "rescan_file",

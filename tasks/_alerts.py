@@ -27,13 +27,14 @@ from prefect_virustotal.client.models import (
     IoCStreamNotificationObject,
 )
 
-_SOURCES = ("ioc_stream", "hunting_notifications")
+_SOURCES: tuple[AlertSource, ...] = ("ioc_stream", "hunting_notifications", "vt_alerts")
 
 
 def _check_source(source: str) -> AlertSource:
-    if source not in _SOURCES:
-        raise InvalidParameterError(f"source must be one of {', '.join(_SOURCES)}, got {source!r}")
-    return "ioc_stream" if source == "ioc_stream" else "hunting_notifications"
+    for known in _SOURCES:
+        if source == known:
+            return known
+    raise InvalidParameterError(f"source must be one of {', '.join(_SOURCES)}, got {source!r}")
 
 
 @task(name="list_ioc_stream", retries=0, cache_policy=NO_CACHE)
@@ -269,6 +270,16 @@ async def _fetch(
     page_size: int,
 ) -> AlertPage:
     """One page of the source, oldest first, as alerts."""
+    if source == "vt_alerts":
+        # VT Alerts documents no filter (UNCONFIRMED): the whole list is read oldest first and
+        # the poller's checkpoint drops what it has handed on already.
+        if filter:
+            raise InvalidParameterError("VT Alerts notifications take no filter")
+        vpage = await vt.alerts.notifications(order="created+", page_size=page_size).fetch_page(cursor)
+        alerts = [Alert.from_vt_alert(item) for item in vpage.items]
+        if since is not None:
+            alerts = [a for a in alerts if int(a.date.timestamp()) >= since]
+        return AlertPage(alerts=alerts, cursor=vpage.cursor)
     if source == "ioc_stream":
         query = ioc_stream_filter(since=since, extra=filter)
         page = await vt.ioc_stream.list(filter=query, order="date+", page_size=page_size).fetch_page(cursor)
@@ -353,6 +364,11 @@ async def acknowledge_alerts(
         ```
     """
     checked = _check_source(source)
+    if checked == "vt_alerts":
+        # The reference documents no deletion of VT Alerts notifications.
+        raise InvalidParameterError(
+            "VT Alerts notifications cannot be acknowledged (deleted) through the API"
+        )
     semaphore = asyncio.Semaphore(max(1, concurrency))
     result = AcknowledgeResult()
     async with credentials.get_client() as vt:

@@ -31,6 +31,7 @@ from pydantic import Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import (
+    ENTERPRISE_RELATIONSHIPS,
     APIConnectionError,
     APIError,
     NotFoundError,
@@ -450,6 +451,8 @@ class _Level:
 
     def _discover_full(self, source: NodeRef, name: str, objects: Sequence[VTObject[Any]]) -> int:
         for obj in objects:
+            if self._gone(source, name, obj):
+                continue
             leaf = self._leaf(source, obj)
             if leaf is not None:
                 self.result.discoveries.append(
@@ -486,8 +489,20 @@ class _Level:
             reason=found.reason + " (from the resolution)",
         )
 
+    def _gone(self, source: NodeRef, name: str, item: Descriptor | VTObject[Any]) -> bool:
+        """An error stub (an object VirusTotal no longer has) is a gap of the level, not a node."""
+        if item.error is None:
+            return False
+        key = NodeRef(type=item.type, id=item.id).key
+        if all(gap.node != key for gap in self.result.gaps):  # embedded, then in full: once
+            detail = f"listed in {source.key} {name}, but {item.error.code}: {item.error.message}"
+            self.result.gaps.append(GraphGap(node=key, depth=0, reason="not_found", detail=detail))
+        return True
+
     def _discover(self, source: NodeRef, name: str, items: Sequence[Descriptor]) -> None:
         for item in items:
+            if self._gone(source, name, item):
+                continue
             target = target_of(source, item)
             if target is not None:
                 self.result.discoveries.append(Discovery(source=source.key, relationship=name, target=target))
@@ -546,6 +561,7 @@ async def expand_level(
     policy: VerdictPolicy | None = None,
     concurrency: int = 8,
     leaf_verdicts: bool = False,
+    skip_enterprise: bool = False,
 ) -> LevelResult:
     """Fetch one breadth-first level of an IOC graph: every frontier node and its neighbours.
 
@@ -567,6 +583,9 @@ async def expand_level(
         leaf_verdicts: also fetch the related objects in full (one request per 40, only
             for relationships with items), so that the next level's nodes come with
             verdicts; for the last level of an expansion.
+        skip_enterprise: do not follow the relationships VirusTotal keeps for VT Enterprise
+            users (a public key gets an error for them); each node that had some to follow
+            gets a ``tier`` gap saying which were skipped.
 
     Returns:
         The fetched nodes with verdicts, the related objects found, and what was left
@@ -583,6 +602,14 @@ async def expand_level(
         ```
     """
     policy = policy or VerdictPolicy()
+    skipped = {
+        kind: sorted(ENTERPRISE_RELATIONSHIPS.get(kind, frozenset()) & set(names))
+        for kind, names in relationships.items()
+    }
+    if skip_enterprise:
+        relationships = {
+            kind: [n for n in names if n not in skipped[kind]] for kind, names in relationships.items()
+        }
     async with credentials.get_client() as vt:
         level = _Level(
             vt, relationships, max(0, fan_out), _Budget(request_budget), policy, concurrency, leaf_verdicts
@@ -590,6 +617,10 @@ async def expand_level(
         result = await level.run(frontier)
         result.requests_sent = vt.request_count
         result.emulated = vt.emulated
+    for node in result.nodes if skip_enterprise else ():
+        if skipped.get(node.type) and node.status in (NodeStatus.EXPANDED, NodeStatus.FETCHED):
+            detail = f"not followed with a public key (VT Enterprise only): {', '.join(skipped[node.type])}"
+            result.gaps.append(GraphGap(node=node.key, depth=0, reason="tier", detail=detail))
     get_run_logger().info(
         "expanded %d nodes: %d related objects, %d requests, %d left undone",
         len(frontier),

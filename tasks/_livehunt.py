@@ -59,7 +59,8 @@ async def create_hunting_ruleset(
         enabled: run it on new files at once.
         limit: most notifications per 24 hours.
         notification_emails: addresses to notify.
-        match_object_type: ``file`` (default at VirusTotal), ``url``, ``domain`` or ``ip_address``.
+        match_object_type: ``file`` (default at VirusTotal), ``url``, ``domain`` or ``ip``
+            (``ip_address`` is taken as ``ip``).
         tags: labels for the ruleset.
         validate: compile locally before sending (needs the ``yara`` extra).
 
@@ -141,7 +142,7 @@ async def update_hunting_ruleset(
         enabled: turn it on or off.
         limit: most notifications per 24 hours.
         notification_emails: the new list of addresses.
-        match_object_type: ``file``, ``url``, ``domain`` or ``ip_address``.
+        match_object_type: ``file``, ``url``, ``domain`` or ``ip`` (``ip_address`` is taken as ``ip``).
         tags: the new list of tags.
         validate: compile new rules locally before sending.
 

@@ -72,7 +72,7 @@ async def create_retrohunt_job(
     corpus: str = "main",
     start: datetime | int | None = None,
     end: datetime | int | None = None,
-    notification_email: str | list[str] | None = None,
+    notification_email: str | None = None,
     validate: bool = True,
 ) -> RetrohuntJob:
     """Start a retrohunt job; the rules are compiled locally first.
@@ -83,11 +83,11 @@ async def create_retrohunt_job(
         corpus: ``main`` or ``goodware``.
         start: oldest submission date scanned (omitted: as far back as the licence allows).
         end: newest submission date scanned (omitted: now).
-        notification_email: an address, a list of addresses, or None.
+        notification_email: one address (the reference's field is one string), or None.
         validate: compile locally before sending (needs the ``yara`` extra).
 
     Returns:
-        The new job (status ``queued`` or ``starting``).
+        The new job (status ``starting``).
 
     Raises:
         YaraSyntaxError: the rules do not compile (no request made).

@@ -200,7 +200,7 @@ async def scan_private_url(
         credentials: the VirusTotal credentials block (a Private Scanning licence).
         url: the URL; credentials in it are refused unless ``strip_credentials``.
         retention_period_days: days to keep the report, 1 to 28.
-        storage_region: ``US`` or ``EU``.
+        storage_region: ``US``, ``CA``, ``EU`` or ``GB``.
         strip_credentials: submit the URL without its credentials (a warning is logged).
 
     Returns:

@@ -84,6 +84,7 @@ def credentials(mounted: Emulator) -> object:
         base_url=mounted.base_url,
         requests_per_minute=10_000,
         daily_budget=None,
+        key_tier="premium",
     )
 
 

@@ -89,15 +89,26 @@ from ._scanning import (
     PrivateScanOptions,
     PrivateURLAttributes,
     PrivateURLObject,
+    PrivateURLScanOptions,
     SubmissionOutcome,
     SubmissionResult,
     ThreatSeverity,
     ThreatVerdict,
 )
 from ._users import OverallQuotas, QuotaCount, QuotaPeriod
+from ._vt_alerts import (
+    ASSET_TYPES,
+    EVENT_SEVERITIES,
+    AlertingAsset,
+    AlertingAssetAttributes,
+    AlertingNotification,
+    AlertingNotificationAttributes,
+)
 
 __all__ = [
     "ALERT_EVENT_NAMESPACE",
+    "ASSET_TYPES",
+    "EVENT_SEVERITIES",
     "RETROHUNT_STATUSES",
     "RETROHUNT_TERMINAL",
     "VERDICT_SEVERITY",
@@ -105,6 +116,10 @@ __all__ = [
     "Alert",
     "AlertPage",
     "AlertSource",
+    "AlertingAsset",
+    "AlertingAssetAttributes",
+    "AlertingNotification",
+    "AlertingNotificationAttributes",
     "AnalysisAttributes",
     "AnalysisObject",
     "AnalysisStats",
@@ -158,6 +173,7 @@ __all__ = [
     "PrivateScanOptions",
     "PrivateURLAttributes",
     "PrivateURLObject",
+    "PrivateURLScanOptions",
     "QuotaCount",
     "QuotaPeriod",
     "Relationship",

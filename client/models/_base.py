@@ -33,12 +33,29 @@ class VTModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+class ErrorBody(VTModel):
+    """``error`` of the error envelope."""
+
+    code: str
+    message: str = ""
+
+
 class Descriptor(VTModel):
-    """An object reduced to its type and id (plus context attributes where relevant)."""
+    """An object reduced to its type and id (plus context attributes where relevant).
+
+    ``error`` is set on an error stub: in a relationship list, an object VirusTotal no longer
+    has comes as ``{"type", "id", "error": {...}}`` in place of the object.
+    """
 
     type: str
     id: str
     context_attributes: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+
+    @property
+    def missing(self) -> bool:
+        """True for an error stub: VirusTotal listed the object but no longer has it."""
+        return self.error is not None
 
 
 class Relationship(VTModel):
@@ -47,6 +64,8 @@ class Relationship(VTModel):
     data: list[Descriptor] | Descriptor | None = None
     meta: dict[str, Any] | None = None
     links: dict[str, str] | None = None
+    error: ErrorBody | None = None
+    """Set when the service refused this relationship alone (e.g. one for VT Enterprise users)."""
 
     @property
     def items(self) -> list[Descriptor]:
@@ -85,6 +104,13 @@ class VTObject(VTModel, Generic[AttributesT]):
     relationships: dict[str, Relationship] = Field(default_factory=dict)
     context_attributes: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+    """Set on an error stub (see :class:`Descriptor`); its attributes are then empty."""
+
+    @property
+    def missing(self) -> bool:
+        """True for an error stub: VirusTotal listed the object but no longer has it."""
+        return self.error is not None
 
     @property
     def self_link(self) -> str | None:
@@ -101,13 +127,6 @@ class ListMeta(VTModel):
 
     cursor: str | None = None
     count: int | None = None
-
-
-class ErrorBody(VTModel):
-    """``error`` of the error envelope."""
-
-    code: str
-    message: str = ""
 
 
 class ErrorEnvelope(VTModel):

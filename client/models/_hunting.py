@@ -7,8 +7,9 @@ from pydantic import Field
 from ._base import Descriptor, EpochDatetime, VTModel, VTObject
 from ._objects import FileAttributes
 
-RETROHUNT_STATUSES = ("queued", "starting", "running", "aborting", "aborted", "finished")
-"""Every status a retrohunt job is known to take (docs list five; vt-cli also checks ``queued``)."""
+RETROHUNT_STATUSES = ("starting", "running", "aborting", "aborted", "finished")
+"""The statuses the reference lists for a retrohunt job. Others (vt-cli checks ``queued``) are
+read as a job still under way, never as an error."""
 
 RETROHUNT_TERMINAL = frozenset({"finished", "aborted"})
 """Statuses after which a job never changes again."""
@@ -31,7 +32,7 @@ class RetrohuntJobAttributes(VTModel):
     rules: str = ""
     corpus: str | None = None
     notification_email: str | list[str] | None = None
-    status: str = "queued"
+    status: str = "starting"
     progress: float | None = None
     num_matches: int | None = None
     num_matches_outside_time_range: int | None = None

@@ -34,10 +34,18 @@ ATTRIBUTES_BY_TYPE: dict[str, type[BaseModel]] = {
 def parse_object(raw: Any) -> VTObject[Any]:
     """Parse one object of any type, typing its attributes when the type is known.
 
-    Objects without ``attributes`` (descriptors in a mixed list) get empty generic ones.
+    Objects without ``attributes`` (descriptors in a mixed list) get empty generic ones;
+    an error stub (``{"type", "id", "error"}``) is flagged ``missing``.
     """
     if not isinstance(raw, dict) or "type" not in raw or "id" not in raw:
         raise UnexpectedResponseError("InvalidResponse", "an object without type and id", 200)
+    if isinstance(raw.get("error"), dict) and "attributes" not in raw:
+        # An error stub in a relationship list: kept as such (``missing``), never given the
+        # typed attributes' defaults, which would read as an object with a clean record.
+        try:
+            return VTObject[GenericAttributes].model_validate({**raw, "attributes": {}})
+        except ValidationError as exc:
+            raise UnexpectedResponseError("InvalidResponse", f"malformed {raw['type']} stub", 200) from exc
     model = ATTRIBUTES_BY_TYPE.get(str(raw["type"]), GenericAttributes)
     payload = raw if "attributes" in raw else {**raw, "attributes": {}}
     try:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from ._base import EpochDatetime, VTModel, VTObject
 from ._objects import AnalysisAttributes, URLAttributes, _FileIdentity
@@ -14,9 +15,10 @@ MIN_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 28
 MIN_INTERACTION_TIMEOUT = 60
 MAX_INTERACTION_TIMEOUT = 1800
-# The contract confirms US and EU; a third-party client also lists CA and GB (UNCONFIRMED):
-# accepted here, the tolerant choice, and the service has the last word.
-StorageRegion = Literal["US", "EU", "CA", "GB"]
+#: Where a private file is stored: the reference lists US and EU for files.
+StorageRegion = Literal["US", "EU"]
+#: Where a private URL's report is stored: the reference lists US, CA, EU and GB for URLs.
+URLStorageRegion = Literal["US", "CA", "EU", "GB"]
 Locale = Literal["EN_US", "AR_SA", "DE_DE", "ES_ES", "PT_BR"]
 
 
@@ -32,7 +34,7 @@ class PrivateScanOptions(VTModel):
         command_line: command-line arguments for the sample.
         password: password of a ZIP holding exactly one file.
         retention_period_days: days the file is kept, 1 to 28.
-        storage_region: where the file is stored (US or EU; CA and GB UNCONFIRMED).
+        storage_region: where the file is stored: US or EU.
         interaction_sandbox: the sandbox used for interaction (``cape`` by default).
         interaction_timeout: seconds of interaction, 60 to 1800.
         locale: the sandbox locale, e.g. ``EN_US``.
@@ -58,6 +60,49 @@ class PrivateScanOptions(VTModel):
         out: dict[str, str] = {}
         for name, value in self.model_dump(exclude_none=True).items():
             out[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        return out
+
+
+class PrivateURLScanOptions(VTModel):
+    """The options of a private URL scan (``POST /private/urls``), checked before any request.
+
+    Args:
+        user_agent: the User-Agent the sandbox browser sends.
+        sandboxes: the sandboxes to detonate the URL in (names as the service lists them).
+        retention_period_days: days the report is kept, 1 to 28.
+        storage_region: US, CA, EU or GB.
+        interaction_sandbox: the sandbox used for interaction.
+        interaction_timeout: seconds of interaction, 60 to 1800.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user_agent: str | None = Field(default=None, min_length=1, max_length=1024, pattern=r"^[^\r\n]*$")
+    sandboxes: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=16)
+    retention_period_days: int | None = Field(default=None, ge=MIN_RETENTION_DAYS, le=MAX_RETENTION_DAYS)
+    storage_region: URLStorageRegion | None = None
+    interaction_sandbox: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,64}$")
+    interaction_timeout: int | None = Field(
+        default=None, ge=MIN_INTERACTION_TIMEOUT, le=MAX_INTERACTION_TIMEOUT
+    )
+
+    @field_validator("sandboxes")
+    @classmethod
+    def _sandbox_names(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for name in value or ():
+            if not re.fullmatch(r"[a-z0-9_]{1,64}", name):
+                raise ValueError(f"invalid sandbox name {name!r}")
+        return value
+
+    def form(self) -> dict[str, str]:
+        """The options as form fields, unset ones left out.
+
+        ``sandboxes`` goes as one comma-separated field (UNCONFIRMED how the service wants a
+        list in a form; the emulator takes the same).
+        """
+        out: dict[str, str] = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            out[name] = ",".join(value) if isinstance(value, (list, tuple)) else str(value)
         return out
 
 

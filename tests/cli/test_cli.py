@@ -126,6 +126,14 @@ def test_alerts_poll_with_nothing_new() -> None:
     assert json.loads(result.stdout)["result"]["handed_on"] == 0
 
 
+def test_alerts_poll_reads_vt_alerts() -> None:
+    result = runner.invoke(app, ["alerts", "poll", "--source", "vt_alerts", "--emulator", "--json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert json.loads(result.stdout)["result"]["source"] == "vt_alerts"
+    refused = runner.invoke(app, ["alerts", "poll", "--source", "vt_alerts", "--acknowledge", "--emulator"])
+    assert refused.exit_code == ExitCode.BAD_INPUT, refused.output
+
+
 def test_retrohunt_rehearsal(tmp_path: pytest.TempPathFactory) -> None:
     rules = tmp_path / "rules.yar"  # type: ignore[operator]
     rules.write_text('rule kaixcor { strings: $a = "KAIXCOR-" condition: $a }')
@@ -144,3 +152,10 @@ def test_setup_without_a_key_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VT_API_KEY", raising=False)
     result = runner.invoke(app, ["setup"])
     assert result.exit_code == ExitCode.BAD_INPUT
+
+
+def test_emulator_serve_passes_time_scale_on() -> None:
+    # The flag reaches the emulator's own parser, which refuses a scale that is not positive.
+    result = runner.invoke(app, ["emulator", "serve", "--port", "0", "--time-scale", "0"])
+    assert result.exit_code == 2
+    assert "must be greater than 0" in result.output

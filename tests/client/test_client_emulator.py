@@ -254,3 +254,41 @@ async def test_key_never_logged(
     assert caplog.records, "expected DEBUG records from the client"
     assert PREMIUM_KEY not in caplog.text
     assert PREMIUM_KEY not in str(info.value) and PREMIUM_KEY not in repr(info.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(201, b'{"data": {"type": "domain", "id": "a.test"}}'), (204, b"")]
+)
+async def test_any_2xx_is_success(status: int, body: bytes) -> None:
+    # The reference's errors page: any 2xx status is success (the emulator only sends 200).
+    import httpx
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body, headers={"content-type": "application/json"})
+
+    async with VirusTotalClient(PREMIUM_KEY, transport=httpx.MockTransport(answer)) as client:
+        decoded = await client.request_json("POST", "/anything", json_body={})
+    assert decoded == ({} if not body else {"data": {"type": "domain", "id": "a.test"}})
+
+
+async def test_relationship_lists_parse_error_stubs_as_such(vt: VirusTotalClient, emulator: Emulator) -> None:
+    seed = emulator.world.pick("file", "malicious", min_relationship=("contacted_ips", 2))
+    gone = emulator.world.related("file", seed, "contacted_ips")[0][1]
+    emulator.world.forget("ip_address", gone)
+    related = await vt.relationships.objects("files", seed, "contacted_ips").collect()
+    stubs = [o for o in related if o.missing]
+    assert [s.id for s in stubs] == [gone]
+    assert stubs[0].error is not None and stubs[0].error.code == "NotFoundError"
+    assert stubs[0].attributes.model_dump() == {}  # no made-up attributes (no stats, no verdict)
+    assert all(not o.missing and o.attributes.model_dump() for o in related if o.id != gone)
+
+
+async def test_an_enterprise_only_relationship_is_an_error_on_that_relationship_alone(
+    emulator: Emulator, clock: FakeClock
+) -> None:
+    domain = emulator.world.pick("domain", min_relationship=("urls", 1))
+    async with client_for(emulator, clock, key=PUBLIC_KEY) as client:
+        report = await client.domains.get(domain, relationships=["urls", "resolutions"])
+    urls = report.relationships["urls"]
+    assert urls.error is not None and urls.error.code == "ForbiddenError" and urls.items == []
+    assert report.relationships["resolutions"].error is None and report.relationships["resolutions"].items

@@ -57,6 +57,14 @@ def test_bad_urls(value: str) -> None:
         parse_indicator(value, "url")
 
 
+def test_url_hosts_may_have_underscores_domains_may_not() -> None:
+    assert parse_indicator("http://my_host.example.com/a", "url").value == "http://my_host.example.com/a"
+    with pytest.raises(InvalidIndicatorError):
+        parse_domain("my_host.example.com")
+    with pytest.raises(InvalidIndicatorError):
+        parse_indicator("http://_-bad-.example.com/", "url")
+
+
 def test_domains() -> None:
     assert parse_domain("Sub.Example.COM.") == "sub.example.com"
     assert parse_domain("bücher.example") == "xn--bcher-kva.example"

@@ -8,6 +8,7 @@ import pytest
 
 from prefect_virustotal.client import (
     BadRequestError,
+    DeletionInProgressError,
     InvalidParameterError,
     NotFoundError,
     VirusTotalClient,
@@ -15,7 +16,7 @@ from prefect_virustotal.client import (
     ioc_stream_filter,
 )
 from prefect_virustotal.client.models import Alert, FileObject
-from prefect_virustotal.emulator import Emulator
+from prefect_virustotal.emulator import Emulator, FakeClock
 from tests.conftest import PREMIUM_KEY
 
 BASE = 1767225600
@@ -81,3 +82,29 @@ async def test_hunting_notifications(vt: VirusTotalClient, emulator: Emulator) -
     await vt.hunting_notifications.delete(n.id)
     await vt.hunting_notifications.delete_all()
     assert await vt.hunting_notifications.list().collect() == []
+
+
+async def test_a_second_bulk_deletion_while_one_runs_is_named_so(
+    vt: VirusTotalClient, emulator: Emulator, clock: FakeClock
+) -> None:
+    emulator.inject_ioc_notification(key=PREMIUM_KEY, date=BASE, entity_type="file")
+    emulator.notifications.bulk_delete_seconds = 60
+    await vt.ioc_stream.delete_all()
+    with pytest.raises(DeletionInProgressError, match="a deletion is still running"):
+        await vt.ioc_stream.delete_all(filter="entity_type:url")
+    # Named, not retried as if it were a quota: one request, no waiting.
+    assert emulator.count("DELETE", "/ioc_stream") == 2
+    clock.advance(61)
+    await vt.ioc_stream.delete_all()
+
+
+async def test_hunting_notification_files_take_count_limit(vt: VirusTotalClient, emulator: Emulator) -> None:
+    for i in range(5):
+        emulator.inject_hunting_notification(
+            key=PREMIUM_KEY, date=BASE + i, sha256=emulator.world.pick("file")
+        )
+    capped = await vt.hunting_notifications.files(count_limit=3, page_size=2).collect()
+    assert len(capped) == 3
+    assert "count_limit=3" in emulator.requests[-1].query
+    with pytest.raises(InvalidParameterError):
+        vt.hunting_notifications.files(count_limit=0)

@@ -158,3 +158,14 @@ async def test_vt_module_rules_are_stored_but_never_match_here(
     emulator.add_file(b"anything")
     assert emulator.notifications.hunting == []
     assert emulator.count("POST", RULESETS) == 1
+
+
+async def test_match_object_type_is_sent_as_the_reference_spells_it(vt: VirusTotalClient) -> None:
+    # create-hunting-ruleset: "Allowed values are file, url, domain and ip" (not ip_address).
+    by_ip = await vt.livehunt.create("ip-hunt", marker_rule("X"), match_object_type="ip")
+    assert by_ip.attributes.match_object_type == "ip"
+    # The IP object's type name is taken as a synonym, and sent as the reference's value.
+    synonym = await vt.livehunt.create("ip-hunt-2", marker_rule("Y"), match_object_type="ip_address")
+    assert synonym.attributes.match_object_type == "ip"
+    moved = await vt.livehunt.update(synonym.id, match_object_type="domain")
+    assert moved.attributes.match_object_type == "domain"

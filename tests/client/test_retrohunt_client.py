@@ -29,7 +29,8 @@ async def test_full_lifecycle_to_exact_matches(
     assert len(expected) >= 5
     job = await vt.retrohunt.create(marker_rule(marker, tags="apt"), notification_email="soc@example.com")
     assert job.type == "retrohunt_job"
-    assert job.attributes.status == "queued"
+    # The reference lists starting, running, aborting, aborted, finished: no "queued".
+    assert job.attributes.status == "starting"
     assert job.attributes.notification_email == "soc@example.com"
     assert job.attributes.corpus == "main"
 
@@ -46,7 +47,7 @@ async def test_full_lifecycle_to_exact_matches(
             break
         assert attrs.eta_seconds is not None and attrs.eta_seconds > 0
         clock.advance(25)
-    assert list(dict.fromkeys(seen)) == ["queued", "starting", "running", "finished"]
+    assert list(dict.fromkeys(seen)) == ["starting", "running", "finished"]
     assert progress == sorted(progress) and progress[-1] == 100.0
     assert matches == sorted(matches) and matches[-1] == len(expected)
     final = current.attributes
@@ -123,13 +124,11 @@ async def test_abort_keeps_partial_matches(
 async def test_list_and_filter(vt: VirusTotalClient, clock: FakeClock) -> None:
     first = await vt.retrohunt.create("rule a { condition: true }")
     clock.advance(5000)
-    second = await vt.retrohunt.create(
-        "rule b { condition: true }", notification_email=["a@x.org", "b@y.org"]
-    )
-    assert second.attributes.notification_email == ["a@x.org", "b@y.org"]
+    second = await vt.retrohunt.create("rule b { condition: true }", notification_email="a@x.org")
+    assert second.attributes.notification_email == "a@x.org"
     listed = await vt.retrohunt.list(page_size=1).collect()
     assert [j.id for j in listed] == [second.id, first.id]
-    running = await vt.retrohunt.list(filter="status:queued").collect()
+    running = await vt.retrohunt.list(filter="status:starting").collect()
     assert [j.id for j in running] == [second.id]
 
 
@@ -149,7 +148,7 @@ async def test_the_eleventh_concurrent_job_is_refused(
     with pytest.raises(ForbiddenError):  # an aborting job still holds its slot
         await vt.retrohunt.create("rule eleventh { condition: true }")
     clock.advance(60)
-    assert (await vt.retrohunt.create("rule eleventh { condition: true }")).attributes.status == "queued"
+    assert (await vt.retrohunt.create("rule eleventh { condition: true }")).attributes.status == "starting"
 
 
 async def test_bad_rules_and_inputs_make_no_request(vt: VirusTotalClient, emulator: Emulator) -> None:
@@ -194,3 +193,17 @@ async def test_public_keys_and_other_users_see_nothing(emulator: Emulator, vt: V
         with pytest.raises(NotFoundError):
             await other.retrohunt.get(job.id)
         assert await other.retrohunt.list().collect() == []
+
+
+async def test_notification_email_is_one_string(vt: VirusTotalClient, emulator: Emulator) -> None:
+    # The reference documents notification_email as a string: several addresses cost no request.
+    with pytest.raises(InvalidParameterError, match="one address"):
+        await vt.retrohunt.create("rule b { condition: true }", notification_email="a@x.org, b@y.org")
+    assert emulator.count() == 0
+
+
+async def test_an_unknown_status_is_read_as_a_job_under_way() -> None:
+    from prefect_virustotal.client.models._hunting import RetrohuntJobAttributes
+
+    attributes = RetrohuntJobAttributes.model_validate({"status": "queued"})
+    assert attributes.status == "queued" and not attributes.terminal

@@ -139,6 +139,47 @@ async def test_private_upload_large_and_small(
     assert [f.id async for f in vt.private.files()] == [small_report.id]
 
 
+async def test_private_options_are_checked_per_kind_before_sending(
+    vt: VirusTotalClient, emulator: Emulator
+) -> None:
+    emulator.scanning.set_durations(queued=0, running=0)
+    # Files: US or EU only. URLs: US, CA, EU or GB, and their own options.
+    for bad_file in ({"storage_region": "CA"}, {"storage_region": "GB"}):
+        with pytest.raises(InvalidParameterError):
+            await vt.private.upload(b"MZ x", bad_file)
+    url = "http://private-target.example/"
+    bad_url_options: list[dict[str, object]] = [
+        {"storage_region": "JP"},
+        {"interaction_timeout": 10},
+        {"user_agent": "a\r\nX-Injected: 1"},
+        {"sandboxes": ["bad name"]},
+        {"disable_sandbox": True},
+        {"retention_period_days": 29},
+    ]
+    for bad in bad_url_options:
+        with pytest.raises(InvalidParameterError):
+            await vt.private.scan_url(url, options=bad)
+    assert emulator.count() == 0
+    options = {
+        "user_agent": "Mozilla/5.0 (rehearsal)",
+        "sandboxes": ["chrome_headless_linux"],
+        "retention_period_days": 2,
+        "interaction_sandbox": "cape",
+        "interaction_timeout": 120,
+    }
+    analysis = await vt.private.scan_url(url, storage_region="GB", options=options)
+    assert analysis.type == "private_analysis"
+    sent = emulator.requests[-1]
+    assert sent.path.endswith("/private/urls") and sent.status == 200
+    # A private file rescan takes retention_period_days too, and the analysis names its file.
+    uploaded = await vt.private.upload(b"MZ keep me", {"storage_region": "EU"})
+    done = await vt.private.wait(uploaded.id)
+    assert done.meta is not None and set(done.meta["file_info"]) >= {"size", "sha256", "sha1", "md5"}
+    sha256 = done.meta["file_info"]["sha256"]
+    await vt.private.analyse(sha256, {"retention_period_days": 5})
+    assert "retention_period_days=5" in emulator.requests[-1].query
+
+
 async def test_private_files_expire_after_retention(
     vt: VirusTotalClient, emulator: Emulator, clock: FakeClock
 ) -> None:
@@ -176,6 +217,19 @@ async def test_url_scan_and_rescans(vt: VirusTotalClient, emulator: Emulator) ->
     sha256 = emulator.world.pick("file", "clean")
     rescan = await vt.files.analyse(sha256)
     assert again.id != analysis.id and (await vt.analyses.wait(rescan.id)).attributes.completed
+
+
+async def test_a_url_whose_host_has_an_underscore_is_scanned_and_looked_up(
+    vt: VirusTotalClient, emulator: Emulator
+) -> None:
+    # Browsers and VirusTotal accept an underscore in a URL's host (not RFC 1123, but real).
+    emulator.scanning.set_durations(queued=0, running=0)
+    url = "http://my_host.sub_domain.example/landing"
+    analysis = await vt.urls.scan(url)
+    done = await vt.analyses.wait(analysis.id)
+    assert done.attributes.completed
+    report = await vt.urls.get(url)
+    assert report.attributes.url == url
 
 
 def _no_requests(emulator: Emulator) -> None:
@@ -290,7 +344,18 @@ async def test_private_scanning_needs_a_premium_key(emulator: Emulator, clock: F
             await vt.private.upload(b"x")
 
 
-async def test_upload_url_on_another_host_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "given",
+    [
+        "https://uploads.elsewhere.test/_upload/abc",
+        "http://www.virustotal.com.evil.test/_ah/upload/abc",
+        "http://evilvirustotal.com/_ah/upload/abc",
+        "http://user:pw@www.virustotal.com/_ah/upload/abc",
+        "ftp://www.virustotal.com/_ah/upload/abc",
+        "http://127.0.0.1/_ah/upload/abc",
+    ],
+)
+async def test_upload_url_on_another_host_is_refused(tmp_path: Path, given: str) -> None:
     # The emulator always answers with its own host; a foreign one needs a mock transport.
     import httpx
 
@@ -300,10 +365,48 @@ async def test_upload_url_on_another_host_is_refused(tmp_path: Path) -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(f"{request.method} {request.url}")
-        return httpx.Response(200, json={"data": "https://uploads.elsewhere.test/_upload/abc"})
+        return httpx.Response(200, json={"data": given})
 
     path = _big_file(tmp_path / "big.bin", DIRECT_UPLOAD_LIMIT + 1)
     async with VirusTotalClient(PREMIUM_KEY, transport=httpx.MockTransport(answer)) as vt:
         with pytest.raises(UnexpectedResponseError, match="refusing to send the key"):
             await vt.files.upload(path)
     assert seen == ["GET https://www.virustotal.com/api/v3/files/upload_url"]
+
+
+async def test_plain_http_upload_url_of_virustotal_is_sent_over_https(tmp_path: Path) -> None:
+    # The reference's own example answer is a plain-http URL on www.virustotal.com.
+    import httpx
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url}")
+        if request.url.path.endswith("/upload_url"):
+            return httpx.Response(200, json={"data": "http://www.virustotal.com/_ah/upload/AMmfu6b-_DX/"})
+        return httpx.Response(200, json={"data": {"type": "analysis", "id": "abc"}})
+
+    path = _big_file(tmp_path / "big.bin", DIRECT_UPLOAD_LIMIT + 1)
+    async with VirusTotalClient(PREMIUM_KEY, transport=httpx.MockTransport(answer)) as vt:
+        descriptor = await vt.files.upload(path)
+    assert descriptor.id == "abc"
+    assert seen == [
+        "GET https://www.virustotal.com/api/v3/files/upload_url",
+        "POST https://www.virustotal.com/_ah/upload/AMmfu6b-_DX/",
+    ]
+
+
+async def test_large_upload_against_an_https_api_goes_over_https(clock: FakeClock, tmp_path: Path) -> None:
+    # The emulator hands out http:// upload URLs like the reference; the client upgrades them.
+    secure = Emulator(seed=0, clock=clock, base_url="https://vt-emulator.test/api/v3")
+    secure.add_key(PREMIUM_KEY, tier="premium")
+    path = _big_file(tmp_path / "big.bin", DIRECT_UPLOAD_LIMIT + 1)
+    async with VirusTotalClient(
+        PREMIUM_KEY, base_url=secure.base_url, transport=secure.transport(), clock=clock
+    ) as vt:
+        descriptor = await vt.files.upload(path)
+    assert descriptor.type == "analysis" and secure.scanning.uploads == 1
+    assert {(r.method, r.path.split("/")[1], r.scheme) for r in secure.requests} == {
+        ("GET", "api", "https"),
+        ("POST", "_upload", "https"),
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, PUBLIC_DEMO_KEY, Emulator
+from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, PUBLIC_DEMO_KEY, Emulator, FakeClock
 
 from .helpers import api
 
@@ -133,3 +133,23 @@ async def test_hunting_notifications_and_files(emu: Emulator) -> None:
         await http.delete("/intelligence/hunting_notifications", params={"tag": "rs2"})
         await http.delete(f"/intelligence/hunting_notifications/{a.id}")
         assert (await http.get("/intelligence/hunting_notifications")).json()["data"] == []
+
+
+async def test_bulk_ioc_stream_deletion_answers_empty_and_refuses_a_second_while_running(
+    emu: Emulator, fake_clock: FakeClock
+) -> None:
+    seed(emu)
+    emu.notifications.bulk_delete_seconds = 30
+    async with api(emu) as http:
+        first = await http.delete("/ioc_stream", params={"filter": "entity_type:url"})
+        assert (first.status_code, first.content) == (200, b"")
+        second = await http.delete("/ioc_stream")
+        assert second.status_code == 429
+        assert second.json() == {
+            "error": {"code": "TooManyRequests", "message": second.json()["error"]["message"]}
+        }
+        # Another user's deletion is not held up by this one.
+        assert (await api(emu, PUBLIC_DEMO_KEY).delete("/ioc_stream")).status_code == 200
+        fake_clock.advance(31)
+        assert (await http.delete("/ioc_stream")).status_code == 200
+        assert (await http.get("/ioc_stream")).json()["data"] == []

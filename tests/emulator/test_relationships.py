@@ -171,3 +171,46 @@ async def test_relationships_agree_over_http(emu: Emulator, world: World) -> Non
         for descriptor in domains:
             pages = await walk(client, f"/domains/{descriptor['id']}/relationships/communicating_files", 40)
             assert sha256 in {d["id"] for p in pages for d in p["data"]}
+
+
+async def test_a_gone_related_object_is_an_error_stub_not_a_failed_list(fake_clock: object) -> None:
+    own = Emulator(seed=0, world=World(seed=0))
+    seed = own.world.pick("file", "malicious", min_relationship=("contacted_ips", 2))
+    refs = own.world.related("file", seed, "contacted_ips")
+    gone = refs[0][1]
+    own.world.forget("ip_address", gone)
+    async with api(own) as http:
+        full = await http.get(f"/files/{seed}/contacted_ips", params={"limit": 40})
+        assert full.status_code == 200
+        items = full.json()["data"]
+        assert len(items) == len(refs)
+        stub = next(i for i in items if i["id"] == gone)
+        assert stub == {"type": "ip_address", "id": gone, "error": stub["error"]}
+        assert stub["error"]["code"] == "NotFoundError"
+        assert all("attributes" in i for i in items if i["id"] != gone)
+        assert error_of(await http.get(f"/ip_addresses/{gone}"))[0] == 404
+        descriptors = (await http.get(f"/files/{seed}/relationships/contacted_ips")).json()["data"]
+        embedded = (await http.get(f"/files/{seed}", params={"relationships": "contacted_ips"})).json()
+        for listed in (descriptors, embedded["data"]["relationships"]["contacted_ips"]["data"]):
+            assert next(i for i in listed if i["id"] == gone)["error"]["code"] == "NotFoundError"
+
+
+async def test_enterprise_only_relationships_are_refused_to_public_keys_alone(
+    emu: Emulator, world: World
+) -> None:
+    from prefect_virustotal.emulator import PUBLIC_DEMO_KEY
+
+    domain = world.pick("domain", min_relationship=("urls", 1))
+    async with api(emu, PUBLIC_DEMO_KEY) as public, api(emu) as premium:
+        for path in (f"/domains/{domain}/urls", f"/domains/{domain}/relationships/downloaded_files"):
+            assert error_of(await public.get(path))[:2] == (403, "ForbiddenError")
+            assert (await premium.get(path)).status_code == 200
+        ip = world.pick("ip_address")
+        assert error_of(await public.get(f"/ip_addresses/{ip}/downloaded_files"))[0] == 403
+        answer = await public.get(f"/domains/{domain}", params={"relationships": "urls,resolutions"})
+        assert answer.status_code == 200
+        rels = answer.json()["data"]["relationships"]
+        assert rels["urls"]["error"]["code"] == "ForbiddenError" and "data" not in rels["urls"]
+        assert "data" in rels["resolutions"] and answer.json()["data"]["attributes"]
+        full = (await premium.get(f"/domains/{domain}", params={"relationships": "urls"})).json()
+        assert full["data"]["relationships"]["urls"]["data"]

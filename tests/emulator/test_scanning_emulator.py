@@ -64,6 +64,16 @@ async def test_upload_urls_are_absolute_single_use_and_expire(fresh: Emulator, f
     assert fresh.scanning.uploads == 1
 
 
+async def test_upload_urls_are_plain_http_even_when_asked_over_https(fake_clock: FakeClock) -> None:
+    # The reference's example answer is http://www.virustotal.com/_ah/upload/...: so is ours.
+    secure = Emulator(
+        seed=0, clock=fake_clock, world=World(seed=0), base_url="https://vt-emulator.test/api/v3"
+    )
+    async with api(secure) as http:
+        url = (await http.get("/files/upload_url")).json()["data"]
+        assert url.startswith("http://vt-emulator.test/_upload/")
+
+
 async def test_direct_upload_over_32_mb_is_413(fresh: Emulator) -> None:
     async with api(fresh) as http:
         answer = await http.post("/files", files={"file": ("big", b"\0" * (DIRECT_UPLOAD_LIMIT + 1))})
@@ -117,6 +127,54 @@ async def test_url_submissions_join_the_world(fresh: Emulator) -> None:
         assert item["type"] == "url" and item["attributes"]["url"] == "http://brand-new.example/path"
         again = (await http.post(f"/urls/{item['id']}/analyse")).json()["data"]
         assert again["id"] != data["id"]
+
+
+async def test_private_storage_regions_and_options_differ_for_files_and_urls(fresh: Emulator) -> None:
+    fresh.scanning.set_durations(queued=0, running=0)
+    async with api(fresh) as http:
+        for region in ("CA", "GB"):
+            answer = await http.post(
+                "/private/files", files={"file": ("m", b"x")}, data={"storage_region": region}
+            )
+            assert error_of(answer)[:2] == (400, "InvalidArgumentError")
+        url_options = {
+            "url": "http://private-target.example/",
+            "user_agent": "Mozilla/5.0 (rehearsal)",
+            "sandboxes": "chrome_headless_linux",
+            "retention_period_days": "2",
+            "storage_region": "GB",
+            "interaction_sandbox": "cape",
+            "interaction_timeout": "120",
+        }
+        assert (await http.post("/private/urls", data=url_options)).status_code == 200
+        for bad in ({"storage_region": "JP"}, {"disable_sandbox": "true"}, {"interaction_timeout": "5"}):
+            answer = await http.post("/private/urls", data={"url": "http://x.example/", **bad})
+            assert error_of(answer)[:2] == (400, "InvalidArgumentError")
+        # A private file's analysis names its item: links.item and meta.file_info with every hash.
+        content = b"MZ private sample for meta"
+        data = (await http.post("/private/files", files={"file": ("m", content)})).json()["data"]
+        body = (await http.get(f"/private/analyses/{data['id']}")).json()
+        info = body["meta"]["file_info"]
+        assert info == {
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "sha1": hashlib.sha1(content).hexdigest(),
+            "md5": hashlib.md5(content).hexdigest(),
+        }
+        assert body["data"]["links"]["item"].endswith(f"/private/files/{info['sha256']}")
+        rescan = await http.post(
+            f"/private/files/{info['sha256']}/analyse", params={"retention_period_days": "5"}
+        )
+        assert rescan.status_code == 200
+
+
+async def test_a_url_whose_host_has_an_underscore_is_accepted(fresh: Emulator) -> None:
+    url = "http://my_host.example/x"
+    async with api(fresh, PREMIUM_DEMO_KEY) as http:
+        answer = await http.post("/urls", data={"url": url})
+        assert answer.status_code == 200
+        sha256 = hashlib.sha256(url.encode()).hexdigest()
+        assert (await http.get(f"/urls/{sha256}")).json()["data"]["attributes"]["url"] == url
 
 
 def test_multipart_reader_handles_any_chunking() -> None:

@@ -91,3 +91,58 @@ def test_in_thread_server_and_dropped_connections(world: World) -> None:
         assert int(truncated.headers["content-length"]) == len(truncated.content)
         assert client.get(f"/domains/{domain}").status_code == 200
     assert [r.status for r in emulator.requests] == [200, None, 200, 200]
+
+
+def test_time_scale_runs_a_retrohunt_in_seconds() -> None:
+    # 30 s starting + 30 s more + 600 s running = 660 emulated seconds: about 1 s at 600x.
+    from prefect_virustotal.emulator import PREMIUM_DEMO_KEY
+
+    command = [sys.executable, "-m", "prefect_virustotal.emulator", "--port", "0", "--time-scale", "600"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        try:
+            base_url = _read_base_url(proc, timeout=30)
+            with httpx.Client(
+                base_url=base_url, headers={"x-apikey": PREMIUM_DEMO_KEY}, timeout=10
+            ) as client:
+                rules = 'rule r { strings: $a = "MZ" condition: $a }'
+                body = {"data": {"type": "retrohunt_job", "attributes": {"rules": rules}}}
+                job = client.post("/intelligence/retrohunt_jobs", json=body).json()["data"]
+                start = time.monotonic()
+                seen = []
+                while time.monotonic() - start < 20:
+                    status = client.get(f"/intelligence/retrohunt_jobs/{job['id']}").json()["data"]
+                    seen.append(status["attributes"]["status"])
+                    if seen[-1] == "finished":
+                        break
+                    time.sleep(0.1)
+                assert seen[-1] == "finished", seen
+                assert time.monotonic() - start < 10
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def test_time_scale_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    for bad in ("0", "-2", "fast"):
+        with pytest.raises(SystemExit) as caught:
+            main(["--port", "0", "--time-scale", bad])
+        assert caught.value.code == 2
+    assert "--time-scale" in capsys.readouterr().err
+
+
+async def test_scaled_clock_runs_faster_than_the_wall() -> None:
+    from prefect_virustotal.emulator import ScaledClock
+
+    clock = ScaledClock(1000)
+    before, wall = clock.time(), time.time()
+    await clock.sleep(100)  # 0.1 s of real time
+    assert clock.time() - before >= 100 and time.time() - wall < 1.0
+    with pytest.raises(ValueError, match="greater than 0"):
+        ScaledClock(0)

@@ -227,6 +227,46 @@ async def test_leaves_resolved_when_asked(credentials: VirusTotalCredentials, mo
     assert mounted.requests[-1].path.endswith("/contacted_ips")
 
 
+async def test_a_gone_leaf_is_a_gap_not_a_node(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
+    seed = mounted.world.pick("file", "malicious", min_relationship=("contacted_ips", 2))
+    gone = mounted.world.related("file", seed, "contacted_ips")[0][1]
+    mounted.world.forget("ip_address", gone)
+    graph = await expand_iocs(
+        [seed],
+        credentials=credentials,
+        relationships={"file": ["contacted_ips"]},
+        max_depth=1,
+        resolve_leaves=True,
+        reuse_cached_levels=False,
+    )
+    # VirusTotal listed it but no longer has it: no node with a made-up verdict, one gap.
+    assert graph.node(f"ip_address:{gone}") is None
+    assert not any(e.target == f"ip_address:{gone}" for e in graph.edges)
+    (gap,) = [g for g in graph.unexpanded if g.node == f"ip_address:{gone}"]
+    assert gap.reason == "not_found" and "NotFoundError" in gap.detail
+    assert [n for n in graph.nodes if n.depth == 1]
+
+
+async def test_a_public_key_skips_enterprise_relationships_and_says_so(mounted: Emulator) -> None:
+    from pydantic import SecretStr
+
+    from tests.conftest import PUBLIC_KEY
+
+    mounted.add_key(PUBLIC_KEY + "-fast", tier="public", per_minute=1000, per_day=10_000)
+    public = VirusTotalCredentials(
+        api_key=SecretStr(PUBLIC_KEY + "-fast"), base_url=mounted.base_url, requests_per_minute=1000
+    )
+    seed = mounted.world.pick("domain", "malicious", min_relationship=("urls", 1))
+    mounted.reset_log()
+    graph = await expand_iocs([seed], credentials=public, max_depth=1, reuse_cached_levels=False)
+    # No request spent on an error: the Enterprise-only names were never asked for.
+    asked = parse_qs(mounted.requests[0].query)["relationships"][0].split(",")
+    assert "urls" not in asked and "downloaded_files" not in asked and "resolutions" in asked
+    assert mounted.count(status=403) == 0
+    (gap,) = [g for g in graph.unexpanded if g.node == f"domain:{seed}"]
+    assert gap.reason == "tier" and "downloaded_files, urls" in gap.detail
+
+
 async def test_leaf_verdicts_through_resolutions(
     credentials: VirusTotalCredentials, mounted: Emulator
 ) -> None:

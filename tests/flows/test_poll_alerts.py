@@ -426,3 +426,56 @@ def test_a_crowded_last_second_marks_the_whole_second_in_flight() -> None:
     assert state.inflight_until == BASE + 1 and state.inflight == []
     assert state.in_flight()(alert(999, BASE)) and not state.in_flight()(alert(1000, BASE + 1))
     assert len(json.dumps(state.dump())) < 200
+
+
+async def test_vt_alerts_is_a_third_source_with_the_same_exactly_once_scheme(
+    credentials: VirusTotalCredentials, mounted: Emulator, events: EventsWorker
+) -> None:
+    from prefect_virustotal.client import InvalidParameterError
+
+    severities = ("info", "low", "medium", "high")
+    ids = [
+        mounted.inject_vt_alert(
+            key=PREMIUM_KEY,
+            created=BASE + i // 4,  # four to a second: the checkpoint must tell them apart
+            entity_type=("domain", "ip_address", "url")[i % 3],
+            event_severity=severities[i % 4],
+            detection_category="DETECTED_DOMAIN",
+        ).id
+        for i in range(23)
+    ]
+    mounted.inject_vt_alert(key=PUBLIC_KEY, created=BASE)  # another user's: never seen
+    name = checkpoint_name()
+    with pytest.raises(InvalidParameterError):
+        await poll_alerts(credentials=credentials, source="vt_alerts", checkpoint=name, acknowledge=True)
+    assert mounted.count() == 0
+    ledger = Ledger(mounted)
+    ledger.fail_on_call = 7  # the first run dies mid hand-off
+    outcomes = await run_until_done(
+        4,
+        credentials=credentials,
+        source="vt_alerts",
+        checkpoint=name,
+        page_size=10,
+        batch_pages=1,
+        handoff=ledger.task(),
+    )
+    assert isinstance(outcomes[0], Exception)
+    assert isinstance(outcomes[-1], PollReport) and outcomes[-1].stopped is None
+    counts = ledger.counts()
+    assert set(counts) == set(ids) and set(counts.values()) == {1}
+    seen = alert_events(events)
+    assert Counter(str(e.id) for e in seen) == Counter(str(a.event_id) for a in ledger.handed)
+    event = seen[0]
+    assert event.event == "virustotal.alert.vt_alerts"
+    first = ledger.handed[0]
+    assert event.resource.id == f"virustotal.{first.entity_type}.{first.entity_id}"
+    assert event.resource["vt.event_severity"] in severities
+    assert event.resource["vt.detection_category"] == "DETECTED_DOMAIN"
+    assert event.resource["vt.use_case_category"] == "CORPORATE_INFRASTRUCTURE_ABUSE"
+    # A later poll hands on only what arrived since.
+    late = mounted.inject_vt_alert(key=PREMIUM_KEY, created=BASE + 100, entity_type="domain").id
+    again = await poll_alerts(
+        credentials=credentials, source="vt_alerts", checkpoint=name, handoff=ledger.task()
+    )
+    assert again.handed_on == 1 and ledger.handed[-1].notification_id == late

@@ -102,7 +102,7 @@ async def test_rerun_adopts_instead_of_duplicating(
     rules = marker_rule(campaign_marker(mounted.world, 7))
     # An earlier run created the job, then crashed.
     earlier = await vt.retrohunt.create(rules, notification_email="soc@example.com")
-    report = await retrohunt(rules=rules, credentials=credentials, notification_email=["SOC@example.com"])
+    report = await retrohunt(rules=rules, credentials=credentials, notification_email="SOC@example.com")
     assert report.adopted and report.job_id == earlier.id and report.status == "finished"
     # Running it again within a day adopts the finished job; other rules make a new one.
     again = await retrohunt(rules=rules, credentials=credentials, notification_email="soc@example.com")
