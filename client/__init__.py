@@ -4,9 +4,12 @@ This package imports httpx and pydantic, never Prefect.
 """
 
 from ._analyses import parse_analysis_id
+from ._behaviours import REPORT_KINDS, parse_behaviour_id
 from ._clock import SYSTEM_CLOCK, Clock, SystemClock
 from ._collections import COLLECTION_BATCH_SIZE, COLLECTION_RELATIONSHIPS
+from ._comments import MAX_COMMENT_CHARS
 from ._core import DEFAULT_BASE_URL, VirusTotalClient
+from ._downloads import free_destination
 from ._errors import (
     ERROR_CODES,
     AlreadyExistsError,
@@ -19,6 +22,7 @@ from ._errors import (
     BadRequestError,
     ConflictError,
     DeadlineExceededError,
+    DownloadIntegrityError,
     FailedDependencyError,
     ForbiddenError,
     InvalidArgumentError,
@@ -85,9 +89,11 @@ __all__ = [
     "DIRECT_UPLOAD_LIMIT",
     "ERROR_CODES",
     "MATCH_OBJECT_TYPES",
+    "MAX_COMMENT_CHARS",
     "MAX_RULES_PER_JOB",
     "MAX_UPLOAD_SIZE",
     "NO_RETRY",
+    "REPORT_KINDS",
     "SYSTEM_CLOCK",
     "APIConnectionError",
     "APIError",
@@ -101,6 +107,7 @@ __all__ = [
     "Clock",
     "ConflictError",
     "DeadlineExceededError",
+    "DownloadIntegrityError",
     "FailedDependencyError",
     "ForbiddenError",
     "Indicator",
@@ -139,12 +146,14 @@ __all__ = [
     "check_url_for_submission",
     "check_yara_rules",
     "extract_indicators",
+    "free_destination",
     "hunting_filter",
     "ioc_stream_filter",
     "mount_transport",
     "mounted_transport",
     "normalize_url",
     "parse_analysis_id",
+    "parse_behaviour_id",
     "parse_domain",
     "parse_file_hash",
     "parse_indicator",

@@ -103,10 +103,13 @@ class VirusTotalClient:
         )
         # Areas are imported here to keep the module graph acyclic.
         from ._analyses import Analyses
+        from ._behaviours import Behaviours
         from ._collections import Collections
+        from ._comments import Community
+        from ._downloads import Downloads
         from ._ioc_stream import IoCStream
         from ._livehunt import Livehunt
-        from ._lookups import Domains, Files, IPAddresses, URLs
+        from ._lookups import Domains, Files, IPAddresses, Resolutions, URLs
         from ._notifications import HuntingNotifications
         from ._relationships import Relationships
         from ._retrohunt import Retrohunt
@@ -126,6 +129,10 @@ class VirusTotalClient:
         self.ioc_stream = IoCStream(self)
         self.collections = Collections(self)
         self.users = Users(self)
+        self.behaviours = Behaviours(self)
+        self.downloads = Downloads(self)
+        self.community = Community(self)
+        self.resolutions = Resolutions(self)
 
     def __repr__(self) -> str:
         return f"VirusTotalClient(base_url={self.base_url!r})"

@@ -25,7 +25,9 @@ from . import (
     _routes_admin,
     _routes_alerts,
     _routes_analyses,
+    _routes_behaviours,
     _routes_collections,
+    _routes_community,
     _routes_hunting,
     _routes_objects,
     _routes_scanning,
@@ -104,6 +106,8 @@ def create_app(emulator: Emulator) -> ASGIApp:
         routes=[
             Route("/", _root, methods=["GET"]),
             *_routes_scanning.routes(),  # before objects: /files/upload_url is not a file id
+            *_routes_community.routes(),
+            *_routes_behaviours.routes(),  # before objects: /files/{id}/behaviours is not generic
             *_routes_objects.routes(),
             *_routes_analyses.routes(),
             *_routes_users.routes(),
