@@ -114,6 +114,7 @@ class VirusTotalClient:
         from ._relationships import Relationships
         from ._retrohunt import Retrohunt
         from ._scanning import PrivateScanning
+        from ._search import Search
         from ._users import Users
 
         self.files = Files(self)
@@ -133,6 +134,7 @@ class VirusTotalClient:
         self.downloads = Downloads(self)
         self.community = Community(self)
         self.resolutions = Resolutions(self)
+        self.search = Search(self)
 
     def __repr__(self) -> str:
         return f"VirusTotalClient(base_url={self.base_url!r})"

@@ -6,4 +6,10 @@ defanged display live here (see DESIGN.md). This package imports `prefect_virust
 well-kept libraries, never Prefect.
 """
 
-__all__: list[str] = []
+from ._query import KNOWN_MODIFIERS, MAX_QUERY_CHARS, check_query
+
+__all__ = [
+    "KNOWN_MODIFIERS",
+    "MAX_QUERY_CHARS",
+    "check_query",
+]

@@ -31,6 +31,7 @@ from . import (
     _routes_hunting,
     _routes_objects,
     _routes_scanning,
+    _routes_search,
     _routes_users,
 )
 from ._errors import ApiError, error_response
@@ -111,6 +112,7 @@ def create_app(emulator: Emulator) -> ASGIApp:
             *_routes_objects.routes(),
             *_routes_analyses.routes(),
             *_routes_users.routes(),
+            *_routes_search.routes(),
             *_routes_collections.routes(),
             *_routes_hunting.routes(),
             *_routes_alerts.routes(),
