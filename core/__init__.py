@@ -7,9 +7,15 @@ well-kept libraries, never Prefect.
 """
 
 from ._query import KNOWN_MODIFIERS, MAX_QUERY_CHARS, check_query
+from ._search import SearchHit, defang, hit_rows, rank_hits, search_plan
 
 __all__ = [
     "KNOWN_MODIFIERS",
     "MAX_QUERY_CHARS",
+    "SearchHit",
     "check_query",
+    "defang",
+    "hit_rows",
+    "rank_hits",
+    "search_plan",
 ]

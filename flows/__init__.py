@@ -14,6 +14,7 @@ from ._retrohunt import (
     retrohunt,
     watch_retrohunt_jobs,
 )
+from ._search import SEARCH_ARTIFACT_KEY, SearchReport, intelligence_search
 from ._stix import stix_bundle, stix_bundle_json
 from ._submit import checkpoint_name, submit_and_wait
 from ._triage import SkippedWork, TriageItem, TriageReport, case_slug, triage
@@ -23,6 +24,7 @@ __all__ = [
     "FINISHED_EVENT",
     "MAX_SEEN_IDS",
     "NOTIFIED_VARIABLE",
+    "SEARCH_ARTIFACT_KEY",
     "AlertCheckpoint",
     "CollectionHook",
     "CollectionSyncReport",
@@ -30,6 +32,7 @@ __all__ = [
     "EnrichmentReport",
     "PollReport",
     "RetrohuntReport",
+    "SearchReport",
     "SkippedWork",
     "TriageItem",
     "TriageReport",
@@ -39,6 +42,7 @@ __all__ = [
     "collect_retrohunt_results",
     "enrich_iocs",
     "expand_iocs",
+    "intelligence_search",
     "mermaid_diagram",
     "mermaid_markdown",
     "node_rows",

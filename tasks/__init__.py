@@ -77,6 +77,7 @@ from ._scanning import (
     scan_url,
     wait_for_analysis,
 )
+from ._search import SearchPage, search_basic, search_intelligence
 from ._users import check_daily_budget
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "LOOKUP_CACHE_EXPIRATION",
     "Discovery",
     "LevelResult",
+    "SearchPage",
     "abort_retrohunt_job",
     "acknowledge_alerts",
     "add_collection_comment",
@@ -140,6 +142,8 @@ __all__ = [
     "scan_private_file",
     "scan_private_url",
     "scan_url",
+    "search_basic",
+    "search_intelligence",
     "update_collection",
     "update_hunting_ruleset",
     "validate_yara_rules",
