@@ -74,6 +74,7 @@ from ._scanning import (
     private_options,
 )
 from ._transports import mount_transport, mounted_transport
+from ._users import API_USAGE_MAX_DAYS
 from ._verdict import Assessment, Verdict, VerdictPolicy, assess
 from ._yara import (
     MAX_RULES_PER_JOB,
@@ -83,6 +84,7 @@ from ._yara import (
 )
 
 __all__ = [
+    "API_USAGE_MAX_DAYS",
     "COLLECTION_BATCH_SIZE",
     "COLLECTION_RELATIONSHIPS",
     "DEFAULT_BASE_URL",

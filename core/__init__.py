@@ -8,14 +8,21 @@ well-kept libraries, never Prefect.
 
 from ._query import KNOWN_MODIFIERS, MAX_QUERY_CHARS, check_query
 from ._search import SearchHit, defang, hit_rows, rank_hits, search_plan
+from ._usage import UsageDay, bar, over_threshold, usage_chart, usage_days, usage_rows
 
 __all__ = [
     "KNOWN_MODIFIERS",
     "MAX_QUERY_CHARS",
     "SearchHit",
+    "UsageDay",
+    "bar",
     "check_query",
     "defang",
     "hit_rows",
+    "over_threshold",
     "rank_hits",
     "search_plan",
+    "usage_chart",
+    "usage_days",
+    "usage_rows",
 ]

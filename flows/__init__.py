@@ -5,6 +5,7 @@ from ._collections import CollectionSyncReport, sync_collection
 from ._enrich import EMULATED_BANNER, EnrichedIndicator, EnrichmentReport, enrich_iocs
 from ._expand import CollectionHook, expand_iocs
 from ._expand_artifacts import mermaid_diagram, mermaid_markdown, node_rows
+from ._quota import QUOTA_CHART_KEY, QUOTA_EVENT, QUOTA_TABLE_KEY, QuotaReport, quota_report
 from ._retrohunt import (
     FINISHED_EVENT,
     NOTIFIED_VARIABLE,
@@ -24,6 +25,9 @@ __all__ = [
     "FINISHED_EVENT",
     "MAX_SEEN_IDS",
     "NOTIFIED_VARIABLE",
+    "QUOTA_CHART_KEY",
+    "QUOTA_EVENT",
+    "QUOTA_TABLE_KEY",
     "SEARCH_ARTIFACT_KEY",
     "AlertCheckpoint",
     "CollectionHook",
@@ -31,6 +35,7 @@ __all__ = [
     "EnrichedIndicator",
     "EnrichmentReport",
     "PollReport",
+    "QuotaReport",
     "RetrohuntReport",
     "SearchReport",
     "SkippedWork",
@@ -47,6 +52,7 @@ __all__ = [
     "mermaid_markdown",
     "node_rows",
     "poll_alerts",
+    "quota_report",
     "retrohunt",
     "stix_bundle",
     "stix_bundle_json",

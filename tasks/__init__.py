@@ -78,7 +78,7 @@ from ._scanning import (
     wait_for_analysis,
 )
 from ._search import SearchPage, search_basic, search_intelligence
-from ._users import check_daily_budget
+from ._users import check_daily_budget, get_api_usage, get_overall_quotas
 
 __all__ = [
     "DEFAULT_RELATIONSHIPS",
@@ -109,6 +109,7 @@ __all__ = [
     "fetch_alert_page",
     "get_analysis",
     "get_analysis_item",
+    "get_api_usage",
     "get_collection",
     "get_domain_report",
     "get_file_report",
@@ -117,6 +118,7 @@ __all__ = [
     "get_hunting_ruleset_files",
     "get_ioc_stream_notification",
     "get_ip_report",
+    "get_overall_quotas",
     "get_private_file_report",
     "get_private_url_report",
     "get_related_objects",

@@ -117,7 +117,7 @@ from ._scanning import (
     ThreatSeverity,
     ThreatVerdict,
 )
-from ._users import OverallQuotas, QuotaCount, QuotaPeriod
+from ._users import ApiUsage, OverallQuotas, QuotaCount, QuotaPeriod
 
 __all__ = [
     "ALERT_EVENT_NAMESPACE",
@@ -132,6 +132,7 @@ __all__ = [
     "AnalysisAttributes",
     "AnalysisObject",
     "AnalysisStats",
+    "ApiUsage",
     "BehaviourReport",
     "BehaviourSummary",
     "BehaviourTechnique",
