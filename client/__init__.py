@@ -9,7 +9,7 @@ from ._clock import SYSTEM_CLOCK, Clock, SystemClock
 from ._collections import COLLECTION_BATCH_SIZE, COLLECTION_RELATIONSHIPS
 from ._comments import MAX_COMMENT_CHARS
 from ._core import DEFAULT_BASE_URL, VirusTotalClient
-from ._downloads import free_destination
+from ._downloads import free_destination, private_file
 from ._errors import (
     ERROR_CODES,
     AlreadyExistsError,
@@ -162,6 +162,7 @@ __all__ = [
     "parse_ip",
     "parse_url_identifier",
     "poll_until",
+    "private_file",
     "private_options",
     "refang",
     "shared_limiter",

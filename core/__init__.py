@@ -6,6 +6,7 @@ defanged display live here (see DESIGN.md). This package imports `prefect_virust
 well-kept libraries, never Prefect.
 """
 
+from ._quarantine import ZIP_PASSWORD, download_sample, zip_sample
 from ._query import KNOWN_MODIFIERS, MAX_QUERY_CHARS, check_query
 from ._search import SearchHit, defang, hit_rows, rank_hits, search_plan
 from ._usage import UsageDay, bar, over_threshold, usage_chart, usage_days, usage_rows
@@ -13,11 +14,13 @@ from ._usage import UsageDay, bar, over_threshold, usage_chart, usage_days, usag
 __all__ = [
     "KNOWN_MODIFIERS",
     "MAX_QUERY_CHARS",
+    "ZIP_PASSWORD",
     "SearchHit",
     "UsageDay",
     "bar",
     "check_query",
     "defang",
+    "download_sample",
     "hit_rows",
     "over_threshold",
     "rank_hits",
@@ -25,4 +28,5 @@ __all__ = [
     "usage_chart",
     "usage_days",
     "usage_rows",
+    "zip_sample",
 ]

@@ -25,6 +25,7 @@ from ._collections import (
     remove_collection_items,
     update_collection,
 )
+from ._downloads import download_file
 from ._expand import (
     DEFAULT_RELATIONSHIPS,
     EXPAND_CACHE,
@@ -105,6 +106,7 @@ __all__ = [
     "delete_ioc_stream_notifications",
     "delete_private_file",
     "delete_retrohunt_job",
+    "download_file",
     "expand_level",
     "fetch_alert_page",
     "get_analysis",

@@ -50,7 +50,9 @@ def _history(emulator: Emulator, key: str, per_day: dict[int, int]) -> None:
     for days_ago, count in per_day.items():
         for i in range(count):
             path = "/api/v3/intelligence/search" if i % 2 else f"/api/v3/files/{'a' * 64}"
-            emulator.log.append(RequestRecord(now - days_ago * 86400 + 60 + i, "GET", path, "", key, status=200))
+            emulator.log.append(
+                RequestRecord(now - days_ago * 86400 + 60 + i, "GET", path, "", key, status=200)
+            )
 
 
 def test_bars_and_chart() -> None:
