@@ -7,7 +7,7 @@ from ._analyses import parse_analysis_id
 from ._behaviours import REPORT_KINDS, parse_behaviour_id
 from ._clock import SYSTEM_CLOCK, Clock, SystemClock
 from ._collections import COLLECTION_BATCH_SIZE, COLLECTION_RELATIONSHIPS
-from ._comments import MAX_COMMENT_CHARS
+from ._comments import MAX_COMMENT_CHARS, VoteVerdict
 from ._core import DEFAULT_BASE_URL, VirusTotalClient
 from ._downloads import free_destination, private_file
 from ._errors import (
@@ -141,6 +141,7 @@ __all__ = [
     "VerdictPolicy",
     "VirusTotalClient",
     "VirusTotalError",
+    "VoteVerdict",
     "WrongCredentialsError",
     "YaraSyntaxError",
     "YaraUnavailableError",

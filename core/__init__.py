@@ -6,6 +6,7 @@ defanged display live here (see DESIGN.md). This package imports `prefect_virust
 well-kept libraries, never Prefect.
 """
 
+from ._attack import BehaviourProfile, TechniqueRow, behaviour_profile, severity_label, top_techniques
 from ._quarantine import ZIP_PASSWORD, download_sample, zip_sample
 from ._query import KNOWN_MODIFIERS, MAX_QUERY_CHARS, check_query
 from ._search import SearchHit, defang, hit_rows, rank_hits, search_plan
@@ -15,9 +16,12 @@ __all__ = [
     "KNOWN_MODIFIERS",
     "MAX_QUERY_CHARS",
     "ZIP_PASSWORD",
+    "BehaviourProfile",
     "SearchHit",
+    "TechniqueRow",
     "UsageDay",
     "bar",
+    "behaviour_profile",
     "check_query",
     "defang",
     "download_sample",
@@ -25,6 +29,8 @@ __all__ = [
     "over_threshold",
     "rank_hits",
     "search_plan",
+    "severity_label",
+    "top_techniques",
     "usage_chart",
     "usage_days",
     "usage_rows",

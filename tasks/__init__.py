@@ -13,6 +13,7 @@ from ._alerts import (
     list_hunting_notifications,
     list_ioc_stream,
 )
+from ._behaviours import get_behaviour_profile, get_behaviour_summary, get_mitre_trees
 from ._collections import (
     add_collection_comment,
     add_collection_items,
@@ -25,6 +26,7 @@ from ._collections import (
     remove_collection_items,
     update_collection,
 )
+from ._comments import add_comment, add_vote, list_comments, list_votes
 from ._downloads import download_file
 from ._expand import (
     DEFAULT_RELATIONSHIPS,
@@ -54,6 +56,7 @@ from ._lookups import (
     get_url_report,
     lookup_indicators,
 )
+from ._rescans import analyse_domain, analyse_ip_address, get_resolution
 from ._retrohunt import (
     abort_retrohunt_job,
     create_retrohunt_job,
@@ -94,6 +97,10 @@ __all__ = [
     "acknowledge_alerts",
     "add_collection_comment",
     "add_collection_items",
+    "add_comment",
+    "add_vote",
+    "analyse_domain",
+    "analyse_ip_address",
     "check_daily_budget",
     "create_collection",
     "create_hunting_ruleset",
@@ -112,6 +119,8 @@ __all__ = [
     "get_analysis",
     "get_analysis_item",
     "get_api_usage",
+    "get_behaviour_profile",
+    "get_behaviour_summary",
     "get_collection",
     "get_domain_report",
     "get_file_report",
@@ -120,16 +129,19 @@ __all__ = [
     "get_hunting_ruleset_files",
     "get_ioc_stream_notification",
     "get_ip_report",
+    "get_mitre_trees",
     "get_overall_quotas",
     "get_private_file_report",
     "get_private_url_report",
     "get_related_objects",
+    "get_resolution",
     "get_retrohunt_job",
     "get_retrohunt_matching_files",
     "get_url_report",
     "level_request_bound",
     "list_collection_comments",
     "list_collection_items",
+    "list_comments",
     "list_hunting_notification_files",
     "list_hunting_notifications",
     "list_hunting_rulesets",
@@ -137,6 +149,7 @@ __all__ = [
     "list_private_files",
     "list_retrohunt_jobs",
     "list_user_collections",
+    "list_votes",
     "lookup_indicators",
     "remove_collection_items",
     "rescan_file",

@@ -67,3 +67,51 @@ async def test_public_key_gets_a_clear_error(mounted: Emulator, tmp_path: Path) 
     with pytest.raises(ForbiddenError, match="premium"):
         await download_file(block, _sample(mounted), tmp_path / "sample.zip")
     assert os.listdir(tmp_path) == []
+
+
+async def test_behaviour_profile_ranks_techniques(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
+    from prefect_virustotal.tasks import get_behaviour_profile
+
+    world = mounted.world
+    sha = next(
+        o.id
+        for o in world.objects("file")
+        if o.nature == "malicious"
+        and o.attributes["type_tag"] == "peexe"
+        and world.related("file", o.id, "contacted_ips")
+    )
+    profile = await get_behaviour_profile(credentials, sha, top=4)
+    assert len(profile.techniques) == 4 and profile.techniques[0].severity == "HIGH"
+    assert all(t.tactic and t.name and t.sandboxes for t in profile.techniques)
+    assert "MALWARE" in profile.verdicts
+    assert set(profile.network["ip_addresses"]) == {
+        ip for _, ip in world.related("file", sha, "contacted_ips")
+    }
+    unknown = await get_behaviour_profile(credentials, "f" * 64)
+    assert not unknown.ran
+
+
+async def test_comment_vote_and_rescan_tasks(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
+    from prefect_virustotal.tasks import (
+        add_comment,
+        add_vote,
+        analyse_domain,
+        analyse_ip_address,
+        get_resolution,
+        list_comments,
+        list_votes,
+    )
+
+    domain = mounted.world.pick("domain", "malicious", min_relationship=("resolutions", 1))
+    assert await list_comments(credentials, domain.replace(".", "[.]")) == []
+    await add_comment(credentials, domain, "phishing kit host #ir")
+    await add_vote(credentials, domain, "malicious")
+    assert [c.attributes.text for c in await list_comments(credentials, domain)] == ["phishing kit host #ir"]
+    assert [v.attributes.verdict for v in await list_votes(credentials, domain)] == ["malicious"]
+    assert (await analyse_domain(credentials, domain)).type == "analysis"
+    ip = mounted.world.pick("ip_address", "malicious")
+    assert (await analyse_ip_address(credentials, ip)).type == "analysis"
+    rid = mounted.world.related("domain", domain, "resolutions")[0][1]
+    assert (await get_resolution(credentials, rid)).attributes.host_name == domain
