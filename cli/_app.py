@@ -395,3 +395,10 @@ def emulator_serve(
     for key in api_key or []:
         argv += ["--api-key", key]
     raise typer.Exit(emulator_main(argv))
+
+
+# The SOC commands live in their own module (search, behaviour, download, comments, comment,
+# vote, quota); registering them here keeps this module's edit to two lines.
+from ._soc import register_soc_commands  # noqa: E402 - needs ``app`` above
+
+register_soc_commands(app)

@@ -9,7 +9,7 @@ well-kept libraries, never Prefect.
 from ._attack import BehaviourProfile, TechniqueRow, behaviour_profile, severity_label, top_techniques
 from ._quarantine import ZIP_PASSWORD, download_sample, zip_sample
 from ._query import KNOWN_MODIFIERS, MAX_QUERY_CHARS, check_query
-from ._search import SearchHit, defang, hit_rows, rank_hits, search_plan
+from ._search import SearchHit, defang, defang_text, hit_rows, rank_hits, search_plan
 from ._usage import UsageDay, bar, over_threshold, usage_chart, usage_days, usage_rows
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "behaviour_profile",
     "check_query",
     "defang",
+    "defang_text",
     "download_sample",
     "hit_rows",
     "over_threshold",

@@ -22,6 +22,22 @@ def defang(indicator: str) -> str:
     return text.replace(".", "[.]")
 
 
+_URL_IN_TEXT = re.compile(r"\b(?:https?|ftp)://[^\s<>\"']+", re.IGNORECASE)
+_HOST_IN_TEXT = re.compile(r"\b(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63}\b|\b\d{1,3}(?:\.\d{1,3}){3}\b")
+
+
+def defang_text(text: str) -> str:
+    """Free text (a community comment) with every URL, host name and IPv4 address defanged."""
+    parts = []
+    last = 0
+    for match in _URL_IN_TEXT.finditer(text):
+        parts.append(_HOST_IN_TEXT.sub(lambda m: defang(m.group(0)), text[last : match.start()]))
+        parts.append(defang(match.group(0)))
+        last = match.end()
+    parts.append(_HOST_IN_TEXT.sub(lambda m: defang(m.group(0)), text[last:]))
+    return "".join(parts)
+
+
 class SearchHit(BaseModel):
     """One search result with its verdict."""
 
