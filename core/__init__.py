@@ -6,7 +6,15 @@ defanged display live here (see DESIGN.md). This package imports `prefect_virust
 well-kept libraries, never Prefect.
 """
 
-from ._attack import BehaviourProfile, TechniqueRow, behaviour_profile, severity_label, top_techniques
+from ._attack import (
+    BehaviourProfile,
+    TechniqueRow,
+    behaviour_markdown,
+    behaviour_profile,
+    behaviour_seeds,
+    severity_label,
+    top_techniques,
+)
 from ._quarantine import ZIP_PASSWORD, download_sample, zip_sample
 from ._query import KNOWN_MODIFIERS, MAX_QUERY_CHARS, check_query
 from ._search import SearchHit, defang, defang_text, hit_rows, rank_hits, search_plan
@@ -21,7 +29,9 @@ __all__ = [
     "TechniqueRow",
     "UsageDay",
     "bar",
+    "behaviour_markdown",
     "behaviour_profile",
+    "behaviour_seeds",
     "check_query",
     "defang",
     "defang_text",

@@ -86,3 +86,32 @@ async def behaviour_profile(vt: VirusTotalClient, file_hash: str, limit: int = 5
 def severity_label(value: str) -> str:
     """A severity as a report shows it (``HIGH``), whatever spelling the service used."""
     return normalise_severity(value)
+
+
+def behaviour_markdown(profiles: dict[str, BehaviourProfile]) -> list[str]:
+    """Report lines: per file, its sandbox verdicts, top techniques and (defanged) contacts."""
+    from ._search import defang
+
+    lines = ["## Sandbox behaviour (ATT&CK)", ""]
+    ran = {sha: p for sha, p in profiles.items() if p.ran}
+    if not ran:
+        return [*lines, "No sandbox report for the malicious or suspicious files.", ""]
+    for sha, profile in ran.items():
+        verdicts = ", ".join(profile.verdicts) or "-"
+        lines += [f"**`{sha}`**: sandbox verdicts {verdicts} ({', '.join(profile.sandboxes)})", ""]
+        lines += ["| technique | name | tactic | severity |", "|---|---|---|---|"]
+        lines += [f"| {t.id} | {t.name} | {t.tactic} | {t.severity} |" for t in profile.techniques]
+        contacts = [defang(v) for values in profile.network.values() for v in values]
+        if contacts:
+            lines += ["", "Contacted in the sandbox: " + ", ".join(f"`{c}`" for c in contacts)]
+        lines.append("")
+    return lines
+
+
+def behaviour_seeds(profiles: dict[str, BehaviourProfile]) -> list[str]:
+    """The network indicators seen in the sandboxes, deduplicated, domains then IPs then URLs."""
+    seeds: dict[str, None] = {}
+    for kind in ("domains", "ip_addresses", "urls"):
+        for profile in profiles.values():
+            seeds.update(dict.fromkeys(profile.network.get(kind, [])))
+    return list(seeds)

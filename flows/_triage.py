@@ -25,6 +25,8 @@ from prefect_virustotal.client import (
     extract_indicators,
 )
 from prefect_virustotal.client.models import IOCGraph, LookupStatus
+from prefect_virustotal.core import BehaviourProfile, behaviour_markdown, behaviour_seeds
+from prefect_virustotal.tasks import get_behaviour_profile
 
 from ._collections import sync_collection
 from ._enrich import EMULATED_BANNER, EnrichedIndicator, enrich_iocs
@@ -72,6 +74,8 @@ class TriageReport(BaseModel):
     skipped: list[SkippedWork] = Field(default_factory=list)
     emulated: bool = False
     markdown: str = ""
+    behaviours: dict[str, BehaviourProfile] = Field(default_factory=dict)
+    """Sandbox behaviour (top ATT&CK techniques, verdicts, contacts) of malicious and suspicious files."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -146,6 +150,8 @@ def _markdown(report: TriageReport, max_diagram_nodes: int) -> str:
         reason = item.reason.replace("|", "\\|")
         cells = [shown, item.kind or "-", item.verdict, item.detections, item.action, reason]
         lines.append("| " + " | ".join(cells) + " |")
+    if report.behaviours:
+        lines += ["", *behaviour_markdown(report.behaviours)]
     if report.graph is not None and report.graph.nodes:
         lines += ["", "## Relationships of the malicious indicators (one hop)", "", "```mermaid"]
         lines += [mermaid_diagram(report.graph, max_diagram_nodes), "```"]
@@ -179,6 +185,8 @@ async def triage(
     report_path: str | None = None,
     max_concurrent_submissions: int = 4,
     max_diagram_nodes: int = 30,
+    behaviour: bool = True,
+    max_behaviour_files: int = 10,
 ) -> TriageReport:
     """Triage an incident: enrich, scan what is unknown, expand what is malicious, report.
 
@@ -208,6 +216,10 @@ async def triage(
         report_path: also write the markdown report to this file.
         max_concurrent_submissions: submissions waited for at once.
         max_diagram_nodes: nodes drawn in the report's graph before collapsing.
+        behaviour: add the sandbox behaviour (top ATT&CK techniques, verdicts) of malicious
+            and suspicious files; the network indicators seen there join the expansion as
+            seeds, within ``expand_budget``.
+        max_behaviour_files: files whose behaviour is read at most (two requests each).
 
     Returns:
         The report: summary verdict, items, graph, collection link, what was skipped.
@@ -263,6 +275,31 @@ async def triage(
             if entry.lookup.status == LookupStatus.NOT_FOUND:
                 item.action = "not submitted"
 
+    # 3b. Sandbox behaviour of the malicious and suspicious files (public reports only).
+    behaviours: dict[str, BehaviourProfile] = {}
+    if behaviour:
+        bad_files = [
+            item.indicator
+            for item in items
+            if item.kind == "file"
+            and item.verdict in ("malicious", "suspicious")
+            and item.action != "scanned privately"
+        ]
+        for sha in bad_files[max_behaviour_files:]:
+            skipped.append(
+                SkippedWork(what=f"behaviour {sha}", reason="budget", detail="over max_behaviour_files")
+            )
+        profiles = await asyncio.gather(
+            *(get_behaviour_profile(block, sha) for sha in bad_files[:max_behaviour_files]),
+            return_exceptions=True,
+        )
+        for sha, profile in zip(bad_files, profiles, strict=False):
+            if isinstance(profile, BehaviourProfile):
+                behaviours[sha] = profile
+            else:
+                detail = f"{type(profile).__name__}: {profile}"
+                skipped.append(SkippedWork(what=f"behaviour {sha}", reason="error", detail=detail))
+
     # 4. Expand the malicious ones, one hop, within the budget.
     graph: IOCGraph | None = None
     malicious = [
@@ -270,6 +307,8 @@ async def triage(
         for item in items
         if item.verdict == "malicious" and item.kind and item.action != "scanned privately"
     ]
+    # What the sandboxes saw the malicious files contact joins the seeds, within the same budget.
+    malicious += [s for s in behaviour_seeds(behaviours) if s not in malicious]
     for item in items:
         if expand and item.verdict == "malicious" and item.action == "scanned privately":
             skipped.append(
@@ -328,6 +367,7 @@ async def triage(
         collection_link=collection_link,
         skipped=skipped,
         emulated=emulated,
+        behaviours=behaviours,
     )
     report.markdown = _markdown(report, max_diagram_nodes)
     await acreate_markdown_artifact(
