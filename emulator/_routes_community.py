@@ -9,7 +9,8 @@
   ``verdict`` is ``malicious`` or ``harmless``; anything else is 400 ``InvalidArgumentError``;
   one vote per key and object (a second is 409 ``AlreadyExistsError``; UNCONFIRMED).
 * ``POST /domains/{domain}/analyse`` and ``POST /ip_addresses/{ip}/analyse``: an ``analysis``
-  descriptor, as for files and URLs.
+  descriptor, as for files and URLs (the paths are inferred from the files/URLs pattern in
+  the contract notes: UNCONFIRMED); the analysis is completed at once.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ._pagination import paginate
 from ._quota import KeyTier
 from ._render import api_base, caller, emulator_of
 from ._routes_objects import KINDS, lookup
+from ._world import Analysis
 
 __all__ = ["STORAGE_PREFIX", "routes"]
 
@@ -153,6 +155,18 @@ def _analyse(kind: str) -> Any:
         obj = lookup(emulator.world, kind, request.path_params["id"])
         digest = hashlib.sha256(f"{kind}:{obj.id}:{emulator.clock.time()}".encode()).hexdigest()[:24]
         analysis_id = f"{kind[0]}-{digest}"
+        attrs = emulator.world.attributes(obj)
+        # Registered completed at once, so ``GET /analyses/{id}`` answers for it.
+        emulator.world.add_analysis(
+            Analysis(
+                id=analysis_id,
+                item=(obj.type, obj.id),
+                date=int(emulator.clock.time()),
+                status="completed",
+                stats=dict(attrs["last_analysis_stats"]),
+                results=attrs["last_analysis_results"],
+            )
+        )
         link = f"{api_base(request)}/analyses/{analysis_id}"
         return JSONResponse({"data": {"type": "analysis", "id": analysis_id, "links": {"self": link}}})
 

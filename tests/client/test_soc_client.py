@@ -178,7 +178,10 @@ async def test_rescans_and_resolutions(vt: VirusTotalClient, emulator: Emulator)
     world = emulator.world
     domain = world.pick("domain", "malicious", min_relationship=("resolutions", 1))
     ip = world.pick("ip_address", "malicious")
-    assert (await vt.domains.analyse(domain)).type == "analysis"
+    descriptor = await vt.domains.analyse(domain)
+    assert descriptor.type == "analysis"
+    analysis = await vt.analyses.get(descriptor.id)
+    assert analysis.attributes.status == "completed"
     assert (await vt.ip_addresses.analyse(ip)).type == "analysis"
     rid = world.related("domain", domain, "resolutions")[0][1]
     resolution = await vt.resolutions.get(rid)
