@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -28,6 +27,7 @@ from ._faults import API_PREFIX
 from ._pagination import paginate
 from ._quota import KeyTier
 from ._render import api_base, caller, emulator_of
+from ._routes_hunting import _attributes
 from ._routes_objects import KINDS, lookup
 from ._world import Analysis
 
@@ -79,17 +79,6 @@ async def get_stored(request: Request) -> Response:
     return Response(content, media_type="application/octet-stream")
 
 
-async def _body_attributes(request: Request, kind: str) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError("BadRequestError", "The request body is not valid JSON") from None
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, dict) or data.get("type") != kind or not isinstance(data.get("attributes"), dict):
-        raise ApiError("BadRequestError", f'Expected {{"data": {{"type": "{kind}", "attributes": {{...}}}}}}')
-    return dict(data["attributes"])
-
-
 def _public(item: dict[str, Any]) -> dict[str, Any]:
     """An item as clients see it (the emulator's bookkeeping keys start with ``_``)."""
     return {k: v for k, v in item.items() if not k.startswith("_")}
@@ -109,7 +98,7 @@ def _community(kind: str, what: str) -> Any:
         key = caller(request)
         now = int(emulator.clock.time())
         if what == "comments":
-            attrs = await _body_attributes(request, "comment")
+            attrs = await _attributes(request, "comment")
             text = attrs.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise ApiError("InvalidArgumentError", "A comment needs a non-empty text")
@@ -128,7 +117,7 @@ def _community(kind: str, what: str) -> Any:
                 },
             }
         else:
-            attrs = await _body_attributes(request, "vote")
+            attrs = await _attributes(request, "vote")
             verdict = attrs.get("verdict")
             if verdict not in _VERDICTS:
                 raise ApiError("InvalidArgumentError", 'A vote\'s verdict is "malicious" or "harmless"')
