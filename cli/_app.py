@@ -429,3 +429,10 @@ def emulator_serve(ctx: typer.Context) -> None:
     from prefect_virustotal.emulator.__main__ import main as emulator_main
 
     raise typer.Exit(emulator_main(ctx.args))
+
+
+# The SOC commands live in their own module (search, behaviour, download, comments, comment,
+# vote, quota); registering them here keeps this module's edit to two lines.
+from ._soc import register_soc_commands  # noqa: E402 - needs ``app`` above
+
+register_soc_commands(app)

@@ -4,9 +4,12 @@ This package imports httpx and pydantic, never Prefect.
 """
 
 from ._analyses import parse_analysis_id
+from ._behaviours import REPORT_KINDS, parse_behaviour_id
 from ._clock import SYSTEM_CLOCK, Clock, SystemClock
 from ._collections import COLLECTION_BATCH_SIZE, COLLECTION_RELATIONSHIPS
+from ._comments import MAX_COMMENT_CHARS, VoteVerdict
 from ._core import DEFAULT_BASE_URL, VirusTotalClient
+from ._downloads import free_destination, private_file
 from ._errors import (
     ERROR_CODES,
     AlreadyExistsError,
@@ -20,6 +23,7 @@ from ._errors import (
     ConflictError,
     DeadlineExceededError,
     DeletionInProgressError,
+    DownloadIntegrityError,
     FailedDependencyError,
     ForbiddenError,
     InvalidArgumentError,
@@ -72,6 +76,7 @@ from ._scanning import (
     private_options,
 )
 from ._transports import mount_transport, mounted_transport
+from ._users import API_USAGE_MAX_DAYS
 from ._verdict import Assessment, Verdict, VerdictPolicy, assess
 from ._yara import (
     MAX_RULES_PER_JOB,
@@ -81,6 +86,7 @@ from ._yara import (
 )
 
 __all__ = [
+    "API_USAGE_MAX_DAYS",
     "COLLECTION_BATCH_SIZE",
     "COLLECTION_RELATIONSHIPS",
     "DEFAULT_BASE_URL",
@@ -88,9 +94,11 @@ __all__ = [
     "ENTERPRISE_RELATIONSHIPS",
     "ERROR_CODES",
     "MATCH_OBJECT_TYPES",
+    "MAX_COMMENT_CHARS",
     "MAX_RULES_PER_JOB",
     "MAX_UPLOAD_SIZE",
     "NO_RETRY",
+    "REPORT_KINDS",
     "SYSTEM_CLOCK",
     "APIConnectionError",
     "APIError",
@@ -105,6 +113,7 @@ __all__ = [
     "ConflictError",
     "DeadlineExceededError",
     "DeletionInProgressError",
+    "DownloadIntegrityError",
     "FailedDependencyError",
     "ForbiddenError",
     "Indicator",
@@ -136,6 +145,7 @@ __all__ = [
     "VerdictPolicy",
     "VirusTotalClient",
     "VirusTotalError",
+    "VoteVerdict",
     "WrongCredentialsError",
     "YaraSyntaxError",
     "YaraUnavailableError",
@@ -143,18 +153,21 @@ __all__ = [
     "check_url_for_submission",
     "check_yara_rules",
     "extract_indicators",
+    "free_destination",
     "hunting_filter",
     "ioc_stream_filter",
     "mount_transport",
     "mounted_transport",
     "normalize_url",
     "parse_analysis_id",
+    "parse_behaviour_id",
     "parse_domain",
     "parse_file_hash",
     "parse_indicator",
     "parse_ip",
     "parse_url_identifier",
     "poll_until",
+    "private_file",
     "private_options",
     "refang",
     "shared_limiter",

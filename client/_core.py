@@ -112,14 +112,18 @@ class VirusTotalClient:
         )
         # Areas are imported here to keep the module graph acyclic.
         from ._analyses import Analyses
+        from ._behaviours import Behaviours
         from ._collections import Collections
+        from ._comments import Community
+        from ._downloads import Downloads
         from ._ioc_stream import IoCStream
         from ._livehunt import Livehunt
-        from ._lookups import Domains, Files, IPAddresses, URLs
+        from ._lookups import Domains, Files, IPAddresses, Resolutions, URLs
         from ._notifications import HuntingNotifications
         from ._relationships import Relationships
         from ._retrohunt import Retrohunt
         from ._scanning import PrivateScanning
+        from ._search import Search
         from ._users import Users
         from ._vt_alerts import VtAlerts
 
@@ -138,6 +142,11 @@ class VirusTotalClient:
         self.users = Users(self)
         self.alerts = VtAlerts(self)
         """VT Alerts: watchlist assets and their notifications (not the IoC Stream)."""
+        self.behaviours = Behaviours(self)
+        self.downloads = Downloads(self)
+        self.community = Community(self)
+        self.resolutions = Resolutions(self)
+        self.search = Search(self)
 
     def __repr__(self) -> str:
         return f"VirusTotalClient(base_url={self.base_url!r})"

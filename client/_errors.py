@@ -10,6 +10,7 @@ the JSON envelope (a proxy's HTML page, a truncated body)::
     ├── InvalidParameterError          bad option (size, range, enum); raised before any request
     ├── RequestBudgetExceededError     the client-side daily budget is spent; no request sent
     ├── AnalysisTimeoutError           a wait passed its deadline; carries the analysis id
+    ├── DownloadIntegrityError         a downloaded file's SHA-256 is not the one asked for
     ├── APIConnectionError             the request did not complete (DNS, refused, dropped)
     │   └── APITimeoutError            connect/read/write/pool timeout
     └── APIError(code, message, status_code)
@@ -80,6 +81,15 @@ class AnalysisTimeoutError(VirusTotalError, TimeoutError):
         self.analysis_id = analysis_id
         self.waited = waited
         self.last_status = last_status
+
+
+class DownloadIntegrityError(VirusTotalError):
+    """A downloaded file's SHA-256 differs from the one asked for; the file was deleted."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(f"downloaded bytes hash to {actual}, not {expected}; the file was deleted")
+        self.expected = expected
+        self.actual = actual
 
 
 class APIConnectionError(VirusTotalError):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import InvalidParameterError
 from ._identifiers import parse_domain, parse_file_hash, parse_ip, parse_url_identifier
 from .models import DomainObject, FileObject, IPAddressObject, URLObject, VTObject
+from .models._community import ResolutionAttributes, ResolutionObject
 from .models._objects import DomainAttributes, FileAttributes, IPAddressAttributes, URLAttributes
 
 if TYPE_CHECKING:
@@ -140,6 +141,13 @@ class Domains(_Area):
             f"/domains/{ident}", DomainAttributes, params=relationship_params(relationships)
         )
 
+    async def analyse(self, domain: str) -> VTObject[Any]:
+        """Ask for a new analysis of a domain (``POST /domains/{domain}/analyse``)."""
+        from ._scanning import _descriptor
+
+        path = f"/domains/{parse_domain(domain)}/analyse"
+        return _descriptor(await self._client.request_json("POST", path, idempotent=False), path)
+
 
 class IPAddresses(_Area):
     """``/ip_addresses``."""
@@ -150,3 +158,29 @@ class IPAddresses(_Area):
         return await self._client.get_object(
             f"/ip_addresses/{ident}", IPAddressAttributes, params=relationship_params(relationships)
         )
+
+    async def analyse(self, ip: str) -> VTObject[Any]:
+        """Ask for a new analysis of an IP address (``POST /ip_addresses/{ip}/analyse``)."""
+        from ._scanning import _descriptor
+
+        path = f"/ip_addresses/{parse_ip(ip)}/analyse"
+        return _descriptor(await self._client.request_json("POST", path, idempotent=False), path)
+
+
+_RESOLUTION_ID = re.compile(r"[0-9A-Fa-f:.]{2,45}[A-Za-z0-9.-]{1,253}")
+
+
+class Resolutions(_Area):
+    """``/resolutions``: DNS resolution objects (id: the IP followed by the domain)."""
+
+    async def get(self, resolution_id: str) -> ResolutionObject:
+        """A resolution by id, e.g. ``1.2.3.4example.com`` (``GET /resolutions/{id}``).
+
+        Raises:
+            InvalidParameterError: the id is malformed (no request).
+            NotFoundError: no such resolution.
+        """
+        ident = resolution_id.strip()
+        if not _RESOLUTION_ID.fullmatch(ident):
+            raise InvalidParameterError(f"invalid resolution id {resolution_id!r}: expected <ip><domain>")
+        return await self._client.get_object(f"/resolutions/{ident}", ResolutionAttributes)

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import date, timedelta
 
 from ._errors import InvalidParameterError, UnexpectedResponseError
 from ._lookups import _Area
-from .models._users import OverallQuotas
+from .models._users import ApiUsage, OverallQuotas
+
+API_USAGE_MAX_DAYS = 30
+"""Longest range ``api_usage`` accepts (the reference: "The maximum range of time allowed ... is 30 days")."""
 
 _USER_SEGMENT = re.compile(r"(/users/)[^/\s?\"']+")
 _USER_ID = re.compile(r"[A-Za-z0-9_.@+-]{1,128}")
@@ -66,3 +70,37 @@ class Users(_Area):
                 "InvalidResponse", "/users/.../overall_quotas: no data object in the answer", 200
             )
         return OverallQuotas.model_validate(data)
+
+    async def api_usage(
+        self,
+        user_id_or_key: str | None = None,
+        *,
+        start_date: date | None = None,
+        end_date: date | None = None,
+    ) -> ApiUsage:
+        """Requests per day and endpoint group (``GET /users/{id}/api_usage``).
+
+        The service keeps the last 60 days and answers at most 30 at once (the last 30 by
+        default); dates travel as ``YYYYMMDD``.
+
+        Raises:
+            InvalidParameterError: the range is reversed or longer than 30 days (no request).
+            ForbiddenError: the key may not see that user.
+        """
+        params: dict[str, str] = {}
+        if start_date is not None and end_date is not None:
+            if start_date > end_date:
+                raise InvalidParameterError("start_date is after end_date")
+            if end_date - start_date >= timedelta(days=API_USAGE_MAX_DAYS):
+                raise InvalidParameterError(f"api_usage covers at most {API_USAGE_MAX_DAYS} days")
+        if start_date is not None:
+            params["start_date"] = start_date.strftime("%Y%m%d")
+        if end_date is not None:
+            params["end_date"] = end_date.strftime("%Y%m%d")
+        path = self._path(user_id_or_key) + "/api_usage"
+        body = await self._client.request_json("GET", path, params=params)
+        if not isinstance(body, dict):
+            raise UnexpectedResponseError("InvalidResponse", "/users/.../api_usage: not an object", 200)
+        # Tolerant of both shapes: ``{"data": {"daily": ...}}`` and a bare ``{"daily": ...}``.
+        data = body.get("data") if isinstance(body.get("data"), dict) else body
+        return ApiUsage.model_validate(data)

@@ -6,6 +6,15 @@ defanged display live here (see DESIGN.md). This package imports `prefect_virust
 well-kept libraries, never Prefect.
 """
 
+from ._attack import (
+    BehaviourProfile,
+    TechniqueRow,
+    behaviour_markdown,
+    behaviour_profile,
+    behaviour_seeds,
+    severity_label,
+    top_techniques,
+)
 from ._display import (
     GUI_ROOT,
     SHORT_HASH_LENGTH,
@@ -39,6 +48,10 @@ from ._migrate import (
     scan_paths,
     scan_text,
 )
+from ._quarantine import ZIP_PASSWORD, download_sample, zip_sample
+from ._query import KNOWN_MODIFIERS, MAX_QUERY_CHARS, check_query
+from ._search import SearchHit, hit_rows, rank_hits, search_plan
+from ._usage import UsageDay, bar, over_threshold, usage_chart, usage_days, usage_rows
 from ._v2map import (
     V2_ENDPOINTS,
     V2_FIELDS,
@@ -51,6 +64,8 @@ from ._v2map import (
 
 __all__ = [
     "GUI_ROOT",
+    "KNOWN_MODIFIERS",
+    "MAX_QUERY_CHARS",
     "MAX_SCAN_BYTES",
     "SCANNED_SUFFIXES",
     "SHORT_HASH_LENGTH",
@@ -59,31 +74,52 @@ __all__ = [
     "V2_FIELDS",
     "V2_QUOTA_STATUS",
     "VERDICT_ORDER",
+    "ZIP_PASSWORD",
+    "BehaviourProfile",
     "MigrationFinding",
     "MigrationInputError",
     "MigrationReport",
+    "SearchHit",
+    "TechniqueRow",
+    "UsageDay",
     "V2Endpoint",
     "V2Field",
     "artifact_key",
+    "bar",
+    "behaviour_markdown",
+    "behaviour_profile",
+    "behaviour_seeds",
     "canonical_url",
+    "check_query",
     "collect_files",
     "defang",
     "defang_text",
     "display_indicator",
+    "download_sample",
+    "hit_rows",
     "markdown_cell",
     "markdown_link",
     "mask_key",
     "node_display",
+    "over_threshold",
+    "rank_hits",
     "relationship_summary",
     "render_markdown",
     "scan_paths",
     "scan_text",
+    "search_plan",
+    "severity_label",
     "short_hash",
     "shorten_hashes",
+    "top_techniques",
     "url_page_id",
+    "usage_chart",
+    "usage_days",
+    "usage_rows",
     "v2_endpoint",
     "v2_field",
     "verdict_counts",
     "verdict_rank",
     "vt_link",
+    "zip_sample",
 ]

@@ -25,10 +25,13 @@ from . import (
     _routes_admin,
     _routes_alerts,
     _routes_analyses,
+    _routes_behaviours,
     _routes_collections,
+    _routes_community,
     _routes_hunting,
     _routes_objects,
     _routes_scanning,
+    _routes_search,
     _routes_users,
     _vt_alerts,
 )
@@ -105,9 +108,12 @@ def create_app(emulator: Emulator) -> ASGIApp:
         routes=[
             Route("/", _root, methods=["GET"]),
             *_routes_scanning.routes(),  # before objects: /files/upload_url is not a file id
+            *_routes_community.routes(),
+            *_routes_behaviours.routes(),  # before objects: /files/{id}/behaviours is not generic
             *_routes_objects.routes(),
             *_routes_analyses.routes(),
             *_routes_users.routes(),
+            *_routes_search.routes(),
             *_routes_collections.routes(),
             *_routes_hunting.routes(),
             *_routes_alerts.routes(),

@@ -18,6 +18,7 @@ from ._notifications import HuntingNotification, IocStreamNotification, Notifica
 from ._quota import ApiKey, KeyTier, QuotaBook
 from ._requests import RequestLog, RequestRecord
 from ._scanning import ScanningState
+from ._soc import SocState
 from ._vt_alerts import AlertingNotification, VtAlertsState
 from ._world import World
 
@@ -112,6 +113,8 @@ class Emulator:
         """VT Alerts: watchlist assets and their notifications (see ``_vt_alerts``)."""
         self.scanning = ScanningState()
         """Submissions, the analysis lifecycle, upload URLs and private scanning (see ``_scanning``)."""
+        self.soc = SocState()
+        """Download tampering, comments and votes (see ``_soc``)."""
         self.base_url = base_url
         self.max_body_bytes = max_body_bytes
         self.app: ASGIApp = create_app(self)

@@ -36,6 +36,8 @@ def _meta(world: World, analysis: Analysis) -> dict[str, Any]:
         return {}
     if kind == "url":
         return {"url_info": {"id": obj.id, "url": obj.attributes["url"]}}
+    if kind != "file":
+        return {}  # domain and IP rescans: no item info (UNCONFIRMED what the service sends)
     attrs = obj.attributes
     return {"file_info": {k: attrs[k] for k in ("sha256", "sha1", "md5", "size")}}
 

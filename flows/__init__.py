@@ -6,6 +6,7 @@ from ._enrich import EMULATED_BANNER, EnrichedIndicator, EnrichmentReport, enric
 from ._expand import CollectionHook, expand_iocs
 from ._expand_artifacts import mermaid_diagram, mermaid_markdown, node_rows
 from ._migrate import MIGRATION_ARTIFACT_KEY, migration_report
+from ._quota import QUOTA_CHART_KEY, QUOTA_EVENT, QUOTA_TABLE_KEY, QuotaReport, quota_report
 from ._retrohunt import (
     FINISHED_EVENT,
     NOTIFIED_VARIABLE,
@@ -15,6 +16,7 @@ from ._retrohunt import (
     retrohunt,
     watch_retrohunt_jobs,
 )
+from ._search import SEARCH_ARTIFACT_KEY, SearchReport, intelligence_search
 from ._stix import stix_bundle, stix_bundle_json
 from ._submit import checkpoint_name, submit_and_wait
 from ._triage import SkippedWork, TriageItem, TriageReport, case_slug, triage
@@ -25,13 +27,19 @@ __all__ = [
     "MAX_SEEN_IDS",
     "MIGRATION_ARTIFACT_KEY",
     "NOTIFIED_VARIABLE",
+    "QUOTA_CHART_KEY",
+    "QUOTA_EVENT",
+    "QUOTA_TABLE_KEY",
+    "SEARCH_ARTIFACT_KEY",
     "AlertCheckpoint",
     "CollectionHook",
     "CollectionSyncReport",
     "EnrichedIndicator",
     "EnrichmentReport",
     "PollReport",
+    "QuotaReport",
     "RetrohuntReport",
+    "SearchReport",
     "SkippedWork",
     "TriageItem",
     "TriageReport",
@@ -41,11 +49,13 @@ __all__ = [
     "collect_retrohunt_results",
     "enrich_iocs",
     "expand_iocs",
+    "intelligence_search",
     "mermaid_diagram",
     "mermaid_markdown",
     "migration_report",
     "node_rows",
     "poll_alerts",
+    "quota_report",
     "retrohunt",
     "stix_bundle",
     "stix_bundle_json",

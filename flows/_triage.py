@@ -27,7 +27,10 @@ from prefect_virustotal.client import (
 from prefect_virustotal.client.models import IOCGraph, LookupStatus
 from prefect_virustotal.core import (
     VERDICT_ORDER,
+    BehaviourProfile,
     artifact_key,
+    behaviour_markdown,
+    behaviour_seeds,
     defang,
     defang_text,
     display_indicator,
@@ -38,6 +41,7 @@ from prefect_virustotal.core import (
     verdict_counts,
     verdict_rank,
 )
+from prefect_virustotal.tasks import get_behaviour_profile
 
 from ._collections import sync_collection
 from ._enrich import EMULATED_BANNER, EnrichedIndicator, enrich_iocs
@@ -89,6 +93,8 @@ class TriageReport(BaseModel):
     skipped: list[SkippedWork] = Field(default_factory=list)
     emulated: bool = False
     markdown: str = ""
+    behaviours: dict[str, BehaviourProfile] = Field(default_factory=dict)
+    """Sandbox behaviour (top ATT&CK techniques, verdicts, contacts) of malicious and suspicious files."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -174,6 +180,8 @@ def _markdown(report: TriageReport, graph_key: str | None) -> str:
             item.source,
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    if report.behaviours:
+        lines += ["", *behaviour_markdown(report.behaviours)]
     if report.graph is not None and report.graph.edges:
         lines += ["", "## Relationships of the malicious indicators (one hop)", ""]
         lines += [f"- {markdown_cell(line)}" for line in relationship_summary(report.graph)]
@@ -214,6 +222,8 @@ async def triage(
     report_path: str | None = None,
     max_concurrent_submissions: int = 4,
     max_diagram_nodes: int = 30,
+    behaviour: bool = True,
+    max_behaviour_files: int = 10,
 ) -> TriageReport:
     """Triage an incident: enrich, scan what is unknown, expand what is malicious, report.
 
@@ -243,6 +253,10 @@ async def triage(
         report_path: also write the markdown report to this file.
         max_concurrent_submissions: submissions waited for at once.
         max_diagram_nodes: nodes drawn in the report's graph before collapsing.
+        behaviour: add the sandbox behaviour (top ATT&CK techniques, verdicts) of malicious
+            and suspicious files; the network indicators seen there join the expansion as
+            seeds, within ``expand_budget``.
+        max_behaviour_files: files whose behaviour is read at most (two requests each).
 
     Returns:
         The report: summary verdict, items, graph, collection link, what was skipped.
@@ -298,6 +312,31 @@ async def triage(
             if entry.lookup.status == LookupStatus.NOT_FOUND:
                 item.action = "not submitted"
 
+    # 3b. Sandbox behaviour of the malicious and suspicious files (public reports only).
+    behaviours: dict[str, BehaviourProfile] = {}
+    if behaviour:
+        bad_files = [
+            item.indicator
+            for item in items
+            if item.kind == "file"
+            and item.verdict in ("malicious", "suspicious")
+            and item.action != "scanned privately"
+        ]
+        for sha in bad_files[max_behaviour_files:]:
+            skipped.append(
+                SkippedWork(what=f"behaviour {sha}", reason="budget", detail="over max_behaviour_files")
+            )
+        profiles = await asyncio.gather(
+            *(get_behaviour_profile(block, sha) for sha in bad_files[:max_behaviour_files]),
+            return_exceptions=True,
+        )
+        for sha, profile in zip(bad_files, profiles, strict=False):
+            if isinstance(profile, BehaviourProfile):
+                behaviours[sha] = profile
+            else:
+                detail = f"{type(profile).__name__}: {profile}"
+                skipped.append(SkippedWork(what=f"behaviour {sha}", reason="error", detail=detail))
+
     # 4. Expand the malicious ones, one hop, within the budget.
     graph: IOCGraph | None = None
     malicious = [
@@ -305,6 +344,8 @@ async def triage(
         for item in items
         if item.verdict == "malicious" and item.kind and item.action != "scanned privately"
     ]
+    # What the sandboxes saw the malicious files contact joins the seeds, within the same budget.
+    malicious += [s for s in behaviour_seeds(behaviours) if s not in malicious]
     for item in items:
         if expand and item.verdict == "malicious" and item.action == "scanned privately":
             skipped.append(
@@ -363,6 +404,7 @@ async def triage(
         collection_link=collection_link,
         skipped=skipped,
         emulated=emulated,
+        behaviours=behaviours,
     )
     graph_key = artifact_key("triage-graph", slug) if graph is not None and graph.edges else None
     report.markdown = _markdown(report, graph_key)

@@ -13,6 +13,7 @@ from ._alerts import (
     list_hunting_notifications,
     list_ioc_stream,
 )
+from ._behaviours import get_behaviour_profile, get_behaviour_summary, get_mitre_trees
 from ._collections import (
     add_collection_comment,
     add_collection_items,
@@ -26,6 +27,8 @@ from ._collections import (
     remove_collection_items,
     update_collection,
 )
+from ._comments import add_comment, add_vote, list_comments, list_votes
+from ._downloads import download_file
 from ._expand import (
     DEFAULT_RELATIONSHIPS,
     EXPAND_CACHE,
@@ -54,6 +57,7 @@ from ._lookups import (
     get_url_report,
     lookup_indicators,
 )
+from ._rescans import analyse_domain, analyse_ip_address, get_resolution
 from ._retrohunt import (
     abort_retrohunt_job,
     create_retrohunt_job,
@@ -79,7 +83,8 @@ from ._scanning import (
     scan_url,
     wait_for_analysis,
 )
-from ._users import check_daily_budget
+from ._search import SearchPage, search_basic, search_intelligence
+from ._users import check_daily_budget, get_api_usage, get_overall_quotas
 from ._vt_alerts import (
     create_vt_alert_asset,
     delete_vt_alert_asset,
@@ -95,10 +100,15 @@ __all__ = [
     "LOOKUP_CACHE_EXPIRATION",
     "Discovery",
     "LevelResult",
+    "SearchPage",
     "abort_retrohunt_job",
     "acknowledge_alerts",
     "add_collection_comment",
     "add_collection_items",
+    "add_comment",
+    "add_vote",
+    "analyse_domain",
+    "analyse_ip_address",
     "check_daily_budget",
     "create_collection",
     "create_hunting_ruleset",
@@ -113,12 +123,16 @@ __all__ = [
     "delete_private_file",
     "delete_retrohunt_job",
     "delete_vt_alert_asset",
+    "download_file",
     "expand_level",
     "fetch_alert_page",
     "find_collection",
     "find_report",
     "get_analysis",
     "get_analysis_item",
+    "get_api_usage",
+    "get_behaviour_profile",
+    "get_behaviour_summary",
     "get_collection",
     "get_domain_report",
     "get_file_report",
@@ -127,15 +141,19 @@ __all__ = [
     "get_hunting_ruleset_files",
     "get_ioc_stream_notification",
     "get_ip_report",
+    "get_mitre_trees",
+    "get_overall_quotas",
     "get_private_file_report",
     "get_private_url_report",
     "get_related_objects",
+    "get_resolution",
     "get_retrohunt_job",
     "get_retrohunt_matching_files",
     "get_url_report",
     "level_request_bound",
     "list_collection_comments",
     "list_collection_items",
+    "list_comments",
     "list_hunting_notification_files",
     "list_hunting_notifications",
     "list_hunting_rulesets",
@@ -145,6 +163,7 @@ __all__ = [
     "list_user_collections",
     "list_vt_alert_assets",
     "list_vt_alert_notifications",
+    "list_votes",
     "lookup_indicators",
     "remove_collection_items",
     "rescan_file",
@@ -154,6 +173,8 @@ __all__ = [
     "scan_private_file",
     "scan_private_url",
     "scan_url",
+    "search_basic",
+    "search_intelligence",
     "update_collection",
     "update_hunting_ruleset",
     "validate_yara_rules",

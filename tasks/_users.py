@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_virustotal.blocks import VirusTotalCredentials, ensure_daily_budget
-from prefect_virustotal.client.models import OverallQuotas
+from prefect_virustotal.client.models import ApiUsage, OverallQuotas
 
 
 @task(name="check_daily_budget", retries=0, cache_policy=NO_CACHE)
@@ -38,3 +40,49 @@ async def check_daily_budget(
     daily = quotas.daily
     get_run_logger().info("daily quota: %d of %d used; %d requests needed", daily.used, daily.allowed, needed)
     return quotas
+
+
+@task(name="get_overall_quotas", retries=0, cache_policy=NO_CACHE)
+async def get_overall_quotas(credentials: VirusTotalCredentials, user: str | None = None) -> OverallQuotas:
+    """Read a user's quota use per period (hourly, daily, monthly).
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        user: a user id; None for the key's own user (the key then travels in the path and
+            log lines hide it).
+
+    Example:
+        ```python
+        quotas = await get_overall_quotas(credentials)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        quotas = await vt.users.overall_quotas(user)
+    get_run_logger().info("daily quota: %d of %d used", quotas.daily.used, quotas.daily.allowed)
+    return quotas
+
+
+@task(name="get_api_usage", retries=0, cache_policy=NO_CACHE)
+async def get_api_usage(
+    credentials: VirusTotalCredentials,
+    user: str | None = None,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> ApiUsage:
+    """Read a user's requests per day and endpoint group (at most 30 days, the last 30 by default).
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        user: a user id; None for the key's own user.
+        start_date: first day; with ``end_date``, at most 30 days apart.
+        end_date: last day.
+
+    Example:
+        ```python
+        usage = await get_api_usage(credentials)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        usage = await vt.users.api_usage(user, start_date=start_date, end_date=end_date)
+    get_run_logger().info("api usage: %d days with requests", len(usage.daily))
+    return usage

@@ -46,3 +46,29 @@ class OverallQuotas(VTModel):
     def monthly(self) -> QuotaCount:
         """The user's monthly API request count."""
         return self.api_requests_monthly.user
+
+
+class ApiUsage(VTModel):
+    """``GET /users/{id}/api_usage``: requests per day (``YYYY-MM-DD``) and endpoint group.
+
+    ``total`` is kept when the service sends it (UNCONFIRMED; the reference's example shows
+    ``daily`` only); ``per_day`` sums the groups of each day.
+    """
+
+    daily: dict[str, dict[str, int]] = Field(default_factory=dict)
+    total: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def per_day(self) -> dict[str, int]:
+        """Requests per day, all endpoint groups together, oldest first."""
+        return {day: sum(groups.values()) for day, groups in sorted(self.daily.items())}
+
+    @property
+    def per_endpoint(self) -> dict[str, int]:
+        """Requests per endpoint group over the whole range, busiest first."""
+        totals: dict[str, int] = dict(self.total)
+        if not totals:
+            for groups in self.daily.values():
+                for group, count in groups.items():
+                    totals[group] = totals.get(group, 0) + count
+        return dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))

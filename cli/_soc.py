@@ -1,0 +1,309 @@
+"""SOC commands: ``search``, ``behaviour``, ``download``, ``comments``, ``comment``, ``vote``, ``quota``.
+
+Each takes ``--block``/``--emulator`` and ``--json`` like the other commands and uses the
+documented exit codes (2 bad input, before any request; 3 service or quota error). Comments
+and votes are public and permanent: ``comment`` and ``vote`` ask for confirmation unless
+``--yes`` is given. Anything a person reads is defanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from prefect_virustotal.client import InvalidParameterError, VoteVerdict, parse_indicator
+from prefect_virustotal.core import defang_text, hit_rows, usage_chart
+
+from ._common import ExitCode, console, emit, fail, resolve_target, run
+
+BlockOption = Annotated[
+    str | None, typer.Option("--block", help="Name of a saved VirusTotalCredentials block.")
+]
+EmulatorOption = Annotated[
+    bool, typer.Option("--emulator", help="Run against the in-process emulator (fiction, no key).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Publish without asking (it is public and permanent).")
+]
+
+
+def _indicator_or_exit(value: str) -> str:
+    try:
+        return parse_indicator(value).value
+    except ValueError as exc:  # InvalidIndicatorError
+        fail(ExitCode.BAD_INPUT, str(exc))
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="A VirusTotal Intelligence query, e.g. 'type:peexe p:10+'.")],
+    limit: Annotated[int, typer.Option(help="Results to fetch at most.")] = 20,
+    order: Annotated[str | None, typer.Option(help="<field>+ or <field>-, e.g. positives-.")] = None,
+    collection: Annotated[str | None, typer.Option(help="Add the results to this IoC collection.")] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict/--no-strict", help="Refuse unknown modifiers before sending.")
+    ] = True,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Search VirusTotal Intelligence (premium); results ranked worst first."""
+    from prefect_virustotal.core import check_query
+    from prefect_virustotal.flows import SearchReport, intelligence_search
+
+    try:
+        check_query(query, strict_modifiers=strict)
+    except InvalidParameterError as exc:
+        fail(ExitCode.BAD_INPUT, str(exc))
+    target = resolve_target(block, emulator)
+
+    async def work() -> SearchReport:
+        return await intelligence_search(
+            query,
+            max_results=limit,
+            order=order,
+            collection=collection,
+            credentials=target.credentials,
+            strict_modifiers=strict,
+        )
+
+    report = run(target, work)
+
+    def render() -> None:
+        table = Table("#", "type", "indicator", "verdict", "detections")
+        for row in hit_rows(report.hits):
+            table.add_row(row["rank"], row["type"], row["indicator"], row["verdict"], row["detections"])
+        console.print(table)
+        if report.resume:
+            console.print(f"more results: continue with cursor {report.resume}", markup=False)
+
+    emit(report, as_json=as_json, emulated=report.emulated or target.emulated, render=render)
+
+
+def behaviour(
+    file_hash: Annotated[str, typer.Argument(metavar="HASH", help="MD5, SHA-1 or SHA-256.")],
+    top: Annotated[int, typer.Option(help="Techniques to show, most severe first.")] = 10,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show what a file did in the sandboxes: ATT&CK techniques, verdicts, network indicators."""
+    from prefect_virustotal.client import parse_file_hash
+    from prefect_virustotal.core import BehaviourProfile
+    from prefect_virustotal.tasks import get_behaviour_profile
+
+    try:
+        sha = parse_file_hash(file_hash)
+    except ValueError as exc:
+        fail(ExitCode.BAD_INPUT, str(exc))
+    target = resolve_target(block, emulator)
+
+    async def work() -> BehaviourProfile:
+        return await get_behaviour_profile(target.credentials, sha, top=top)
+
+    profile = run(target, work)
+
+    def render() -> None:
+        if not profile.ran:
+            console.print("No sandbox report for this file.")
+            return
+        console.print(
+            f"Sandboxes: {', '.join(profile.sandboxes)}; verdicts: {', '.join(profile.verdicts) or '-'}"
+        )
+        table = Table("technique", "name", "tactic", "severity", "sandboxes")
+        for row in profile.techniques:
+            table.add_row(row.id, row.name, row.tactic, row.severity, str(len(row.sandboxes)))
+        console.print(table)
+        for kind, values in profile.network.items():
+            if values:
+                console.print(f"{kind}: {', '.join(defang_text(v) for v in values)}", markup=False)
+
+    emit(profile, as_json=as_json, emulated=target.emulated, render=render)
+
+
+def download(
+    file_hash: Annotated[str, typer.Argument(metavar="HASH", help="MD5, SHA-1 or SHA-256.")],
+    out: Annotated[Path | None, typer.Option("--out", help="File to create (default ./<hash>.zip).")] = None,
+    plain: Annotated[
+        bool, typer.Option("--plain", help="Keep the bare sample, not a ZIP (password 'infected').")
+    ] = False,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Download a sample (premium) into a ZIP with the password 'infected', hash-checked, mode 0600."""
+    from prefect_virustotal.client import free_destination, parse_file_hash
+    from prefect_virustotal.client.models import DownloadedFile
+    from prefect_virustotal.tasks import download_file
+
+    try:
+        ident = parse_file_hash(file_hash)
+        dest = free_destination(out or Path(f"{ident}{'.sample' if plain else '.zip'}"))
+    except ValueError as exc:
+        fail(ExitCode.BAD_INPUT, str(exc))
+    target = resolve_target(block, emulator)
+
+    async def work() -> DownloadedFile:
+        return await download_file(target.credentials, ident, dest, plain=plain)
+
+    result = run(target, work)
+
+    def render() -> None:
+        kind = "ZIP (password: infected)" if result.zipped else "plain sample (do not open)"
+        console.print(
+            f"{result.path}: {kind}, {result.size} bytes, SHA-256 {result.sha256} verified", markup=False
+        )
+
+    emit(result, as_json=as_json, emulated=target.emulated, render=render)
+
+
+def comments(
+    indicator: Annotated[
+        str, typer.Argument(metavar="ID", help="A hash, URL, domain or IP (defanged is fine).")
+    ],
+    limit: Annotated[int, typer.Option(help="Comments to show, newest first.")] = 20,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the community's comments and votes on an object."""
+    from prefect_virustotal.tasks import list_comments, list_votes
+
+    value = _indicator_or_exit(indicator)
+    target = resolve_target(block, emulator)
+
+    async def work() -> dict[str, list[dict[str, object]]]:
+        found = await list_comments(target.credentials, value, limit=limit)
+        votes = await list_votes(target.credentials, value, limit=limit)
+        return {
+            "comments": [c.model_dump(mode="json") for c in found],
+            "votes": [v.model_dump(mode="json") for v in votes],
+        }
+
+    result = run(target, work)
+
+    def render() -> None:
+        tally: dict[str, int] = {}
+        for vote in result["votes"]:
+            verdict = str(vote["attributes"]["verdict"])  # type: ignore[index]
+            tally[verdict] = tally.get(verdict, 0) + 1
+        console.print(f"votes: {tally or 'none'}", markup=False)
+        if not result["comments"]:
+            console.print("No comments.")
+        for comment in result["comments"]:
+            attrs = comment["attributes"]
+            console.print(f"- {defang_text(str(attrs['text']))}", markup=False)  # type: ignore[index]
+
+    emit(result, as_json=as_json, emulated=target.emulated, render=render)
+
+
+def _confirm(yes: bool, what: str) -> None:
+    if not yes and not typer.confirm(f"{what} is public and permanent. Publish it?", default=False):
+        fail(ExitCode.BAD_INPUT, "not published (pass --yes to publish without asking)")
+
+
+def comment(
+    indicator: Annotated[
+        str, typer.Argument(metavar="ID", help="A hash, URL, domain or IP (defanged is fine).")
+    ],
+    text: Annotated[str, typer.Argument(help="The comment; #words become tags.")],
+    yes: YesOption = False,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Publish a comment on an object (public and permanent)."""
+    from prefect_virustotal.client.models import CommentObject
+    from prefect_virustotal.tasks import add_comment
+
+    value = _indicator_or_exit(indicator)
+    if not text.strip():
+        fail(ExitCode.BAD_INPUT, "the comment is empty")
+    _confirm(yes, "A comment")
+    target = resolve_target(block, emulator)
+
+    async def work() -> CommentObject:
+        return await add_comment(target.credentials, value, text)
+
+    posted = run(target, work)
+    emit(
+        posted,
+        as_json=as_json,
+        emulated=target.emulated,
+        render=lambda: console.print(f"comment {posted.id} published"),
+    )
+
+
+def vote(
+    indicator: Annotated[
+        str, typer.Argument(metavar="ID", help="A hash, URL, domain or IP (defanged is fine).")
+    ],
+    verdict: Annotated[str, typer.Argument(help="malicious or harmless.")],
+    yes: YesOption = False,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Vote an object malicious or harmless (public and permanent)."""
+    from prefect_virustotal.client.models import VoteObject
+    from prefect_virustotal.tasks import add_vote
+
+    value = _indicator_or_exit(indicator)
+    if verdict not in ("malicious", "harmless"):
+        fail(ExitCode.BAD_INPUT, "a vote is 'malicious' or 'harmless'")
+    chosen: VoteVerdict = "malicious" if verdict == "malicious" else "harmless"
+    _confirm(yes, "A vote")
+    target = resolve_target(block, emulator)
+
+    async def work() -> VoteObject:
+        return await add_vote(target.credentials, value, chosen)
+
+    cast = run(target, work)
+    emit(
+        cast,
+        as_json=as_json,
+        emulated=target.emulated,
+        render=lambda: console.print(f"vote {cast.id}: {verdict}"),
+    )
+
+
+def quota(
+    threshold: Annotated[
+        float, typer.Option(help="Fraction of the daily quota that counts as 'running out'.")
+    ] = 0.8,
+    days: Annotated[int, typer.Option(help="Days to chart (1-30).")] = 30,
+    block: BlockOption = None,
+    emulator: EmulatorOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the key's quota use and a chart of requests per day."""
+    from prefect_virustotal.flows import QuotaReport, quota_report
+
+    if not 0 < threshold <= 1 or not 1 <= days <= 30:
+        fail(ExitCode.BAD_INPUT, "--threshold is a fraction in (0, 1] and --days is 1-30")
+    target = resolve_target(block, emulator)
+
+    async def work() -> QuotaReport:
+        return await quota_report(credentials=target.credentials, threshold=threshold, days=days)
+
+    report = run(target, work)
+
+    def render() -> None:
+        daily, monthly = report.quotas.daily, report.quotas.monthly
+        console.print(
+            f"today: {daily.used} of {daily.allowed}; this month: {monthly.used} of {monthly.allowed}"
+        )
+        console.print(usage_chart(report.days, daily.allowed or None), markup=False)
+        if report.alerted:
+            console.print(f"[bold red]today's use has passed {threshold:.0%} of the daily quota[/]")
+
+    emit(report, as_json=as_json, emulated=target.emulated, render=render)
+
+
+def register_soc_commands(app: typer.Typer) -> None:
+    """Add this module's commands to the ``prefect-virustotal`` app."""
+    for command in (search, behaviour, download, comments, comment, vote, quota):
+        app.command()(command)

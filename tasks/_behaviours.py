@@ -1,0 +1,72 @@
+"""Sandbox behaviour tasks: the ATT&CK profile of a file, and its raw summary."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.client.models import BehaviourSummary, MitreTrees
+from prefect_virustotal.core import BehaviourProfile, behaviour_profile
+
+
+@task(name="get_behaviour_profile", retries=0, cache_policy=NO_CACHE)
+async def get_behaviour_profile(
+    credentials: VirusTotalCredentials, file_hash: str, top: int = 5
+) -> BehaviourProfile:
+    """A file's top ATT&CK techniques, sandbox verdicts and the network indicators seen in the sandboxes.
+
+    Two requests (``behaviour_summary`` and ``behaviour_mitre_trees``). An unknown file gets
+    an empty profile, not an error.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        file_hash: MD5, SHA-1 or SHA-256.
+        top: techniques to keep, most severe first.
+
+    Example:
+        ```python
+        profile = await get_behaviour_profile(credentials, sha256)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        profile = await behaviour_profile(vt, file_hash, top)
+    get_run_logger().info(
+        "behaviour of %s: %d techniques, verdicts %s",
+        profile.sha256,
+        len(profile.techniques),
+        profile.verdicts,
+    )
+    return profile
+
+
+@task(name="get_behaviour_summary", retries=0, cache_policy=NO_CACHE)
+async def get_behaviour_summary(
+    credentials: VirusTotalCredentials, file_hash: str, private: bool = False
+) -> BehaviourSummary:
+    """Every sandbox's report on a file, merged (processes, files, registry, network, techniques, verdicts).
+
+    Example:
+        ```python
+        summary = await get_behaviour_summary(credentials, sha256)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        summary = await vt.behaviours.summary(file_hash, private=private)
+    get_run_logger().info("behaviour summary: %d techniques", len(summary.mitre_attack_techniques))
+    return summary
+
+
+@task(name="get_mitre_trees", retries=0, cache_policy=NO_CACHE)
+async def get_mitre_trees(credentials: VirusTotalCredentials, file_hash: str) -> MitreTrees:
+    """The ATT&CK tactics and techniques each sandbox attributed to a file.
+
+    Example:
+        ```python
+        trees = await get_mitre_trees(credentials, sha256)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        trees = await vt.behaviours.mitre_trees(file_hash)
+    get_run_logger().info("ATT&CK trees from %d sandboxes", len(trees.sandboxes))
+    return trees

@@ -1,0 +1,74 @@
+"""Community tasks: read comments and votes; add them (public and permanent, so only on purpose)."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.client import VoteVerdict
+from prefect_virustotal.client.models import CommentObject, VoteObject
+
+
+@task(name="list_comments", retries=0, cache_policy=NO_CACHE)
+async def list_comments(
+    credentials: VirusTotalCredentials, indicator: str, limit: int = 20
+) -> list[CommentObject]:
+    """Community comments on a file, URL, domain or IP address, newest first.
+
+    Example:
+        ```python
+        comments = await list_comments(credentials, "evil[.]example")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        comments = [c async for c in vt.community.comments(indicator, limit=limit)]
+    get_run_logger().info("%d comments", len(comments))
+    return comments
+
+
+@task(name="list_votes", retries=0, cache_policy=NO_CACHE)
+async def list_votes(credentials: VirusTotalCredentials, indicator: str, limit: int = 20) -> list[VoteObject]:
+    """Community votes on a file, URL, domain or IP address.
+
+    Example:
+        ```python
+        votes = await list_votes(credentials, sha256)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        votes = [v async for v in vt.community.votes(indicator, limit=limit)]
+    get_run_logger().info("%d votes", len(votes))
+    return votes
+
+
+@task(name="add_comment", retries=0, cache_policy=NO_CACHE)
+async def add_comment(credentials: VirusTotalCredentials, indicator: str, text: str) -> CommentObject:
+    """Publish a comment on an object. Every VirusTotal user will see it, under your user name.
+
+    Never retried: a repeat would publish it twice.
+
+    Example:
+        ```python
+        await add_comment(credentials, sha256, "Seen in IR-2041 #phishing")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        comment = await vt.community.add_comment(indicator, text)
+    get_run_logger().info("comment %s published", comment.id)
+    return comment
+
+
+@task(name="add_vote", retries=0, cache_policy=NO_CACHE)
+async def add_vote(credentials: VirusTotalCredentials, indicator: str, verdict: VoteVerdict) -> VoteObject:
+    """Cast a public vote (``malicious`` or ``harmless``) on an object.
+
+    Example:
+        ```python
+        await add_vote(credentials, "evil[.]example", "malicious")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        vote = await vt.community.add_vote(indicator, verdict)
+    get_run_logger().info("vote %s cast: %s", vote.id, verdict)
+    return vote

@@ -1,0 +1,58 @@
+"""Rescans of domains and IP addresses, and DNS resolution objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.client.models import ResolutionObject, VTObject
+
+
+@task(name="analyse_domain", retries=0, cache_policy=NO_CACHE)
+async def analyse_domain(credentials: VirusTotalCredentials, domain: str) -> VTObject[Any]:
+    """Ask VirusTotal to analyse a domain again; returns the analysis descriptor.
+
+    Example:
+        ```python
+        analysis = await analyse_domain(credentials, "evil.example")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        analysis = await vt.domains.analyse(domain)
+    get_run_logger().info("domain rescan queued: %s", analysis.id)
+    return analysis
+
+
+@task(name="analyse_ip_address", retries=0, cache_policy=NO_CACHE)
+async def analyse_ip_address(credentials: VirusTotalCredentials, ip: str) -> VTObject[Any]:
+    """Ask VirusTotal to analyse an IP address again; returns the analysis descriptor.
+
+    Example:
+        ```python
+        analysis = await analyse_ip_address(credentials, "198.51.100.7")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        analysis = await vt.ip_addresses.analyse(ip)
+    get_run_logger().info("IP rescan queued: %s", analysis.id)
+    return analysis
+
+
+@task(name="get_resolution", retries=0, cache_policy=NO_CACHE)
+async def get_resolution(credentials: VirusTotalCredentials, resolution_id: str) -> ResolutionObject:
+    """A DNS resolution object (id: the IP address followed by the domain).
+
+    Example:
+        ```python
+        resolution = await get_resolution(credentials, "198.51.100.7evil.example")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        resolution = await vt.resolutions.get(resolution_id)
+    get_run_logger().info(
+        "resolution %s -> %s", resolution.attributes.host_name, resolution.attributes.ip_address
+    )
+    return resolution

@@ -1,0 +1,91 @@
+"""Search tasks: VirusTotal Intelligence and the basic search, one bounded listing each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel, Field
+
+from prefect_virustotal.blocks import VirusTotalCredentials
+from prefect_virustotal.client.models import VTObject
+from prefect_virustotal.core import check_query
+
+
+class SearchPage(BaseModel):
+    """What a bounded search returned, and where to resume."""
+
+    items: list[VTObject[Any]] = Field(default_factory=list)
+    resume: str | None = None
+    """A token to pass as ``cursor`` to continue after the last item; None when nothing is left."""
+    requests: int = 0
+    emulated: bool = False
+
+
+@task(name="search_intelligence", retries=0, cache_policy=NO_CACHE)
+async def search_intelligence(
+    credentials: VirusTotalCredentials,
+    query: str,
+    max_results: int = 50,
+    page_size: int = 50,
+    order: str | None = None,
+    cursor: str | None = None,
+    strict_modifiers: bool = True,
+) -> SearchPage:
+    """Run a VirusTotal Intelligence search (premium), fetching pages lazily up to ``max_results``.
+
+    The query is checked first (balance, known modifiers): a malformed one fails before any
+    request and costs no quota.
+
+    Args:
+        credentials: the VirusTotal credentials block (a premium key).
+        query: the VirusTotal Intelligence query, e.g. ``type:peexe p:5+``.
+        max_results: stop after this many objects.
+        page_size: objects per request (at most 300).
+        order: ``<field>+``/``<field>-``.
+        cursor: continue a previous search (its ``resume`` token).
+        strict_modifiers: refuse modifiers the pre-check does not know.
+
+    Returns:
+        The objects found, and a resume token when more may follow.
+
+    Raises:
+        InvalidParameterError: the query is malformed (no request made).
+        ForbiddenError: the key is not premium.
+
+    Example:
+        ```python
+        page = await search_intelligence(credentials, "type:peexe p:10+ fs:2025-01-01+", max_results=20)
+        ```
+    """
+    checked = check_query(query, strict_modifiers=strict_modifiers)
+    async with credentials.get_client() as vt:
+        listing = vt.search.intelligence(
+            checked, limit=max_results, page_size=page_size, order=order, cursor=cursor
+        )
+        items = [item async for item in listing]
+        page = SearchPage(
+            items=items,
+            resume=listing.resume_token if len(items) >= max_results else None,
+            requests=vt.request_count,
+            emulated=vt.emulated,
+        )
+    get_run_logger().info("intelligence search: %d results in %d requests", len(items), page.requests)
+    return page
+
+
+@task(name="search_basic", retries=0, cache_policy=NO_CACHE)
+async def search_basic(credentials: VirusTotalCredentials, query: str, max_results: int = 20) -> SearchPage:
+    """The basic search: an object by hash, URL, domain or IP address, or comments by text.
+
+    Example:
+        ```python
+        page = await search_basic(credentials, "evil.example")
+        ```
+    """
+    async with credentials.get_client() as vt:
+        items = [item async for item in vt.search.basic(query, limit=max_results)]
+        page = SearchPage(items=items, requests=vt.request_count, emulated=vt.emulated)
+    get_run_logger().info("basic search: %d results", len(items))
+    return page
