@@ -6,7 +6,7 @@ This package imports httpx and pydantic, never Prefect.
 from ._analyses import parse_analysis_id
 from ._clock import SYSTEM_CLOCK, Clock, SystemClock
 from ._collections import COLLECTION_BATCH_SIZE, COLLECTION_RELATIONSHIPS
-from ._core import DEFAULT_BASE_URL, VirusTotalClient
+from ._core import DEFAULT_BASE_URL, VirusTotalClient, WriteAttempt
 from ._errors import (
     ERROR_CODES,
     AlreadyExistsError,
@@ -61,7 +61,7 @@ from ._notifications import hunting_filter
 from ._pagination import Page, Paginator
 from ._polling import poll_until
 from ._ratelimit import LocalRateLimiter, RateLimiter, shared_limiter
-from ._retry import NO_RETRY, RetryPolicy
+from ._retry import MAX_WRITE_ATTEMPTS, NO_RETRY, RetryPolicy, WriteOutcome, write_outcome
 from ._scanning import (
     DIRECT_UPLOAD_LIMIT,
     MAX_UPLOAD_SIZE,
@@ -87,6 +87,7 @@ __all__ = [
     "MATCH_OBJECT_TYPES",
     "MAX_RULES_PER_JOB",
     "MAX_UPLOAD_SIZE",
+    "MAX_WRITE_ATTEMPTS",
     "NO_RETRY",
     "SYSTEM_CLOCK",
     "APIConnectionError",
@@ -132,6 +133,8 @@ __all__ = [
     "VerdictPolicy",
     "VirusTotalClient",
     "VirusTotalError",
+    "WriteAttempt",
+    "WriteOutcome",
     "WrongCredentialsError",
     "YaraSyntaxError",
     "YaraUnavailableError",
@@ -157,4 +160,5 @@ __all__ = [
     "strip_url_credentials",
     "url_has_credentials",
     "url_id",
+    "write_outcome",
 ]
