@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from prefect_virustotal.client import (
-    APIConnectionError,
     ForbiddenError,
     InvalidArgumentError,
     InvalidIndicatorError,
