@@ -114,6 +114,8 @@ class VirusTotalClient:
         """Requests sent by this client (retries and read-backs included)."""
         self.read_backs = 0
         """Writes whose answer was lost and that were resolved by asking the service."""
+        self.read_back_requests = 0
+        """Requests those read-backs sent (counted in ``request_count`` too)."""
         self.write_resends = 0
         """Writes sent again because the previous send certainly or verifiably did not happen."""
         self._server_time: tuple[float, float] | None = None
@@ -388,10 +390,17 @@ class VirusTotalClient:
             if outcome is WriteOutcome.UNCERTAIN:
                 self.read_backs += 1
                 logger.info("%s: the answer was lost (%s); asking the service", what, type(error).__name__)
+                if isinstance(error, APITimeoutError):
+                    # A request we stopped waiting for may still be queued or running on the
+                    # service: give it as long again to land, or the read-back could miss it.
+                    await self.clock.sleep(self._read_timeout(timeout))
+                before = self.request_count
                 try:
                     found = await read_back(WriteAttempt(self, began))
                 except VirusTotalError as exc:
                     raise error from exc
+                finally:
+                    self.read_back_requests += self.request_count - before
                 if found is not None:
                     logger.info("%s: it was applied; not sending it again", what)
                     return found
@@ -404,6 +413,13 @@ class VirusTotalClient:
             self.write_resends += 1
             await self.clock.sleep(delay if outcome is WriteOutcome.NOT_DONE else 0.0)
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _read_timeout(self, timeout: float | None) -> float:
+        """The read timeout a request had (capped at a minute)."""
+        if timeout is not None:
+            return min(timeout, 60.0)
+        configured = self._http.timeout.read
+        return min(configured, 60.0) if configured is not None else 60.0
 
     async def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Like :meth:`request`, returning the decoded JSON body.

@@ -154,3 +154,16 @@ async def test_an_earlier_job_with_the_same_rules_is_not_taken_for_the_lost_one(
     job = await vt.retrohunt.create(rules)
     assert job.id != earlier.id
     assert len(emulator.hunting.jobs) == 2
+
+
+async def test_a_write_that_timed_out_is_read_back_then_sent_again(emulator: Emulator) -> None:
+    # httpx enforces timeouts in its network layer only: serve on loopback, wait for real. The
+    # emulator reads the body after the delay, so the client's disconnect means not applied.
+    emulator.faults.add("latency", seconds=1.5, count=1, method="WRITE")
+    with emulator.serving() as url:
+        async with VirusTotalClient(PREMIUM_KEY, base_url=url, timeout=1.0) as client:
+            job = await client.retrohunt.create(marker_rule(campaign_marker(emulator.world, 3)))
+    assert job.id
+    assert len(emulator.hunting.jobs) == 1
+    assert emulator.count(method="POST", path_prefix="/intelligence/retrohunt_jobs") == 2
+    assert client.read_backs == 1 and client.read_back_requests == 1
