@@ -19,6 +19,7 @@ from ._errors import (
     APIError,
     APITimeoutError,
     InvalidParameterError,
+    RateLimitError,
     UnexpectedResponseError,
     VirusTotalError,
     error_class_for,
@@ -353,7 +354,9 @@ class VirusTotalClient:
         (each of its requests is counted in ``request_count``, and the read-back itself in
         ``read_backs``). The read-back returns the result of the write if it happened, and
         None if it did not, and only then is the write sent again. At most
-        :data:`MAX_WRITE_ATTEMPTS` sends (fewer under a policy with fewer retries).
+        :data:`MAX_WRITE_ATTEMPTS` attempts; a 429 (refused before the write was looked at) is
+        no attempt and is retried as a read is. Never more sends than the policy's
+        ``max_retries`` allows a read.
 
         Args:
             method: HTTP method (a write: POST, usually).
@@ -372,8 +375,9 @@ class VirusTotalClient:
                 attempt, or the read-back failed (raised with the read-back's error as cause).
         """
         method = method.upper()
-        allowed = max(1, min(MAX_WRITE_ATTEMPTS, self.retry.max_retries + 1))
-        for attempt in range(1, allowed + 1):
+        attempts = sends = 0
+        while True:
+            sends += 1
             began = self.clock.monotonic()
             response, error, retry_after, sent = await self._attempt(
                 method, path, params, json_body, data, files, timeout, True
@@ -387,6 +391,8 @@ class VirusTotalClient:
             outcome = write_outcome(error, sent=sent)
             if outcome is WriteOutcome.FAILED:
                 raise error
+            if not isinstance(error, RateLimitError):
+                attempts += 1  # a 429 never reached the write: not an attempt of it
             if outcome is WriteOutcome.UNCERTAIN:
                 self.read_backs += 1
                 logger.info("%s: the answer was lost (%s); asking the service", what, type(error).__name__)
@@ -405,14 +411,13 @@ class VirusTotalClient:
                     logger.info("%s: it was applied; not sending it again", what)
                     return found
                 logger.info("%s: it was not applied", what)
-            if attempt == allowed:
+            if attempts >= MAX_WRITE_ATTEMPTS or sends > self.retry.max_retries:
                 raise error
-            delay = self.retry.delay(error, attempt=attempt, retry_after=retry_after)
+            delay = self.retry.delay(error, attempt=sends, retry_after=retry_after)
             if delay is None:
                 raise error
             self.write_resends += 1
             await self.clock.sleep(delay if outcome is WriteOutcome.NOT_DONE else 0.0)
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _read_timeout(self, timeout: float | None) -> float:
         """The read timeout a request had (capped at a minute)."""

@@ -11,6 +11,7 @@ from ._errors import (
     APITimeoutError,
     DeadlineExceededError,
     QuotaExceededError,
+    RateLimitError,
     ServerError,
     TooManyRequestsError,
     TransientError,
@@ -23,9 +24,11 @@ from ._errors import (
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
 
 MAX_WRITE_ATTEMPTS = 3
-"""A write (a request that is not idempotent) is sent at most this many times, whatever the
-retry policy allows reads: a resend is only ever made once the previous attempt is known not to
-have happened, but each one still costs quota."""
+"""A write (a request that is not idempotent) is attempted at most this many times, whatever
+the retry policy allows reads: a resend is only ever made once the previous attempt is known not
+to have happened, but each one still costs quota. A request the rate limiter refused (429) never
+reached the write and is not an attempt of it: those are retried as reads are, within the
+policy's ``max_retries``."""
 
 
 class WriteOutcome(Enum):
@@ -117,7 +120,9 @@ class RetryPolicy:
         if not idempotent:
             # A write is retried here only when it certainly did not happen; an uncertain one
             # is for the caller to resolve by reading back (``VirusTotalClient.write``).
-            return attempt < MAX_WRITE_ATTEMPTS and write_outcome(error, sent=sent) is WriteOutcome.NOT_DONE
+            if write_outcome(error, sent=sent) is not WriteOutcome.NOT_DONE:
+                return False
+            return isinstance(error, RateLimitError) or attempt < MAX_WRITE_ATTEMPTS
         if isinstance(error, QuotaExceededError):
             return not error.is_long_term
         if isinstance(error, TooManyRequestsError):

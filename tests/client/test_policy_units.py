@@ -71,6 +71,8 @@ def test_retry_decisions() -> None:
     # A 503 means the write was not taken: resent, within the write cap of three attempts.
     assert policy.should_retry(transient, attempt=1, idempotent=False, sent=True)
     assert not policy.should_retry(transient, attempt=MAX_WRITE_ATTEMPTS, idempotent=False, sent=True)
+    refused = TooManyRequestsError("TooManyRequestsError", "x", 429)  # never reached the write
+    assert policy.should_retry(refused, attempt=MAX_WRITE_ATTEMPTS, idempotent=False, sent=True)
     assert not policy.should_retry(transient, attempt=4, idempotent=True, sent=True)
     dropped = APIConnectionError("dropped")
     assert not policy.should_retry(dropped, attempt=1, idempotent=False, sent=True)
