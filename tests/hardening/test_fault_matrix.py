@@ -9,8 +9,9 @@ Under the faults a production integration rides out (``RIDE_OUT``: 503s, 429s, l
 connection dropped before or after the write was applied, a truncated or non-JSON answer) every
 flow completes with the fault-free result, and each one that writes leaves exactly one upload,
 retrohunt job, collection or ruleset behind (counted at the emulator). Besides the fault at a
-20 % rate over every request, each of these columns but ``latency`` also hits the first write of
-the run (a ``method="WRITE"`` fault), so that every write path is exercised whatever the seed.
+20 % rate over every request, the columns that lose an answer (``drop``, ``drop_before``,
+``truncate``, ``non_json``) also hit the first write of the run (a ``method="WRITE"`` fault), so
+that every read-back path is exercised whatever the seed.
 
 The matrix is printed at the end of the module (``pytest -s``) and written to the file named by
 ``FAULT_MATRIX_OUT`` when set. Client backoff is shortened (``RetryPolicy`` delays of
@@ -410,8 +411,9 @@ def case_ruleset(emulator: Emulator, tag: str, big: Path | None) -> Case:
 def switch_on(fault: str, emulator: Emulator, flow: str) -> None:
     """Switch one fault on (the quota and upload-URL faults are set up by the caller)."""
     add = emulator.faults.add
-    if fault in RIDE_OUT and fault != "latency":
-        # The first write of the run is hit for sure (the rated fault below may miss it).
+    if fault in ("drop", "drop_before", "truncate", "non_json"):
+        # The first write of the run is hit for sure (the rated fault below may miss it), so
+        # that its answer is lost and it is resolved by reading back.
         kind = {"drop_before": "drop"}.get(fault, fault)
         add(kind, count=1, method=WRITES, after_processing=fault == "drop")  # type: ignore[arg-type]
     if fault == "transient":
