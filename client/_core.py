@@ -173,6 +173,13 @@ class VirusTotalClient:
         """Close the connection pool."""
         await self._http.aclose()
 
+    def request_figures(self) -> str:
+        """``"N request(s)"``, naming the read-backs among them when a lost answer needed any."""
+        text = f"{self.request_count} request(s)"
+        if self.read_backs:
+            text += f", {self.read_back_requests} of them reading back {self.read_backs} lost answer(s)"
+        return text
+
     def _redact(self, text: str) -> str:
         """Remove the key from text that came back from the server."""
         return text.replace(self._key, "***") if self._key in text else text

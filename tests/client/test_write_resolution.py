@@ -110,6 +110,9 @@ async def test_one_fault_on_a_write_still_makes_exactly_one(
     assert sends == (1 if applied else 2)
     uncertain = kind in ("drop", "truncate", "non_json", "deadline")
     assert vt.read_backs == (1 if uncertain else 0)
+    # The read-back's requests are requests of the run: counted, and named in its figures.
+    assert vt.request_count == emulator.count()
+    assert ("reading back 1 lost answer" in vt.request_figures()) is uncertain
 
 
 async def test_a_failed_read_back_fails_typed_and_writes_nothing_more(
