@@ -51,8 +51,10 @@ def write_outcome(error: VirusTotalError, *, sent: bool) -> WriteOutcome:
     * a 429 (``TooManyRequestsError``, a minute ``QuotaExceededError``): the rate limiter
       refuses before the request is handled;
     * a 503 ``TransientError`` in the v3 envelope, or a bare 503 from a gateway: "Service
-      Unavailable" is the service saying it did not take the request (the v3 reference
-      lists ``TransientError`` as "retry later", with no side effect).
+      Unavailable" is the service declining the request. The reference says only "Transient
+      server error. Retry might work."; that nothing was applied is UNCONFIRMED, read from the
+      HTTP meaning of 503 (a 504 ``DeadlineExceededError``, "the operation took too long to
+      complete", may have finished, hence uncertain below).
 
     Uncertain (resolved by reading back, never by resending blindly):
 
