@@ -8,7 +8,7 @@ from ._behaviours import REPORT_KINDS, parse_behaviour_id
 from ._clock import SYSTEM_CLOCK, Clock, SystemClock
 from ._collections import COLLECTION_BATCH_SIZE, COLLECTION_RELATIONSHIPS
 from ._comments import MAX_COMMENT_CHARS, VoteVerdict
-from ._core import DEFAULT_BASE_URL, VirusTotalClient
+from ._core import DEFAULT_BASE_URL, VirusTotalClient, WriteAttempt
 from ._downloads import free_destination, private_file
 from ._errors import (
     ERROR_CODES,
@@ -67,7 +67,7 @@ from ._pagination import Page, Paginator
 from ._polling import poll_until
 from ._ratelimit import LocalRateLimiter, RateLimiter, shared_limiter
 from ._relationships import ENTERPRISE_RELATIONSHIPS
-from ._retry import NO_RETRY, RetryPolicy
+from ._retry import MAX_WRITE_ATTEMPTS, NO_RETRY, RetryPolicy, WriteOutcome, write_outcome
 from ._scanning import (
     DIRECT_UPLOAD_LIMIT,
     MAX_UPLOAD_SIZE,
@@ -97,6 +97,7 @@ __all__ = [
     "MAX_COMMENT_CHARS",
     "MAX_RULES_PER_JOB",
     "MAX_UPLOAD_SIZE",
+    "MAX_WRITE_ATTEMPTS",
     "NO_RETRY",
     "REPORT_KINDS",
     "SYSTEM_CLOCK",
@@ -146,6 +147,8 @@ __all__ = [
     "VirusTotalClient",
     "VirusTotalError",
     "VoteVerdict",
+    "WriteAttempt",
+    "WriteOutcome",
     "WrongCredentialsError",
     "YaraSyntaxError",
     "YaraUnavailableError",
@@ -174,4 +177,5 @@ __all__ = [
     "strip_url_credentials",
     "url_has_credentials",
     "url_id",
+    "write_outcome",
 ]

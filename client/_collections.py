@@ -6,9 +6,11 @@ Items are files, URLs, domains and IP addresses, held in four relationships (``f
 by id, as contract section 7 describes. Adding or removing many items is split into requests of
 at most ``batch_size`` descriptors (``COLLECTION_BATCH_SIZE`` by default).
 
-Retries: creating a collection and posting a comment are not idempotent (a retry after a lost
-answer would make a second one); adding items, removing items and updating attributes are
-(adding an item twice, or setting a name twice, leaves the same collection).
+Retries: creating a collection is sent again only when the first request certainly, or verifiably
+(the user's collections read back by name), did not create one; posting a comment is not retried
+after a lost answer (a retry could make a second one). Adding items, removing items and updating
+attributes are idempotent (adding an item twice, or setting a name twice, leaves the same
+collection), so they are retried like reads and need no read-back.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -43,6 +45,9 @@ from .models._collections import (
 )
 from .models._registry import parse_descriptor, parse_object
 
+if TYPE_CHECKING:
+    from ._core import WriteAttempt
+
 logger = logging.getLogger(__name__)
 
 COLLECTION_RELATIONSHIPS: tuple[str, ...] = ("domains", "files", "ip_addresses", "urls")
@@ -52,6 +57,8 @@ COLLECTION_BATCH_SIZE = 100
 """Descriptors per add/remove request. VirusTotal's limit is UNCONFIRMED; 100 is a cautious
 guess well under what public clients send (the emulator refuses more than 200)."""
 
+_READ_BACK_COLLECTIONS = 200
+"""Collections of the user read back after a creation whose answer was lost."""
 _KIND_TO_RELATIONSHIP = {"file": "files", "url": "urls", "domain": "domains", "ip_address": "ip_addresses"}
 _COLLECTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
 _USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}")
@@ -174,7 +181,8 @@ class Collections(_Area):
         """Create a collection (``POST /collections``), with items and/or raw text to parse.
 
         Up to ``batch_size`` items travel in the create request; the rest are added in batches
-        afterwards. Not retried after a lost answer: a retry could create a second collection.
+        afterwards. After a lost answer the user's collections are read back by name (see
+        :meth:`find_created`); the request is sent again only if none was created.
 
         Raises:
             InvalidParameterError: no name, or a bad option (no request made).
@@ -200,10 +208,15 @@ class Collections(_Area):
             data["relationships"] = {rel: {"data": descriptors} for rel, descriptors in first.items()}
         if raw_text is not None:
             data["raw_items"] = raw_text
-        body = await self._client.request_json(
-            "POST", "/collections", json_body={"data": data}, idempotent=False
+        wanted = attributes["name"]
+        created = await self._client.write(
+            "POST",
+            "/collections",
+            parse=lambda body: self._client.parse_single(body, CollectionAttributes, "/collections"),
+            read_back=lambda attempt: self.find_created(attempt, wanted),
+            what=f"collection {wanted!r}",
+            json_body={"data": data},
         )
-        created = self._client.parse_single(body, CollectionAttributes, "/collections")
         if not rest:
             return created
         remainder: dict[str, list[tuple[dict[str, str], str]]] = {}
@@ -211,6 +224,22 @@ class Collections(_Area):
             remainder.setdefault(relationship, []).append((descriptor, shown))
         await self._send(created.id, "POST", remainder, batch_size)
         return await self.get(created.id)
+
+    async def find_created(self, attempt: WriteAttempt, name: str) -> CollectionObject | None:
+        """The collection a creation whose answer was lost made, or None if it made none.
+
+        The key's own user, then that user's collections (``GET /users/{id}/collections``, at
+        most ``_READ_BACK_COLLECTIONS``) with this name, created at or after the attempt in the
+        service's time. The listing's order is UNCONFIRMED, so every page up to the cap is read.
+        """
+        owner = await self._client.users.own_id()
+        listed = await self.of_user(owner, page_size=40, limit=_READ_BACK_COLLECTIONS).collect()
+        since = attempt.began()
+        for collection in reversed(listed):
+            created = collection.attributes.creation_date
+            if collection.attributes.name == name and created is not None and created.timestamp() >= since:
+                return collection
+        return None
 
     async def get(self, collection_id: str) -> CollectionObject:
         """One collection (``GET /collections/{id}``).

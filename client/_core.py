@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -18,13 +20,14 @@ from ._errors import (
     APIError,
     APITimeoutError,
     InvalidParameterError,
+    RateLimitError,
     UnexpectedResponseError,
     VirusTotalError,
     error_class_for,
 )
 from ._pagination import Paginator
 from ._ratelimit import RateLimiter
-from ._retry import RetryPolicy
+from ._retry import MAX_WRITE_ATTEMPTS, RetryPolicy, WriteOutcome, write_outcome
 from ._transports import mounted_transport
 from .models import VTObject
 from .models._registry import parse_object
@@ -35,6 +38,7 @@ DEFAULT_BASE_URL = "https://www.virustotal.com/api/v3"
 USER_AGENT = "prefect-virustotal"
 
 AttributesT = TypeVar("AttributesT", bound=BaseModel)
+T = TypeVar("T")
 FilesArg = Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "PUT", "OPTIONS"})
@@ -56,6 +60,23 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class WriteAttempt:
+    """One send of a write whose answer was lost, as a read-back sees it."""
+
+    client: VirusTotalClient
+    monotonic: float
+    """When it was sent, on the client's monotonic clock."""
+
+    def began(self, slack: float = 2.0) -> float:
+        """When it was sent in the service's time (epoch seconds), ``slack`` seconds early.
+
+        Call it after the read-back's first request, so the service's latest ``Date`` is used.
+        ``Date`` has a one-second resolution, hence the default slack of two seconds.
+        """
+        return self.client.server_time(self.monotonic) - slack
 
 
 class VirusTotalClient:
@@ -100,7 +121,14 @@ class VirusTotalClient:
         self.retry = retry or RetryPolicy()
         self.clock = clock
         self.request_count = 0
-        """Requests sent by this client (retries included)."""
+        """Requests sent by this client (retries and read-backs included)."""
+        self.read_backs = 0
+        """Writes whose answer was lost and that were resolved by asking the service."""
+        self.read_back_requests = 0
+        """Requests those read-backs sent (counted in ``request_count`` too)."""
+        self.write_resends = 0
+        """Writes sent again because the previous send certainly or verifiably did not happen."""
+        self._server_time: tuple[float, float] | None = None
         self.emulated = False
         """True once an answer came from the pack's emulator: its data is fiction."""
         self._http = httpx.AsyncClient(
@@ -166,6 +194,13 @@ class VirusTotalClient:
         """Close the connection pool."""
         await self._http.aclose()
 
+    def request_figures(self) -> str:
+        """``"N request(s)"``, naming the read-backs among them when a lost answer needed any."""
+        text = f"{self.request_count} request(s)"
+        if self.read_backs:
+            text += f", {self.read_back_requests} of them reading back {self.read_backs} lost answer(s)"
+        return text
+
     def _redact(self, text: str) -> str:
         """Remove the key from text that came back from the server."""
         return text.replace(self._key, "***") if self._key in text else text
@@ -228,58 +263,12 @@ class VirusTotalClient:
         attempt = 0
         while True:
             attempt += 1
-            if self.limiter is not None:
-                await self.limiter.acquire()
-            error: VirusTotalError
-            retry_after: float | None = None
-            sent = True
-            try:
-                self.request_count += 1
-                response = await self._http.request(
-                    method,
-                    path,
-                    params=params,
-                    json=json_body,
-                    data=data,
-                    files=files() if callable(files) else files,
-                    timeout=httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                )
-            except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                sent = False
-                error = APITimeoutError(
-                    f"{method} {self._redact(path)} at {self._endpoint}: {type(exc).__name__}"
-                )
-            except httpx.TimeoutException as exc:
-                error = APITimeoutError(
-                    f"{method} {self._redact(path)} at {self._endpoint}: {type(exc).__name__}"
-                )
-            except httpx.ConnectError as exc:
-                sent = False
-                error = APIConnectionError(
-                    f"{method} {self._redact(path)}: could not connect to {self._endpoint} "
-                    f"({type(exc).__name__})"
-                )
-            except httpx.TransportError as exc:
-                error = APIConnectionError(
-                    f"{method} {self._redact(path)} at {self._endpoint}: "
-                    f"{type(exc).__name__}: {self._redact(str(exc))}"
-                )
-            else:
-                logger.debug("%s %s -> %s", method, path, response.status_code)
-                if response.headers.get("x-vt-emulator"):
-                    self.emulated = True
-                if 200 <= response.status_code < 300:
-                    # Any 2xx is success (the reference's errors page); a 204 has no body.
-                    if not expect_json or self._decodes(response):
-                        return response
-                    error = UnexpectedResponseError(
-                        "InvalidResponse",
-                        f"{method} {self._redact(path)}: the body is not JSON",
-                        response.status_code,
-                    )
-                else:
-                    error = self._error_from(response)
-                    retry_after = _retry_after(response)
+            response, error, retry_after, sent = await self._attempt(
+                method, path, params, json_body, data, files, timeout, expect_json
+            )
+            if error is None:
+                assert response is not None
+                return response
             if not self.retry.should_retry(error, attempt=attempt, idempotent=safe, sent=sent):
                 raise error
             delay = self.retry.delay(error, attempt=attempt, retry_after=retry_after)
@@ -289,6 +278,189 @@ class VirusTotalClient:
                 "%s %s failed (%s); retry %d in %.1fs", method, path, type(error).__name__, attempt, delay
             )
             await self.clock.sleep(delay)
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        data: Mapping[str, Any] | None,
+        files: FilesArg,
+        timeout: float | None,
+        expect_json: bool,
+    ) -> tuple[httpx.Response | None, VirusTotalError | None, float | None, bool]:
+        """Send once: ``(2xx answer, None, ...)`` or ``(None, error, Retry-After, sent)``."""
+        if self.limiter is not None:
+            await self.limiter.acquire()
+        retry_after: float | None = None
+        sent = True
+        error: VirusTotalError
+        try:
+            self.request_count += 1
+            response = await self._http.request(
+                method,
+                path,
+                params=params,
+                json=json_body,
+                data=data,
+                files=files() if callable(files) else files,
+                timeout=httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            sent = False
+            error = APITimeoutError(
+                f"{method} {self._redact(path)} at {self._endpoint}: {type(exc).__name__}"
+            )
+        except httpx.TimeoutException as exc:
+            error = APITimeoutError(
+                f"{method} {self._redact(path)} at {self._endpoint}: {type(exc).__name__}"
+            )
+        except httpx.ConnectError as exc:
+            sent = False
+            error = APIConnectionError(
+                f"{method} {self._redact(path)}: could not connect to {self._endpoint} ({type(exc).__name__})"
+            )
+        except httpx.TransportError as exc:
+            error = APIConnectionError(
+                f"{method} {self._redact(path)} at {self._endpoint}: "
+                f"{type(exc).__name__}: {self._redact(str(exc))}"
+            )
+        else:
+            logger.debug("%s %s -> %s", method, path, response.status_code)
+            self._note_server_time(response)
+            if response.headers.get("x-vt-emulator"):
+                self.emulated = True
+            if 200 <= response.status_code < 300:
+                # Any 2xx is success (the reference's errors page); a 204 has no body.
+                if not expect_json or self._decodes(response):
+                    return response, None, None, True
+                error = UnexpectedResponseError(
+                    "InvalidResponse",
+                    f"{method} {self._redact(path)}: the body is not JSON",
+                    response.status_code,
+                )
+            else:
+                error = self._error_from(response)
+                retry_after = _retry_after(response)
+        return None, error, retry_after, sent
+
+    def _note_server_time(self, response: httpx.Response) -> None:
+        """Remember the service's clock (its ``Date``) against ours, to date a lost write."""
+        value = response.headers.get("date")
+        if not value:
+            return
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return
+        if when.tzinfo is not None:
+            self._server_time = (when.timestamp(), self.clock.monotonic())
+
+    def server_time(self, monotonic: float) -> float:
+        """The service's time (epoch seconds) at a moment of this client's monotonic clock.
+
+        From the last ``Date`` the service sent (our own wall clock when none came): a write
+        whose answer was lost is dated in the service's time, whatever our clock says.
+        """
+        if self._server_time is None:
+            return self.clock.time() - (self.clock.monotonic() - monotonic)
+        server, seen = self._server_time
+        return server - (seen - monotonic)
+
+    async def write(
+        self,
+        method: str,
+        path: str,
+        *,
+        parse: Callable[[Any], T],
+        read_back: Callable[[WriteAttempt], Awaitable[T | None]],
+        what: str,
+        json_body: Any = None,
+        data: Mapping[str, Any] | None = None,
+        files: FilesArg = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> T:
+        """Send a write that must happen once: resend only when it certainly did not happen.
+
+        A failure that means "not done" (see :func:`write_outcome`) is resent after the
+        policy's backoff. An uncertain one (the answer was lost after the request left) is
+        resolved by ``read_back``: what the write would have left behind, asked of the service
+        (each of its requests is counted in ``request_count``, and the read-back itself in
+        ``read_backs``). The read-back returns the result of the write if it happened, and
+        None if it did not, and only then is the write sent again. At most
+        :data:`MAX_WRITE_ATTEMPTS` attempts; a 429 (refused before the write was looked at) is
+        no attempt and is retried as a read is. Never more sends than the policy's
+        ``max_retries`` allows a read.
+
+        Args:
+            method: HTTP method (a write: POST, usually).
+            path: a path under the base URL, or an absolute URL (upload URLs).
+            parse: turns the decoded 200 answer into the result.
+            read_back: given the attempt, finds what it left behind, or None.
+            what: what is written, for log lines ("retrohunt job", "upload of <sha256>").
+            json_body: a JSON body.
+            data: form fields.
+            files: multipart files, or a callable opening them afresh per attempt.
+            params: query parameters.
+            timeout: overrides the client's timeout for this request.
+
+        Raises:
+            VirusTotalError: the write was refused, or it is still uncertain after the last
+                attempt, or the read-back failed (raised with the read-back's error as cause).
+        """
+        method = method.upper()
+        attempts = sends = 0
+        while True:
+            sends += 1
+            began = self.clock.monotonic()
+            response, error, retry_after, sent = await self._attempt(
+                method, path, params, json_body, data, files, timeout, True
+            )
+            if error is None:
+                assert response is not None
+                try:
+                    return parse(response.json() if response.content else {})
+                except UnexpectedResponseError as exc:
+                    error = exc  # a 200 we cannot read: done, most likely; read back below
+            outcome = write_outcome(error, sent=sent)
+            if outcome is WriteOutcome.FAILED:
+                raise error
+            if not isinstance(error, RateLimitError):
+                attempts += 1  # a 429 never reached the write: not an attempt of it
+            if outcome is WriteOutcome.UNCERTAIN:
+                self.read_backs += 1
+                logger.info("%s: the answer was lost (%s); asking the service", what, type(error).__name__)
+                if isinstance(error, APITimeoutError):
+                    # A request we stopped waiting for may still be queued or running on the
+                    # service: give it as long again to land, or the read-back could miss it.
+                    await self.clock.sleep(self._read_timeout(timeout))
+                before = self.request_count
+                try:
+                    found = await read_back(WriteAttempt(self, began))
+                except VirusTotalError as exc:
+                    raise error from exc
+                finally:
+                    self.read_back_requests += self.request_count - before
+                if found is not None:
+                    logger.info("%s: it was applied; not sending it again", what)
+                    return found
+                logger.info("%s: it was not applied", what)
+            if attempts >= MAX_WRITE_ATTEMPTS or sends > self.retry.max_retries:
+                raise error
+            delay = self.retry.delay(error, attempt=sends, retry_after=retry_after)
+            if delay is None:
+                raise error
+            self.write_resends += 1
+            await self.clock.sleep(delay if outcome is WriteOutcome.NOT_DONE else 0.0)
+
+    def _read_timeout(self, timeout: float | None) -> float:
+        """The read timeout a request had (capped at a minute)."""
+        if timeout is not None:
+            return min(timeout, 60.0)
+        configured = self._http.timeout.read
+        return min(configured, 60.0) if configured is not None else 60.0
 
     async def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Like :meth:`request`, returning the decoded JSON body.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -17,6 +17,9 @@ from .models import Descriptor, VTObject
 from .models._hunting import HuntingRuleset, HuntingRulesetAttributes
 from .models._registry import parse_descriptor
 
+if TYPE_CHECKING:
+    from ._core import WriteAttempt
+
 _PATH = "/intelligence/hunting_rulesets"
 _RULESET_ID = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
 _ORDER = re.compile(r"[a-z_]{1,64}[+-]?")
@@ -27,6 +30,8 @@ MATCH_OBJECT_TYPES: tuple[str, ...] = ("file", "url", "domain", "ip")
 _MATCH_OBJECT_SYNONYMS = {"ip_address": "ip"}
 _MAX_NAME = 256
 _TAG = re.compile(r"[^\s,]{1,128}")
+#: Rulesets read back after a creation whose answer was lost.
+_READ_BACK_RULESETS = 20
 
 
 def parse_ruleset_id(value: str) -> str:
@@ -153,9 +158,34 @@ class Livehunt(_Area):
             validate=validate,
         )
         body = {"data": {"type": "hunting_ruleset", "attributes": attributes}}
-        # Not idempotent: a repeated POST would create a second ruleset.
-        answer = await self._client.request_json("POST", _PATH, json_body=body, idempotent=False)
-        return parse_ruleset((answer or {}).get("data"))
+        # A repeated POST would create a second ruleset: sent again only when the first
+        # certainly, or verifiably, did not create one.
+        return await self._client.write(
+            "POST",
+            _PATH,
+            parse=lambda answer: parse_ruleset((answer or {}).get("data")),
+            read_back=lambda attempt: self.find_created(attempt, attributes["name"], attributes["rules"]),
+            what=f"livehunt ruleset {attributes['name']!r}",
+            json_body=body,
+        )
+
+    async def find_created(self, attempt: WriteAttempt, name: str, rules: str) -> HuntingRuleset | None:
+        """The ruleset a creation whose answer was lost made, or None if it made none.
+
+        The newest rulesets (``order=creation_date-``) with this name and these rules, created
+        at or after the attempt in the service's time. The name is compared here, not in a
+        ``filter``: a name with spaces or ``*`` would not survive the filter syntax.
+        """
+        found = await self.list(
+            order="creation_date-", page_size=_READ_BACK_RULESETS, limit=_READ_BACK_RULESETS
+        ).collect()
+        since = attempt.began()
+        for ruleset in found:
+            attrs = ruleset.attributes
+            created = attrs.creation_date.timestamp() if attrs.creation_date else None
+            if attrs.name == name and attrs.rules == rules and created is not None and created >= since:
+                return ruleset
+        return None
 
     async def get(self, ruleset_id: str, *, relationships: Sequence[str] | None = None) -> HuntingRuleset:
         """One ruleset (``?relationships=owner,editors`` embeds those)."""

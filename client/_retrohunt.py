@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -17,7 +17,12 @@ from .models import FileObject, VTObject
 from .models._hunting import RetrohuntJob, RetrohuntJobAttributes
 from .models._objects import FileAttributes
 
+if TYPE_CHECKING:
+    from ._core import WriteAttempt
+
 _PATH = "/intelligence/retrohunt_jobs"
+#: Jobs read back after a creation whose answer was lost: a user runs a handful at a time.
+_READ_BACK_JOBS = 20
 # Job ids look like ``<user>-<epoch>``; only make sure one cannot change the path.
 _JOB_ID = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
 _EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
@@ -149,9 +154,36 @@ class Retrohunt(_Area):
         if emails:
             attributes["notification_email"] = emails[0]  # one string, as documented
         body = {"data": {"type": "retrohunt_job", "attributes": attributes}}
-        # Not idempotent: a repeated POST would start a second job and take a second slot.
-        answer = await self._client.request_json("POST", _PATH, json_body=body, idempotent=False)
-        return parse_job((answer or {}).get("data"))
+        # A repeated POST would start a second job and take a second slot: it is sent again
+        # only when the first certainly, or verifiably, did not start one.
+        return await self._client.write(
+            "POST",
+            _PATH,
+            parse=lambda answer: parse_job((answer or {}).get("data")),
+            read_back=lambda attempt: self.find_created(attempt, rules, corpus),
+            what="retrohunt job creation",
+            json_body=body,
+        )
+
+    async def find_created(self, attempt: WriteAttempt, rules: str, corpus: str) -> RetrohuntJob | None:
+        """The job a creation whose answer was lost started, or None if it started none.
+
+        The user's newest jobs (the listing is newest first) with the same rules and corpus,
+        created at or after the attempt in the service's time.
+        """
+        recent = await self.list(limit=_READ_BACK_JOBS, page_size=_READ_BACK_JOBS).collect()
+        since = attempt.began()
+        for job in recent:
+            attrs = job.attributes
+            created = attrs.creation_date.timestamp() if attrs.creation_date else None
+            if (
+                attrs.rules.strip() == rules.strip()
+                and (attrs.corpus or "main") == corpus
+                and created is not None
+                and created >= since
+            ):
+                return job
+        return None
 
     async def get(self, job_id: str) -> RetrohuntJob:
         """One job: status, progress, eta and matches so far."""

@@ -14,6 +14,7 @@ upload goes over https whenever the API is https, so the key never travels in cl
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import logging
@@ -46,7 +47,7 @@ from ._lookups import _Area
 from ._pagination import Paginator
 from ._polling import poll_until
 from .models import AnalysisObject, VTObject
-from .models._objects import AnalysisAttributes
+from .models._objects import AnalysisAttributes, FileAttributes
 from .models._registry import parse_object
 from .models._scanning import (
     PrivateAnalysisAttributes,
@@ -60,7 +61,7 @@ from .models._scanning import (
 )
 
 if TYPE_CHECKING:
-    from ._core import VirusTotalClient
+    from ._core import VirusTotalClient, WriteAttempt
 
 logger = logging.getLogger(__name__)
 
@@ -175,23 +176,24 @@ async def _upload(
     is replaced by a fresh one once. UNCONFIRMED how long VirusTotal keeps an upload URL
     valid; a slow disk or a long wait for quota between the two requests can outlive it.
     """
+    private = path.startswith("/private/")
     if not source.needs_upload_url:
-        return await _post_file(client, source, path, fields)
+        return await _post_file(client, source, path, fields, private=private)
     target = await _fetch_upload_url(client, upload_url_path)
     try:
-        return await _post_file(client, source, target, fields)
+        return await _post_file(client, source, target, fields, private=private)
     except BadRequestError as exc:
         if type(exc) is not BadRequestError:
             raise  # a refused argument, not a refused URL
         logger.warning("the upload URL was refused (%s); uploading once more through a fresh one", exc.code)
     target = await _fetch_upload_url(client, upload_url_path)
-    return await _post_file(client, source, target, fields)
+    return await _post_file(client, source, target, fields, private=private)
 
 
 async def _post_file(
-    client: VirusTotalClient, source: UploadSource, target: str, fields: Mapping[str, str]
+    client: VirusTotalClient, source: UploadSource, target: str, fields: Mapping[str, str], *, private: bool
 ) -> VTObject[Any]:
-    """One multipart POST of the file to ``target``."""
+    """One multipart upload of the file to ``target`` (sent again only if it did not arrive)."""
     opened: list[IO[bytes]] = []
 
     def files() -> dict[str, Any]:
@@ -204,15 +206,65 @@ async def _post_file(
         return {"file": (source.name, stream, "application/octet-stream")}
 
     try:
-        # Not idempotent: a repeated upload is a second submission (and a second request
-        # of the quota); only a request that never left is retried.
-        body = await client.request_json(
-            "POST", target, files=files, data=dict(fields) or None, idempotent=False, timeout=None
+        # A repeated upload is a second submission (and a second request of the quota): it is
+        # sent again only when the first one certainly, or verifiably, did not arrive.
+        return await client.write(
+            "POST",
+            target,
+            parse=lambda body: _descriptor(body, target),
+            read_back=lambda attempt: find_upload(client, source, attempt, private=private),
+            what=f"upload of {source.name!r}",
+            files=files,
+            data=dict(fields) or None,
         )
     finally:
         for stream in opened:
             stream.close()
-    return _descriptor(body, target)
+
+
+async def find_upload(
+    client: VirusTotalClient, source: UploadSource, attempt: WriteAttempt, *, private: bool
+) -> VTObject[Any] | None:
+    """The analysis an upload whose answer was lost started, or None if it did not arrive.
+
+    Public: the file's report by hash; a ``last_submission_date`` at or after the attempt
+    means it arrived, and its analysis is ``base64("<md5>:<submission date>")`` (the shape of
+    VirusTotal's file analysis ids; that the two dates agree is UNCONFIRMED, so the id is read
+    back before it is trusted). Private: the private file by hash and its newest analysis
+    since the attempt (``/private/files/{sha256}/analyses``). An upload that arrived but whose
+    analysis cannot be found is an ``UnexpectedResponseError``: better a typed failure than a
+    second upload.
+    """
+    sha256 = source.sha256()
+    if private:
+        try:
+            await client.request_json("GET", f"/private/files/{sha256}")
+        except NotFoundError:
+            return None
+        since = attempt.began()
+        body = await client.request_json("GET", f"/private/files/{sha256}/analyses", params={"limit": 10})
+        for raw in body.get("data") or [] if isinstance(body, dict) else []:
+            date = (raw or {}).get("attributes", {}).get("date") if isinstance(raw, dict) else None
+            if isinstance(date, (int, float)) and date >= since:
+                return parse_object(raw)
+        return None
+    try:
+        report = await client.get_object(f"/files/{sha256}", FileAttributes)
+    except NotFoundError:
+        return None
+    submitted = report.attributes.last_submission_date
+    if submitted is None or submitted.timestamp() < attempt.began():
+        return None
+    md5 = report.attributes.md5 or ""
+    analysis_id = base64.b64encode(f"{md5}:{int(submitted.timestamp())}".encode()).decode()
+    try:
+        return await client.get_object(f"/analyses/{analysis_id}", AnalysisAttributes)
+    except NotFoundError:
+        raise UnexpectedResponseError(
+            "InvalidResponse",
+            f"{sha256} was uploaded at {submitted:%Y-%m-%dT%H:%M:%SZ}, but its analysis was not found",
+            404,
+        ) from None
 
 
 async def _fetch_upload_url(client: VirusTotalClient, path: str) -> str:

@@ -52,6 +52,20 @@ class Users(_Area):
             raise InvalidParameterError("a user id is 1-128 letters, digits or ._@+-")
         return f"/users/{value}"
 
+    async def own_id(self) -> str:
+        """The id of the user that owns the client's key (``GET /users/{key}``; log lines hide it).
+
+        Raises:
+            UnexpectedResponseError: the answer carries no user id.
+        """
+        path = self._path(None)
+        body = await self._client.request_json("GET", path)
+        data = body.get("data") if isinstance(body, dict) else None
+        ident = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(ident, str) or not ident:
+            raise UnexpectedResponseError("InvalidResponse", "/users/...: no user id in the answer", 200)
+        return ident
+
     async def overall_quotas(self, user_id_or_key: str | None = None) -> OverallQuotas:
         """The quota use of a user (``GET /users/{id}/overall_quotas``).
 

@@ -10,6 +10,8 @@ is fiction.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +177,7 @@ class _Gateway:
             scheme=str(scope.get("scheme", "http")),
         )
         emulator.log.append(record)
-        send = _marking(send, record)
+        send = _marking(send, record, emulator.clock.time)
 
         limit = emulator.max_body_bytes
         length = headers.get("content-length", "")
@@ -244,13 +246,21 @@ def _fault_response(fault: Fault) -> Response:
     return error_response(code, f"{message} (emulated fault)", headers=headers)
 
 
-def _marking(send: Send, record: RequestRecord) -> Send:
-    """Record the status and add ``x-vt-emulator: true`` to every response."""
+def _marking(send: Send, record: RequestRecord, now: Callable[[], float]) -> Send:
+    """Record the status; add ``x-vt-emulator: true`` and a ``Date`` on the emulator's clock.
+
+    Every HTTP server sends ``Date``; the emulator's comes from its own (possibly fake) clock,
+    so that "created after this moment" can be judged in the service's time, as a client
+    resolving a lost answer does.
+    """
 
     async def marked(message: Message) -> None:
         if message["type"] == "http.response.start":
             record.status = message["status"]
-            message = {**message, "headers": [*message.get("headers", []), (b"x-vt-emulator", b"true")]}
+            date = formatdate(now(), usegmt=True).encode()
+            extra = [(b"x-vt-emulator", b"true"), (b"date", date)]
+            kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+            message = {**message, "headers": [*kept, *extra]}
         await send(message)
 
     return marked

@@ -1,6 +1,7 @@
 """Fault injection: make the emulator slow, flaky or broken on purpose, deterministically.
 
-A ``Fault`` applies to the requests it matches (optionally by API key, path prefix and method)
+A ``Fault`` applies to the requests it matches (optionally by API key, path prefix and method,
+``method="WRITE"`` meaning every request that is not a read)
 and fires either always, for the next ``count`` matching requests, at a seeded ``rate``, or
 both (at ``rate``, at most ``count`` times). Kinds:
 
@@ -32,9 +33,12 @@ from typing import Literal, get_args
 from ._errors import ERROR_STATUS
 from ._rng import seeded
 
-__all__ = ["API_PREFIX", "ConnectionDropped", "Fault", "FaultKind", "FaultPlan", "path_matches"]
+__all__ = ["API_PREFIX", "WRITES", "ConnectionDropped", "Fault", "FaultKind", "FaultPlan", "path_matches"]
 
 API_PREFIX = "/api/v3"
+WRITES = "WRITE"
+"""``method=WRITES`` makes a fault hit every request that may change something (not a read)."""
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 FaultKind = Literal[
     "latency", "transient", "deadline", "too_many_requests", "error", "drop", "truncate", "non_json"
@@ -82,8 +86,13 @@ class Fault:
             return False
         if self.key is not None and key != self.key:
             return False
-        if self.method is not None and method.upper() != self.method.upper():
-            return False
+        if self.method is not None:
+            wanted = self.method.upper()
+            if wanted == WRITES:
+                if method.upper() in _READ_METHODS:
+                    return False
+            elif method.upper() != wanted:
+                return False
         return self.path_prefix is None or path_matches(path, self.path_prefix)
 
 
@@ -129,7 +138,8 @@ class FaultPlan:
             count: Hit at most this many matching requests; ``None`` = no limit.
             key: Only requests sent with this API key.
             path_prefix: Only paths starting with this (``/files`` or ``/api/v3/files``).
-            method: Only this HTTP method.
+            method: Only this HTTP method; ``"WRITE"`` (:data:`WRITES`) for every method but
+                GET, HEAD and OPTIONS (POST, PATCH, PUT, DELETE: the requests that change state).
             seconds: Delay for ``latency``.
             retry_after: ``Retry-After`` value for ``too_many_requests``.
             status: HTTP status for ``non_json`` (default 502).

@@ -395,9 +395,7 @@ def _private_analysis_of(request: Request) -> PrivateAnalysis:
     return analysis
 
 
-async def get_private_analysis(request: Request) -> Response:
-    """``GET /private/analyses/{id}``."""
-    analysis = _private_analysis_of(request)
+def _render_private_analysis(request: Request, analysis: PrivateAnalysis) -> dict[str, Any]:
     now = emulator_of(request).clock.time()
     status = analysis.status(now)
     span = max(1e-6, analysis.completed_at - analysis.queued_until)
@@ -414,18 +412,44 @@ async def get_private_analysis(request: Request) -> Response:
     base = api_base(request)
     kind, item_id = analysis.item
     collection = "private/files" if kind == "private_file" else "private/urls"
-    data = {
+    return {
         "type": "private_analysis",
         "id": analysis.id,
         "links": {"self": f"{base}/private/analyses/{analysis.id}", "item": f"{base}/{collection}/{item_id}"},
         "attributes": attributes,
     }
+
+
+async def get_private_analysis(request: Request) -> Response:
+    """``GET /private/analyses/{id}``."""
+    analysis = _private_analysis_of(request)
+    kind, item_id = analysis.item
     meta: dict[str, Any] = {"url_info": {"id": item_id}}
     if kind == "private_file":
         item = emulator_of(request).scanning.private_files.get(item_id)
         identity = {k: item.attributes[k] for k in ("size", "sha256", "sha1", "md5")} if item else {}
         meta = {"file_info": {"sha256": item_id, **identity}}
-    return JSONResponse({"data": data, "meta": meta})
+    return JSONResponse({"data": _render_private_analysis(request, analysis), "meta": meta})
+
+
+async def list_private_file_analyses(request: Request) -> Response:
+    """``GET /private/files/{sha256}/analyses``: the file's private analyses, newest first.
+
+    The relationship is listed for private files in the reference (its exact shape mirrors the
+    public ``analyses`` relationship: UNCONFIRMED).
+    """
+    item = _private_file_of(request)
+    state = emulator_of(request).scanning
+    found = [a for a in state.private_analyses.values() if a.item == (item.kind, item.id)]
+    found.sort(key=lambda a: a.date, reverse=True)
+    return JSONResponse(
+        paginate(
+            request,
+            found,
+            lambda a: _render_private_analysis(request, a),
+            scope=f"private_file_analyses:{item.id}",
+        )
+    )
 
 
 async def get_private_analysis_item(request: Request) -> Response:
@@ -500,6 +524,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{p}/private/files/{{sha256}}", get_private_file, methods=["GET"]),
         Route(f"{p}/private/files/{{sha256}}", delete_private_file, methods=["DELETE"]),
         Route(f"{p}/private/files/{{sha256}}/analyse", analyse_private_file, methods=["POST"]),
+        Route(f"{p}/private/files/{{sha256}}/analyses", list_private_file_analyses, methods=["GET"]),
         Route(f"{p}/private/analyses/{{id}}", get_private_analysis, methods=["GET"]),
         Route(f"{p}/private/analyses/{{id}}/item", get_private_analysis_item, methods=["GET"]),
         Route(f"{p}/private/urls", post_private_url, methods=["POST"]),

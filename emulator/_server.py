@@ -89,6 +89,7 @@ def make_server(emulator: Emulator, *, log_level: str = "warning", quiet: bool =
         # In-process servers must not reconfigure the host program's logging.
         log_config=None if quiet else uvicorn.config.LOGGING_CONFIG,
         server_header=False,
+        date_header=False,  # the app sends Date on the emulator's clock
     )
     return uvicorn.Server(config)
 

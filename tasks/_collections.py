@@ -68,7 +68,11 @@ async def create_collection(
             batch_size=batch_size,
         )
     get_run_logger().info(
-        "created collection %s (%r) with %d items", collection.id, name, collection.attributes.items_count
+        "created collection %s (%r) with %d items (%s)",
+        collection.id,
+        name,
+        collection.attributes.items_count,
+        vt.request_figures(),
     )
     return collection
 

@@ -87,7 +87,10 @@ async def create_hunting_ruleset(
             validate=validate,
         )
     get_run_logger().info(
-        "hunting ruleset %s created (%d rules)", ruleset.id, len(ruleset.attributes.rule_names)
+        "hunting ruleset %s created (%d rules; %s)",
+        ruleset.id,
+        len(ruleset.attributes.rule_names),
+        vt.request_figures(),
     )
     return ruleset
 

@@ -107,7 +107,9 @@ async def create_retrohunt_job(
             notification_email=notification_email,
             validate=validate,
         )
-    get_run_logger().info("retrohunt job %s created (%s)", job.id, job.attributes.status)
+    get_run_logger().info(
+        "retrohunt job %s created (%s; %s)", job.id, job.attributes.status, vt.request_figures()
+    )
     return job
 
 

@@ -70,7 +70,7 @@ async def scan_file(
     """
     async with credentials.get_client() as vt:
         analysis = mark_emulated(vt, await vt.files.upload(file, password=password, filename=filename))
-    get_run_logger().info("uploaded %s: analysis %s", _describe(file), analysis.id)
+    get_run_logger().info("uploaded %s: analysis %s (%s)", _describe(file), analysis.id, vt.request_figures())
     return analysis
 
 
@@ -182,7 +182,9 @@ async def scan_private_file(
     """
     async with credentials.get_client() as vt:
         analysis = mark_emulated(vt, await vt.private.upload(file, options, filename=filename))
-    get_run_logger().info("uploaded %s privately: analysis %s", _describe(file), analysis.id)
+    get_run_logger().info(
+        "uploaded %s privately: analysis %s (%s)", _describe(file), analysis.id, vt.request_figures()
+    )
     return analysis
 
 

@@ -6,21 +6,27 @@ import pytest
 
 from prefect_virustotal.client import (
     ERROR_CODES,
+    MAX_WRITE_ATTEMPTS,
     APIConnectionError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    DeadlineExceededError,
     ForbiddenError,
     NotFoundError,
     QuotaExceededError,
     RetryPolicy,
     ServerError,
+    TooManyRequestsError,
     TransientError,
     UnexpectedResponseError,
     Verdict,
     VerdictPolicy,
+    VirusTotalError,
+    WriteOutcome,
     WrongCredentialsError,
     assess,
+    write_outcome,
 )
 from prefect_virustotal.client._errors import error_class_for
 from prefect_virustotal.client._pagination import make_resume_token, parse_resume_token
@@ -62,7 +68,11 @@ def test_retry_decisions() -> None:
     policy = RetryPolicy(max_retries=3)
     transient = TransientError("TransientError", "x", 503)
     assert policy.should_retry(transient, attempt=1, idempotent=True, sent=True)
-    assert not policy.should_retry(transient, attempt=1, idempotent=False, sent=True)
+    # A 503 means the write was not taken: resent, within the write cap of three attempts.
+    assert policy.should_retry(transient, attempt=1, idempotent=False, sent=True)
+    assert not policy.should_retry(transient, attempt=MAX_WRITE_ATTEMPTS, idempotent=False, sent=True)
+    refused = TooManyRequestsError("TooManyRequestsError", "x", 429)  # never reached the write
+    assert policy.should_retry(refused, attempt=MAX_WRITE_ATTEMPTS, idempotent=False, sent=True)
     assert not policy.should_retry(transient, attempt=4, idempotent=True, sent=True)
     dropped = APIConnectionError("dropped")
     assert not policy.should_retry(dropped, attempt=1, idempotent=False, sent=True)
@@ -75,6 +85,29 @@ def test_retry_decisions() -> None:
     assert not policy.should_retry(daily, attempt=1, idempotent=True, sent=True)
     minute = QuotaExceededError("QuotaExceededError", "minute quota", 429)
     assert policy.should_retry(minute, attempt=1, idempotent=False, sent=True)
+
+
+@pytest.mark.parametrize(
+    ("error", "sent", "outcome"),
+    [
+        (TransientError("TransientError", "x", 503), True, WriteOutcome.NOT_DONE),
+        (ServerError("ServerError", "gateway", 503), True, WriteOutcome.NOT_DONE),
+        (TooManyRequestsError("TooManyRequestsError", "x", 429), True, WriteOutcome.NOT_DONE),
+        (QuotaExceededError("QuotaExceededError", "minute quota", 429), True, WriteOutcome.NOT_DONE),
+        (APIConnectionError("refused"), False, WriteOutcome.NOT_DONE),
+        (APITimeoutError("connect timeout"), False, WriteOutcome.NOT_DONE),
+        (APIConnectionError("dropped"), True, WriteOutcome.UNCERTAIN),
+        (APITimeoutError("read timeout"), True, WriteOutcome.UNCERTAIN),
+        (DeadlineExceededError("DeadlineExceededError", "x", 504), True, WriteOutcome.UNCERTAIN),
+        (ServerError("ServerError", "gateway", 502), True, WriteOutcome.UNCERTAIN),
+        (UnexpectedResponseError("InvalidResponse", "cut short", 200), True, WriteOutcome.UNCERTAIN),
+        (QuotaExceededError("QuotaExceededError", "daily quota", 429), True, WriteOutcome.FAILED),
+        (ForbiddenError("ForbiddenError", "x", 403), True, WriteOutcome.FAILED),
+        (NotFoundError("NotFoundError", "x", 404), True, WriteOutcome.FAILED),
+    ],
+)
+def test_write_outcomes(error: VirusTotalError, sent: bool, outcome: WriteOutcome) -> None:
+    assert write_outcome(error, sent=sent) is outcome
 
 
 def test_backoff_is_capped_and_jittered() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -131,3 +132,22 @@ def test_plan_validation() -> None:
     assert plan.faults == (fault,)
     plan.remove(fault)
     assert not plan.faults
+
+
+@pytest.mark.asyncio
+async def test_a_write_fault_spares_reads_and_answers_carry_the_emulator_date(
+    emu: Emulator, world: World
+) -> None:
+    emu.faults.add("transient", method="WRITE")
+    async with api(emu) as client:
+        read = await client.get(f"/domains/{world.pick('domain')}")
+        created = await client.post("/collections", json={"data": {"type": "collection", "attributes": {}}})
+        removed = await client.delete("/collections/anything")
+    assert (read.status_code, created.status_code, removed.status_code) == (200, 503, 503)
+    # ``Date`` is on the emulator's clock (a client dates a lost write in the service's time).
+    assert parsedate_to_datetime(read.headers["date"]).timestamp() == int(emu.clock.time())
+    assert len(read.headers.get_list("date")) == 1
+    with emu.serving() as url:  # on loopback too: one Date (uvicorn's own is off), the emulator's
+        async with httpx.AsyncClient(headers={"x-apikey": PUBLIC_DEMO_KEY}) as loopback:
+            served = await loopback.get(f"{url}/domains/{world.pick('domain')}")
+    assert served.headers.get_list("date") == [read.headers["date"]]
