@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from prefect_virustotal.client import InvalidParameterError, VoteVerdict, parse_indicator
-from prefect_virustotal.core import defang_text, hit_rows, usage_chart
+from prefect_virustotal.core import defang, defang_text, hit_rows, usage_chart
 
 from ._common import ExitCode, console, emit, fail, resolve_target, run
 
@@ -119,7 +119,7 @@ def behaviour(
         console.print(table)
         for kind, values in profile.network.items():
             if values:
-                console.print(f"{kind}: {', '.join(defang_text(v) for v in values)}", markup=False)
+                console.print(f"{kind}: {', '.join(defang(v) for v in values)}", markup=False)
 
     emit(profile, as_json=as_json, emulated=target.emulated, render=render)
 
