@@ -167,7 +167,7 @@ async def submit_and_wait(
     timeout: float = 1800.0,
     initial_interval: float = 5.0,
     max_interval: float = 60.0,
-    poll_factor: float = 1.5,
+    poll_factor: float | None = None,
     policy: VerdictPolicy | None = None,
 ) -> SubmissionResult:
     """Submit a file or URL to VirusTotal, wait for the analysis, and give the verdict.
@@ -194,9 +194,10 @@ async def submit_and_wait(
             (a warning is logged); by default such a URL is refused.
         timeout: seconds to wait for the analysis; on timeout the checkpoint stays, and a
             rerun resumes.
-        initial_interval: first pause between polls (growing, floored by the key's quota).
+        initial_interval: shortest pause between polls (floored by the key's quota).
         max_interval: longest pause between polls.
-        poll_factor: growth of the pause between polls.
+        poll_factor: geometric growth of the pause; None (default) pauses a tenth of the
+            analysis' age, so its end is seen at most 10 % late.
         policy: verdict thresholds for engine results.
 
     Returns:
