@@ -5,8 +5,9 @@ as the emulator's default 5 + 25 s), each serving both clients at once with a pr
 its own: ``FILES`` files uploaded and awaited through this pack's client alone
 (``files.upload`` then ``analyses.wait`` with its defaults, the client's limiter at the key's
 1,000 requests a minute) and ``FILES`` through vt-py (``scan_file_async(wait_for_completion=
-True)``, which polls every 20 s). Everything runs on the real clock, all durations at once
-(about 2.5 minutes): the emulator has no time scale, and vt-py's pause is a plain
+True)``, which polls every 20 s), plus ``FILES`` through this client with the schedule it had
+before (5 s growing by 1.5, ``factor=1.5``). Everything runs on the real clock, all durations at
+once (about 2.5 minutes): the emulator has no time scale, and vt-py's pause is a plain
 ``asyncio.sleep``.
 
 Prints, per duration and client: the mean wait (upload to completed) over the analysis
@@ -35,13 +36,15 @@ DURATIONS = tuple(float(d) for d in os.environ.get("BENCH_WAIT_DURATIONS", "30,6
 FILES = 5
 RPM = 1000
 OURS, THEIRS = "bench-wait-pack-key-0123456789", "bench-wait-vtpy-key-0123456789"
+OLD = "bench-wait-old-schedule-key-0123456789"  # the schedule before: 5 s growing by 1.5
 
 
-async def ours(base_url: str, content: bytes) -> float:
-    async with VirusTotalClient(OURS, base_url=base_url, limiter=LocalRateLimiter(RPM)) as client:
+async def ours(base_url: str, content: bytes, factor: float | None = None) -> float:
+    key = OURS if factor is None else OLD
+    async with VirusTotalClient(key, base_url=base_url, limiter=LocalRateLimiter(RPM)) as client:
         start = time.perf_counter()
         analysis = await client.files.upload(content)
-        done = await client.analyses.wait(analysis.id)
+        done = await client.analyses.wait(analysis.id, factor=factor)
         assert done.attributes.completed
         return time.perf_counter() - start
 
@@ -58,7 +61,7 @@ async def theirs(host: str, content: bytes) -> float:
 
 async def one_duration(duration: float) -> dict[str, tuple[list[float], float]]:
     emulator = Emulator(seed=3)
-    for key in (OURS, THEIRS):
+    for key in (OURS, THEIRS, OLD):
         emulator.add_key(key, tier="premium", per_minute=RPM, per_day=1_000_000)
     emulator.scanning.set_durations(queued=duration / 6, running=duration * 5 / 6)
     sock = bind("127.0.0.1", 0)
@@ -72,6 +75,7 @@ async def one_duration(duration: float) -> dict[str, tuple[list[float], float]]:
         waits = await asyncio.gather(
             *(ours(emulator.base_url, f"pack {duration} {i}\n".encode() * 64) for i in range(FILES)),
             *(theirs(host, f"vt-py {duration} {i}\n".encode() * 64) for i in range(FILES)),
+            *(ours(emulator.base_url, f"old {duration} {i}\n".encode() * 64, 1.5) for i in range(FILES)),
         )
     finally:
         server.should_exit = True
@@ -84,9 +88,13 @@ async def one_duration(duration: float) -> dict[str, tuple[list[float], float]]:
             if r.api_key == key and r.method == "GET" and r.path.startswith("/api/v3/analyses/")
         )
         / FILES
-        for key in (OURS, THEIRS)
+        for key in (OURS, THEIRS, OLD)
     }
-    return {"pack client": (list(waits[:FILES]), polls[OURS]), "vt-py": (list(waits[FILES:]), polls[THEIRS])}
+    return {
+        "pack client": (list(waits[:FILES]), polls[OURS]),
+        "vt-py": (list(waits[FILES : 2 * FILES]), polls[THEIRS]),
+        "pack, before": (list(waits[2 * FILES :]), polls[OLD]),
+    }
 
 
 async def main() -> None:
