@@ -37,7 +37,8 @@ class PostgresUnavailableError(RuntimeError):
     """The PostgreSQL server could not be started; the message says why."""
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -109,7 +110,7 @@ def postgres_server(*, fast: bool = True) -> Iterator[str]:
     if user is not None:
         entry = pwd.getpwnam(user)
         os.chown(root, entry.pw_uid, entry.pw_gid)
-    port = _free_port()
+    port = free_port()
     started = False
     try:
         _command([str(bin_dir / "postgres"), "--version"], user, f"the server binary {bin_dir / 'postgres'}")

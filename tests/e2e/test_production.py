@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.postgres import PostgresUnavailableError, postgres_server
+from tests.postgres import PostgresUnavailableError, free_port, postgres_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -44,12 +43,6 @@ QUOTA = 360
 INDICATORS_PER_RUN = 120
 RUNS = 3
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for(what: str, check: Any, timeout: float, proc: subprocess.Popen[Any] | None = None) -> Any:
@@ -114,7 +107,7 @@ def _rate(times: list[float], start: float, end: float) -> tuple[float, float]:
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Server (on SQLite or PostgreSQL), emulator and two workers, stopped in reverse order."""
     backend: str = request.param
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
