@@ -43,7 +43,7 @@ class Analyses(_Area):
         analysis_id: str,
         *,
         timeout: float = 900.0,
-        initial_interval: float = 5.0,
+        initial_interval: float = 3.0,
         max_interval: float = 60.0,
         factor: float | None = None,
         poll_share: float = 0.25,

@@ -165,7 +165,7 @@ async def submit_and_wait(
     confidential: bool = False,
     strip_url_credentials: bool = False,
     timeout: float = 1800.0,
-    initial_interval: float = 5.0,
+    initial_interval: float = 3.0,
     max_interval: float = 60.0,
     poll_factor: float | None = None,
     policy: VerdictPolicy | None = None,

@@ -260,7 +260,7 @@ async def wait_for_analysis(
     analysis_id: str,
     private: bool = False,
     timeout: float = 900.0,
-    initial_interval: float = 5.0,
+    initial_interval: float = 3.0,
     max_interval: float = 60.0,
     factor: float | None = None,
     poll_share: float = 0.25,
