@@ -43,29 +43,35 @@ class Analyses(_Area):
         analysis_id: str,
         *,
         timeout: float = 900.0,
-        initial_interval: float = 5.0,
+        initial_interval: float = 3.0,
         max_interval: float = 60.0,
-        factor: float = 1.5,
+        factor: float | None = None,
         poll_share: float = 0.25,
         private: bool = False,
+        precision: float = 0.1,
     ) -> AnalysisObject:
         """Poll an analysis until it is ``completed``, within a deadline.
 
-        The first poll is immediate; intervals then grow by ``factor`` from
-        ``initial_interval`` up to ``max_interval``, and are never shorter than the key's
-        budget allows: polls use at most ``poll_share`` of the requests per minute the
-        client's limiter grants, so waiting never starves other work of the quota.
+        The first poll is immediate; each pause is then ``precision`` of the analysis' age
+        (by its own date, or the time waited here if longer), from ``initial_interval`` up to
+        ``max_interval``: the completion is seen at most that share of its duration late,
+        for a logarithmic number of polls. Pauses are never shorter than the key's budget
+        allows: polls use at most ``poll_share`` of the requests per minute the client's
+        limiter grants, so waiting never starves other work of the quota (a premium key can
+        look every few seconds near the end; a public key looks once a minute). Given a
+        ``factor``, the pause grows geometrically by it instead, as before.
         ``NotAvailableYet``, a 404 just after submission, transient server errors and
         minute-quota 429s are ridden out; a spent daily quota is not.
 
         Args:
             analysis_id: the id a submission returned.
             timeout: seconds on the client's clock before giving up.
-            initial_interval: the first pause between polls, in seconds.
+            initial_interval: the shortest pause between polls, in seconds.
             max_interval: the longest pause.
-            factor: growth of the pause per poll.
+            factor: growth of the pause per poll; None (default) for the proportional schedule.
             poll_share: the share of the minute quota polls may use (0 < share <= 1).
             private: a private analysis (``/private/analyses/{id}``).
+            precision: the pause as a share of the analysis' age (0.1: at most 10 % late).
 
         Returns:
             The completed analysis, with its stats and per-engine results.
@@ -85,4 +91,5 @@ class Analyses(_Area):
             max_interval=max_interval,
             factor=factor,
             poll_share=poll_share,
+            precision=precision,
         )

@@ -1,4 +1,10 @@
-"""Bounded waiting: a deadline on a monotonic clock and growing intervals."""
+"""Bounded waiting: a deadline on a monotonic clock and growing intervals.
+
+Two schedules. The proportional one (``precision``) pauses a fixed share of the time waited so
+far: whatever the duration, the answer is seen at most ``precision`` of it late, and the polls
+grow only with the logarithm of the duration. The geometric one (``factor``) multiplies the
+pause by a constant; it is what callers get who ask for a ``factor``.
+"""
 
 from __future__ import annotations
 
@@ -24,18 +30,25 @@ async def poll_until(
     initial_interval: float = 5.0,
     max_interval: float = 60.0,
     factor: float = 1.5,
+    precision: float | None = None,
+    age: Callable[[T], float | None] = lambda _: None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> T:
     """Call ``fetch`` until ``done`` says so or ``timeout`` seconds have passed.
 
-    The first call is immediate; the interval then grows by ``factor`` up to
-    ``max_interval``, and the last sleep is cut so as not to overshoot the deadline.
+    The first call is immediate. With ``precision``, each pause is that share of how long the
+    awaited thing has been going (the longer of the time waited here and what ``age`` says of
+    the last result, e.g. an analysis' own date), between ``initial_interval`` and
+    ``max_interval``; without it, the pause grows by ``factor`` up to ``max_interval``. The
+    last sleep is cut so as not to overshoot the deadline.
 
     Raises:
         AnalysisTimeoutError: the deadline passed; carries ``ident`` and the last status.
     """
     if timeout < 0 or initial_interval <= 0 or factor < 1:
         raise InvalidParameterError("timeout >= 0, initial_interval > 0 and factor >= 1 required")
+    if precision is not None and precision <= 0:
+        raise InvalidParameterError("precision > 0 required")
     start = clock.monotonic()
     deadline = start + timeout
     interval = initial_interval
@@ -48,7 +61,11 @@ async def poll_until(
         now = clock.monotonic()
         if now >= deadline:
             raise AnalysisTimeoutError(ident, now - start, last_status)
+        if precision is not None:
+            going = max(now - start, age(result) or 0.0)
+            interval = min(max_interval, max(initial_interval, precision * going))
         pause = min(interval, deadline - now)
         logger.debug("%s is %s; next check in %.1fs", ident, last_status, pause)
         await clock.sleep(pause)
-        interval = min(max_interval, interval * factor)
+        if precision is None:
+            interval = min(max_interval, interval * factor)

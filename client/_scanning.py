@@ -346,15 +346,18 @@ async def wait_for_analysis(
     timeout: float,
     initial_interval: float,
     max_interval: float,
-    factor: float,
+    factor: float | None,
     poll_share: float,
+    precision: float = 0.1,
 ) -> AnalysisObject:
     """Poll an analysis until it completes (see :meth:`Analyses.wait`)."""
     ident = parse_analysis_id(analysis_id)
     if not 0 < poll_share <= 1:
         raise InvalidParameterError("poll_share must be in (0, 1]")
-    if timeout < 0 or initial_interval <= 0 or max_interval <= 0 or factor < 1:
+    if timeout < 0 or initial_interval <= 0 or max_interval <= 0 or (factor is not None and factor < 1):
         raise InvalidParameterError("timeout >= 0, intervals > 0 and factor >= 1 required")
+    if precision <= 0:
+        raise InvalidParameterError("precision > 0 required")
     floor = poll_floor(client, poll_share)
     start = max(initial_interval, floor)
     path = f"/private/analyses/{ident}" if private else f"/analyses/{ident}"
@@ -372,6 +375,22 @@ async def wait_for_analysis(
             logger.debug("%s: %s while waiting; trying again", ident, type(exc).__name__)
             return None
 
+    def age(analysis: AnalysisObject | None) -> float | None:
+        """How long the analysis has been going by its own date (a resumed wait starts late).
+
+        Never more than a day: a clock far off, or a date that is not the submission's, must
+        not stretch the pauses to ``max_interval`` at once.
+        """
+        date = analysis.attributes.date if analysis is not None else None
+        if date is None:
+            return None
+        going = client.clock.time() - date.timestamp()
+        return going if 0 <= going <= 86_400 else None
+
+    # A caller's factor keeps the geometric schedule; by default the pause is ``precision`` of
+    # the analysis' age, so the completion is seen at most that share late. The floor from the
+    # key's quota decides how close that can be: a premium key looks every few seconds near
+    # the end, a public key still once a minute.
     result = await poll_until(
         fetch,
         lambda analysis: analysis is not None and analysis.attributes.completed,
@@ -380,7 +399,9 @@ async def wait_for_analysis(
         status=lambda analysis: analysis.attributes.status if analysis is not None else "unavailable",
         initial_interval=start,
         max_interval=max(max_interval, start),
-        factor=factor,
+        factor=factor if factor is not None else 1.0,
+        precision=None if factor is not None else precision,
+        age=age,
         clock=client.clock,
     )
     assert result is not None
@@ -462,8 +483,9 @@ class PrivateScanning(_Area):
         timeout: float = 1800.0,
         initial_interval: float = 15.0,
         max_interval: float = 120.0,
-        factor: float = 1.5,
+        factor: float | None = None,
         poll_share: float = 0.25,
+        precision: float = 0.1,
     ) -> PrivateAnalysisObject:
         """Wait for a private analysis to complete (see :meth:`Analyses.wait`)."""
         result = await wait_for_analysis(
@@ -475,6 +497,7 @@ class PrivateScanning(_Area):
             max_interval=max_interval,
             factor=factor,
             poll_share=poll_share,
+            precision=precision,
         )
         return result  # type: ignore[return-value]
 

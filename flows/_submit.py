@@ -157,9 +157,9 @@ async def submit_and_wait(
     confidential: bool = False,
     strip_url_credentials: bool = False,
     timeout: float = 1800.0,
-    initial_interval: float = 5.0,
+    initial_interval: float = 3.0,
     max_interval: float = 60.0,
-    poll_factor: float = 1.5,
+    poll_factor: float | None = None,
     policy: VerdictPolicy | None = None,
     wait: bool = True,
 ) -> SubmissionResult:
@@ -187,9 +187,10 @@ async def submit_and_wait(
             (a warning is logged); by default such a URL is refused.
         timeout: seconds to wait for the analysis; on timeout the checkpoint stays, and a
             rerun resumes.
-        initial_interval: first pause between polls (growing, floored by the key's quota).
+        initial_interval: shortest pause between polls (floored by the key's quota).
         max_interval: longest pause between polls.
-        poll_factor: growth of the pause between polls.
+        poll_factor: geometric growth of the pause; None (default) pauses a tenth of the
+            analysis' age, so its end is seen at most 10 % late.
         policy: verdict thresholds for engine results.
         wait: False submits (or finds the existing report) and returns at once: the
             analysis id is the result (verdict ``unknown``), and a later run attaches to it.

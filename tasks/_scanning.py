@@ -262,27 +262,31 @@ async def wait_for_analysis(
     analysis_id: str,
     private: bool = False,
     timeout: float = 900.0,
-    initial_interval: float = 5.0,
+    initial_interval: float = 3.0,
     max_interval: float = 60.0,
-    factor: float = 1.5,
+    factor: float | None = None,
     poll_share: float = 0.25,
+    precision: float = 0.1,
 ) -> AnalysisObject:
     """Wait for an analysis to complete, within a deadline, without starving the quota.
 
-    Polls start at once, then every ``initial_interval`` seconds growing by ``factor`` up to
-    ``max_interval``; the block's ``requests_per_minute`` sets a floor so that polls use at
-    most ``poll_share`` of the key's minute quota (a public key: one poll a minute).
-    ``NotAvailableYet`` and transient errors are ridden out.
+    One task run for the whole wait. Polls start at once, then pause ``precision`` of the
+    analysis' age (between ``initial_interval`` and ``max_interval``), so the completion is
+    seen at most that share late; given a ``factor``, pauses grow geometrically by it instead.
+    The block's ``requests_per_minute`` sets a floor so that polls use at most ``poll_share``
+    of the key's minute quota (a public key: one poll a minute). ``NotAvailableYet`` and
+    transient errors are ridden out.
 
     Args:
         credentials: the VirusTotal credentials block.
         analysis_id: the id a submission returned.
         private: a private analysis.
         timeout: seconds before giving up.
-        initial_interval: the first pause between polls.
+        initial_interval: the shortest pause between polls.
         max_interval: the longest pause.
-        factor: growth of the pause.
+        factor: geometric growth of the pause; None for the proportional schedule.
         poll_share: share of the minute quota polls may use.
+        precision: the pause as a share of the analysis' age.
 
     Returns:
         The completed analysis (a ``private_analysis`` when ``private``).
@@ -304,6 +308,7 @@ async def wait_for_analysis(
             factor=factor,
             poll_share=poll_share,
             private=private,
+            precision=precision,
         )
         mark_emulated(vt, result)
     get_run_logger().info("analysis %s completed: %s", analysis_id, result.attributes.stats)

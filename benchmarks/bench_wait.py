@@ -1,0 +1,120 @@
+"""Waiting for an analysis: this pack's client against the official vt-py, side by side.
+
+Three emulators on loopback, one per analysis duration (30, 60 and 120 s, split queued/running
+as the emulator's default 5 + 25 s), each serving both clients at once with a premium key of
+its own: ``FILES`` files uploaded and awaited through this pack's client alone
+(``files.upload`` then ``analyses.wait`` with its defaults, the client's limiter at the key's
+1,000 requests a minute) and ``FILES`` through vt-py (``scan_file_async(wait_for_completion=
+True)``, which polls every 20 s), plus ``FILES`` through this client with the schedule it had
+before (5 s growing by 1.5, ``factor=1.5``). Everything runs on the real clock, all durations at
+once (about 2.5 minutes): the emulator has no time scale, and vt-py's pause is a plain
+``asyncio.sleep``.
+
+Prints, per duration and client: the mean wait (upload to completed) over the analysis
+duration, the worst, and the polls (``GET /analyses/{id}``) per file. No figure is asserted.
+Run: ``.venv/bin/python benchmarks/bench_wait.py`` (``BENCH_WAIT_DURATIONS=45,90`` for others).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import statistics
+import sys
+import time
+
+import vt
+
+from prefect_virustotal.client import LocalRateLimiter, VirusTotalClient
+from prefect_virustotal.emulator import Emulator
+from prefect_virustotal.emulator._server import base_url_for, bind, make_server
+
+# Durations on vt-py's 20 s grid favour it (a poll lands on the end); BENCH_WAIT_DURATIONS=45,90
+# shows the other case.
+DURATIONS = tuple(float(d) for d in os.environ.get("BENCH_WAIT_DURATIONS", "30,60,120").split(","))
+FILES = 5
+RPM = 1000
+OURS, THEIRS = "bench-wait-pack-key-0123456789", "bench-wait-vtpy-key-0123456789"
+OLD = "bench-wait-old-schedule-key-0123456789"  # the schedule before: 5 s growing by 1.5
+
+
+async def ours(base_url: str, content: bytes, factor: float | None = None) -> float:
+    key = OURS if factor is None else OLD
+    async with VirusTotalClient(key, base_url=base_url, limiter=LocalRateLimiter(RPM)) as client:
+        start = time.perf_counter()
+        analysis = await client.files.upload(content)
+        done = await client.analyses.wait(analysis.id, factor=factor)
+        assert done.attributes.completed
+        return time.perf_counter() - start
+
+
+async def theirs(host: str, content: bytes) -> float:
+    async with vt.Client(THEIRS, host=host) as client:
+        start = time.perf_counter()
+        file = io.BytesIO(content)
+        file.name = "sample.bin"
+        done = await client.scan_file_async(file, wait_for_completion=True)
+        assert done.status == "completed"
+        return time.perf_counter() - start
+
+
+async def one_duration(duration: float) -> dict[str, tuple[list[float], float]]:
+    emulator = Emulator(seed=3)
+    for key in (OURS, THEIRS, OLD):
+        emulator.add_key(key, tier="premium", per_minute=RPM, per_day=1_000_000)
+    emulator.scanning.set_durations(queued=duration / 6, running=duration * 5 / 6)
+    sock = bind("127.0.0.1", 0)
+    emulator.base_url = base_url_for(sock)
+    server = make_server(emulator, quiet=True)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:  # noqa: ASYNC110 - uvicorn has a flag for this, not an event
+        await asyncio.sleep(0.05)
+    host = emulator.base_url.removesuffix("/api/v3")
+    try:
+        waits = await asyncio.gather(
+            *(ours(emulator.base_url, f"pack {duration} {i}\n".encode() * 64) for i in range(FILES)),
+            *(theirs(host, f"vt-py {duration} {i}\n".encode() * 64) for i in range(FILES)),
+            *(ours(emulator.base_url, f"old {duration} {i}\n".encode() * 64, 1.5) for i in range(FILES)),
+        )
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+    polls = {
+        key: sum(
+            1
+            for r in emulator.requests
+            if r.api_key == key and r.method == "GET" and r.path.startswith("/api/v3/analyses/")
+        )
+        / FILES
+        for key in (OURS, THEIRS, OLD)
+    }
+    return {
+        "pack client": (list(waits[:FILES]), polls[OURS]),
+        "vt-py": (list(waits[FILES : 2 * FILES]), polls[THEIRS]),
+        "pack, before": (list(waits[2 * FILES :]), polls[OLD]),
+    }
+
+
+async def main() -> None:
+    results = await asyncio.gather(*(one_duration(d) for d in DURATIONS))
+    print(
+        f"{FILES} files per client and duration, premium keys ({RPM}/min), emulator on loopback, real clock"
+    )
+    print(
+        f"{'analysis':>8}  {'client':<12} {'mean wait':>9} {'/duration':>9} {'worst':>7} {'polls/file':>10}"
+    )
+    for duration, result in zip(DURATIONS, results, strict=True):
+        for name, (waits, polls) in result.items():
+            mean = statistics.mean(waits)
+            print(
+                f"{duration:7.0f}s  {name:<12} {mean:8.1f}s {mean / duration:8.2f}x "
+                f"{max(waits) / duration:6.2f}x {polls:10.1f}"
+            )
+        pack, them = statistics.mean(result["pack client"][0]), statistics.mean(result["vt-py"][0])
+        print(f"{duration:7.0f}s  pack client / vt-py wall: {pack / them:.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
