@@ -32,6 +32,7 @@ _GUI_PATHS: dict[str, str] = {
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _HASH = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 _SCHEMES = {"http": "hxxp", "https": "hxxps", "ftp": "fxp"}
+_LIVE_SCHEME_AT_END = re.compile(r"\b(https?|ftp)$", re.IGNORECASE)
 _HASH_TOKEN = re.compile(r"\b(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})\b")
 
 
@@ -101,7 +102,8 @@ def defang(value: str) -> str:
         host, slash, tail = text.partition("/")
         return _defang_host(host) + slash + tail.replace("://", "[:]//")
     authority, slash, tail = rest.partition("/")
-    scheme = _SCHEMES.get(scheme.lower(), scheme)
+    # The scheme may follow a prefix (a graph key such as ``url:http://...``): defang it wherever it ends.
+    scheme = _LIVE_SCHEME_AT_END.sub(lambda m: _SCHEMES[m.group(1).lower()], scheme)
     return f"{scheme}://{_defang_host(authority)}{slash}{tail.replace('://', '[:]//')}"
 
 

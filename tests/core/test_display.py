@@ -73,3 +73,8 @@ def test_artifact_keys_shorten_hashes_anywhere() -> None:
     key = artifact_key("expansion-graph", f"{SHA256} and 3 more")
     assert key == f"virustotal-expansion-graph-{SHA256[:12]}-and-3-more"
     assert artifact_key("triage", "INC-2026/11 27") == "virustotal-triage-inc-2026-11-27"
+
+
+def test_a_scheme_after_a_prefix_is_defanged_too() -> None:
+    # Graph keys read "url:http://...": the scheme after the type prefix must not stay live.
+    assert defang("url:http://evil.example/gate.php") == "url:hxxp://evil[.]example/gate.php"
