@@ -224,7 +224,7 @@ def retrohunt_command(
 
     async def work() -> RetrohuntReport:
         if target.emulated and target.emulator is not None:
-            from prefect_virustotal.emulator._hunting import RetrohuntDurations
+            from prefect_virustotal.emulator import RetrohuntDurations
 
             # A rehearsal: the emulated job runs for seconds, not the real service's hours.
             target.emulator.hunting.durations = RetrohuntDurations(

@@ -36,8 +36,7 @@ from prefect_virustotal.client.models import (
     NodeStatus,
     TruncatedRelationship,
 )
-from prefect_virustotal.tasks import DEFAULT_RELATIONSHIPS, expand_level, level_request_bound
-from prefect_virustotal.tasks._expand import LevelResult
+from prefect_virustotal.tasks import DEFAULT_RELATIONSHIPS, LevelResult, expand_level, level_request_bound
 
 from ._enrich import EMULATED_BANNER
 from ._expand_artifacts import mermaid_markdown, node_rows
