@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from prefect_virustotal.client.models import IOCGraph, SubmissionResult
+from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
 from prefect_virustotal.flows import (
     CollectionSyncReport,
     EnrichmentReport,
@@ -52,19 +52,19 @@ FailOnOption = Annotated[
     typer.Option("--fail-on", help="Exit 1 when a verdict is this bad or worse: malicious or suspicious."),
 ]
 
-_SEVERITY = {"malicious": 3, "suspicious": 2}
+_FAIL_ON = ("malicious", "suspicious")
 
 
 def _check_fail_on(fail_on: str | None) -> int | None:
     if fail_on is None:
         return None
-    if fail_on not in _SEVERITY:
+    if fail_on not in _FAIL_ON:
         fail(ExitCode.BAD_INPUT, "--fail-on takes 'malicious' or 'suspicious'")
-    return _SEVERITY[fail_on]
+    return VERDICT_SEVERITY[fail_on]
 
 
 def _exit_for(verdicts: list[str], threshold: int | None) -> None:
-    if threshold is not None and any(_SEVERITY.get(v, 0) >= threshold for v in verdicts):
+    if threshold is not None and any(VERDICT_SEVERITY.get(v, -1) >= threshold for v in verdicts):
         raise typer.Exit(int(ExitCode.MALICIOUS))
 
 

@@ -39,10 +39,12 @@ from ._errors import (
     UserNotActiveError,
     VirusTotalError,
     WrongCredentialsError,
+    quota_refusal,
 )
 from ._identifiers import (
     Indicator,
     IndicatorKind,
+    canonical_url,
     extract_indicators,
     normalize_url,
     parse_domain,
@@ -51,6 +53,7 @@ from ._identifiers import (
     parse_ip,
     parse_url_identifier,
     refang,
+    sha256_of_url,
     strip_url_credentials,
     url_has_credentials,
     url_id,
@@ -61,16 +64,17 @@ from ._notifications import hunting_filter
 from ._pagination import Page, Paginator
 from ._polling import poll_until
 from ._ratelimit import LocalRateLimiter, RateLimiter, shared_limiter
-from ._retry import NO_RETRY, RetryPolicy
+from ._retry import RetryPolicy
 from ._scanning import (
     DIRECT_UPLOAD_LIMIT,
     MAX_UPLOAD_SIZE,
     UploadSource,
     check_url_for_submission,
     private_options,
+    sha256_of_file,
 )
 from ._transports import mount_transport, mounted_transport
-from ._verdict import Assessment, Verdict, VerdictPolicy, assess
+from ._verdict import Assessment, Verdict, VerdictPolicy, assess, assess_object
 from ._yara import (
     MAX_RULES_PER_JOB,
     YaraSyntaxError,
@@ -87,7 +91,6 @@ __all__ = [
     "MATCH_OBJECT_TYPES",
     "MAX_RULES_PER_JOB",
     "MAX_UPLOAD_SIZE",
-    "NO_RETRY",
     "SYSTEM_CLOCK",
     "APIConnectionError",
     "APIError",
@@ -136,6 +139,8 @@ __all__ = [
     "YaraSyntaxError",
     "YaraUnavailableError",
     "assess",
+    "assess_object",
+    "canonical_url",
     "check_url_for_submission",
     "check_yara_rules",
     "extract_indicators",
@@ -152,7 +157,10 @@ __all__ = [
     "parse_url_identifier",
     "poll_until",
     "private_options",
+    "quota_refusal",
     "refang",
+    "sha256_of_file",
+    "sha256_of_url",
     "shared_limiter",
     "strip_url_credentials",
     "url_has_credentials",

@@ -118,11 +118,6 @@ def parse_file_hash(value: str) -> str:
     return candidate.lower()
 
 
-def hash_kind(file_hash: str) -> str:
-    """Name the hash algorithm of a validated hash: ``md5``, ``sha1`` or ``sha256``."""
-    return _HASH_LENGTHS[len(parse_file_hash(file_hash))]
-
-
 def parse_domain(value: str) -> str:
     """Validate a domain name and return it lower-cased, without a trailing dot.
 
@@ -236,9 +231,22 @@ def parse_url_identifier(value: str) -> str:
     return candidate.rstrip("=")
 
 
+def canonical_url(url: str) -> str:
+    """Scheme and host lower-cased, ``/`` for an empty path: the form VirusTotal lists URLs in.
+
+    Not a validation (``normalize_url`` is): any text listed by the service goes through.
+    VirusTotal's own canonicalisation may do more (UNCONFIRMED: it is not documented); this
+    is the part that decides whether two spellings of a URL name the same object.
+    """
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, parts.fragment)
+    )
+
+
 def sha256_of_url(url: str) -> str:
-    """SHA-256 of the URL as given (VirusTotal hashes its canonical form)."""
-    return hashlib.sha256(normalize_url(url).encode()).hexdigest()
+    """The SHA-256 URL id: of the validated URL in its canonical form (``canonical_url``)."""
+    return hashlib.sha256(canonical_url(normalize_url(url)).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

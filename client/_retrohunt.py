@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -22,7 +22,6 @@ _PATH = "/intelligence/retrohunt_jobs"
 _JOB_ID = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
 _EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
 
-Corpus = Literal["main", "goodware"]
 CORPORA: tuple[str, ...] = ("main", "goodware")
 TimeArg = datetime | int | float | None
 

@@ -18,7 +18,6 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
@@ -32,8 +31,10 @@ from prefect_virustotal.client import (
     InvalidIndicatorError,
     InvalidParameterError,
     NotFoundError,
+    canonical_url,
     extract_indicators,
     parse_indicator,
+    sha256_of_url,
 )
 from prefect_virustotal.client.models import (
     CollectionItemsUpdate,
@@ -94,19 +95,10 @@ class CollectionSyncReport(BaseModel):
         return bool(self.created or self.added or self.removed or self.updated_attributes)
 
 
-def canonical_url(url: str) -> str:
-    """Scheme and host lower-cased, ``/`` for an empty path: the form VirusTotal lists."""
-    parts = urlsplit(url if "://" in url else "http://" + url)
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, parts.fragment)
-    )
-
-
 def indicator_keys(indicator: Indicator) -> list[Key]:
     """The keys a desired indicator matches under (see the module docstring)."""
     if indicator.kind == "url":
-        canonical = canonical_url(indicator.value)
-        return [("url", canonical), ("url", hashlib.sha256(canonical.encode()).hexdigest())]
+        return [("url", canonical_url(indicator.value)), ("url", sha256_of_url(indicator.value))]
     return [(indicator.kind, indicator.id.lower())]
 
 

@@ -9,7 +9,7 @@ from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import Assessment, VerdictPolicy, assess, extract_indicators
+from prefect_virustotal.client import Assessment, VerdictPolicy, assess_object, extract_indicators
 from prefect_virustotal.client.models import LookupResult, LookupStatus
 from prefect_virustotal.tasks import check_daily_budget, lookup_indicators
 
@@ -63,10 +63,7 @@ def _assess(result: LookupResult, policy: VerdictPolicy) -> Assessment | None:
     """The verdict of a found report; None for the other statuses."""
     if result.status != LookupStatus.FOUND or result.report is None:
         return None
-    attributes = result.report.attributes
-    stats = getattr(attributes, "last_analysis_stats", None)
-    results = getattr(attributes, "last_analysis_results", None)
-    return assess(stats, results, policy)
+    return assess_object(result.report, policy)
 
 
 @flow(name="enrich_iocs", log_prints=False)

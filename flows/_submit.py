@@ -37,7 +37,7 @@ from prefect_virustotal.client import (
     UploadSource,
     Verdict,
     VerdictPolicy,
-    assess,
+    assess_object,
     check_url_for_submission,
     parse_indicator,
     private_options,
@@ -107,11 +107,7 @@ def _assessment(report: VTObject[Any], policy: VerdictPolicy) -> Assessment:
         if sandboxes:
             reason += f", {len(sandboxes)} sandbox verdict(s)"
         return Assessment(verdict=verdict, reason=reason)
-    return assess(
-        getattr(attributes, "last_analysis_stats", None),
-        getattr(attributes, "last_analysis_results", None),
-        policy,
-    )
+    return assess_object(report, policy)
 
 
 def _rows(report: VTObject[Any]) -> list[dict[str, str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 from collections import Counter
 from pathlib import Path
@@ -23,8 +22,9 @@ from prefect_virustotal.client import (
     VerdictPolicy,
     VirusTotalError,
     extract_indicators,
+    sha256_of_file,
 )
-from prefect_virustotal.client.models import IOCGraph, LookupStatus
+from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, LookupStatus
 
 from ._collections import sync_collection
 from ._enrich import EMULATED_BANNER, EnrichedIndicator, enrich_iocs
@@ -34,8 +34,11 @@ from ._submit import submit_and_wait
 
 SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable"]
 _GAP_REASONS: dict[str, SkipReason] = {"request_budget": "budget", "quota": "quota", "invalid": "invalid"}
-_ORDER = {"malicious": 0, "suspicious": 1, "unknown": 2, "clean": 3}
-_HASH_CHUNK = 1 << 20
+
+
+def _worst_first(verdict: str) -> int:
+    """Sort key: the worst verdict first, anything that is not a verdict (failed, invalid) last."""
+    return -VERDICT_SEVERITY.get(verdict, -1)
 
 
 class TriageItem(BaseModel):
@@ -87,15 +90,6 @@ def case_slug(case: str) -> str:
     return slug[:60]
 
 
-def _sha256_of(path: Path) -> str:
-    """SHA-256 of a file, read in chunks (a large sample is never held in memory)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _item_from_lookup(enriched: EnrichedIndicator, source: str) -> TriageItem:
     lookup = enriched.lookup
     found = enriched.assessment
@@ -126,10 +120,10 @@ def _skip_for_status(enriched: EnrichedIndicator) -> SkippedWork | None:
 
 def summary_verdict(items: list[TriageItem]) -> str:
     """The worst verdict of the case (invalid and failed items do not count)."""
-    verdicts = [item.verdict for item in items if item.verdict in _ORDER]
+    verdicts = [item.verdict for item in items if item.verdict in VERDICT_SEVERITY]
     if not verdicts:
         return Verdict.UNKNOWN.value
-    return min(verdicts, key=_ORDER.__getitem__)
+    return min(verdicts, key=_worst_first)
 
 
 def _markdown(report: TriageReport, max_diagram_nodes: int) -> str:
@@ -137,11 +131,11 @@ def _markdown(report: TriageReport, max_diagram_nodes: int) -> str:
     if report.emulated:
         lines += [f"> **{EMULATED_BANNER}**", ""]
     counts = ", ".join(
-        f"{n} {v}" for v, n in sorted(report.counts.items(), key=lambda kv: _ORDER.get(kv[0], 9))
+        f"{n} {v}" for v, n in sorted(report.counts.items(), key=lambda kv: _worst_first(kv[0]))
     )
     lines += [f"**Summary verdict: {report.summary_verdict.upper()}** ({counts or 'no indicators'})", ""]
     lines += ["| indicator | type | verdict | detections | action | reason |", "|---|---|---|---|---|---|"]
-    for item in sorted(report.items, key=lambda i: _ORDER.get(i.verdict, 9)):
+    for item in sorted(report.items, key=lambda i: _worst_first(i.verdict)):
         shown = f"[`{item.indicator}`]({item.link})" if item.link else f"`{item.indicator}`"
         reason = item.reason.replace("|", "\\|")
         cells = [shown, item.kind or "-", item.verdict, item.detections, item.action, reason]
@@ -230,7 +224,7 @@ async def triage(
     for raw in files or []:
         path = Path(raw)
         try:
-            file_hashes[_sha256_of(path)] = path
+            file_hashes[sha256_of_file(path)] = path
         except OSError as exc:
             skipped.append(
                 SkippedWork(what=raw, reason="unreadable", detail=f"{type(exc).__name__}: {exc.strerror}")

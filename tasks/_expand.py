@@ -41,8 +41,10 @@ from prefect_virustotal.client import (
     VirusTotalClient,
     VirusTotalError,
     assess,
+    assess_object,
     parse_domain,
     parse_ip,
+    quota_refusal,
 )
 from prefect_virustotal.client.models import (
     AnalysisStats,
@@ -158,14 +160,7 @@ class _Budget:
 
 async def _get(vt: VirusTotalClient, ref: NodeRef, relationships: Sequence[str]) -> VTObject[Any]:
     """One object GET, embedding the first page of each relationship."""
-    embed = list(relationships) or None
-    if ref.type == "file":
-        return await vt.files.get(ref.id, relationships=embed)
-    if ref.type == "url":
-        return await vt.urls.get(ref.id, relationships=embed)
-    if ref.type == "domain":
-        return await vt.domains.get(ref.id, relationships=embed)
-    return await vt.ip_addresses.get(ref.id, relationships=embed)
+    return await vt.get_report(ref.type, ref.id, relationships=list(relationships) or None)
 
 
 def _label(obj: VTObject[Any], ref: NodeRef) -> str:
@@ -189,9 +184,8 @@ def _key_attributes(obj: VTObject[Any]) -> dict[str, Any]:
 
 
 def _node(obj: VTObject[Any], ref: NodeRef, status: NodeStatus, policy: VerdictPolicy) -> GraphNode:
+    found = assess_object(obj, policy)
     stats = getattr(obj.attributes, "last_analysis_stats", None)
-    results = getattr(obj.attributes, "last_analysis_results", None)
-    found = assess(stats, results, policy)
     return GraphNode(
         type=obj.type,
         id=obj.id,
@@ -297,14 +291,13 @@ class _Level:
                 obj = await _get(self.vt, ref, rels)
             except NotFoundError:
                 return gap(NodeStatus.NOT_FOUND, "not_found", "VirusTotal has no record of it")
-            except RequestBudgetExceededError as exc:
-                self.budget.refund()  # the limiter refused it: nothing was sent
-                self.stop = str(exc)
-                return gap(NodeStatus.SKIPPED, "quota", str(exc))
-            except QuotaExceededError as exc:
-                if exc.is_long_term:
-                    self.stop = exc.message
-                return gap(NodeStatus.SKIPPED, "quota", exc.message)
+            except (RequestBudgetExceededError, QuotaExceededError) as exc:
+                if isinstance(exc, RequestBudgetExceededError):
+                    self.budget.refund()  # the limiter refused it: nothing was sent
+                message, lasting = quota_refusal(exc)
+                if lasting:
+                    self.stop = message
+                return gap(NodeStatus.SKIPPED, "quota", message)
             except (APIError, APIConnectionError) as exc:
                 return gap(NodeStatus.ERROR, "error", f"{type(exc).__name__}: {exc}")
         status = NodeStatus.EXPANDED if rels else NodeStatus.FETCHED

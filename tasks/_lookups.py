@@ -20,6 +20,7 @@ from prefect_virustotal.client import (
     RequestBudgetExceededError,
     VirusTotalClient,
     parse_indicator,
+    quota_refusal,
 )
 from prefect_virustotal.client.models import (
     AnalysisObject,
@@ -219,19 +220,6 @@ async def get_related_objects(
     return items
 
 
-async def _get_report(
-    vt: VirusTotalClient, kind: str, value: str, relationships: Sequence[str] | None
-) -> VTObject[Any]:
-    """The report of one validated indicator, from the area that holds its kind."""
-    if kind == "file":
-        return await vt.files.get(value, relationships=relationships)
-    if kind == "url":
-        return await vt.urls.get(value, relationships=relationships)
-    if kind == "domain":
-        return await vt.domains.get(value, relationships=relationships)
-    return await vt.ip_addresses.get(value, relationships=relationships)
-
-
 async def _lookup_one(
     vt: VirusTotalClient,
     raw: str,
@@ -247,16 +235,14 @@ async def _lookup_one(
     if stop.is_set():
         return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error="not looked up: quota spent")
     try:
-        report = await _get_report(vt, indicator.kind, indicator.value, relationships)
+        report = await vt.get_report(indicator.kind, indicator.value, relationships=relationships)
     except NotFoundError:
         return LookupResult(**base, status=LookupStatus.NOT_FOUND, error="VirusTotal has no record of it")
-    except RequestBudgetExceededError as exc:
-        stop.set()
-        return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=str(exc))
-    except QuotaExceededError as exc:
-        if exc.is_long_term:
+    except (RequestBudgetExceededError, QuotaExceededError) as exc:
+        message, lasting = quota_refusal(exc)
+        if lasting:
             stop.set()
-        return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=exc.message)
+        return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=message)
     except (APIError, APIConnectionError) as exc:
         return LookupResult(**base, status=LookupStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
     return LookupResult(**base, status=LookupStatus.FOUND, report=report)
