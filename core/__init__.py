@@ -6,4 +6,28 @@ defanged display live here (see DESIGN.md). This package imports `prefect_virust
 well-kept libraries, never Prefect.
 """
 
-__all__: list[str] = []
+from ._checkpoints import (
+    CHECKPOINT_PREFIX,
+    MAX_CHECKPOINT_BYTES,
+    CheckpointStore,
+    CheckpointTooLargeError,
+    MemoryCheckpointStore,
+    checkpoint_fits,
+    checkpoint_name,
+    checkpoint_size,
+    ensure_checkpoint_fits,
+)
+from ._submission import submission_checkpoint
+
+__all__ = [
+    "CHECKPOINT_PREFIX",
+    "MAX_CHECKPOINT_BYTES",
+    "CheckpointStore",
+    "CheckpointTooLargeError",
+    "MemoryCheckpointStore",
+    "checkpoint_fits",
+    "checkpoint_name",
+    "checkpoint_size",
+    "ensure_checkpoint_fits",
+    "submission_checkpoint",
+]

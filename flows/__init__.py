@@ -1,6 +1,7 @@
 """Flows composed from the pack's tasks. No HTTP here: the client owns it."""
 
 from ._alerts import MAX_SEEN_IDS, AlertCheckpoint, PollReport, poll_alerts
+from ._checkpoints import VariableCheckpointStore
 from ._collections import CollectionSyncReport, sync_collection
 from ._enrich import EMULATED_BANNER, EnrichedIndicator, EnrichmentReport, enrich_iocs
 from ._expand import CollectionHook, expand_iocs
@@ -15,7 +16,7 @@ from ._retrohunt import (
     watch_retrohunt_jobs,
 )
 from ._stix import stix_bundle, stix_bundle_json
-from ._submit import checkpoint_name, submit_and_wait
+from ._submit import submit_and_wait
 from ._triage import SkippedWork, TriageItem, TriageReport, case_slug, triage
 
 __all__ = [
@@ -33,9 +34,9 @@ __all__ = [
     "SkippedWork",
     "TriageItem",
     "TriageReport",
+    "VariableCheckpointStore",
     "abort_job_on_cancellation",
     "case_slug",
-    "checkpoint_name",
     "collect_retrohunt_results",
     "enrich_iocs",
     "expand_iocs",
