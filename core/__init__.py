@@ -17,17 +17,35 @@ from ._checkpoints import (
     checkpoint_size,
     ensure_checkpoint_fits,
 )
+from ._expand import (
+    DEFAULT_RELATIONSHIPS,
+    DESCRIPTOR_PAGE,
+    EMBEDDED_PAGE,
+    Discovery,
+    LevelResult,
+    fetch_level,
+    level_request_bound,
+    target_of,
+)
 from ._submission import submission_checkpoint
 
 __all__ = [
     "CHECKPOINT_PREFIX",
+    "DEFAULT_RELATIONSHIPS",
+    "DESCRIPTOR_PAGE",
+    "EMBEDDED_PAGE",
     "MAX_CHECKPOINT_BYTES",
     "CheckpointStore",
     "CheckpointTooLargeError",
+    "Discovery",
+    "LevelResult",
     "MemoryCheckpointStore",
     "checkpoint_fits",
     "checkpoint_name",
     "checkpoint_size",
     "ensure_checkpoint_fits",
+    "fetch_level",
+    "level_request_bound",
     "submission_checkpoint",
+    "target_of",
 ]

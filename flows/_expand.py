@@ -36,7 +36,8 @@ from prefect_virustotal.client.models import (
     NodeStatus,
     TruncatedRelationship,
 )
-from prefect_virustotal.tasks import DEFAULT_RELATIONSHIPS, LevelResult, expand_level, level_request_bound
+from prefect_virustotal.core import DEFAULT_RELATIONSHIPS, LevelResult, level_request_bound
+from prefect_virustotal.tasks import expand_level
 
 from ._enrich import EMULATED_BANNER
 from ._expand_artifacts import mermaid_markdown, node_rows

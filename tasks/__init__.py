@@ -1,5 +1,7 @@
 """Prefect tasks, one module per v3 area. Tasks ship with ``retries=0``: the client retries."""
 
+from prefect_virustotal.core import DEFAULT_RELATIONSHIPS, Discovery, LevelResult, level_request_bound
+
 from ._alerts import (
     acknowledge_alerts,
     delete_hunting_notification,
@@ -25,15 +27,7 @@ from ._collections import (
     remove_collection_items,
     update_collection,
 )
-from ._expand import (
-    DEFAULT_RELATIONSHIPS,
-    EXPAND_CACHE,
-    EXPAND_CACHE_EXPIRATION,
-    Discovery,
-    LevelResult,
-    expand_level,
-    level_request_bound,
-)
+from ._expand_level import EXPAND_CACHE, EXPAND_CACHE_EXPIRATION, expand_level
 from ._livehunt import (
     create_hunting_ruleset,
     delete_hunting_ruleset,

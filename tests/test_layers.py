@@ -42,7 +42,7 @@ PLANTS: dict[str, list[tuple[str, str]]] = {
     ],
     "flows-below-cli": [("flows", "from prefect_virustotal.cli import app")],
     "private-modules": [
-        ("flows", "from prefect_virustotal.tasks._expand import LevelResult"),
+        ("flows", "from prefect_virustotal.tasks._lookups import lookup_indicators"),
         ("cli", "from prefect_virustotal.emulator._hunting import RetrohuntDurations"),
         ("core", "from prefect_virustotal.client._core import VirusTotalClient"),
     ],

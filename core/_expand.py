@@ -1,4 +1,4 @@
-"""The expansion task: fetch one breadth-first level of an IOC graph in one task run.
+"""The expansion engine: fetch one breadth-first level of an IOC graph (no Prefect here).
 
 Requests are spent as sparingly as the v3 API allows:
 
@@ -12,8 +12,11 @@ Requests are spent as sparingly as the v3 API allows:
   is also listed in full objects (one request per 40), so the leaves get verdicts for far
   fewer requests than one GET per leaf.
 
-Many requests run concurrently inside the one task, paced by the client's rate limiter
-(Prefect's per-task overhead is tens of milliseconds, so never one task per request).
+Many requests run concurrently inside one call, paced by the client's rate limiter (the
+``expand_level`` task makes one call per level: Prefect's per-task overhead is tens of
+milliseconds, so never one task per request). A level's request budget is spent in a fixed
+order: every frontier node first, then the pages past the embedded ones, allotted in frontier
+order before any is sent, so what a tight budget cuts never depends on timing.
 """
 
 from __future__ import annotations
@@ -22,14 +25,10 @@ import asyncio
 import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, TypeVar
 
-from prefect import get_run_logger, task
-from prefect.cache_policies import INPUTS
 from pydantic import Field
 
-from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import (
     APIConnectionError,
     APIError,
@@ -57,12 +56,6 @@ from prefect_virustotal.client.models import (
     VTModel,
     VTObject,
 )
-
-EXPAND_CACHE = INPUTS - "credentials" - "concurrency"
-"""Levels are cached on what they fetch, not on which block or how many at once."""
-
-EXPAND_CACHE_EXPIRATION = timedelta(days=1)
-"""How long a fetched level is reused: VirusTotal's verdicts move, but not by the minute."""
 
 DEFAULT_RELATIONSHIPS: dict[str, list[str]] = {
     "file": ["contacted_domains", "contacted_ips", "contacted_urls", "dropped_files", "execution_parents"],
@@ -522,18 +515,11 @@ class _Level:
         return result
 
 
-@task(
-    name="expand_level",
-    retries=0,
-    cache_policy=EXPAND_CACHE,
-    cache_expiration=EXPAND_CACHE_EXPIRATION,
-    persist_result=True,
-    result_serializer="json",
-)
-async def expand_level(
-    credentials: VirusTotalCredentials,
-    frontier: list[NodeRef],
-    relationships: dict[str, list[str]],
+async def fetch_level(
+    vt: VirusTotalClient,
+    frontier: Sequence[NodeRef],
+    relationships: Mapping[str, Sequence[str]],
+    *,
     fan_out: int = 20,
     request_budget: int | None = None,
     policy: VerdictPolicy | None = None,
@@ -544,12 +530,12 @@ async def expand_level(
 
     Each node costs one GET that embeds the first page of each relationship; descriptor
     pages are fetched only where ``fan_out`` wants more than the embedded 20, and never
-    for a relationship whose count is zero. Requests run concurrently under the key's
-    rate limiter. The result is cached on the inputs (not the credentials), so a rerun
-    reuses a level already fetched.
+    for a relationship whose count is zero. Requests run concurrently under the client's
+    rate limiter. Expected failures (not found, quota, errors) become gaps in the result;
+    nothing is raised for one node.
 
     Args:
-        credentials: the VirusTotal credentials block.
+        vt: the client.
         frontier: the nodes to fetch, in priority order (the budget goes to the first).
         relationships: relationship names to follow per object type; an empty mapping
             only fetches the nodes (verdicts, no neighbours).
@@ -558,36 +544,21 @@ async def expand_level(
         policy: verdict thresholds.
         concurrency: requests in flight at once.
         leaf_verdicts: also fetch the related objects in full (one request per 40, only
-            for relationships with items), so that the next level's nodes come with
-            verdicts; for the last level of an expansion.
-
-    Returns:
-        The fetched nodes with verdicts, the related objects found, and what was left
-        undone (nodes not fetched, relationships cut short) and why.
+            for relationships with items), so that the next level's nodes come with verdicts.
 
     Raises:
         InvalidParameterError: a relationship name is malformed (no request made).
-
-    Example:
-        ```python
-        level = await expand_level(
-            credentials, [NodeRef(type="domain", id="example.com")], DEFAULT_RELATIONSHIPS
-        )
-        ```
     """
-    policy = policy or VerdictPolicy()
-    async with credentials.get_client() as vt:
-        level = _Level(
-            vt, relationships, max(0, fan_out), _Budget(request_budget), policy, concurrency, leaf_verdicts
-        )
-        result = await level.run(frontier)
-        result.requests_sent = vt.request_count
-        result.emulated = vt.emulated
-    get_run_logger().info(
-        "expanded %d nodes: %d related objects, %d requests, %d left undone",
-        len(frontier),
-        len(result.discoveries),
-        result.requests,
-        len(result.gaps),
+    level = _Level(
+        vt,
+        relationships,
+        max(0, fan_out),
+        _Budget(request_budget),
+        policy or VerdictPolicy(),
+        concurrency,
+        leaf_verdicts,
     )
+    result = await level.run(frontier)
+    result.requests_sent = vt.request_count
+    result.emulated = vt.emulated
     return result
