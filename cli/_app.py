@@ -26,6 +26,7 @@ from prefect_virustotal.flows import (
 )
 
 from ._common import ExitCode, console, emit, fail, resolve_target, run
+from ._migrate import migrate_app
 
 app = typer.Typer(
     name="prefect-virustotal",
@@ -39,6 +40,7 @@ emulator_app = typer.Typer(help="The offline emulator of the v3 API.", no_args_i
 app.add_typer(emulator_app, name="emulator")
 collection_app = typer.Typer(help="IoC collections.", no_args_is_help=True)
 app.add_typer(collection_app, name="collection")
+app.add_typer(migrate_app, name="migrate")
 
 BlockOption = Annotated[
     str | None, typer.Option("--block", help="Name of a saved VirusTotalCredentials block.")

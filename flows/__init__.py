@@ -6,6 +6,7 @@ from ._collections import CollectionSyncReport, sync_collection
 from ._enrich import EMULATED_BANNER, EnrichedIndicator, EnrichmentReport, enrich_iocs
 from ._expand import CollectionHook, expand_iocs
 from ._expand_artifacts import mermaid_diagram, mermaid_markdown, node_rows
+from ._migrate import MIGRATION_ARTIFACT_KEY, migration_report
 from ._retrohunt import (
     FINISHED_EVENT,
     NOTIFIED_VARIABLE,
@@ -23,6 +24,7 @@ __all__ = [
     "EMULATED_BANNER",
     "FINISHED_EVENT",
     "MAX_SEEN_IDS",
+    "MIGRATION_ARTIFACT_KEY",
     "NOTIFIED_VARIABLE",
     "AlertCheckpoint",
     "CollectionHook",
@@ -42,6 +44,7 @@ __all__ = [
     "expand_iocs",
     "mermaid_diagram",
     "mermaid_markdown",
+    "migration_report",
     "node_rows",
     "poll_alerts",
     "retrohunt",
