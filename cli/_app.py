@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
+from prefect_virustotal.core import enrich_results, lookup_many
 from prefect_virustotal.flows import (
     CollectionSyncReport,
     EnrichmentReport,
@@ -25,7 +26,7 @@ from prefect_virustotal.flows import (
     triage,
 )
 
-from ._common import ExitCode, console, emit, fail, resolve_target, run
+from ._common import ExitCode, RecordOption, console, emit, fail, resolve_target, run, runs_direct
 from ._migrate import migrate_app
 
 app = typer.Typer(
@@ -77,12 +78,21 @@ def lookup(
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
     fail_on: FailOnOption = None,
+    record: RecordOption = False,
 ) -> None:
-    """Look indicators up and print a verdict with its reason for each."""
+    """Look indicators up and print a verdict with its reason for each.
+
+    With no Prefect API configured (and neither ``--block`` nor ``--record``) it answers at once,
+    without starting Prefect; otherwise it runs the ``enrich_iocs`` flow, which shows in the UI.
+    """
     threshold = _check_fail_on(fail_on)
     target = resolve_target(block, emulator)
+    direct = runs_direct(target, block=block, record=record)
 
     async def work() -> EnrichmentReport:
+        if direct:
+            async with target.credentials.get_client() as vt:
+                return enrich_results(await lookup_many(vt, iocs))
         return await enrich_iocs(indicators=iocs, credentials=target.credentials)
 
     report = run(target, work)

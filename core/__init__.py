@@ -17,6 +17,12 @@ from ._checkpoints import (
     checkpoint_size,
     ensure_checkpoint_fits,
 )
+from ._enrich import (
+    EnrichedIndicator,
+    EnrichmentReport,
+    enrich_results,
+    lookup_many,
+)
 from ._expand import (
     DEFAULT_RELATIONSHIPS,
     DESCRIPTOR_PAGE,
@@ -66,6 +72,8 @@ __all__ = [
     "CheckpointStore",
     "CheckpointTooLargeError",
     "Discovery",
+    "EnrichedIndicator",
+    "EnrichmentReport",
     "LevelResult",
     "MemoryCheckpointStore",
     "MigrationFinding",
@@ -77,9 +85,11 @@ __all__ = [
     "checkpoint_name",
     "checkpoint_size",
     "collect_files",
+    "enrich_results",
     "ensure_checkpoint_fits",
     "fetch_level",
     "level_request_bound",
+    "lookup_many",
     "mask_key",
     "render_markdown",
     "scan_paths",

@@ -1,9 +1,11 @@
 """Flows composed from the pack's tasks. No HTTP here: the client owns it."""
 
+from prefect_virustotal.core import EnrichedIndicator, EnrichmentReport
+
 from ._alerts import MAX_SEEN_IDS, AlertCheckpoint, PollReport, poll_alerts
 from ._checkpoints import VariableCheckpointStore
 from ._collections import CollectionSyncReport, sync_collection
-from ._enrich import EMULATED_BANNER, EnrichedIndicator, EnrichmentReport, enrich_iocs
+from ._enrich import EMULATED_BANNER, enrich_iocs
 from ._expand import CollectionHook, expand_iocs
 from ._expand_artifacts import mermaid_diagram, mermaid_markdown, node_rows
 from ._migrate import MIGRATION_ARTIFACT_KEY, migration_report

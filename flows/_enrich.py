@@ -2,68 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
-from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import Assessment, VerdictPolicy, assess_object, extract_indicators
-from prefect_virustotal.client.models import LookupResult, LookupStatus
+from prefect_virustotal.client import VerdictPolicy, extract_indicators
+from prefect_virustotal.core import EnrichmentReport, enrich_results
 from prefect_virustotal.tasks import check_daily_budget, lookup_indicators
 
 EMULATED_BANNER = "EMULATED DATA: these results come from the prefect-virustotal emulator and are fiction."
-
-
-class EnrichedIndicator(BaseModel):
-    """One indicator: what the lookup found and the verdict the policy gives."""
-
-    lookup: LookupResult
-    assessment: Assessment | None = None
-
-    @property
-    def verdict(self) -> str:
-        """The verdict, or the lookup status when there is no report."""
-        if self.assessment is not None:
-            return self.assessment.verdict.value
-        return "unknown" if self.lookup.status == LookupStatus.NOT_FOUND else self.lookup.status.value
-
-
-class EnrichmentReport(BaseModel):
-    """What ``enrich_iocs`` returns."""
-
-    items: list[EnrichedIndicator] = Field(default_factory=list)
-    emulated: bool = False
-
-    @property
-    def summary(self) -> dict[str, int]:
-        """How many indicators got each verdict or status."""
-        return dict(Counter(item.verdict for item in self.items))
-
-    def rows(self) -> list[dict[str, str]]:
-        """One table row per indicator."""
-        rows = []
-        for item in self.items:
-            found = item.assessment
-            rows.append(
-                {
-                    "indicator": item.lookup.indicator,
-                    "type": item.lookup.kind or "-",
-                    "verdict": item.verdict,
-                    "detections": found.ratio if found else "-",
-                    "reason": found.reason if found else (item.lookup.error or ""),
-                    "link": item.lookup.link or "",
-                }
-            )
-        return rows
-
-
-def _assess(result: LookupResult, policy: VerdictPolicy) -> Assessment | None:
-    """The verdict of a found report; None for the other statuses."""
-    if result.status != LookupStatus.FOUND or result.report is None:
-        return None
-    return assess_object(result.report, policy)
 
 
 @flow(name="enrich_iocs", log_prints=False)
@@ -109,10 +56,7 @@ async def enrich_iocs(
         # The block keeps part of the day for incident response: refuse to eat into it.
         await check_daily_budget(block, needed=len(wanted))
     results = await lookup_indicators(block, wanted, concurrency=concurrency)
-    report = EnrichmentReport(
-        items=[EnrichedIndicator(lookup=r, assessment=_assess(r, policy)) for r in results],
-        emulated=any(r.emulated for r in results),
-    )
+    report = enrich_results(results, policy)
     description = "VirusTotal enrichment: one row per indicator."
     if report.emulated:
         description = f"**{EMULATED_BANNER}**\n\n{description}"

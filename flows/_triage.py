@@ -25,9 +25,10 @@ from prefect_virustotal.client import (
     sha256_of_file,
 )
 from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, LookupStatus
+from prefect_virustotal.core import EnrichedIndicator
 
 from ._collections import sync_collection
-from ._enrich import EMULATED_BANNER, EnrichedIndicator, enrich_iocs
+from ._enrich import EMULATED_BANNER, enrich_iocs
 from ._expand import expand_iocs
 from ._expand_artifacts import mermaid_diagram
 from ._submit import submit_and_wait
