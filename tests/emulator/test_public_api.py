@@ -28,6 +28,7 @@ def test_all_is_pinned() -> None:
         "Relationship",
         "RequestRecord",
         "Resolution",
+        "RetrohuntDurations",
         "SystemClock",
         "World",
         "WorldObject",
