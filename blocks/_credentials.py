@@ -6,10 +6,10 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, HttpUrl, SecretStr, field_validator
 
 from prefect_virustotal.client import (
     DEFAULT_BASE_URL,
@@ -21,6 +21,11 @@ from prefect_virustotal.client import (
 )
 
 from ._ratelimit import PrefectRateLimiter
+
+
+def _no_schema_default(schema: dict[str, Any]) -> None:
+    """Drop ``default`` from a field's JSON schema (the value itself keeps its default)."""
+    schema.pop("default", None)
 
 
 class VirusTotalCredentials(Block):
@@ -49,15 +54,20 @@ class VirusTotalCredentials(Block):
         ```python
         from prefect_virustotal.blocks import VirusTotalCredentials
 
-        credentials = await VirusTotalCredentials.load("virustotal")
-        async with credentials.get_client() as vt:
-            report = await vt.files.get("44d88612fea8a8f36de82e1278abb02f")
+        credentials = VirusTotalCredentials.load("BLOCK_NAME")
+
+        async def lookup() -> None:
+            async with credentials.get_client() as vt:
+                report = await vt.files.get("44d88612fea8a8f36de82e1278abb02f")
         ```
     """
 
     _block_type_name: ClassVar[str] = "VirusTotal Credentials"
     _block_type_slug: ClassVar[str] = "virustotal-credentials"
     _description: ClassVar[str] = "A VirusTotal API v3 key with its endpoint and quota."
+    # UNCONFIRMED: VirusTotal's own favicon path (no documented logo URL); shown by the UI only.
+    _logo_url: ClassVar[HttpUrl] = HttpUrl("https://www.virustotal.com/gui/images/favicon.png")
+    _documentation_url: ClassVar[HttpUrl] = HttpUrl("https://docs.virustotal.com/reference/overview")
 
     api_key: SecretStr = Field(description="The VirusTotal API key (sent only in the x-apikey header).")
     base_url: str = Field(
@@ -75,7 +85,11 @@ class VirusTotalCredentials(Block):
     daily_budget: int | None = Field(
         default=500,
         ge=0,
-        description="Most requests per UTC day from one process; None for no client-side cap.",
+        description="Most requests per UTC day from one process (a public key has 500); empty for "
+        "no client-side cap.",
+        # No default in the form's schema: Prefect's form shows a schema default in place of a
+        # stored empty value, and saving the form would then write 500 over "no cap".
+        json_schema_extra=_no_schema_default,
     )
     max_retries: int = Field(
         default=3, ge=0, le=10, description="Retries of a failed request (only where retrying is safe)."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import typer
 from rich.table import Table
 
 from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
-from prefect_virustotal.core import enrich_results, lookup_many
+from prefect_virustotal.core import defang, enrich_results, lookup_many
 from prefect_virustotal.flows import (
     CollectionSyncReport,
     EnrichmentReport,
@@ -18,6 +19,7 @@ from prefect_virustotal.flows import (
     TriageReport,
     enrich_iocs,
     expand_iocs,
+    mermaid_diagram,
     node_rows,
     poll_alerts,
     retrohunt,
@@ -26,7 +28,17 @@ from prefect_virustotal.flows import (
     triage,
 )
 
-from ._common import ExitCode, RecordOption, console, emit, fail, resolve_target, run, runs_direct
+from ._common import (
+    ExitCode,
+    RecordOption,
+    configure_logging,
+    console,
+    emit,
+    fail,
+    resolve_target,
+    run,
+    runs_direct,
+)
 from ._migrate import migrate_app
 
 app = typer.Typer(
@@ -36,6 +48,7 @@ app = typer.Typer(
     "3 quota or service error.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,
 )
 emulator_app = typer.Typer(help="The offline emulator of the v3 API.", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")
@@ -43,17 +56,45 @@ collection_app = typer.Typer(help="IoC collections.", no_args_is_help=True)
 app.add_typer(collection_app, name="collection")
 app.add_typer(migrate_app, name="migrate")
 
+
+@app.callback()
+def _main(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Log Prefect's INFO lines (-vv: DEBUG).")
+    ] = 0,
+) -> None:
+    configure_logging(verbose)
+
+
 BlockOption = Annotated[
     str | None, typer.Option("--block", help="Name of a saved VirusTotalCredentials block.")
 ]
 EmulatorOption = Annotated[
     bool, typer.Option("--emulator", help="Run against the in-process emulator (fiction, no key).")
 ]
+MermaidOption = Annotated[
+    bool, typer.Option("--mermaid", help="Also print the relationship graph as Mermaid source.")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 FailOnOption = Annotated[
     str | None,
     typer.Option("--fail-on", help="Exit 1 when a verdict is this bad or worse: malicious or suspicious."),
 ]
+
+
+class Corpus(str, Enum):
+    """Retrohunt corpora (checked before any flow starts)."""
+
+    MAIN = "main"
+    GOODWARE = "goodware"
+
+
+class Source(str, Enum):
+    """Alert sources (checked before any flow starts)."""
+
+    IOC_STREAM = "ioc_stream"
+    HUNTING_NOTIFICATIONS = "hunting_notifications"
+
 
 _FAIL_ON = ("malicious", "suspicious")
 
@@ -98,10 +139,7 @@ def lookup(
     report = run(target, work)
 
     def render() -> None:
-        table = Table("indicator", "type", "verdict", "detections", "reason")
-        for row in report.rows():
-            table.add_row(row["indicator"], row["type"], row["verdict"], row["detections"], row["reason"])
-        console.print(table)
+        console.print(_verdict_table(report.rows(), ["indicator", "verdict", "reason", "detections", "type"]))
 
     emit(report.model_dump(mode="json"), as_json=as_json, emulated=report.emulated, render=render)
     statuses = {item.lookup.status.value for item in report.items}
@@ -126,43 +164,37 @@ def scan(
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Submit and return; a later run attaches to the analysis.")
     ] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the verdict.")] = 900.0,
+    timeout: Annotated[float, typer.Option(min=0, help="Seconds to wait for the verdict.")] = 900.0,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
     fail_on: FailOnOption = None,
 ) -> None:
     """Submit a file or a URL, wait for the analysis, print the verdict."""
-    from prefect_virustotal.client import AnalysisTimeoutError
-
     threshold = _check_fail_on(fail_on)
     target_ = resolve_target(block, emulator)
     is_file = Path(target).exists()
 
-    async def work() -> SubmissionResult | dict[str, str]:
-        if target_.emulated and target_.emulator is not None:
+    async def work() -> SubmissionResult:
+        if target_.emulated and target_.emulator is not None and not no_wait:
             target_.emulator.scanning.set_durations(queued=0, running=0)
-        try:
-            return await submit_and_wait(
-                file_path=target if is_file else None,
-                url=None if is_file else target,
-                credentials=target_.credentials,
-                private=private,
-                timeout=0.0 if no_wait else timeout,
-            )
-        except AnalysisTimeoutError as exc:
-            if not no_wait:
-                raise
-            return {"analysis_id": exc.analysis_id, "status": exc.last_status or "queued"}
+        return await submit_and_wait(
+            file_path=target if is_file else None,
+            url=None if is_file else target,
+            credentials=target_.credentials,
+            private=private,
+            timeout=timeout,
+            wait=not no_wait,
+        )
 
     result = run(target_, work)
-    if isinstance(result, dict):
+    if no_wait and result.report is None:
         emit(
             result,
             as_json=as_json,
-            emulated=target_.emulated,
+            emulated=result.emulated or target_.emulated,
             render=lambda: console.print(
-                f"submitted: analysis {result['analysis_id']} ({result['status']}); "
+                f"submitted: analysis {result.analysis_id}; "
                 "run the same command again to attach to it and wait for the verdict",
                 markup=False,
             ),
@@ -170,7 +202,8 @@ def scan(
         return
 
     def render() -> None:
-        console.print(f"{result.kind} {result.indicator}", markup=False)
+        shown = defang(result.indicator) if result.kind == "url" else result.indicator
+        console.print(f"{result.kind} {shown}", markup=False)
         console.print(f"verdict: [bold]{result.verdict}[/] ({result.reason})")
         console.print(
             f"{result.outcome.value if hasattr(result.outcome, 'value') else result.outcome}; {result.link}",
@@ -184,10 +217,11 @@ def scan(
 @app.command()
 def expand(
     iocs: Annotated[list[str], typer.Argument(help="Seed indicators.")],
-    depth: Annotated[int, typer.Option("--depth", help="Hops to follow.")] = 2,
-    budget: Annotated[int, typer.Option("--budget", help="Most requests to spend.")] = 100,
-    fan_out: Annotated[int, typer.Option("--fan-out", help="Most items per relationship.")] = 20,
+    depth: Annotated[int, typer.Option("--depth", min=0, max=5, help="Hops to follow.")] = 2,
+    budget: Annotated[int, typer.Option("--budget", min=1, help="Most requests to spend.")] = 100,
+    fan_out: Annotated[int, typer.Option("--fan-out", min=1, help="Most items per relationship.")] = 20,
     stix: Annotated[Path | None, typer.Option("--stix", help="Write a STIX 2.1 bundle here.")] = None,
+    mermaid: MermaidOption = False,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
@@ -208,11 +242,13 @@ def expand(
     graph = run(target, work)
 
     def render() -> None:
-        columns = ["rank", "verdict", "type", "indicator", "detections", "depth", "found via"]
+        columns = ["indicator", "verdict", "detections", "found via", "type", "depth"]
         console.print(_verdict_table(node_rows(graph)[:50], columns))
         console.print(f"{len(graph.nodes)} nodes, {len(graph.edges)} edges, {graph.requests} requests")
         if graph.unexpanded:
             console.print(f"{len(graph.unexpanded)} nodes not expanded (e.g. {graph.unexpanded[0].reason})")
+        if mermaid:
+            console.print(mermaid_diagram(graph), markup=False)
 
     emit(graph, as_json=as_json, emulated=graph.emulated or target.emulated, render=render)
 
@@ -220,9 +256,9 @@ def expand(
 @app.command("retrohunt")
 def retrohunt_command(
     rules_file: Annotated[Path, typer.Argument(help="A file of YARA rules.")],
-    corpus: Annotated[str, typer.Option(help="main or goodware.")] = "main",
-    deadline: Annotated[float, typer.Option(help="Seconds before the job is aborted.")] = 6 * 3600,
-    poll_interval: Annotated[float, typer.Option(help="Seconds between progress checks.")] = 60.0,
+    corpus: Annotated[Corpus, typer.Option(help="main or goodware.")] = Corpus.MAIN,
+    deadline: Annotated[float, typer.Option(min=1, help="Seconds before the job is aborted.")] = 6 * 3600,
+    poll_interval: Annotated[float, typer.Option(min=1, help="Seconds between progress checks.")] = 60.0,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
@@ -245,7 +281,7 @@ def retrohunt_command(
         return await retrohunt(
             rules,
             credentials=target.credentials,
-            corpus=corpus,
+            corpus=corpus.value,
             deadline_seconds=deadline,
             poll_interval=poll_interval,
         )
@@ -268,11 +304,11 @@ app.add_typer(alerts_app, name="alerts")
 
 @alerts_app.command("poll")
 def alerts_poll(
-    source: Annotated[str, typer.Option(help="ioc_stream or hunting_notifications.")] = "ioc_stream",
+    source: Annotated[Source, typer.Option(help="ioc_stream or hunting_notifications.")] = Source.IOC_STREAM,
     acknowledge: Annotated[
         bool, typer.Option("--acknowledge", help="Delete each notification after its hand-off.")
     ] = False,
-    max_alerts: Annotated[int, typer.Option(help="Most alerts to hand on in this run.")] = 500,
+    max_alerts: Annotated[int, typer.Option(min=1, help="Most alerts to hand on in this run.")] = 500,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
@@ -282,7 +318,10 @@ def alerts_poll(
 
     async def work() -> PollReport:
         return await poll_alerts(
-            credentials=target.credentials, source=source, acknowledge=acknowledge, max_alerts=max_alerts
+            credentials=target.credentials,
+            source=source.value,
+            acknowledge=acknowledge,
+            max_alerts=max_alerts,
         )
 
     report = run(target, work)
@@ -307,7 +346,8 @@ def triage_command(
         bool,
         typer.Option("--allow-public-upload", help="Upload publicly when private scanning is unavailable."),
     ] = False,
-    budget: Annotated[int, typer.Option("--budget", help="Requests the expansion may spend.")] = 40,
+    budget: Annotated[int, typer.Option("--budget", min=0, help="Requests the expansion may spend.")] = 40,
+    mermaid: MermaidOption = False,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
@@ -338,6 +378,8 @@ def triage_command(
 
     def render() -> None:
         console.print(result.markdown, markup=False)
+        if mermaid and result.graph is not None:
+            console.print(mermaid_diagram(result.graph), markup=False)
         if report:
             console.print(f"Report written to {report}", markup=False)
 
@@ -345,14 +387,17 @@ def triage_command(
     _exit_for([result.summary_verdict], threshold)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
 def setup(ctx: typer.Context) -> None:
-    """Set up a Prefect server: block types, the credentials block from VT_API_KEY, the shared quota
-    limit and the work pool. Options are passed on (see ``prefect-virustotal setup --help-setup``)."""
+    """Set up a Prefect server: block types, the credentials block, the shared quota limit and the
+    work pool. Re-running it changes only what is given (see ``prefect-virustotal setup --help``)."""
     from ._setup import main as setup_main
 
-    args = ["--help" if a == "--help-setup" else a for a in ctx.args]
-    raise typer.Exit(setup_main(args))
+    # The set-up parses its own options, ``--help`` included, so that it lists the real ones.
+    raise typer.Exit(setup_main(ctx.args))
 
 
 @collection_app.command("sync")
@@ -384,26 +429,19 @@ def collection_sync(
             f"invalid {len(report.invalid)}"
         )
         for item in report.invalid:
-            console.print(f"  skipped (invalid): {item}", markup=False)
+            console.print(f"  skipped (invalid): {defang(item)}", markup=False)
 
     emit(report, as_json=as_json, emulated=report.emulated or target.emulated, render=render)
 
 
-@emulator_app.command("serve")
-def emulator_serve(
-    host: Annotated[
-        str, typer.Option(help="Address to bind (loopback only unless --allow-remote).")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8080,
-    api_key: Annotated[
-        list[str] | None, typer.Option("--api-key", help="KEY[:public|premium], repeatable.")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the emulated world.")] = 0,
-) -> None:
-    """Serve the emulator on loopback (same as ``python -m prefect_virustotal.emulator``)."""
+@emulator_app.command(
+    "serve",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def emulator_serve(ctx: typer.Context) -> None:
+    """Serve the emulator on loopback: the emulator's own options (``--port``, ``--api-key``,
+    ``--allow-remote``, ``--max-body-mb``, ...; see ``prefect-virustotal emulator serve --help``)."""
     from prefect_virustotal.emulator.__main__ import main as emulator_main
 
-    argv = ["--host", host, "--port", str(port), "--seed", str(seed)]
-    for key in api_key or []:
-        argv += ["--api-key", key]
-    raise typer.Exit(emulator_main(argv))
+    raise typer.Exit(emulator_main(ctx.args))

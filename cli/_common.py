@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -12,7 +13,7 @@ from enum import IntEnum
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 from rich.console import Console
 
 from prefect_virustotal.blocks import VirusTotalCredentials
@@ -35,6 +36,33 @@ EMULATED_LABEL = "[EMULATED] data from the prefect-virustotal emulator: fiction,
 
 console = Console(stderr=False, highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _drop_emulated_notice(record: logging.LogRecord) -> bool:
+    """The flows warn that data is emulated; the command line labels its output itself."""
+    return not str(record.msg).startswith("EMULATED DATA")
+
+
+def configure_logging(verbosity: int) -> None:
+    """Keep the terminal for the answer: WARNING by default, INFO with ``-v``, DEBUG with ``-vv``.
+
+    Only the console handler is turned down: flow and task runs still send their INFO lines to
+    the Prefect API, so the UI shows the whole run.
+    """
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler):
+            handler.setLevel(level)
+    if not verbosity:
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.addFilter(_drop_emulated_notice)
+    if verbosity >= 2:
+        logging.getLogger("prefect_virustotal").setLevel(logging.DEBUG)
+    # Prefect's notice that events are still being flushed at exit is not the user's business.
+    logging.getLogger("EventsWorker").setLevel(logging.WARNING if verbosity else logging.ERROR)
 
 
 class ExitCode(IntEnum):
@@ -94,20 +122,26 @@ def emulator_credentials(base_url: str | None = None) -> VirusTotalCredentials:
 def resolve_target(block: str | None, emulator: bool) -> Target:
     """Pick the credentials: ``--emulator``, ``--block NAME``, or ``VT_API_KEY``.
 
+    ``VT_BASE_URL``, when set, is the endpoint for a block and for ``VT_API_KEY`` alike.
+
     Exits with ``BAD_INPUT`` and a pointer to ``--emulator`` when nothing is configured.
     """
     if emulator:
         return Target(emulator_credentials(), emulated=True)
+    base_url = os.environ.get("VT_BASE_URL", "").strip() or None
     if block:
         try:
             loaded = asyncio.run(VirusTotalCredentials.aload(block))
         except ValueError as exc:
             fail(ExitCode.BAD_INPUT, f"no credentials block named {block!r}: {exc}")
         assert isinstance(loaded, VirusTotalCredentials)
+        if base_url:
+            loaded = _with_base_url(loaded, base_url)
         return Target(loaded, emulated=False)
     key = os.environ.get("VT_API_KEY", "").strip()
     if key:
-        return Target(VirusTotalCredentials(api_key=SecretStr(key)), emulated=False)
+        fields = {"base_url": base_url} if base_url else {}
+        return Target(_credentials(api_key=SecretStr(key), **fields), emulated=False)
     fail(
         ExitCode.BAD_INPUT,
         "no VirusTotal key configured: set VT_API_KEY, or pass --block NAME for a saved "
@@ -142,6 +176,19 @@ def runs_direct(target: Target, *, block: str | None, record: bool) -> bool:
     if record or block is not None or credentials.rate_limit_name or credentials.daily_reserve:
         return False
     return not prefect_api_configured()
+
+
+def _credentials(**fields: Any) -> VirusTotalCredentials:
+    """A block from the environment's values; a malformed ``VT_BASE_URL`` is bad input (exit 2)."""
+    try:
+        return VirusTotalCredentials(**fields)
+    except ValidationError as exc:
+        fail(ExitCode.BAD_INPUT, f"VT_BASE_URL: {exc.errors()[0]['msg']}")
+
+
+def _with_base_url(block: VirusTotalCredentials, base_url: str) -> VirusTotalCredentials:
+    """The block pointed at ``VT_BASE_URL`` (which wins, as in ``setup``)."""
+    return _credentials(**(block.model_dump() | {"api_key": block.api_key, "base_url": base_url}))
 
 
 def fail(code: ExitCode, message: str) -> NoReturn:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -37,6 +38,13 @@ AttributesT = TypeVar("AttributesT", bound=BaseModel)
 FilesArg = Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "PUT", "OPTIONS"})
+
+
+def _endpoint_of(base_url: str) -> str:
+    """``host:port`` of the API root, for errors that must say where a request went."""
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname}:{port}"
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -87,6 +95,7 @@ class VirusTotalClient:
             raise InvalidParameterError("an API key is required")
         self._key = key.strip()
         self.base_url = base_url.rstrip("/")
+        self._endpoint = _endpoint_of(self.base_url)
         self.limiter = limiter
         self.retry = retry or RetryPolicy()
         self.clock = clock
@@ -225,17 +234,23 @@ class VirusTotalClient:
                 )
             except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 sent = False
-                error = APITimeoutError(f"{method} {self._redact(path)}: {type(exc).__name__}")
+                error = APITimeoutError(
+                    f"{method} {self._redact(path)} at {self._endpoint}: {type(exc).__name__}"
+                )
             except httpx.TimeoutException as exc:
-                error = APITimeoutError(f"{method} {self._redact(path)}: {type(exc).__name__}")
+                error = APITimeoutError(
+                    f"{method} {self._redact(path)} at {self._endpoint}: {type(exc).__name__}"
+                )
             except httpx.ConnectError as exc:
                 sent = False
                 error = APIConnectionError(
-                    f"{method} {self._redact(path)}: could not connect ({type(exc).__name__})"
+                    f"{method} {self._redact(path)}: could not connect to {self._endpoint} "
+                    f"({type(exc).__name__})"
                 )
             except httpx.TransportError as exc:
                 error = APIConnectionError(
-                    f"{method} {self._redact(path)}: {type(exc).__name__}: {self._redact(str(exc))}"
+                    f"{method} {self._redact(path)} at {self._endpoint}: "
+                    f"{type(exc).__name__}: {self._redact(str(exc))}"
                 )
             else:
                 logger.debug("%s %s -> %s", method, path, response.status_code)

@@ -7,7 +7,6 @@ Everything here runs before a request is made: malformed input raises
 from __future__ import annotations
 
 import base64
-import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -116,6 +115,11 @@ def parse_file_hash(value: str) -> str:
             value, "file hash", "expected 32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex characters"
         )
     return candidate.lower()
+
+
+def hash_kind(file_hash: str) -> str:
+    """Name the hash algorithm of a validated hash: ``md5``, ``sha1`` or ``sha256``."""
+    return _HASH_LENGTHS[len(parse_file_hash(file_hash))]
 
 
 def parse_domain(value: str) -> str:
@@ -231,24 +235,6 @@ def parse_url_identifier(value: str) -> str:
     return candidate.rstrip("=")
 
 
-def canonical_url(url: str) -> str:
-    """Scheme and host lower-cased, ``/`` for an empty path: the form VirusTotal lists URLs in.
-
-    Not a validation (``normalize_url`` is): any text listed by the service goes through.
-    VirusTotal's own canonicalisation may do more (UNCONFIRMED: it is not documented); this
-    is the part that decides whether two spellings of a URL name the same object.
-    """
-    parts = urlsplit(url if "://" in url else "http://" + url)
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, parts.fragment)
-    )
-
-
-def sha256_of_url(url: str) -> str:
-    """The SHA-256 URL id: of the validated URL in its canonical form (``canonical_url``)."""
-    return hashlib.sha256(canonical_url(normalize_url(url)).encode()).hexdigest()
-
-
 @dataclass(frozen=True, slots=True)
 class Indicator:
     """A validated indicator.
@@ -267,13 +253,6 @@ class Indicator:
     def collection(self) -> str:
         """The API collection that holds objects of this kind."""
         return {"file": "files", "url": "urls", "domain": "domains", "ip_address": "ip_addresses"}[self.kind]
-
-    @property
-    def gui_link(self) -> str:
-        """The page for this indicator on virustotal.com."""
-        path = {"file": "file", "url": "url", "domain": "domain", "ip_address": "ip-address"}
-        ident = sha256_of_url(self.value) if self.kind == "url" else self.id
-        return f"https://www.virustotal.com/gui/{path[self.kind]}/{ident}"
 
 
 def parse_indicator(value: str, kind: IndicatorKind | None = None) -> Indicator:

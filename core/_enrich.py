@@ -11,7 +11,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from prefect_virustotal.client import (
     APIConnectionError,
@@ -29,6 +29,8 @@ from prefect_virustotal.client import (
 )
 from prefect_virustotal.client.models import LookupResult, LookupStatus
 
+from ._display import defang_text, display_indicator, verdict_rank, vt_link
+
 
 async def _lookup_one(
     vt: VirusTotalClient,
@@ -41,7 +43,13 @@ async def _lookup_one(
         indicator = parse_indicator(raw)
     except InvalidIndicatorError as exc:
         return LookupResult(indicator=raw, status=LookupStatus.INVALID, error=str(exc))
-    base = {"indicator": raw, "kind": indicator.kind, "id": indicator.id, "link": indicator.gui_link}
+    page = indicator.value if indicator.kind == "url" else indicator.id
+    base = {
+        "indicator": raw,
+        "kind": indicator.kind,
+        "id": indicator.id,
+        "link": vt_link(indicator.kind, page),
+    }
     if stop.is_set():
         return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error="not looked up: quota spent")
     try:
@@ -55,6 +63,8 @@ async def _lookup_one(
         return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=message)
     except (APIError, APIConnectionError) as exc:
         return LookupResult(**base, status=LookupStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
+    # The report's id is the page's id (for a URL, the SHA-256 of VirusTotal's canonical form).
+    base["link"] = vt_link(indicator.kind, report.id)
     return LookupResult(**base, status=LookupStatus.FOUND, report=report)
 
 
@@ -93,9 +103,10 @@ class EnrichedIndicator(BaseModel):
     lookup: LookupResult
     assessment: Assessment | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def verdict(self) -> str:
-        """The verdict, or the lookup status when there is no report."""
+        """The verdict, or the lookup status when there is no report (in ``--json`` as a flat field)."""
         if self.assessment is not None:
             return self.assessment.verdict.value
         return "unknown" if self.lookup.status == LookupStatus.NOT_FOUND else self.lookup.status.value
@@ -113,17 +124,20 @@ class EnrichmentReport(BaseModel):
         return dict(Counter(item.verdict for item in self.items))
 
     def rows(self) -> list[dict[str, str]]:
-        """One table row per indicator."""
+        """One table row per indicator, worst verdict first, in the order an analyst reads.
+
+        Indicators are shown defanged (hashes shortened); the only link is to VirusTotal's page.
+        """
         rows = []
-        for item in self.items:
+        for item in sorted(self.items, key=lambda i: verdict_rank(i.verdict)):
             found = item.assessment
             rows.append(
                 {
-                    "indicator": item.lookup.indicator,
-                    "type": item.lookup.kind or "-",
+                    "indicator": display_indicator(item.lookup.kind, item.lookup.indicator),
                     "verdict": item.verdict,
+                    "reason": defang_text(found.reason if found else (item.lookup.error or "")),
                     "detections": found.ratio if found else "-",
-                    "reason": found.reason if found else (item.lookup.error or ""),
+                    "type": item.lookup.kind or "-",
                     "link": item.lookup.link or "",
                 }
             )

@@ -47,6 +47,7 @@ from pydantic import BaseModel, Field
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import BadRequestError, InvalidParameterError
 from prefect_virustotal.client.models import Alert, LookupStatus
+from prefect_virustotal.core import vt_link
 from prefect_virustotal.flows._enrich import EMULATED_BANNER
 from prefect_virustotal.tasks import acknowledge_alerts, fetch_alert_page, lookup_indicators
 
@@ -214,7 +215,7 @@ def _event_resources(alert: Alert) -> tuple[dict[str, str], list[dict[str, str]]
         "vt.entity_id": alert.entity_id,
         "vt.origin": alert.origin,
         "vt.notification_id": alert.notification_id,
-        "vt.link": alert.link,
+        "vt.link": vt_link(alert.entity_type, alert.entity_id),
     }
     if alert.entity_type == "file":
         resource["vt.sha256"] = alert.entity_id

@@ -30,23 +30,27 @@ from prefect_virustotal.client import (
     Indicator,
     InvalidIndicatorError,
     InvalidParameterError,
-    NotFoundError,
-    canonical_url,
     extract_indicators,
     parse_indicator,
-    sha256_of_url,
 )
 from prefect_virustotal.client.models import (
     CollectionItemsUpdate,
     CollectionObject,
     Descriptor,
     VTObject,
-    collection_link,
+)
+from prefect_virustotal.core import (
+    artifact_key,
+    canonical_url,
+    display_indicator,
+    markdown_cell,
+    url_page_id,
+    vt_link,
 )
 from prefect_virustotal.tasks import (
     add_collection_items,
     create_collection,
-    get_collection,
+    find_collection,
     list_collection_items,
     list_user_collections,
     remove_collection_items,
@@ -55,7 +59,6 @@ from prefect_virustotal.tasks import (
 
 from ._enrich import EMULATED_BANNER
 
-ARTIFACT_KEY = "virustotal-collection-sync"
 _ARTIFACT_LIST_CAP = 200
 _VARIABLE_PREFIX = "virustotal-collection-"
 
@@ -98,7 +101,7 @@ class CollectionSyncReport(BaseModel):
 def indicator_keys(indicator: Indicator) -> list[Key]:
     """The keys a desired indicator matches under (see the module docstring)."""
     if indicator.kind == "url":
-        return [("url", canonical_url(indicator.value)), ("url", sha256_of_url(indicator.value))]
+        return [("url", canonical_url(indicator.value)), ("url", url_page_id(indicator.value))]
     return [(indicator.kind, indicator.id.lower())]
 
 
@@ -156,19 +159,17 @@ async def _find(
     """The collection named by a stable name or id, and whether it was found by id."""
     mapped = await Variable.aget(_variable_name(collection))
     if isinstance(mapped, dict) and isinstance(mapped.get("id"), str):
-        try:
-            return await get_collection(block, mapped["id"]), False
-        except NotFoundError:
-            get_run_logger().warning("collection %s (%r) is gone; making it anew", mapped["id"], collection)
+        remembered = await find_collection(block, mapped["id"])
+        if remembered is not None:
+            return remembered, False
+        get_run_logger().warning("collection %s (%r) is gone; making it anew", mapped["id"], collection)
     if owner:
         for candidate in await list_user_collections(block, owner):
             if candidate.attributes.name == collection:
                 return candidate, False
-    try:
-        return await get_collection(block, collection), True
-    except (NotFoundError, InvalidParameterError):
-        # Not an id (a malformed one costs no request): a stable name seen for the first time.
-        return None, False
+    # None: not an id (a malformed one costs no request), a stable name seen for the first time.
+    by_id = await find_collection(block, collection)
+    return by_id, by_id is not None
 
 
 def _attribute_changes(
@@ -310,7 +311,7 @@ async def sync_collection(
     report = CollectionSyncReport(
         collection_id=current.id,
         name=current.attributes.name,
-        link=current.attributes.link or collection_link(current.id),
+        link=current.attributes.link or vt_link("collection", current.id),
         created=created,
         added=[i.value for i in to_add],
         removed=removed,
@@ -319,7 +320,14 @@ async def sync_collection(
         updated_attributes=changed_attributes,
         emulated=emulated or any(u.emulated for u in updates),
     )
-    await acreate_markdown_artifact(key=ARTIFACT_KEY, markdown=_markdown(report), description=report.name)
+    state = "created" if report.created else "synchronised"
+    notice = f"\n\n**{EMULATED_BANNER}**" if report.emulated else ""
+    await acreate_markdown_artifact(
+        key=artifact_key("collection", collection),
+        markdown=_markdown(report),
+        description=f"VirusTotal collection {report.name} {state}: {len(report.added)} added, "
+        f"{len(report.removed)} removed.{notice}",
+    )
     if report.emulated:
         logger.warning(EMULATED_BANNER)
     logger.info(
@@ -346,19 +354,17 @@ def _listing(title: str, values: list[str]) -> list[str]:
     lines = [f"### {title} ({len(values)})", ""]
     if not values:
         return [*lines, "_none_", ""]
-    lines += [f"- `{value}`" for value in values[:_ARTIFACT_LIST_CAP]]
+    lines += [f"- `{display_indicator(None, value)}`" for value in values[:_ARTIFACT_LIST_CAP]]
     if len(values) > _ARTIFACT_LIST_CAP:
         lines.append(f"- ... and {len(values) - _ARTIFACT_LIST_CAP} more")
     return [*lines, ""]
 
 
 def _markdown(report: CollectionSyncReport) -> str:
-    lines = []
+    lines = [f"## Collection [{markdown_cell(report.name)}]({report.link})", ""]
     if report.emulated:
         lines += [f"**{EMULATED_BANNER}**", ""]
     lines += [
-        f"## Collection [{report.name}]({report.link})",
-        "",
         f"- id: `{report.collection_id}`",
         f"- created: {'yes' if report.created else 'no'}",
         f"- added: {len(report.added)}, removed: {len(report.removed)}, unchanged: {report.unchanged}",

@@ -7,7 +7,13 @@ from prefect.artifacts import acreate_table_artifact
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import VerdictPolicy, extract_indicators
-from prefect_virustotal.core import EnrichmentReport, enrich_results
+from prefect_virustotal.core import (
+    EnrichmentReport,
+    artifact_key,
+    display_indicator,
+    enrich_results,
+    verdict_counts,
+)
 from prefect_virustotal.tasks import check_daily_budget, lookup_indicators
 
 EMULATED_BANNER = "EMULATED DATA: these results come from the prefect-virustotal emulator and are fiction."
@@ -20,6 +26,7 @@ async def enrich_iocs(
     credentials: VirusTotalCredentials | str = "virustotal",
     policy: VerdictPolicy | None = None,
     concurrency: int = 8,
+    case: str | None = None,
 ) -> EnrichmentReport:
     """Enrich indicators with VirusTotal reports and explained verdicts.
 
@@ -33,6 +40,7 @@ async def enrich_iocs(
         credentials: a credentials block, or the name of a saved one.
         policy: verdict thresholds; the defaults need 3 engines for malicious.
         concurrency: lookups in flight at once (the key's rate limit still applies).
+        case: the case the indicators belong to; keys the artifact (else the first indicator).
 
     Returns:
         One enriched item per indicator, in input order, and whether the data is emulated.
@@ -57,10 +65,16 @@ async def enrich_iocs(
         await check_daily_budget(block, needed=len(wanted))
     results = await lookup_indicators(block, wanted, concurrency=concurrency)
     report = enrich_results(results, policy)
-    description = "VirusTotal enrichment: one row per indicator."
+    more = f" and {len(wanted) - 1} more" if len(wanted) > 1 else ""
+    subject = case or wanted[0] + more
+    shown = case or display_indicator(None, wanted[0]) + more
+    counts = verdict_counts(report.summary)
+    description = f"VirusTotal enrichment of {shown}: {len(report.items)} indicator(s), {counts}."
     if report.emulated:
-        description = f"**{EMULATED_BANNER}**\n\n{description}"
+        description = f"{description}\n\n**{EMULATED_BANNER}**"
         logger.warning(EMULATED_BANNER)
-    await acreate_table_artifact(key="virustotal-enrichment", table=report.rows(), description=description)
+    await acreate_table_artifact(
+        key=artifact_key("enrichment", subject), table=report.rows(), description=description
+    )
     logger.info("enriched %d indicators: %s", len(report.items), report.summary)
     return report

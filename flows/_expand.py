@@ -36,7 +36,13 @@ from prefect_virustotal.client.models import (
     NodeStatus,
     TruncatedRelationship,
 )
-from prefect_virustotal.core import DEFAULT_RELATIONSHIPS, LevelResult, level_request_bound
+from prefect_virustotal.core import (
+    DEFAULT_RELATIONSHIPS,
+    LevelResult,
+    artifact_key,
+    level_request_bound,
+    node_display,
+)
 from prefect_virustotal.tasks import expand_level
 
 from ._enrich import EMULATED_BANNER
@@ -344,16 +350,21 @@ async def expand_iocs(
 
 async def _publish(graph: IOCGraph, max_diagram_nodes: int) -> None:
     """The Mermaid diagram and the ranked table as Prefect artifacts."""
-    banner = f"**{EMULATED_BANNER}**\n\n" if graph.emulated else ""
+    notice = EMULATED_BANNER if graph.emulated else None
     if graph.emulated:
         get_run_logger().warning(EMULATED_BANNER)
+    subject = graph.seeds[0].partition(":")[2] if graph.seeds else "none"
+    if len(graph.seeds) > 1:
+        subject += f" and {len(graph.seeds) - 1} more"
+    seeds = ", ".join(node_display(n) for n in graph.nodes if n.key in set(graph.seeds)) or "no seeds"
+    tail = f"\n\n**{notice}**" if notice else ""
     await acreate_markdown_artifact(
-        key="virustotal-expansion-graph",
-        markdown=banner + mermaid_markdown(graph, max_diagram_nodes),
-        description="VirusTotal relationship graph",
+        key=artifact_key("expansion-graph", subject),
+        markdown=mermaid_markdown(graph, max_diagram_nodes, notice=notice),
+        description=f"VirusTotal relationship graph of {seeds}: {len(graph.nodes)} nodes (Mermaid).{tail}",
     )
     await acreate_table_artifact(
-        key="virustotal-expansion-nodes",
+        key=artifact_key("expansion-nodes", subject),
         table=node_rows(graph),
-        description=banner + "VirusTotal expansion: nodes ranked by verdict.",
+        description=f"VirusTotal expansion of {seeds}: {len(graph.nodes)} nodes, worst verdict first.{tail}",
     )

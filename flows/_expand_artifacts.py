@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from prefect_virustotal.client.models import GraphNode, IOCGraph
+from prefect_virustotal.core import defang, node_display, relationship_summary, vt_link
 
-_GUI_PATH = {"file": "file", "url": "url", "domain": "domain", "ip_address": "ip-address"}
 _TYPE_TAG = {"file": "file", "url": "url", "domain": "domain", "ip_address": "ip"}
 _LABEL_WIDTH = 36
 _CLASSES = (
@@ -20,7 +20,7 @@ _CLASSES = (
 
 def gui_link(node: GraphNode) -> str:
     """The node's page on virustotal.com."""
-    return f"https://www.virustotal.com/gui/{_GUI_PATH.get(node.type, node.type)}/{node.id}"
+    return vt_link(node.type, node.id)
 
 
 def _short(text: str, width: int = _LABEL_WIDTH) -> str:
@@ -35,11 +35,7 @@ def _escape(text: str) -> str:
 
 
 def _display(node: GraphNode) -> str:
-    name = node.label or node.id
-    if node.type == "file" and name != node.id:
-        name = f"{name} ({node.id[:8]})"
-    elif node.type == "file":
-        name = node.id[:16]
+    name = node_display(node)
     verdict = node.verdict if not node.detections else f"{node.verdict} {node.detections}"
     return f"{_TYPE_TAG.get(node.type, node.type)}: {_escape(_short(name))}<br/>{verdict}"
 
@@ -85,16 +81,23 @@ def mermaid_diagram(graph: IOCGraph, max_nodes: int = 40) -> str:
     return "\n".join(lines)
 
 
-def mermaid_markdown(graph: IOCGraph, max_nodes: int = 40) -> str:
-    """A markdown report: summary, the Mermaid diagram, and what was left undone."""
+def mermaid_markdown(
+    graph: IOCGraph,
+    max_nodes: int = 40,
+    title: str = "VirusTotal relationship graph",
+    notice: str | None = None,
+) -> str:
+    """A markdown report: title, ``notice`` (the emulated-data banner), summary, the Mermaid
+    diagram, and what was left undone."""
     verdicts = Counter(node.verdict for node in graph.nodes)
     summary = ", ".join(f"{verdicts[v]} {v}" for v in ("malicious", "suspicious", "clean", "unknown"))
     budget = "no budget" if graph.request_budget is None else f"budget {graph.request_budget}"
     cached = sum(1 for level in graph.levels if level.cached)
     parts = [
-        "# VirusTotal relationship graph",
+        f"# {title}",
         "",
-        f"Seeds: {', '.join(f'`{seed}`' for seed in graph.seeds) or '(none)'}  ",
+        *([f"**{notice}**", ""] if notice else []),
+        f"Seeds: {', '.join(f'`{_seed(graph, seed)}`' for seed in graph.seeds) or '(none)'}  ",
         f"{len(graph.nodes)} nodes ({summary}), {len(graph.edges)} edges, depth {graph.max_depth}.  ",
         f"Requests: {graph.requests} ({budget}); sent by this run: {graph.requests_sent}"
         + (f"; {cached} level(s) reused from the cache." if cached else "."),
@@ -104,14 +107,17 @@ def mermaid_markdown(graph: IOCGraph, max_nodes: int = 40) -> str:
             f"\nThe diagram shows {max_nodes} of {len(graph.nodes)} nodes (seeds first, then the worst "
             "verdicts); dashed boxes stand for the rest."
         )
-    parts += ["", "```mermaid", mermaid_diagram(graph, max_nodes), "```"]
+    # A text account first: Prefect's default UI shows the Mermaid block as raw code.
+    parts += ["", "## Relationships", ""]
+    parts += [f"- {line}" for line in relationship_summary(graph)] or ["None."]
+    parts += ["", "## Diagram (Mermaid)", "", "```mermaid", mermaid_diagram(graph, max_nodes), "```"]
     if graph.unexpanded:
         parts += ["", f"## Not expanded ({len(graph.unexpanded)})", ""]
         reasons = Counter(gap.reason for gap in graph.unexpanded)
         parts.append(", ".join(f"{n} for {reason}" for reason, n in reasons.most_common()))
         parts.append("")
         for gap in graph.unexpanded[:20]:
-            parts.append(f"- `{gap.node}` (depth {gap.depth}): {gap.reason}: {gap.detail}")
+            parts.append(f"- `{defang(gap.node)}` (depth {gap.depth}): {gap.reason}: {gap.detail}")
         if len(graph.unexpanded) > 20:
             parts.append(f"- ... and {len(graph.unexpanded) - 20} more (see the flow's result)")
     if graph.truncated:
@@ -124,26 +130,34 @@ def mermaid_markdown(graph: IOCGraph, max_nodes: int = 40) -> str:
     return "\n".join(parts)
 
 
+def _seed(graph: IOCGraph, key: str) -> str:
+    node = graph.node_map().get(key)
+    return node_display(node) if node is not None else defang(key)
+
+
 def node_rows(graph: IOCGraph) -> list[dict[str, str]]:
-    """One table row per node, worst verdict first."""
-    labels = {node.key: node.label or node.id for node in graph.nodes}
+    """One table row per node, worst verdict first, in the order an analyst reads.
+
+    Indicators are defanged and hashes shortened; the only link is to VirusTotal's page.
+    """
+    labels = {node.key: node_display(node) for node in graph.nodes}
     via: dict[str, str] = {}
     for edge in graph.edges:
         via.setdefault(
-            edge.target, f"{edge.relationship} of {_short(labels.get(edge.source, edge.source), 48)}"
+            edge.target, f"{edge.relationship} of {_short(labels.get(edge.source, defang(edge.source)), 48)}"
         )
     seeds = set(graph.seeds)
     rows = []
     for rank, node in enumerate(graph.ranked(), start=1):
         rows.append(
             {
-                "rank": str(rank),
+                "indicator": _short(labels[node.key], 80),
                 "verdict": node.verdict,
-                "type": node.type,
-                "indicator": _short(node.label or node.id, 80),
                 "detections": node.detections or "-",
-                "depth": str(node.depth),
                 "found via": "seed" if node.key in seeds else via.get(node.key, "-"),
+                "type": node.type,
+                "depth": str(node.depth),
+                "rank": str(rank),
                 "status": node.status.value,
                 "link": gui_link(node),
             }

@@ -30,7 +30,14 @@ from pydantic import BaseModel, Field
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import SYSTEM_CLOCK, Clock
 from prefect_virustotal.client.models import FileObject, MatchingFiles, RetrohuntJob
-from prefect_virustotal.core import CheckpointStore, checkpoint_fits, checkpoint_name
+from prefect_virustotal.core import (
+    CheckpointStore,
+    artifact_key,
+    checkpoint_fits,
+    checkpoint_name,
+    short_hash,
+    vt_link,
+)
 from prefect_virustotal.tasks import (
     abort_retrohunt_job,
     create_retrohunt_job,
@@ -80,12 +87,12 @@ class RetrohuntReport(BaseModel):
             context = item.context_attributes or {}
             rows.append(
                 {
-                    "sha256": item.id,
+                    "file": short_hash(item.id),
                     "name": attrs.meaningful_name or "-",
-                    "type": attrs.type_description or "-",
-                    "detections": f"{stats.malicious}/{stats.total}" if stats else "-",
                     "rule": str(context.get("rule_name") or "-"),
-                    "link": f"https://www.virustotal.com/gui/file/{item.id}",
+                    "detections": f"{stats.malicious}/{stats.total}" if stats else "-",
+                    "type": attrs.type_description or "-",
+                    "link": vt_link("file", item.id),
                 }
             )
         return rows
@@ -205,16 +212,17 @@ async def _collect(
         more_matches=found.resume_cursor is not None,
         emulated=found.emulated,
     )
-    description = f"Retrohunt job `{job.id}` ({report.status}): {len(report.matches)} matching file(s)."
+    found_count = len(report.matches)
+    description = f"VirusTotal retrohunt job `{job.id}` ({report.status}): {found_count} matching file(s)."
     if stopped:
         description += f" The flow aborted the job ({stopped}): the matches are partial."
     if report.more_matches:
         description += f" Only the first {len(report.matches)} are shown."
     if report.emulated:
-        description = f"**{EMULATED_BANNER}**\n\n{description}"
+        description = f"{description}\n\n**{EMULATED_BANNER}**"
         logger.warning(EMULATED_BANNER)
     await acreate_table_artifact(
-        key="virustotal-retrohunt-matches", table=report.rows(), description=description
+        key=artifact_key("retrohunt-matches", job.id), table=report.rows(), description=description
     )
     if collection is not None and report.matches:
         from ._collections import sync_collection

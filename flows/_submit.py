@@ -32,13 +32,11 @@ from prefect_virustotal.client import (
     Assessment,
     Clock,
     InvalidParameterError,
-    NotFoundError,
     UploadSource,
     Verdict,
     VerdictPolicy,
     assess_object,
     check_url_for_submission,
-    parse_indicator,
     private_options,
     url_has_credentials,
 )
@@ -48,13 +46,17 @@ from prefect_virustotal.client.models import (
     SubmissionResult,
     VTObject,
 )
-from prefect_virustotal.core import CheckpointStore, submission_checkpoint
+from prefect_virustotal.core import (
+    CheckpointStore,
+    artifact_key,
+    defang_text,
+    display_indicator,
+    submission_checkpoint,
+    vt_link,
+)
 from prefect_virustotal.tasks import (
+    find_report,
     get_analysis_item,
-    get_file_report,
-    get_private_file_report,
-    get_private_url_report,
-    get_url_report,
     rescan_file,
     rescan_private_file,
     scan_file,
@@ -133,11 +135,7 @@ def _rows(report: VTObject[Any]) -> list[dict[str, str]]:
 
 
 def _link(kind: str, indicator: str, private: bool) -> str:
-    if kind == "file":
-        # The private GUI path is UNCONFIRMED; the public one is documented.
-        return f"https://www.virustotal.com/gui/{'private/file' if private else 'file'}/{indicator}"
-    link = parse_indicator(indicator, "url").gui_link
-    return link.replace("/gui/url/", "/gui/private/url/") if private else link
+    return vt_link(kind, indicator, private=private)
 
 
 @flow(name="submit_and_wait", log_prints=False)
@@ -159,6 +157,7 @@ async def submit_and_wait(
     policy: VerdictPolicy | None = None,
     checkpoints: CheckpointStore | None = None,
     clock: Clock | None = None,
+    wait: bool = True,
 ) -> SubmissionResult:
     """Submit a file or URL to VirusTotal, wait for the analysis, and give the verdict.
 
@@ -190,6 +189,8 @@ async def submit_and_wait(
         policy: verdict thresholds for engine results.
         checkpoints: where the submission's checkpoint lives; Prefect Variables by default.
         clock: what "now" is when judging a report's age; the system clock by default.
+        wait: False submits (or finds the existing report) and returns at once: the
+            analysis id is the result (verdict ``unknown``), and a later run attaches to it.
 
     Returns:
         The report, the verdict and its reason, the analysis id and how it was obtained.
@@ -268,6 +269,7 @@ async def submit_and_wait(
                 block, kind, indicator, source, private, opts, known=existing is not None
             )
             analysis_id = descriptor.id
+            emulated = bool((descriptor.meta or {}).get("emulated"))
             # 4. Checkpoint BEFORE waiting: a rerun attaches to this analysis.
             await store.save(
                 name,
@@ -281,6 +283,20 @@ async def submit_and_wait(
             )
             logger.info("submitted; analysis %s checkpointed as %s", analysis_id, name)
 
+    if report is None and not wait:
+        assert analysis_id is not None
+        logger.info("analysis %s not waited for (wait=False): run again to attach to it", analysis_id)
+        return SubmissionResult(
+            kind=kind,
+            indicator=indicator,
+            private=private,
+            outcome=outcome,
+            analysis_id=analysis_id,
+            verdict="unknown",
+            reason=f"analysis {analysis_id} submitted, not waited for",
+            link=_link(kind, indicator, private),
+            emulated=emulated,
+        )
     if report is None:
         assert analysis_id is not None
         analysis = await wait_for_analysis(
@@ -304,17 +320,8 @@ async def submit_and_wait(
 async def _existing_report(
     block: VirusTotalCredentials, kind: str, indicator: str, private: bool
 ) -> VTObject[Any] | None:
-    """The current report, or None when VirusTotal has none."""
-    try:
-        if kind == "file":
-            if private:
-                return await get_private_file_report(block, indicator)
-            return await get_file_report(block, indicator)
-        if private:
-            return await get_private_url_report(block, indicator)
-        return await get_url_report(block, indicator)
-    except NotFoundError:
-        return None
+    """The current report, or None when VirusTotal has none (an answer, not a failure)."""
+    return await find_report(block, kind, indicator, private)
 
 
 async def _submit(
@@ -374,16 +381,21 @@ async def _publish(
         link=link,
         emulated=emulated,
     )
-    description = f"VirusTotal verdict for {kind} `{indicator}`: **{result.verdict}** ({result.reason})."
+    shown = display_indicator(kind, indicator)
+    description = (
+        f"VirusTotal verdict for {kind} `{shown}`: **{result.verdict}** ({defang_text(result.reason)})."
+    )
     if emulated:
-        description = f"**{EMULATED_BANNER}**\n\n{description}"
+        description = f"{description}\n\n**{EMULATED_BANNER}**"
         logger.warning(EMULATED_BANNER)
     rows = _rows(report) or [{"engine": "-", "category": "no engine results"}]
-    await acreate_table_artifact(key="virustotal-submission", table=rows, description=description)
+    await acreate_table_artifact(
+        key=artifact_key("submission", indicator), table=rows, description=description
+    )
     await acreate_link_artifact(
         link,
-        link_text=f"VirusTotal: {kind} {indicator[:80]}",
-        key="virustotal-submission-link",
+        link_text=f"VirusTotal page of {kind} {shown[:80]}",
+        key=artifact_key("submission-link", indicator),
         description=description,
     )
     resource = {

@@ -24,22 +24,30 @@ from prefect_virustotal.client import (
     extract_indicators,
     sha256_of_file,
 )
-from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, LookupStatus
-from prefect_virustotal.core import EnrichedIndicator
+from prefect_virustotal.client.models import IOCGraph, LookupStatus
+from prefect_virustotal.core import (
+    VERDICT_ORDER,
+    EnrichedIndicator,
+    artifact_key,
+    defang,
+    defang_text,
+    display_indicator,
+    markdown_cell,
+    markdown_link,
+    relationship_summary,
+    shorten_hashes,
+    verdict_counts,
+    verdict_rank,
+)
 
 from ._collections import sync_collection
 from ._enrich import EMULATED_BANNER, enrich_iocs
 from ._expand import expand_iocs
-from ._expand_artifacts import mermaid_diagram
+from ._expand_artifacts import mermaid_markdown
 from ._submit import submit_and_wait
 
 SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable"]
 _GAP_REASONS: dict[str, SkipReason] = {"request_budget": "budget", "quota": "quota", "invalid": "invalid"}
-
-
-def _worst_first(verdict: str) -> int:
-    """Sort key: the worst verdict first, anything that is not a verdict (failed, invalid) last."""
-    return -VERDICT_SEVERITY.get(verdict, -1)
 
 
 class TriageItem(BaseModel):
@@ -121,36 +129,54 @@ def _skip_for_status(enriched: EnrichedIndicator) -> SkippedWork | None:
 
 def summary_verdict(items: list[TriageItem]) -> str:
     """The worst verdict of the case (invalid and failed items do not count)."""
-    verdicts = [item.verdict for item in items if item.verdict in VERDICT_SEVERITY]
+    verdicts = [item.verdict for item in items if item.verdict in VERDICT_ORDER]
     if not verdicts:
         return Verdict.UNKNOWN.value
-    return min(verdicts, key=_worst_first)
+    return min(verdicts, key=verdict_rank)
 
 
-def _markdown(report: TriageReport, max_diagram_nodes: int) -> str:
-    lines = [f"# Triage: {report.case}", ""]
+def _markdown(report: TriageReport, graph_key: str | None) -> str:
+    """The report: the reason first, indicators defanged, links only to VirusTotal's pages."""
+    lines = [f"# Triage: {markdown_cell(defang_text(report.case))}", ""]
     if report.emulated:
         lines += [f"> **{EMULATED_BANNER}**", ""]
-    counts = ", ".join(
-        f"{n} {v}" for v, n in sorted(report.counts.items(), key=lambda kv: _worst_first(kv[0]))
-    )
+    counts = verdict_counts(report.counts)
     lines += [f"**Summary verdict: {report.summary_verdict.upper()}** ({counts or 'no indicators'})", ""]
-    lines += ["| indicator | type | verdict | detections | action | reason |", "|---|---|---|---|---|---|"]
-    for item in sorted(report.items, key=lambda i: _worst_first(i.verdict)):
-        shown = f"[`{item.indicator}`]({item.link})" if item.link else f"`{item.indicator}`"
-        reason = item.reason.replace("|", "\\|")
-        cells = [shown, item.kind or "-", item.verdict, item.detections, item.action, reason]
+    lines += [
+        "| indicator | verdict | reason | detections | action | type | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for item in sorted(report.items, key=lambda i: verdict_rank(i.verdict)):
+        text = display_indicator(item.kind, item.indicator)
+        shown = markdown_link(text, item.link) if item.link else f"`{markdown_cell(text)}`"
+        reason = markdown_cell(defang_text(item.reason)) or "-"
+        cells = [
+            shown,
+            f"**{item.verdict}**",
+            reason,
+            item.detections,
+            item.action,
+            item.kind or "-",
+            item.source,
+        ]
         lines.append("| " + " | ".join(cells) + " |")
-    if report.graph is not None and report.graph.nodes:
-        lines += ["", "## Relationships of the malicious indicators (one hop)", "", "```mermaid"]
-        lines += [mermaid_diagram(report.graph, max_diagram_nodes), "```"]
+    if report.graph is not None and report.graph.edges:
+        lines += ["", "## Relationships of the malicious indicators (one hop)", ""]
+        lines += [f"- {markdown_cell(line)}" for line in relationship_summary(report.graph)]
+        if graph_key:
+            lines += ["", f"The graph is drawn in the artifact `{graph_key}`."]
     lines += ["", "## Case collection", ""]
-    lines.append(
-        f"[{report.collection_link}]({report.collection_link})" if report.collection_link else "None."
-    )
+    if report.collection_link:
+        lines.append(f"[case-{case_slug(report.case)}]({report.collection_link}) on VirusTotal")
+    else:
+        lines.append("None.")
     lines += ["", "## Skipped", ""]
     if report.skipped:
-        lines += [f"- `{s.what}`: **{s.reason}**: {s.detail}" for s in report.skipped]
+        lines += [
+            f"- `{markdown_cell(shorten_hashes(defang(s.what)))}`: **{s.reason}**: "
+            f"{markdown_cell(defang_text(s.detail))}"
+            for s in report.skipped
+        ]
     else:
         lines.append("Nothing.")
     return "\n".join(lines) + "\n"
@@ -236,7 +262,7 @@ async def triage(
     enriched: list[EnrichedIndicator] = []
     emulated = False
     if wanted:
-        enrichment = await enrich_iocs(indicators=wanted, credentials=block, policy=policy)
+        enrichment = await enrich_iocs(indicators=wanted, credentials=block, policy=policy, case=case)
         enriched, emulated = enrichment.items, enrichment.emulated
     for entry in enriched:
         source = "file" if entry.lookup.indicator in file_hashes else "ticket"
@@ -324,10 +350,26 @@ async def triage(
         skipped=skipped,
         emulated=emulated,
     )
-    report.markdown = _markdown(report, max_diagram_nodes)
+    graph_key = artifact_key("triage-graph", slug) if graph is not None and graph.edges else None
+    report.markdown = _markdown(report, graph_key)
+    title = f"Triage of case {case}: {report.summary_verdict.upper()}"
+    notice = f"\n\n**{EMULATED_BANNER}**" if report.emulated else ""
     await acreate_markdown_artifact(
-        key=f"virustotal-triage-{slug}", markdown=report.markdown, description=f"Triage of {case}"
+        key=artifact_key("triage", slug),
+        markdown=report.markdown,
+        description=f"{title} ({verdict_counts(report.counts) or 'no indicators'}).{notice}",
     )
+    if graph is not None and graph_key is not None:
+        await acreate_markdown_artifact(
+            key=graph_key,
+            markdown=mermaid_markdown(
+                graph,
+                max_diagram_nodes,
+                title=f"Relationship graph of case {markdown_cell(defang_text(case))}",
+                notice=EMULATED_BANNER if report.emulated else None,
+            ),
+            description=f"Relationship graph of case {case} (Mermaid).{notice}",
+        )
     if report_path:
         await anyio.Path(report_path).write_text(report.markdown, encoding="utf-8")
     emit_event(

@@ -20,6 +20,7 @@ from ._collections import (
     add_collection_items,
     create_collection,
     delete_collection,
+    find_collection,
     get_collection,
     list_collection_comments,
     list_collection_items,
@@ -58,6 +59,7 @@ from ._retrohunt import (
 )
 from ._scanning import (
     delete_private_file,
+    find_report,
     get_analysis_item,
     get_private_file_report,
     get_private_url_report,
@@ -99,6 +101,8 @@ __all__ = [
     "delete_retrohunt_job",
     "expand_level",
     "fetch_alert_page",
+    "find_collection",
+    "find_report",
     "get_analysis",
     "get_analysis_item",
     "get_collection",

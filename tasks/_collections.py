@@ -12,7 +12,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.client import COLLECTION_BATCH_SIZE
+from prefect_virustotal.client import COLLECTION_BATCH_SIZE, InvalidParameterError, NotFoundError
 from prefect_virustotal.client.models import (
     CollectionItems,
     CollectionItemsUpdate,
@@ -342,3 +342,35 @@ async def list_collection_comments(
         comments = await vt.collections.comments(collection_id, limit=limit).collect()
     get_run_logger().info("collection %s has %d comments listed", collection_id, len(comments))
     return comments
+
+
+@task(name="find_collection", retries=0, cache_policy=NO_CACHE)
+async def find_collection(credentials: VirusTotalCredentials, collection_id: str) -> CollectionObject | None:
+    """Get an IoC collection, or None when there is none by that id (yet).
+
+    A collection that does not exist yet is an expected answer ("create it"), not a failure:
+    the task run stays Completed and logs at INFO.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        collection_id: the collection's id (a malformed id cannot name one: None, no request).
+
+    Returns:
+        The collection, or None.
+
+    Raises:
+        ForbiddenError: a private collection of another user.
+
+    Example:
+        ```python
+        case = await find_collection(credentials, collection_id) or await create_collection(...)
+        ```
+    """
+    try:
+        async with credentials.get_client() as vt:
+            collection = await vt.collections.get(collection_id)
+    except (NotFoundError, InvalidParameterError):
+        get_run_logger().info("no collection %r (yet)", collection_id)
+        return None
+    get_run_logger().info("collection %s: %d items", collection.id, collection.attributes.items_count)
+    return collection

@@ -14,7 +14,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.client import VirusTotalClient
+from prefect_virustotal.client import NotFoundError, VirusTotalClient
 from prefect_virustotal.client.models import (
     AnalysisObject,
     PrivateFileObject,
@@ -428,3 +428,44 @@ async def list_private_files(credentials: VirusTotalCredentials, limit: int = 10
         files = [item async for item in vt.private.files(limit=limit)]
     get_run_logger().info("listed %d private files", len(files))
     return files
+
+
+@task(name="find_report", retries=0, cache_policy=NO_CACHE)
+async def find_report(
+    credentials: VirusTotalCredentials, kind: str, indicator: str, private: bool = False
+) -> VTObject[Any] | None:
+    """The current report of a file or URL, public or private; None when VirusTotal has none.
+
+    A file or URL never seen (or a private file not scanned yet) is an expected answer, not a
+    failure: the task run stays Completed and logs at INFO.
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        kind: ``file`` or ``url``.
+        indicator: the file's hash, or the URL (or its id).
+        private: the private-scanning report.
+
+    Returns:
+        The report, or None.
+
+    Example:
+        ```python
+        report = await find_report(credentials, "file", sha256, private=True)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        try:
+            if kind == "file":
+                found: VTObject[Any] = await (
+                    vt.private.file(indicator) if private else vt.files.get(indicator)
+                )
+            else:
+                found = await (vt.private.url(indicator) if private else vt.urls.get(indicator))
+        except NotFoundError:
+            get_run_logger().info(
+                "no %s%s report for %s (yet)", "private " if private else "", kind, indicator
+            )
+            return None
+        report = mark_emulated(vt, found)
+    get_run_logger().info("%s report found: %s", kind, report.id)
+    return report

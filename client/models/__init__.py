@@ -39,7 +39,6 @@ from ._collections import (
     CollectionObject,
     CommentAttributes,
     CommentObject,
-    collection_link,
 )
 from ._graph import (
     VERDICT_SEVERITY,
@@ -177,6 +176,5 @@ __all__ = [
     "VTObject",
     "Votes",
     "YaraCheck",
-    "collection_link",
     "node_key",
 ]

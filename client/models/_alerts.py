@@ -21,9 +21,6 @@ AlertSource = Literal["ioc_stream", "hunting_notifications"]
 ALERT_EVENT_NAMESPACE = uuid.UUID("6f1b7a52-3c1e-5d7e-9a55-7669727573a1")
 """Namespace of the deterministic event ids (uuid5 of ``<source>:<notification id>``)."""
 
-_GUI = "https://www.virustotal.com/gui"
-_GUI_PATHS = {"file": "file", "url": "url", "domain": "domain", "ip_address": "ip-address"}
-
 
 class NotificationSource(VTModel):
     """What produced a notification: ``hunting_ruleset``, ``retrohunt_job``, ``collection``..."""
@@ -182,11 +179,6 @@ class Alert(VTModel):
     def event_id(self) -> uuid.UUID:
         """The id of this alert's Prefect event: the same on every delivery of it."""
         return uuid.uuid5(ALERT_EVENT_NAMESPACE, f"{self.source}:{self.notification_id}")
-
-    @property
-    def link(self) -> str:
-        """The entity's page on virustotal.com."""
-        return f"{_GUI}/{_GUI_PATHS.get(self.entity_type, self.entity_type)}/{self.entity_id}"
 
     @classmethod
     def from_ioc_stream(cls, item: IoCStreamItem) -> Alert:

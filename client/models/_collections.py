@@ -8,14 +8,12 @@ from pydantic import Field
 
 from ._base import EpochDatetime, VTModel, VTObject
 
-GUI_COLLECTION_URL = "https://www.virustotal.com/gui/collection/"
-
 
 class CollectionAttributes(VTModel):
     """Attributes of a ``collection`` (an IoC collection).
 
     The counts say how many items each relationship holds; ``link`` is the page on
-    virustotal.com when the service gives it (see :func:`collection_link`).
+    virustotal.com when the service gives it.
     """
 
     name: str = ""
@@ -52,11 +50,6 @@ class CommentAttributes(VTModel):
 
 CollectionObject = VTObject[CollectionAttributes]
 CommentObject = VTObject[CommentAttributes]
-
-
-def collection_link(collection_id: str) -> str:
-    """The collection's page on virustotal.com."""
-    return GUI_COLLECTION_URL + collection_id
 
 
 class CollectionItemsUpdate(VTModel):

@@ -106,8 +106,3 @@ def test_url_credentials() -> None:
     assert url_has_credentials("https://user:pass@example.com/x")
     assert not url_has_credentials("https://example.com/x")
     assert strip_url_credentials("https://user:pass@example.com/x?a=1") == "https://example.com/x?a=1"
-
-
-def test_gui_links() -> None:
-    assert parse_indicator(SHA256).gui_link.endswith(f"/gui/file/{SHA256}")
-    assert parse_indicator("8.8.8.8").gui_link.endswith("/gui/ip-address/8.8.8.8")

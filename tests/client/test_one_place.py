@@ -1,4 +1,4 @@
-"""Pieces of logic that exist once in the pack: ranking, canonical URLs, hashing, report by kind, quota."""
+"""Pieces of logic that exist once in the pack: ranking, hashing, report by kind, quota."""
 
 from __future__ import annotations
 
@@ -16,11 +16,8 @@ from prefect_virustotal.client import (
     VirusTotalClient,
     assess,
     assess_object,
-    canonical_url,
-    parse_indicator,
     quota_refusal,
     sha256_of_file,
-    sha256_of_url,
 )
 from prefect_virustotal.client.models import VERDICT_SEVERITY
 from prefect_virustotal.emulator import Emulator
@@ -30,28 +27,6 @@ def test_verdicts_are_listed_worst_first_as_ranked() -> None:
     assert [v.severity for v in Verdict] == sorted((v.severity for v in Verdict), reverse=True)
     assert {v.value: v.severity for v in Verdict} == VERDICT_SEVERITY
     assert Verdict.UNKNOWN.severity > Verdict.CLEAN.severity  # never seen is not safe
-
-
-@pytest.mark.parametrize(
-    ("given", "canonical"),
-    [
-        ("HTTP://Example.COM", "http://example.com/"),
-        ("example.com/Path?q=A", "http://example.com/Path?q=A"),
-        ("https://a.example/x", "https://a.example/x"),
-    ],
-)
-def test_one_canonical_url_and_its_sha256(given: str, canonical: str) -> None:
-    assert canonical_url(given) == canonical
-    assert sha256_of_url(given) == hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def test_the_url_page_link_names_the_object_the_service_holds(
-    emulator: Emulator, vt: VirusTotalClient
-) -> None:
-    url_id = emulator.world.add_url("http://Shop.Example.COM", nature="malicious")
-    link = parse_indicator("http://Shop.Example.COM").gui_link
-    assert link.endswith(f"/gui/url/{url_id}")
-    assert (await vt.urls.get("http://Shop.Example.COM")).id == url_id
 
 
 def test_sha256_of_file_streams_the_same_digest_as_an_upload(tmp_path: Path) -> None:

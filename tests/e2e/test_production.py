@@ -265,7 +265,7 @@ def test_three_runs_on_two_workers_share_one_quota(stack: dict[str, Any]) -> Non
 
     # Results: every run's table artifact has one row per indicator, none quota-limited.
     artifacts = _post(http, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": run_ids}}})
-    tables = [a for a in artifacts if a["key"] == "virustotal-enrichment"]
+    tables = [a for a in artifacts if a["key"].startswith("virustotal-enrichment-")]
     assert len(tables) == RUNS
     for table in tables:
         rows = json.loads(table["data"])

@@ -35,13 +35,23 @@ async def test_enrich_from_ticket_text(
     assert by_input[clean_domain].verdict in {"clean", "unknown"}
     assert by_input["0" * 64].verdict == "unknown" and by_input["0" * 64].lookup.status.value == "not_found"
     assert report.emulated
-    assert all(row["reason"] for row in report.rows())
+    rows = report.rows()
+    assert all(row["reason"] for row in rows)
+    # Worst first, the reason before the detections, the domain defanged, the hash shortened.
+    assert rows[0]["verdict"] == "malicious" and [r["verdict"] for r in rows][-1] == "invalid"
+    assert {"indicator": bad_file[:12], "verdict": "malicious"}.items() <= next(
+        r for r in rows if r["indicator"] == bad_file[:12]
+    ).items()
+    assert list(rows[0])[:3] == ["indicator", "verdict", "reason"]
+    assert clean_domain.replace(".", "[.]") in {row["indicator"] for row in rows}
     assert PREMIUM_KEY not in caplog.text
     assert PREMIUM_KEY not in report.model_dump_json()
 
     async with get_client() as prefect:
         artifacts = await prefect.read_artifacts()
-    table: Any = await latest_artifact("virustotal-enrichment")
+    table: Any = await latest_artifact("virustotal-enrichment-not-an-indicator-and-4-more")
+    # The description says what it is first; the emulated-data notice follows.
+    assert table.description.startswith("VirusTotal enrichment of ")
     assert "EMULATED" in (table.description or "")
     assert all(PREMIUM_KEY not in str(a.data) for a in artifacts)
 

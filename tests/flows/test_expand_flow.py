@@ -6,6 +6,7 @@ shared by the whole test session), except the cache test's second run, which is 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from urllib.parse import parse_qs
 
@@ -289,9 +290,13 @@ async def test_artifacts_published(credentials: VirusTotalCredentials, mounted: 
     async with get_client() as client:
         graph_art = await client.read_latest_artifacts()
     by_key = {a.key: a for a in graph_art}
-    assert "```mermaid" in str(by_key["virustotal-expansion-graph"].data)
-    assert "EMULATED DATA" in str(by_key["virustotal-expansion-graph"].data)
-    assert by_key["virustotal-expansion-nodes"].type == "table"
+    # Keyed by the seed: another expansion does not overwrite this one.
+    graph_key, nodes_key = (f"virustotal-expansion-{what}-{seed[:12]}" for what in ("graph", "nodes"))
+    assert "```mermaid" in str(by_key[graph_key].data)
+    assert "EMULATED DATA" in str(by_key[graph_key].data)
+    assert str(by_key[graph_key].description).startswith("VirusTotal relationship graph of ")
+    assert by_key[nodes_key].type == "table"
+    assert list(json.loads(str(by_key[nodes_key].data))[0])[:3] == ["indicator", "verdict", "detections"]
 
 
 async def test_malicious_nodes_pushed_into_a_collection(

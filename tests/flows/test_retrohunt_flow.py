@@ -63,7 +63,7 @@ async def test_retrohunt_runs_to_exact_matches(
 
     async with get_client() as prefect:
         artifacts = await prefect.read_artifacts()
-    table: Any = await latest_artifact("virustotal-retrohunt-matches")
+    table: Any = await latest_artifact(f"virustotal-retrohunt-matches-{report.job_id}")
     assert "EMULATED" in (table.description or "")
     progress: Any = await latest_artifact("virustotal-retrohunt-progress")
     assert float(progress.data) == 100.0

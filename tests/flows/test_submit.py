@@ -63,8 +63,8 @@ async def test_file_submission_gives_verdict_artifacts_and_event(
     async with get_client() as prefect:
         artifacts = await prefect.read_artifacts()
     keys = {a.key for a in artifacts}
-    assert {"virustotal-submission", "virustotal-submission-link"} <= keys
-    table: Any = await latest_artifact("virustotal-submission")
+    assert {f"virustotal-submission-{sha256[:12]}", f"virustotal-submission-link-{sha256[:12]}"} <= keys
+    table: Any = await latest_artifact(f"virustotal-submission-{sha256[:12]}")
     assert "EMULATED" in (table.description or "") and "engine" in str(table.data)
     assert all(PREMIUM_KEY not in str(a.data) for a in artifacts)
     assert PREMIUM_KEY not in caplog.text and PREMIUM_KEY not in result.model_dump_json()
@@ -148,7 +148,7 @@ async def test_private_malicious_file(credentials: VirusTotalCredentials, mounte
     assert result.verdict == "malicious" and "SEVERITY_HIGH" in result.reason
     async with get_client() as prefect:
         artifacts = await prefect.read_artifacts()
-    table = [a for a in artifacts if a.key == "virustotal-submission"]
+    table = [a for a in artifacts if (a.key or "").startswith("virustotal-submission-")]
     assert any("threat_verdict" in str(a.data) and "Zenbox" in str(a.data) for a in table)
 
 

@@ -68,9 +68,9 @@ async def test_sync_creates_converges_and_then_writes_nothing(
 
     async with get_client() as prefect:
         artifacts = await prefect.read_artifacts()
-    markdown = [str(a.data) for a in artifacts if a.key == "virustotal-collection-sync"]
+    markdown = [str(a.data) for a in artifacts if a.key == "virustotal-collection-case-converge"]
     assert any(f"https://www.virustotal.com/gui/collection/{first.collection_id}" in m for m in markdown)
-    assert any("EMULATED" in m and "203.0.113.9" in m for m in markdown)
+    assert any("EMULATED" in m and "203[.]0[.]113[.]9" in m for m in markdown)
     assert all(PREMIUM_KEY not in m for m in markdown)
 
 

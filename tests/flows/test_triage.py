@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -66,10 +69,67 @@ async def test_triage_of_the_demo_incident(
     (collection,) = [c for c in mounted.collections.collections.values() if c.name == "case-inc-2026-1127"]
     assert sum(collection.count(rel) for rel in collection.items) >= 4
     text = out.read_text()
-    assert "Summary verdict: MALICIOUS" in text and "EMULATED" in text and "```mermaid" in text
+    assert "Summary verdict: MALICIOUS" in text and "EMULATED" in text
+    # The graph has an artifact of its own; the report summarises the relationships in text.
+    assert "```mermaid" not in text and "## Relationships" in text
+    assert "virustotal-triage-graph-inc-2026-1127" in text
     async with get_client() as prefect:
         artifacts = await prefect.read_artifacts()
-    assert any(a.key == "virustotal-triage-inc-2026-1127" for a in artifacts)
+    by_key = {a.key: a for a in artifacts}
+    assert "virustotal-triage-inc-2026-1127" in by_key
+    assert "```mermaid" in str(by_key["virustotal-triage-graph-inc-2026-1127"].data)
+    assert str(by_key["virustotal-triage-inc-2026-1127"].description).startswith(
+        "Triage of case INC-2026-1127"
+    )
+
+
+_URL = re.compile(r"(?:https?|ftp)://[^\s)\]|\"'`<>]+", re.IGNORECASE)
+_MD_LINK = re.compile(r"\]\(([^)]+)\)")
+
+
+def _links(text: str) -> list[str]:
+    return _URL.findall(text) + _MD_LINK.findall(text)
+
+
+async def test_every_artifact_of_a_triage_links_only_to_virustotal(
+    credentials: VirusTotalCredentials, mounted: Emulator, tmp_path: Path
+) -> None:
+    """Run triage and read every artifact back through the Prefect API, as the UI does."""
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    bad_url = mounted.world.get("url", mounted.world.pick("url", "malicious"))
+    assert bad_url is not None
+    ticket = (DEMO / "ticket.txt").read_text() + f"\nClicked: {bad_url.attributes['url']}\n"
+    started = datetime.now(timezone.utc)
+    report = await triage(
+        "INC-links",
+        text=ticket,
+        files=[str(DEMO / "samples" / "invoice_nov_attachment.bin")],
+        credentials=credentials,
+        expand_budget=6,
+    )
+    assert report.summary_verdict == "malicious"
+    async with get_client() as prefect:
+        recent = await prefect.read_artifacts(sort=ArtifactSort.CREATED_DESC, limit=200)
+    # Tests run one at a time: what was created since the run started is this triage's.
+    artifacts = [a for a in recent if a.created is not None and a.created >= started]
+    kinds = {a.type for a in artifacts}
+    assert {"markdown", "table"} <= kinds and len(artifacts) >= 5, [a.key for a in artifacts]
+    for artifact in artifacts:
+        data = artifact.data if isinstance(artifact.data, str) else json.dumps(artifact.data)
+        for link in _links(data) + _links(artifact.description or ""):
+            assert link.startswith("https://www.virustotal.com/gui/"), (artifact.key, link)
+        assert "://evil" not in data
+        if artifact.type == "table":
+            rows = json.loads(data) if isinstance(artifact.data, str) else artifact.data
+            columns = list(rows[0]) if rows else []
+            if "reason" in columns:
+                assert columns.index("reason") < 4, (artifact.key, columns)
+    triage_md = next(a for a in artifacts if a.key == "virustotal-triage-inc-links")
+    header = next(line for line in str(triage_md.data).splitlines() if line.startswith("| indicator"))
+    assert [c.strip() for c in header.strip("|").split("|")].index("reason") < 4
+    # The clicked URL is in the report, defanged, and its page is linked by the URL's SHA-256.
+    assert bad_url.id in str(triage_md.data)
 
 
 async def test_public_upload_needs_opt_in(mounted: Emulator, tmp_path: Path) -> None:

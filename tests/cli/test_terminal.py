@@ -1,0 +1,98 @@
+"""The terminal is for the answer: quiet logs, options checked first, clean JSON, one endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from prefect_virustotal.cli import ExitCode, app
+from prefect_virustotal.emulator import Emulator
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+runner = CliRunner()
+WORLD = Emulator(seed=0).world
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed command in a process of its own, against the session's Prefect server."""
+    from prefect.settings import PREFECT_API_URL
+
+    environment = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()), **(env or {}))
+    environment.pop("PREFECT_LOGGING_LEVEL", None)  # the command line's own default, not the suite's
+    return subprocess.run(
+        [sys.executable, "-m", "prefect_virustotal.cli", *args],
+        capture_output=True, text=True, env=environment, timeout=180, check=False,
+    )  # fmt: skip
+
+
+def test_terminal_shows_warnings_only_unless_verbose() -> None:
+    domain = WORLD.pick("domain", nature="clean")
+    quiet = _cli("lookup", domain, "--emulator")
+    assert quiet.returncode == ExitCode.OK, quiet.stderr
+    assert domain.replace(".", "[.]") in quiet.stdout
+    assert "INFO" not in quiet.stderr and "Finished in state" not in quiet.stderr, quiet.stderr
+    assert "EMULATED DATA" not in quiet.stderr  # the output carries its own label
+    verbose = _cli("-v", "lookup", domain, "--emulator")
+    assert "Finished in state Completed" in verbose.stderr
+
+
+def test_vt_base_url_is_honoured_and_named_on_failure() -> None:
+    result = _cli(
+        "lookup", "8.8.8.8", env={"VT_API_KEY": "k" * 10, "VT_BASE_URL": "http://127.0.0.1:9/api/v3"}
+    )
+    assert result.returncode == ExitCode.SERVICE
+    assert "127.0.0.1:9" in result.stdout + result.stderr
+    assert "www.virustotal.com" not in result.stdout + result.stderr
+
+
+def test_json_is_clean_with_a_flat_verdict() -> None:
+    bad = WORLD.pick("file", nature="malicious")
+    result = runner.invoke(app, ["lookup", bad, "--emulator", "--json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    item = json.loads(result.stdout)["result"]["items"][0]
+    assert item["verdict"] == "malicious"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["alerts", "poll", "--source", "ioc-stream", "--emulator"],
+        ["expand", "8.8.8.8", "--depth", "-1", "--emulator"],
+        ["expand", "8.8.8.8", "--budget", "0", "--emulator"],
+        ["scan", "http://a.example/", "--timeout", "-5", "--emulator"],
+    ],
+)
+def test_bad_options_exit_2_before_any_flow(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == ExitCode.BAD_INPUT, result.output
+    assert "Traceback" not in result.output
+    assert "Flow run" not in result.output
+
+
+def test_emulator_serve_takes_the_emulators_flags() -> None:
+    result = runner.invoke(app, ["emulator", "serve", "--help"])
+    assert result.exit_code == 0
+    assert "--allow-remote" in result.output and "--max-body-mb" in result.output
+
+
+def test_mermaid_only_when_asked() -> None:
+    seed = WORLD.pick("file", nature="malicious", min_relationship=("contacted_domains", 2))
+    plain = runner.invoke(app, ["expand", seed, "--depth", "1", "--emulator"])
+    assert plain.exit_code == ExitCode.OK, plain.output
+    assert "graph LR" not in plain.output
+    drawn = runner.invoke(app, ["expand", seed, "--depth", "1", "--emulator", "--mermaid"])
+    assert "graph LR" in drawn.output
+
+
+def test_a_malformed_vt_base_url_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VT_API_KEY", "k" * 10)
+    monkeypatch.setenv("VT_BASE_URL", "ftp://127.0.0.1/api/v3")
+    result = runner.invoke(app, ["lookup", "8.8.8.8"])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "VT_BASE_URL" in result.output
