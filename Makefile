@@ -12,7 +12,7 @@ export PREFECT_LOGGING_LEVEL ?= WARNING
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 unexport PREFECT_API_URL PREFECT_API_KEY PREFECT_PROFILE
 
-.PHONY: demo test check lint typecheck pytest bench emulator install clean
+.PHONY: demo test check lint layers typecheck pytest bench emulator install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,15 +34,19 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The layer table of DESIGN.md: contracts in pyproject.toml ([tool.importlinter]).
+layers: install
+	$(BIN)/lint-imports --no-cache
+
 typecheck: install
 	$(BIN)/mypy $(addprefix -p prefect_virustotal.,client core blocks tasks flows emulator cli)
 
 pytest: install
 	PREFECT_HOME=$$(mktemp -d) $(BIN)/python -m pytest
 
-check: lint typecheck
+check: lint layers typecheck
 
-test: lint typecheck pytest
+test: lint layers typecheck pytest
 
 bench: install
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; PREFECT_HOME=$$(mktemp -d) $(BIN)/python $$script || exit 1; done

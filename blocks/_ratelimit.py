@@ -56,6 +56,8 @@ import httpx
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
+from prefect_virustotal.client import VirusTotalError
+
 logger = logging.getLogger(__name__)
 
 GUARD_SECONDS = 1.5
@@ -70,7 +72,7 @@ _EPSILON = 0.01
 _POLL = 0.02
 
 
-class SharedRateLimitError(RuntimeError):
+class SharedRateLimitError(VirusTotalError, RuntimeError):
     """The Prefect global concurrency limit is missing or cannot be used as a rate limit.
 
     Never a silent no-op: without the limit, runs on several workers would overrun the

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from prefect_virustotal.client.models import IOCGraph, SubmissionResult
-from prefect_virustotal.core import defang
+from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
+from prefect_virustotal.core import defang, enrich_results, lookup_many
 from prefect_virustotal.flows import (
     CollectionSyncReport,
     EnrichmentReport,
@@ -28,7 +28,17 @@ from prefect_virustotal.flows import (
     triage,
 )
 
-from ._common import ExitCode, configure_logging, console, emit, fail, resolve_target, run
+from ._common import (
+    ExitCode,
+    RecordOption,
+    configure_logging,
+    console,
+    emit,
+    fail,
+    resolve_target,
+    run,
+    runs_direct,
+)
 from ._migrate import migrate_app
 
 app = typer.Typer(
@@ -87,19 +97,19 @@ class Source(str, Enum):
     VT_ALERTS = "vt_alerts"
 
 
-_SEVERITY = {"malicious": 3, "suspicious": 2}
+_FAIL_ON = ("malicious", "suspicious")
 
 
 def _check_fail_on(fail_on: str | None) -> int | None:
     if fail_on is None:
         return None
-    if fail_on not in _SEVERITY:
+    if fail_on not in _FAIL_ON:
         fail(ExitCode.BAD_INPUT, "--fail-on takes 'malicious' or 'suspicious'")
-    return _SEVERITY[fail_on]
+    return VERDICT_SEVERITY[fail_on]
 
 
 def _exit_for(verdicts: list[str], threshold: int | None) -> None:
-    if threshold is not None and any(_SEVERITY.get(v, 0) >= threshold for v in verdicts):
+    if threshold is not None and any(VERDICT_SEVERITY.get(v, -1) >= threshold for v in verdicts):
         raise typer.Exit(int(ExitCode.MALICIOUS))
 
 
@@ -110,12 +120,21 @@ def lookup(
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
     fail_on: FailOnOption = None,
+    record: RecordOption = False,
 ) -> None:
-    """Look indicators up and print a verdict with its reason for each."""
+    """Look indicators up and print a verdict with its reason for each.
+
+    With no Prefect API configured (and neither ``--block`` nor ``--record``) it answers at once,
+    without starting Prefect; otherwise it runs the ``enrich_iocs`` flow, which shows in the UI.
+    """
     threshold = _check_fail_on(fail_on)
     target = resolve_target(block, emulator)
+    direct = runs_direct(target, block=block, record=record)
 
     async def work() -> EnrichmentReport:
+        if direct:
+            async with target.credentials.get_client() as vt:
+                return enrich_results(await lookup_many(vt, iocs))
         return await enrich_iocs(indicators=iocs, credentials=target.credentials)
 
     report = run(target, work)
@@ -254,7 +273,7 @@ def retrohunt_command(
 
     async def work() -> RetrohuntReport:
         if target.emulated and target.emulator is not None:
-            from prefect_virustotal.emulator._hunting import RetrohuntDurations
+            from prefect_virustotal.emulator import RetrohuntDurations
 
             # A rehearsal: the emulated job runs for seconds, not the real service's hours.
             target.emulator.hunting.durations = RetrohuntDurations(

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from enum import IntEnum
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -28,6 +28,9 @@ from prefect_virustotal.client import (
 )
 
 T = TypeVar("T")
+
+# What Prefect says when its ephemeral server does not answer in time (prefect.server.api.server).
+_EPHEMERAL_FAILURE = "ephemeral Prefect API server"
 
 EMULATED_LABEL = "[EMULATED] data from the prefect-virustotal emulator: fiction, not VirusTotal."
 
@@ -147,6 +150,35 @@ def resolve_target(block: str | None, emulator: bool) -> Target:
     )
 
 
+RecordOption = Annotated[
+    bool,
+    typer.Option(
+        "--record",
+        help="Run as a Prefect flow (shown in the UI) even without a Prefect API configured.",
+    ),
+]
+
+
+def prefect_api_configured() -> bool:
+    """Whether Prefect has an API to record runs in (``PREFECT_API_URL``, a profile, a test harness)."""
+    from prefect.settings import get_current_settings
+
+    return bool(get_current_settings().api.url)
+
+
+def runs_direct(target: Target, *, block: str | None, record: bool) -> bool:
+    """Whether a command calls the core directly instead of running a flow.
+
+    Direct when nothing would be recorded anyway (no Prefect API configured, no ``--record``)
+    and nothing needs Prefect's server: a saved ``--block`` is read from it, and a block
+    that shares a rate limit or keeps a daily reserve asks it too.
+    """
+    credentials = target.credentials
+    if record or block is not None or credentials.rate_limit_name or credentials.daily_reserve:
+        return False
+    return not prefect_api_configured()
+
+
 def _credentials(**fields: Any) -> VirusTotalCredentials:
     """A block from the environment's values; a malformed ``VT_BASE_URL`` is bad input (exit 2)."""
     try:
@@ -177,6 +209,14 @@ def run(target: Target, work: Callable[[], Awaitable[T]]) -> T:
         fail(ExitCode.SERVICE, f"{type(exc).__name__}: {exc}")
     except VirusTotalError as exc:
         fail(ExitCode.SERVICE, f"{type(exc).__name__}: {exc}")
+    except RuntimeError as exc:
+        if _EPHEMERAL_FAILURE not in str(exc):
+            raise
+        fail(
+            ExitCode.SERVICE,
+            "Prefect's local server did not start in time: set PREFECT_API_URL to a running server, "
+            "raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or drop --record",
+        )
 
 
 def emit(result: Any, *, as_json: bool, emulated: bool, render: Callable[[], None]) -> None:

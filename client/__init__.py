@@ -44,6 +44,7 @@ from ._errors import (
     UserNotActiveError,
     VirusTotalError,
     WrongCredentialsError,
+    quota_refusal,
 )
 from ._identifiers import (
     Indicator,
@@ -67,17 +68,18 @@ from ._pagination import Page, Paginator
 from ._polling import poll_until
 from ._ratelimit import LocalRateLimiter, RateLimiter, shared_limiter
 from ._relationships import ENTERPRISE_RELATIONSHIPS
-from ._retry import MAX_WRITE_ATTEMPTS, NO_RETRY, RetryPolicy, WriteOutcome, write_outcome
+from ._retry import MAX_WRITE_ATTEMPTS, RetryPolicy, WriteOutcome, write_outcome
 from ._scanning import (
     DIRECT_UPLOAD_LIMIT,
     MAX_UPLOAD_SIZE,
     UploadSource,
     check_url_for_submission,
     private_options,
+    sha256_of_file,
 )
 from ._transports import mount_transport, mounted_transport
 from ._users import API_USAGE_MAX_DAYS
-from ._verdict import Assessment, Verdict, VerdictPolicy, assess
+from ._verdict import Assessment, Verdict, VerdictPolicy, assess, assess_object
 from ._yara import (
     MAX_RULES_PER_JOB,
     YaraSyntaxError,
@@ -98,7 +100,6 @@ __all__ = [
     "MAX_RULES_PER_JOB",
     "MAX_UPLOAD_SIZE",
     "MAX_WRITE_ATTEMPTS",
-    "NO_RETRY",
     "REPORT_KINDS",
     "SYSTEM_CLOCK",
     "APIConnectionError",
@@ -153,6 +154,7 @@ __all__ = [
     "YaraSyntaxError",
     "YaraUnavailableError",
     "assess",
+    "assess_object",
     "check_url_for_submission",
     "check_yara_rules",
     "extract_indicators",
@@ -172,7 +174,9 @@ __all__ = [
     "poll_until",
     "private_file",
     "private_options",
+    "quota_refusal",
     "refang",
+    "sha256_of_file",
     "shared_limiter",
     "strip_url_credentials",
     "url_has_credentials",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
+# Runtime-checkable so that a flow can take a clock as a parameter (Prefect validates them).
+@runtime_checkable
 class Clock(Protocol):
     """What the limiter, retries and polling need from a clock."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -481,6 +481,29 @@ class VirusTotalClient:
         except (json.JSONDecodeError, UnicodeDecodeError):
             return False
         return True
+
+    async def get_report(
+        self, kind: str, object_id: str, *, relationships: Sequence[str] | None = None
+    ) -> VTObject[Any]:
+        """The report of a file, URL, domain or IP address, from the area that holds its kind.
+
+        Args:
+            kind: ``file``, ``url``, ``domain`` or ``ip_address`` (an ``IndicatorKind``).
+            object_id: its hash, URL (or URL id), domain or address; validated by the area.
+            relationships: relationships to embed (first page of each).
+
+        Raises:
+            InvalidParameterError: ``kind`` is not one of the four.
+        """
+        if kind == "file":
+            return await self.files.get(object_id, relationships=relationships)
+        if kind == "url":
+            return await self.urls.get(object_id, relationships=relationships)
+        if kind == "domain":
+            return await self.domains.get(object_id, relationships=relationships)
+        if kind == "ip_address":
+            return await self.ip_addresses.get(object_id, relationships=relationships)
+        raise InvalidParameterError(f"no report for objects of type {kind!r}")
 
     async def get_object(
         self,

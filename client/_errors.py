@@ -292,6 +292,18 @@ _STATUS_FAMILIES: dict[int, type[APIError]] = {
 }
 
 
+def quota_refusal(error: RequestBudgetExceededError | QuotaExceededError) -> tuple[str, bool]:
+    """What a quota refusal tells the analyst, and whether it lasts.
+
+    ``lasting`` is true when every later request with this key would be refused too (the
+    client's daily budget, or the service's hourly, daily or monthly quota): a batch stops
+    asking then, and reports the rest as quota-limited instead of spending requests on 429s.
+    """
+    if isinstance(error, RequestBudgetExceededError):
+        return str(error), True
+    return error.message, error.is_long_term
+
+
 def error_class_for(code: str | None, status_code: int) -> type[APIError]:
     """Pick the exception class: the v3 code first, then the status family."""
     if code is not None and code in ERROR_CODES:

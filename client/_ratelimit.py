@@ -86,11 +86,6 @@ class LocalRateLimiter:
         self._day: str | None = None
         self._used_today = 0
 
-    @property
-    def used_today(self) -> int:
-        """Requests reserved during the current UTC day."""
-        return self._used_today
-
     def reserve(self) -> float:
         """Reserve the next slot and return how long to wait for it (seconds)."""
         with self._lock:

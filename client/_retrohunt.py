@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -27,7 +27,6 @@ _READ_BACK_JOBS = 20
 _JOB_ID = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
 _EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
 
-Corpus = Literal["main", "goodware"]
 CORPORA: tuple[str, ...] = ("main", "goodware")
 TimeArg = datetime | int | float | None
 

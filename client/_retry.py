@@ -151,7 +151,3 @@ class RetryPolicy:
             base = min(self.max_delay, self.initial_delay * self.multiplier ** (attempt - 1))
         spread = base * self.jitter
         return max(0.0, base + random.uniform(-spread, spread))  # noqa: S311 - jitter, not crypto
-
-
-NO_RETRY = RetryPolicy(max_retries=0)
-"""A policy that never retries."""

@@ -133,11 +133,25 @@ class UploadSource:
 
     def sha256(self) -> str:
         """The SHA-256 of the content, read in 1 MiB chunks."""
-        digest = hashlib.sha256()
         with self.open() as stream:
-            for chunk in iter(lambda: stream.read(_CHUNK), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+            return _sha256_of_stream(stream)
+
+
+def _sha256_of_stream(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(_CHUNK), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_of_file(path: str | Path) -> str:
+    """SHA-256 of a file on disk, read in 1 MiB chunks (a large sample is never held in memory).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    with Path(path).open("rb") as stream:
+        return _sha256_of_stream(stream)
 
 
 def check_url_for_submission(url: str, *, strip_credentials: bool = False) -> str:

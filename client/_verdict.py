@@ -9,24 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import Enum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import AnalysisStats, EngineResult
+from .models import VERDICT_SEVERITY, AnalysisStats, EngineResult, VTObject
 
 
 class Verdict(str, Enum):
-    """The four verdicts, worst first."""
+    """The four verdicts, worst first (``unknown`` ranks above ``clean``: never seen is not safe)."""
 
     MALICIOUS = "malicious"
     SUSPICIOUS = "suspicious"
-    CLEAN = "clean"
     UNKNOWN = "unknown"
+    CLEAN = "clean"
 
     @property
     def severity(self) -> int:
-        """3 malicious, 2 suspicious, 1 unknown, 0 clean: for ranking."""
-        return {"malicious": 3, "suspicious": 2, "unknown": 1, "clean": 0}[self.value]
+        """3 malicious, 2 suspicious, 1 unknown, 0 clean: for ranking (``VERDICT_SEVERITY``)."""
+        return VERDICT_SEVERITY[self.value]
 
 
 class VerdictPolicy(BaseModel):
@@ -61,6 +62,16 @@ class Assessment(BaseModel):
     def ratio(self) -> str:
         """``malicious/engines``, e.g. ``12/70``."""
         return f"{self.malicious}/{self.engines}"
+
+
+def assess_object(obj: VTObject[Any], policy: VerdictPolicy | None = None) -> Assessment:
+    """Apply ``policy`` to a file, URL, domain or IP report (its last analysis' stats and results)."""
+    attributes = obj.attributes
+    return assess(
+        getattr(attributes, "last_analysis_stats", None),
+        getattr(attributes, "last_analysis_results", None),
+        policy,
+    )
 
 
 def assess(

@@ -15,6 +15,17 @@ from ._attack import (
     severity_label,
     top_techniques,
 )
+from ._checkpoints import (
+    CHECKPOINT_PREFIX,
+    MAX_CHECKPOINT_BYTES,
+    CheckpointStore,
+    CheckpointTooLargeError,
+    MemoryCheckpointStore,
+    checkpoint_fits,
+    checkpoint_name,
+    checkpoint_size,
+    ensure_checkpoint_fits,
+)
 from ._display import (
     GUI_ROOT,
     SHORT_HASH_LENGTH,
@@ -35,6 +46,22 @@ from ._display import (
     verdict_rank,
     vt_link,
 )
+from ._enrich import (
+    EnrichedIndicator,
+    EnrichmentReport,
+    enrich_results,
+    lookup_many,
+)
+from ._expand import (
+    DEFAULT_RELATIONSHIPS,
+    DESCRIPTOR_PAGE,
+    EMBEDDED_PAGE,
+    Discovery,
+    LevelResult,
+    fetch_level,
+    level_request_bound,
+    target_of,
+)
 from ._migrate import (
     MAX_SCAN_BYTES,
     SCANNED_SUFFIXES,
@@ -48,10 +75,33 @@ from ._migrate import (
     scan_paths,
     scan_text,
 )
-from ._quarantine import ZIP_PASSWORD, download_sample, zip_sample
-from ._query import KNOWN_MODIFIERS, MAX_QUERY_CHARS, check_query
-from ._search import SearchHit, hit_rows, rank_hits, search_plan
-from ._usage import UsageDay, bar, over_threshold, usage_chart, usage_days, usage_rows
+from ._quarantine import (
+    ZIP_PASSWORD,
+    download_sample,
+    zip_sample,
+)
+from ._query import (
+    KNOWN_MODIFIERS,
+    MAX_QUERY_CHARS,
+    check_query,
+)
+from ._search import (
+    SearchHit,
+    hit_rows,
+    rank_hits,
+    search_plan,
+)
+from ._submission import (
+    submission_checkpoint,
+)
+from ._usage import (
+    UsageDay,
+    bar,
+    over_threshold,
+    usage_chart,
+    usage_days,
+    usage_rows,
+)
 from ._v2map import (
     V2_ENDPOINTS,
     V2_FIELDS,
@@ -63,8 +113,13 @@ from ._v2map import (
 )
 
 __all__ = [
+    "CHECKPOINT_PREFIX",
+    "DEFAULT_RELATIONSHIPS",
+    "DESCRIPTOR_PAGE",
+    "EMBEDDED_PAGE",
     "GUI_ROOT",
     "KNOWN_MODIFIERS",
+    "MAX_CHECKPOINT_BYTES",
     "MAX_QUERY_CHARS",
     "MAX_SCAN_BYTES",
     "SCANNED_SUFFIXES",
@@ -76,6 +131,13 @@ __all__ = [
     "VERDICT_ORDER",
     "ZIP_PASSWORD",
     "BehaviourProfile",
+    "CheckpointStore",
+    "CheckpointTooLargeError",
+    "Discovery",
+    "EnrichedIndicator",
+    "EnrichmentReport",
+    "LevelResult",
+    "MemoryCheckpointStore",
     "MigrationFinding",
     "MigrationInputError",
     "MigrationReport",
@@ -91,12 +153,20 @@ __all__ = [
     "behaviour_seeds",
     "canonical_url",
     "check_query",
+    "checkpoint_fits",
+    "checkpoint_name",
+    "checkpoint_size",
     "collect_files",
     "defang",
     "defang_text",
     "display_indicator",
     "download_sample",
+    "enrich_results",
+    "ensure_checkpoint_fits",
+    "fetch_level",
     "hit_rows",
+    "level_request_bound",
+    "lookup_many",
     "markdown_cell",
     "markdown_link",
     "mask_key",
@@ -111,6 +181,8 @@ __all__ = [
     "severity_label",
     "short_hash",
     "shorten_hashes",
+    "submission_checkpoint",
+    "target_of",
     "top_techniques",
     "url_page_id",
     "usage_chart",

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from prefect_virustotal.client.models import GraphNode, IOCGraph
+from prefect_virustotal.client.models import VERDICT_SEVERITY, GraphNode, IOCGraph
 
 GUI_ROOT = "https://www.virustotal.com/gui"
 """The root of VirusTotal's web pages; the only links the pack shows."""
@@ -166,8 +166,11 @@ def artifact_key(what: str, subject: str) -> str:
     return f"virustotal-{what}-{slug}"[:_KEY_LENGTH].rstrip("-")
 
 
-VERDICT_ORDER: dict[str, int] = {"malicious": 0, "suspicious": 1, "unknown": 2, "clean": 3}
-"""The order rows are read in: worst verdict first; statuses (invalid, error, ...) come last."""
+VERDICT_ORDER: dict[str, int] = {
+    verdict: len(VERDICT_SEVERITY) - 1 - severity for verdict, severity in VERDICT_SEVERITY.items()
+}
+"""The order rows are read in: worst verdict first (from the one ranking, ``VERDICT_SEVERITY``);
+statuses (invalid, error, ...) come last."""
 
 
 def verdict_rank(verdict: str) -> int:

@@ -36,6 +36,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from prefect_virustotal.client import InvalidParameterError
+
 from ._v2map import V2_ENDPOINTS, V2_FIELDS, V2_PREFIX, V2_QUOTA_STATUS, v2_endpoint, v2_field
 
 MAX_SCAN_BYTES = 5_000_000
@@ -54,8 +56,8 @@ SKIPPED_DIRECTORIES = frozenset(
 FindingKind = Literal["endpoint", "base-url", "apikey-parameter", "field", "status", "api-key"]
 
 
-class MigrationInputError(ValueError):
-    """A path the scanner refuses: missing, special, unreadable or too large."""
+class MigrationInputError(InvalidParameterError):
+    """A path the scanner refuses: missing, special, unreadable or too large (no request made)."""
 
 
 class MigrationFinding(BaseModel):

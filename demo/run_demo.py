@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from prefect_virustotal.cli._common import emulator_credentials
+from prefect_virustotal.cli import emulator_credentials
 from prefect_virustotal.client import mount_transport
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.flows import EMULATED_BANNER, triage

@@ -27,6 +27,7 @@ from ._emulator import (
 )
 from ._errors import ERROR_STATUS, ApiError, error_response
 from ._faults import ConnectionDropped, Fault, FaultPlan
+from ._hunting import RetrohuntDurations
 from ._pagination import paginate
 from ._quota import ApiKey, KeyTier, QuotaBook
 from ._requests import RequestRecord
@@ -55,6 +56,7 @@ __all__ = [
     "RequestRecord",
     "Resolution",
     "ScaledClock",
+    "RetrohuntDurations",
     "SystemClock",
     "World",
     "WorldObject",

@@ -1,8 +1,11 @@
 """Flows composed from the pack's tasks. No HTTP here: the client owns it."""
 
+from prefect_virustotal.core import EnrichedIndicator, EnrichmentReport
+
 from ._alerts import MAX_SEEN_IDS, AlertCheckpoint, PollReport, poll_alerts
+from ._checkpoints import VariableCheckpointStore
 from ._collections import CollectionSyncReport, sync_collection
-from ._enrich import EMULATED_BANNER, EnrichedIndicator, EnrichmentReport, enrich_iocs
+from ._enrich import EMULATED_BANNER, enrich_iocs
 from ._expand import CollectionHook, expand_iocs
 from ._expand_artifacts import mermaid_diagram, mermaid_markdown, node_rows
 from ._migrate import MIGRATION_ARTIFACT_KEY, migration_report
@@ -18,7 +21,7 @@ from ._retrohunt import (
 )
 from ._search import SEARCH_ARTIFACT_KEY, SearchReport, intelligence_search
 from ._stix import stix_bundle, stix_bundle_json
-from ._submit import checkpoint_name, submit_and_wait
+from ._submit import submit_and_wait
 from ._triage import SkippedWork, TriageItem, TriageReport, case_slug, triage
 
 __all__ = [
@@ -43,9 +46,9 @@ __all__ = [
     "SkippedWork",
     "TriageItem",
     "TriageReport",
+    "VariableCheckpointStore",
     "abort_job_on_cancellation",
     "case_slug",
-    "checkpoint_name",
     "collect_retrohunt_results",
     "enrich_iocs",
     "expand_iocs",

@@ -18,7 +18,6 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
@@ -40,7 +39,14 @@ from prefect_virustotal.client.models import (
     Descriptor,
     VTObject,
 )
-from prefect_virustotal.core import artifact_key, display_indicator, markdown_cell, vt_link
+from prefect_virustotal.core import (
+    artifact_key,
+    canonical_url,
+    display_indicator,
+    markdown_cell,
+    url_page_id,
+    vt_link,
+)
 from prefect_virustotal.tasks import (
     add_collection_items,
     create_collection,
@@ -92,19 +98,10 @@ class CollectionSyncReport(BaseModel):
         return bool(self.created or self.added or self.removed or self.updated_attributes)
 
 
-def canonical_url(url: str) -> str:
-    """Scheme and host lower-cased, ``/`` for an empty path: the form VirusTotal lists."""
-    parts = urlsplit(url if "://" in url else "http://" + url)
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, parts.fragment)
-    )
-
-
 def indicator_keys(indicator: Indicator) -> list[Key]:
     """The keys a desired indicator matches under (see the module docstring)."""
     if indicator.kind == "url":
-        canonical = canonical_url(indicator.value)
-        return [("url", canonical), ("url", hashlib.sha256(canonical.encode()).hexdigest())]
+        return [("url", canonical_url(indicator.value)), ("url", url_page_id(indicator.value))]
     return [(indicator.kind, indicator.id.lower())]
 
 

@@ -2,76 +2,21 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
-from pydantic import BaseModel, Field, computed_field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import Assessment, VerdictPolicy, assess, extract_indicators
-from prefect_virustotal.client.models import LookupResult, LookupStatus
-from prefect_virustotal.core import artifact_key, defang_text, display_indicator, verdict_counts, verdict_rank
+from prefect_virustotal.client import VerdictPolicy, extract_indicators
+from prefect_virustotal.core import (
+    EnrichmentReport,
+    artifact_key,
+    display_indicator,
+    enrich_results,
+    verdict_counts,
+)
 from prefect_virustotal.tasks import check_daily_budget, lookup_indicators
 
 EMULATED_BANNER = "EMULATED DATA: these results come from the prefect-virustotal emulator and are fiction."
-
-
-class EnrichedIndicator(BaseModel):
-    """One indicator: what the lookup found and the verdict the policy gives."""
-
-    lookup: LookupResult
-    assessment: Assessment | None = None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def verdict(self) -> str:
-        """The verdict, or the lookup status when there is no report (in ``--json`` as a flat field)."""
-        if self.assessment is not None:
-            return self.assessment.verdict.value
-        return "unknown" if self.lookup.status == LookupStatus.NOT_FOUND else self.lookup.status.value
-
-
-class EnrichmentReport(BaseModel):
-    """What ``enrich_iocs`` returns."""
-
-    items: list[EnrichedIndicator] = Field(default_factory=list)
-    emulated: bool = False
-
-    @property
-    def summary(self) -> dict[str, int]:
-        """How many indicators got each verdict or status."""
-        return dict(Counter(item.verdict for item in self.items))
-
-    def rows(self) -> list[dict[str, str]]:
-        """One table row per indicator, worst verdict first, in the order an analyst reads.
-
-        Indicators are shown defanged (hashes shortened); the only link is to VirusTotal's page.
-        """
-        rows = []
-        for item in sorted(self.items, key=lambda i: verdict_rank(i.verdict)):
-            found = item.assessment
-            rows.append(
-                {
-                    "indicator": display_indicator(item.lookup.kind, item.lookup.indicator),
-                    "verdict": item.verdict,
-                    "reason": defang_text(found.reason if found else (item.lookup.error or "")),
-                    "detections": found.ratio if found else "-",
-                    "type": item.lookup.kind or "-",
-                    "link": item.lookup.link or "",
-                }
-            )
-        return rows
-
-
-def _assess(result: LookupResult, policy: VerdictPolicy) -> Assessment | None:
-    """The verdict of a found report; None for the other statuses."""
-    if result.status != LookupStatus.FOUND or result.report is None:
-        return None
-    attributes = result.report.attributes
-    stats = getattr(attributes, "last_analysis_stats", None)
-    results = getattr(attributes, "last_analysis_results", None)
-    return assess(stats, results, policy)
 
 
 @flow(name="enrich_iocs", log_prints=False)
@@ -119,10 +64,7 @@ async def enrich_iocs(
         # The block keeps part of the day for incident response: refuse to eat into it.
         await check_daily_budget(block, needed=len(wanted))
     results = await lookup_indicators(block, wanted, concurrency=concurrency)
-    report = EnrichmentReport(
-        items=[EnrichedIndicator(lookup=r, assessment=_assess(r, policy)) for r in results],
-        emulated=any(r.emulated for r in results),
-    )
+    report = enrich_results(results, policy)
     more = f" and {len(wanted) - 1} more" if len(wanted) > 1 else ""
     subject = case or wanted[0] + more
     shown = case or display_indicator(None, wanted[0]) + more

@@ -36,9 +36,14 @@ from prefect_virustotal.client.models import (
     NodeStatus,
     TruncatedRelationship,
 )
-from prefect_virustotal.core import artifact_key, node_display
-from prefect_virustotal.tasks import DEFAULT_RELATIONSHIPS, expand_level, level_request_bound
-from prefect_virustotal.tasks._expand import LevelResult
+from prefect_virustotal.core import (
+    DEFAULT_RELATIONSHIPS,
+    LevelResult,
+    artifact_key,
+    level_request_bound,
+    node_display,
+)
+from prefect_virustotal.tasks import expand_level
 
 from ._enrich import EMULATED_BANNER
 from ._expand_artifacts import mermaid_markdown, node_rows

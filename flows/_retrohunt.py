@@ -5,8 +5,11 @@
   cancelled, put the matching files into a table artifact, optionally delete the job.
 * ``watch_retrohunt_jobs``: a short flow for a schedule. It lists the user's jobs and emits
   ``virustotal.retrohunt.finished`` once per finished job (the ids already announced are kept
-  in a Prefect Variable).
+  in a checkpoint: a Prefect Variable by default).
 * ``collect_retrohunt_results``: what an automation runs on that event.
+
+Seams are parameters, not module globals: ``clock`` (what the flow waits on and measures its
+deadline with) and ``checkpoints`` (where the job a run follows and the announced jobs are kept).
 """
 
 from __future__ import annotations
@@ -21,14 +24,20 @@ from prefect.artifacts import acreate_progress_artifact, acreate_table_artifact,
 from prefect.client.schemas.objects import FlowRun, State
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
-from prefect.exceptions import MissingContextError
-from prefect.variables import Variable
+from prefect.exceptions import MissingContextError, TerminationSignal
 from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import SYSTEM_CLOCK, Clock
 from prefect_virustotal.client.models import FileObject, MatchingFiles, RetrohuntJob
-from prefect_virustotal.core import artifact_key, short_hash, vt_link
+from prefect_virustotal.core import (
+    CheckpointStore,
+    artifact_key,
+    checkpoint_fits,
+    checkpoint_name,
+    short_hash,
+    vt_link,
+)
 from prefect_virustotal.tasks import (
     abort_retrohunt_job,
     create_retrohunt_job,
@@ -39,19 +48,17 @@ from prefect_virustotal.tasks import (
     validate_yara_rules,
 )
 
+from ._checkpoints import VariableCheckpointStore
 from ._enrich import EMULATED_BANNER
 
-CLOCK: Clock = SYSTEM_CLOCK
-"""What the flows wait on and measure deadlines with; a rehearsal or a test may swap in a fake."""
-
 FINISHED_EVENT = "virustotal.retrohunt.finished"
-NOTIFIED_VARIABLE = "virustotal-retrohunt-finished"
-"""The Prefect Variable in which ``watch_retrohunt_jobs`` remembers the jobs it announced."""
+NOTIFIED_VARIABLE = checkpoint_name("retrohunt", "finished")
+"""The checkpoint in which ``watch_retrohunt_jobs`` remembers the jobs it announced."""
 
-_RUN_VARIABLE_PREFIX = "virustotal-retrohunt-run-"
-_VARIABLE_BUDGET = 4500  # Variables hold at most 5,000 characters of JSON.
-_ACTIVE: dict[str, tuple[VirusTotalCredentials, str]] = {}
-"""Flow run id -> (credentials, job id) of the job a run in this process is following."""
+
+def _run_checkpoint(run_id: str) -> str:
+    """The checkpoint naming the job a flow run follows (read by the cancellation hook)."""
+    return checkpoint_name("retrohunt", "run", run_id)
 
 
 class RetrohuntReport(BaseModel):
@@ -117,6 +124,7 @@ def _same_job(
     end: int | None,
     emails: set[str],
     adopt_finished_within: float,
+    now: float,
 ) -> bool:
     """Whether ``job`` is what this run would create (and is still worth adopting)."""
     attrs = job.attributes
@@ -134,7 +142,7 @@ def _same_job(
         return False
     if attrs.status == "finished":
         finished = attrs.finish_date.timestamp() if attrs.finish_date else 0.0
-        return CLOCK.time() - finished <= adopt_finished_within
+        return now - finished <= adopt_finished_within
     return True
 
 
@@ -143,42 +151,38 @@ def _run_id() -> str | None:
     return str(context.flow_run.id) if context and context.flow_run else None
 
 
-async def _remember(run_id: str | None, block: VirusTotalCredentials, job_id: str) -> None:
-    """Note the job this run follows, for the cancellation hook (in and out of process)."""
-    if run_id is None:
-        return
-    _ACTIVE[run_id] = (block, job_id)
-    await Variable.aset(f"{_RUN_VARIABLE_PREFIX}{run_id}", {"job_id": job_id}, overwrite=True)
+async def _remember(store: CheckpointStore, run_id: str | None, job_id: str) -> None:
+    """Note the job this run follows, for the cancellation hook of another process."""
+    if run_id is not None:
+        await store.save(_run_checkpoint(run_id), {"job_id": job_id})
 
 
-async def _forget(run_id: str | None) -> None:
-    if run_id is None:
-        return
-    _ACTIVE.pop(run_id, None)
-    await Variable.aunset(f"{_RUN_VARIABLE_PREFIX}{run_id}")
+async def _forget(store: CheckpointStore, run_id: str | None) -> None:
+    if run_id is not None:
+        await store.clear(_run_checkpoint(run_id))
 
 
 async def abort_job_on_cancellation(flow: Flow[Any, Any], flow_run: FlowRun, state: State[Any]) -> None:
     """``on_cancellation`` hook: abort the server-side job of a cancelled ``retrohunt`` run.
 
-    In the process that ran the flow the job is known; elsewhere (a runner running the hook
-    after killing the process) it is read from the run's Variable, and the credentials from
-    the run's parameters when they name a saved block.
+    The flow aborts its job itself when it is cancelled while running; this hook covers a run
+    whose process was killed (a runner runs the hook afterwards, in its own process). It
+    reads the job id from the run's checkpoint in Prefect Variables (runs given another
+    ``checkpoints`` store are covered by the flow only), and the credentials from the run's
+    parameters when they name a saved block.
     """
     logger = _logger()
+    store = VariableCheckpointStore()
     run_id = str(flow_run.id)
-    entry = _ACTIVE.pop(run_id, None)
-    if entry is None:
-        saved = await Variable.aget(f"{_RUN_VARIABLE_PREFIX}{run_id}")
-        named = (flow_run.parameters or {}).get("credentials", "virustotal")
-        if not isinstance(saved, dict) or not isinstance(named, str):
-            logger.info("no retrohunt job to abort for flow run %s", run_id)
-            return
-        entry = (await resolve_credentials(named), str(saved["job_id"]))
-    block, job_id = entry
-    job = await abort_retrohunt_job(block, job_id)
+    saved = await store.load(_run_checkpoint(run_id))
+    named = (flow_run.parameters or {}).get("credentials", "virustotal")
+    if not isinstance(saved, dict) or not isinstance(named, str):
+        logger.info("no retrohunt job to abort for flow run %s", run_id)
+        return
+    job_id = str(saved["job_id"])
+    job = await abort_retrohunt_job(await resolve_credentials(named), job_id)
     logger.warning("flow run cancelled: retrohunt job %s aborted (%s)", job_id, job.attributes.status)
-    await Variable.aunset(f"{_RUN_VARIABLE_PREFIX}{run_id}")
+    await store.clear(_run_checkpoint(run_id))
 
 
 async def _collect(
@@ -249,6 +253,8 @@ async def retrohunt(
     adopt_existing: bool = True,
     adopt_finished_within: float = 24 * 3600,
     collection: str | None = None,
+    checkpoints: CheckpointStore | None = None,
+    clock: Clock | None = None,
 ) -> RetrohuntReport:
     """Run YARA rules over VirusTotal's past corpus and collect the matching files.
 
@@ -274,6 +280,10 @@ async def retrohunt(
             (through ``sync_collection``, removing nothing).
         adopt_existing: look for the same job before creating one.
         adopt_finished_within: how recent a finished job must be to be adopted.
+        checkpoints: where the run notes the job it follows (for the cancellation hook);
+            Prefect Variables by default.
+        clock: what the flow waits on and measures its deadline with; the system clock by
+            default (a rehearsal or a test passes a fake one).
 
     Returns:
         The job's final state and its matching files.
@@ -288,14 +298,16 @@ async def retrohunt(
         ```
     """
     logger = get_run_logger()
+    store = checkpoints or VariableCheckpointStore()
+    clock = clock or SYSTEM_CLOCK
     check = await validate_yara_rules(rules)
     block = await resolve_credentials(credentials)
-    started = CLOCK.monotonic()
+    started = clock.monotonic()
     first, last, emails = _epoch(start), _epoch(end), _emails(notification_email)
     job: RetrohuntJob | None = None
     if adopt_existing:
         for candidate in await list_retrohunt_jobs(block):
-            if _same_job(candidate, rules, corpus, first, last, emails, adopt_finished_within):
+            if _same_job(candidate, rules, corpus, first, last, emails, adopt_finished_within, clock.time()):
                 job = candidate
                 logger.info(
                     "adopting retrohunt job %s (%s) from an earlier run", job.id, job.attributes.status
@@ -308,7 +320,7 @@ async def retrohunt(
         )
         logger.info("retrohunt job %s created with %d rule(s)", job.id, check.number_of_rules)
     run_id = _run_id()
-    await _remember(run_id, block, job.id)
+    await _remember(store, run_id, job.id)
     progress_id = await acreate_progress_artifact(
         progress=job.attributes.progress or 0.0,
         key="virustotal-retrohunt-progress",
@@ -318,7 +330,7 @@ async def retrohunt(
     stopped: str | None = None
     try:
         while not job.attributes.terminal:
-            now = CLOCK.monotonic()
+            now = clock.monotonic()
             if now >= deadline:
                 stopped = "deadline"
                 logger.warning(
@@ -329,7 +341,7 @@ async def retrohunt(
             pause = min(poll_interval, deadline - now)
             if job.attributes.eta_seconds and job.attributes.status == "running":
                 pause = min(pause, max(1.0, float(job.attributes.eta_seconds)))
-            await CLOCK.sleep(pause)
+            await clock.sleep(pause)
             job = await get_retrohunt_job(block, job.id)
             attrs = job.attributes
             logger.info(
@@ -341,11 +353,11 @@ async def retrohunt(
                 attrs.eta_seconds,
             )
             await aupdate_progress_artifact(progress_id, progress=min(100.0, attrs.progress or 0.0))
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, TerminationSignal):
         # Cancelled while waiting: free the job slot before going.
         logger.warning("flow run cancelled: aborting retrohunt job %s", job.id)
         await abort_retrohunt_job(block, job.id)
-        await _forget(run_id)
+        await _forget(store, run_id)
         raise
     if job.attributes.status == "finished":
         await aupdate_progress_artifact(progress_id, progress=100.0)
@@ -359,7 +371,7 @@ async def retrohunt(
         stopped=stopped,
         collection=collection,
     )
-    await _forget(run_id)
+    await _forget(store, run_id)
     return report
 
 
@@ -422,20 +434,22 @@ def _finished_event(job: RetrohuntJob) -> dict[str, Any]:
 async def watch_retrohunt_jobs(
     credentials: VirusTotalCredentials | str = "virustotal",
     variable_name: str = NOTIFIED_VARIABLE,
+    checkpoints: CheckpointStore | None = None,
 ) -> list[str]:
     """Check every retrohunt job and announce each finished one once, as a Prefect event.
 
     Meant for a schedule (every few minutes), so that long jobs need no worker waiting on
     them. Each newly finished job emits ``virustotal.retrohunt.finished`` with the resource
     ``virustotal.retrohunt-job.<id>`` (label ``vt.job_id``); an automation can run
-    ``collect_retrohunt_results`` on it. Announced ids are kept in a Prefect Variable; ids
-    of jobs no longer listed (deleted) are dropped from it to respect its size cap. The event
-    is emitted before the Variable is written: a crash in between announces a job twice
-    rather than never.
+    ``collect_retrohunt_results`` on it. Announced ids are kept in a checkpoint (a Prefect
+    Variable by default); ids of jobs no longer listed (deleted) are dropped from it, and the
+    oldest go first when it would pass the checkpoint size cap. The event is emitted before
+    the checkpoint is written: a crash in between announces a job twice rather than never.
 
     Args:
         credentials: a credentials block, or the name of a saved one.
-        variable_name: the Variable holding the announced job ids.
+        variable_name: the checkpoint (Variable) holding the announced job ids.
+        checkpoints: where that checkpoint lives; Prefect Variables by default.
 
     Returns:
         The ids of the jobs announced by this run.
@@ -447,8 +461,9 @@ async def watch_retrohunt_jobs(
     """
     logger = get_run_logger()
     block = await resolve_credentials(credentials)
+    store = checkpoints or VariableCheckpointStore()
     jobs = await list_retrohunt_jobs(block, limit=None)
-    saved = await Variable.aget(variable_name)
+    saved = await store.load(variable_name)
     announced: list[str] = list(saved.get("announced", [])) if isinstance(saved, dict) else []
     known = set(announced)
     new: list[str] = []
@@ -472,7 +487,7 @@ async def watch_retrohunt_jobs(
     if new or saved is None:
         listed = {job.id for job in jobs}
         kept = new + [job_id for job_id in announced if job_id in listed]
-        while kept and len(str(kept)) > _VARIABLE_BUDGET:
+        while kept and not checkpoint_fits({"announced": kept}):
             kept.pop()
-        await Variable.aset(variable_name, {"announced": kept}, overwrite=True)
+        await store.save(variable_name, {"announced": kept})
     return new

@@ -4,9 +4,9 @@ The order of things, and why:
 
 1. Everything is validated first (file size and readability, sandbox options, credentials in
    a URL): a bad input costs no request.
-2. The submission's identity is ``(sha256 or URL, private, options)``. Its checkpoint lives in
-   one Prefect Variable named ``vt-submit-<hash of the identity>`` (one per submission keeps each
-   far below the 5,000-character cap).
+2. The submission's identity is ``(sha256 or URL, private, options)``. Its checkpoint is named
+   ``virustotal-submit-<hash of the identity>`` (``core.submission_checkpoint``) in the
+   checkpoint store (Prefect Variables by default).
 3. A checkpoint of an unfinished analysis (a crash, a timeout, a cancelled run) is resumed:
    no upload.
 4. Hash first: a fresh enough report (``max_age_days``) means no upload at all. A stale one is
@@ -18,8 +18,6 @@ The order of things, and why:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -27,16 +25,17 @@ from typing import Any, Literal
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_link_artifact, acreate_table_artifact
 from prefect.events import emit_event
-from prefect.variables import Variable
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import (
+    SYSTEM_CLOCK,
     Assessment,
+    Clock,
     InvalidParameterError,
     UploadSource,
     Verdict,
     VerdictPolicy,
-    assess,
+    assess_object,
     check_url_for_submission,
     private_options,
     url_has_credentials,
@@ -47,7 +46,14 @@ from prefect_virustotal.client.models import (
     SubmissionResult,
     VTObject,
 )
-from prefect_virustotal.core import artifact_key, defang_text, display_indicator, vt_link
+from prefect_virustotal.core import (
+    CheckpointStore,
+    artifact_key,
+    defang_text,
+    display_indicator,
+    submission_checkpoint,
+    vt_link,
+)
 from prefect_virustotal.tasks import (
     find_report,
     get_analysis_item,
@@ -60,10 +66,10 @@ from prefect_virustotal.tasks import (
     wait_for_analysis,
 )
 
+from ._checkpoints import VariableCheckpointStore
 from ._enrich import EMULATED_BANNER
 
 RescanPolicy = Literal["never", "stale", "always"]
-CHECKPOINT_PREFIX = "vt-submit-"
 _PRIVATE_VERDICTS = {
     "VERDICT_MALICIOUS": Verdict.MALICIOUS,
     "VERDICT_SUSPICIOUS": Verdict.SUSPICIOUS,
@@ -72,16 +78,8 @@ _PRIVATE_VERDICTS = {
 }
 
 
-def checkpoint_name(kind: str, indicator: str, private: bool, options: PrivateScanOptions | None) -> str:
-    """The Variable name of a submission: lowercase, dashes, a hash of its identity."""
-    identity = {
-        "kind": kind,
-        "indicator": indicator,
-        "private": private,
-        "options": options.model_dump(exclude_none=True) if options else {},
-    }
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-    return f"{CHECKPOINT_PREFIX}{digest[:40]}"
+def _now(clock: Clock) -> datetime:
+    return datetime.fromtimestamp(clock.time(), tz=timezone.utc)
 
 
 def _fresh(report: VTObject[Any], max_age_days: float, now: datetime) -> bool:
@@ -103,11 +101,7 @@ def _assessment(report: VTObject[Any], policy: VerdictPolicy) -> Assessment:
         if sandboxes:
             reason += f", {len(sandboxes)} sandbox verdict(s)"
         return Assessment(verdict=verdict, reason=reason)
-    return assess(
-        getattr(attributes, "last_analysis_stats", None),
-        getattr(attributes, "last_analysis_results", None),
-        policy,
-    )
+    return assess_object(report, policy)
 
 
 def _rows(report: VTObject[Any]) -> list[dict[str, str]]:
@@ -161,12 +155,14 @@ async def submit_and_wait(
     max_interval: float = 60.0,
     poll_factor: float | None = None,
     policy: VerdictPolicy | None = None,
+    checkpoints: CheckpointStore | None = None,
+    clock: Clock | None = None,
     wait: bool = True,
 ) -> SubmissionResult:
     """Submit a file or URL to VirusTotal, wait for the analysis, and give the verdict.
 
     Hash first: a fresh enough report means no upload. Crash-safe: the analysis id is
-    checkpointed in a Prefect Variable before waiting, and a rerun of the same submission
+    checkpointed (in a Prefect Variable by default) before waiting, and a rerun of the same submission
     (same file or URL, same privacy and options) after a crash, timeout or cancellation
     attaches to that analysis instead of uploading again.
 
@@ -192,6 +188,8 @@ async def submit_and_wait(
         poll_factor: geometric growth of the pause; None (default) pauses a tenth of the
             analysis' age, so its end is seen at most 10 % late.
         policy: verdict thresholds for engine results.
+        checkpoints: where the submission's checkpoint lives; Prefect Variables by default.
+        clock: what "now" is when judging a report's age; the system clock by default.
         wait: False submits (or finds the existing report) and returns at once: the
             analysis id is the result (verdict ``unknown``), and a later run attaches to it.
 
@@ -222,6 +220,8 @@ async def submit_and_wait(
         raise InvalidParameterError("max_age_days and timeout must not be negative")
     opts = private_options(options) if private else None
     policy = policy or VerdictPolicy()
+    store = checkpoints or VariableCheckpointStore()
+    clock = clock or SYSTEM_CLOCK
 
     # 1. Validate and identify, before any request.
     source: UploadSource | None = None
@@ -235,7 +235,7 @@ async def submit_and_wait(
         source = UploadSource.of(Path(file_path) if file_path else (file_bytes or b""))
         indicator = source.sha256()
     block = await resolve_credentials(credentials)
-    name = checkpoint_name(kind, indicator, private, opts)
+    name = submission_checkpoint(kind, indicator, private, opts)
 
     report: VTObject[Any] | None = None
     analysis_id: str | None = None
@@ -243,7 +243,7 @@ async def submit_and_wait(
     emulated = False
 
     # 2. Resume an unfinished analysis of the same submission.
-    checkpoint: Any = await Variable.aget(name, default=None)
+    checkpoint: Any = await store.load(name)
     if (
         isinstance(checkpoint, dict)
         and checkpoint.get("status") != "completed"
@@ -257,9 +257,7 @@ async def submit_and_wait(
         existing: VTObject[Any] | None = None
         if rescan != "always":
             existing = await _existing_report(block, kind, indicator, private)
-        if existing is not None and (
-            rescan == "never" or _fresh(existing, max_age_days, datetime.now(timezone.utc))
-        ):
+        if existing is not None and (rescan == "never" or _fresh(existing, max_age_days, _now(clock))):
             report, outcome = existing, SubmissionOutcome.EXISTING_REPORT
             logger.info("a fresh report exists for this %s: nothing submitted", kind)
         else:
@@ -274,16 +272,15 @@ async def submit_and_wait(
             analysis_id = descriptor.id
             emulated = bool((descriptor.meta or {}).get("emulated"))
             # 4. Checkpoint BEFORE waiting: a rerun attaches to this analysis.
-            await Variable.aset(
+            await store.save(
                 name,
                 {
                     "analysis_id": analysis_id,
                     "kind": kind,
                     "private": private,
                     "status": "submitted",
-                    "submitted_at": datetime.now(timezone.utc).isoformat(),
+                    "submitted_at": _now(clock).isoformat(),
                 },
-                overwrite=True,
             )
             logger.info("submitted; analysis %s checkpointed as %s", analysis_id, name)
 
@@ -314,10 +311,8 @@ async def submit_and_wait(
         )
         emulated = bool((analysis.meta or {}).get("emulated"))
         report = await get_analysis_item(block, analysis_id, private=private)
-        await Variable.aset(
-            name,
-            {"analysis_id": analysis_id, "kind": kind, "private": private, "status": "completed"},
-            overwrite=True,
+        await store.save(
+            name, {"analysis_id": analysis_id, "kind": kind, "private": private, "status": "completed"}
         )
     emulated = emulated or bool((report.meta or {}).get("emulated"))
     return await _publish(report, kind, indicator, private, outcome, analysis_id, policy, emulated)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 from collections import Counter
 from pathlib import Path
@@ -23,11 +22,13 @@ from prefect_virustotal.client import (
     VerdictPolicy,
     VirusTotalError,
     extract_indicators,
+    sha256_of_file,
 )
 from prefect_virustotal.client.models import IOCGraph, LookupStatus
 from prefect_virustotal.core import (
     VERDICT_ORDER,
     BehaviourProfile,
+    EnrichedIndicator,
     artifact_key,
     behaviour_markdown,
     behaviour_seeds,
@@ -44,7 +45,7 @@ from prefect_virustotal.core import (
 from prefect_virustotal.tasks import get_behaviour_profile
 
 from ._collections import sync_collection
-from ._enrich import EMULATED_BANNER, EnrichedIndicator, enrich_iocs
+from ._enrich import EMULATED_BANNER, enrich_iocs
 from ._expand import expand_iocs
 from ._expand_artifacts import mermaid_markdown
 from ._submit import submit_and_wait
@@ -56,7 +57,6 @@ _GAP_REASONS: dict[str, SkipReason] = {
     "invalid": "invalid",
     "tier": "policy",  # a relationship the key's licence does not cover, skipped on purpose
 }
-_HASH_CHUNK = 1 << 20
 
 
 class TriageItem(BaseModel):
@@ -108,15 +108,6 @@ def case_slug(case: str) -> str:
     if not slug:
         raise InvalidParameterError("the case name needs at least one letter or digit")
     return slug[:60]
-
-
-def _sha256_of(path: Path) -> str:
-    """SHA-256 of a file, read in chunks (a large sample is never held in memory)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _item_from_lookup(enriched: EnrichedIndicator, source: str) -> TriageItem:
@@ -279,7 +270,7 @@ async def triage(
     for raw in files or []:
         path = Path(raw)
         try:
-            file_hashes[_sha256_of(path)] = path
+            file_hashes[sha256_of_file(path)] = path
         except OSError as exc:
             skipped.append(
                 SkippedWork(what=raw, reason="unreadable", detail=f"{type(exc).__name__}: {exc.strerror}")

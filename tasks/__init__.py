@@ -1,5 +1,7 @@
 """Prefect tasks, one module per v3 area. Tasks ship with ``retries=0``: the client retries."""
 
+from prefect_virustotal.core import DEFAULT_RELATIONSHIPS, Discovery, LevelResult, level_request_bound
+
 from ._alerts import (
     acknowledge_alerts,
     delete_hunting_notification,
@@ -29,15 +31,7 @@ from ._collections import (
 )
 from ._comments import add_comment, add_vote, list_comments, list_votes
 from ._downloads import download_file
-from ._expand import (
-    DEFAULT_RELATIONSHIPS,
-    EXPAND_CACHE,
-    EXPAND_CACHE_EXPIRATION,
-    Discovery,
-    LevelResult,
-    expand_level,
-    level_request_bound,
-)
+from ._expand_level import EXPAND_CACHE, EXPAND_CACHE_EXPIRATION, expand_level
 from ._livehunt import (
     create_hunting_ruleset,
     delete_hunting_ruleset,

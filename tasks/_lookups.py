@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -12,13 +11,6 @@ from prefect.cache_policies import INPUTS, NO_CACHE
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import (
-    APIConnectionError,
-    APIError,
-    InvalidIndicatorError,
-    NotFoundError,
-    QuotaExceededError,
-    RequestBudgetExceededError,
-    VirusTotalClient,
     parse_indicator,
 )
 from prefect_virustotal.client.models import (
@@ -28,11 +20,10 @@ from prefect_virustotal.client.models import (
     FileObject,
     IPAddressObject,
     LookupResult,
-    LookupStatus,
     URLObject,
     VTObject,
 )
-from prefect_virustotal.core import vt_link
+from prefect_virustotal.core import lookup_many
 
 LOOKUP_CACHE = INPUTS - "credentials"
 """An input-keyed cache policy for lookups that ignores which block made the call.
@@ -220,57 +211,6 @@ async def get_related_objects(
     return items
 
 
-async def _get_report(
-    vt: VirusTotalClient, kind: str, value: str, relationships: Sequence[str] | None
-) -> VTObject[Any]:
-    """The report of one validated indicator, from the area that holds its kind."""
-    if kind == "file":
-        return await vt.files.get(value, relationships=relationships)
-    if kind == "url":
-        return await vt.urls.get(value, relationships=relationships)
-    if kind == "domain":
-        return await vt.domains.get(value, relationships=relationships)
-    return await vt.ip_addresses.get(value, relationships=relationships)
-
-
-async def _lookup_one(
-    vt: VirusTotalClient,
-    raw: str,
-    relationships: Sequence[str] | None,
-    stop: asyncio.Event,
-) -> LookupResult:
-    """Look one indicator up; turn every expected failure into a status."""
-    try:
-        indicator = parse_indicator(raw)
-    except InvalidIndicatorError as exc:
-        return LookupResult(indicator=raw, status=LookupStatus.INVALID, error=str(exc))
-    page = indicator.value if indicator.kind == "url" else indicator.id
-    base = {
-        "indicator": raw,
-        "kind": indicator.kind,
-        "id": indicator.id,
-        "link": vt_link(indicator.kind, page),
-    }
-    if stop.is_set():
-        return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error="not looked up: quota spent")
-    try:
-        report = await _get_report(vt, indicator.kind, indicator.value, relationships)
-    except NotFoundError:
-        return LookupResult(**base, status=LookupStatus.NOT_FOUND, error="VirusTotal has no record of it")
-    except RequestBudgetExceededError as exc:
-        stop.set()
-        return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=str(exc))
-    except QuotaExceededError as exc:
-        if exc.is_long_term:
-            stop.set()
-        return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=exc.message)
-    except (APIError, APIConnectionError) as exc:
-        return LookupResult(**base, status=LookupStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
-    # The report's id is the page's id (for a URL, the SHA-256 of VirusTotal's canonical form).
-    base["link"] = vt_link(indicator.kind, report.id)
-    return LookupResult(**base, status=LookupStatus.FOUND, report=report)
-
-
 @task(name="lookup_indicators", retries=0, cache_policy=NO_CACHE)
 async def lookup_indicators(
     credentials: VirusTotalCredentials,
@@ -298,19 +238,8 @@ async def lookup_indicators(
         results = await lookup_indicators(credentials, ["8.8.8.8", "evil[.]example", sha256])
         ```
     """
-    semaphore = asyncio.Semaphore(max(1, concurrency))
-    stop = asyncio.Event()
-
     async with credentials.get_client() as vt:
-
-        async def bounded(raw: str) -> LookupResult:
-            async with semaphore:
-                return await _lookup_one(vt, raw, relationships, stop)
-
-        results = list(await asyncio.gather(*(bounded(raw) for raw in indicators)))
-        if vt.emulated:
-            for result in results:
-                result.emulated = True
+        results = await lookup_many(vt, indicators, relationships=relationships, concurrency=concurrency)
     counts: dict[str, int] = {}
     for result in results:
         counts[result.status.value] = counts.get(result.status.value, 0) + 1

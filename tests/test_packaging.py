@@ -107,3 +107,14 @@ def test_wheel_install_resolves_the_namespace(wheel: Path, tmp_path: Path) -> No
         f"assert e.__file__.startswith({str(target)!r}), e.__file__"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("name", ["client", "client.models", "core", "blocks", "tasks", "flows"])
+def test_every_exported_error_is_a_virustotal_error(name: str) -> None:
+    from prefect_virustotal.client import VirusTotalError
+
+    module = importlib.import_module(f"prefect_virustotal.{name}")
+    for symbol in module.__all__:
+        value = getattr(module, symbol)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            assert issubclass(value, VirusTotalError), f"{name}.{symbol} is not a VirusTotalError"

@@ -19,7 +19,8 @@ NodeVerdict = Literal["malicious", "suspicious", "clean", "unknown"]
 """A node's verdict (the values of the client's ``Verdict``)."""
 
 VERDICT_SEVERITY: dict[str, int] = {"malicious": 3, "suspicious": 2, "unknown": 1, "clean": 0}
-"""Ranking of verdicts, worst first when sorted descending."""
+"""The one ranking of verdicts: higher is worse. Anything else (failed, invalid) ranks below
+every verdict: use ``VERDICT_SEVERITY.get(value, -1)``."""
 
 
 def node_key(kind: str, object_id: str) -> str:

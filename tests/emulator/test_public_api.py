@@ -29,6 +29,7 @@ def test_all_is_pinned() -> None:
         "RequestRecord",
         "Resolution",
         "ScaledClock",
+        "RetrohuntDurations",
         "SystemClock",
         "World",
         "WorldObject",

@@ -1,7 +1,7 @@
 """``retrohunt``, ``watch_retrohunt_jobs`` and ``collect_retrohunt_results`` end to end.
 
 Real flows and tasks, the real client, the emulator behind it. The flows wait on a fake clock
-(``flows._retrohunt.CLOCK``) that is also the emulator's, so jobs move exactly as far as the
+(their ``clock`` parameter) that is also the emulator's, so jobs move exactly as far as the
 flow has waited, and no test waits for real time.
 """
 
@@ -19,14 +19,14 @@ from prefect.variables import Variable
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import VirusTotalClient, YaraSyntaxError
+from prefect_virustotal.core import MemoryCheckpointStore
 from prefect_virustotal.emulator import Emulator, FakeClock
-from prefect_virustotal.flows import _retrohunt as retrohunt_module
 from prefect_virustotal.flows import (
     abort_job_on_cancellation,
     collect_retrohunt_results,
-    retrohunt,
     watch_retrohunt_jobs,
 )
+from prefect_virustotal.flows import retrohunt as retrohunt_flow
 from tests.conftest import PREMIUM_KEY, latest_artifact
 from tests.hunting import BAD_RULES, campaign_marker, files_containing, marker_rule
 
@@ -35,14 +35,20 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 JOBS = "/api/v3/intelligence/retrohunt_jobs"
 
 
-@pytest.fixture(autouse=True)
-def flow_clock(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> FakeClock:
-    """The flows wait on the emulator's fake clock."""
-    monkeypatch.setattr(retrohunt_module, "CLOCK", clock)
-    return clock
+@pytest.fixture
+def retrohunt(clock: FakeClock) -> Any:
+    """``retrohunt`` waiting on the emulator's fake clock (its ``clock`` parameter)."""
+
+    async def run(**kwargs: Any) -> Any:
+        kwargs.setdefault("clock", clock)
+        return await retrohunt_flow(**kwargs)
+
+    return run
 
 
-async def test_retrohunt_runs_to_exact_matches(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
+async def test_retrohunt_runs_to_exact_matches(
+    retrohunt: Any, credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
     marker = campaign_marker(mounted.world, 5)
     expected = files_containing(mounted.world, marker)
     report = await retrohunt(rules=marker_rule(marker), credentials=credentials, poll_interval=120)
@@ -65,7 +71,7 @@ async def test_retrohunt_runs_to_exact_matches(credentials: VirusTotalCredential
 
 
 async def test_bad_rule_fails_before_any_request(
-    credentials: VirusTotalCredentials, mounted: Emulator
+    retrohunt: Any, credentials: VirusTotalCredentials, mounted: Emulator
 ) -> None:
     with pytest.raises(YaraSyntaxError, match="broken"):
         await retrohunt(rules=BAD_RULES, credentials=credentials)
@@ -73,7 +79,7 @@ async def test_bad_rule_fails_before_any_request(
 
 
 async def test_deadline_aborts_the_job(
-    credentials: VirusTotalCredentials, mounted: Emulator, clock: FakeClock
+    retrohunt: Any, credentials: VirusTotalCredentials, mounted: Emulator, clock: FakeClock
 ) -> None:
     start = clock.monotonic()
     report = await retrohunt(
@@ -97,7 +103,7 @@ async def test_deadline_aborts_the_job(
 
 
 async def test_rerun_adopts_instead_of_duplicating(
-    credentials: VirusTotalCredentials, mounted: Emulator, vt: VirusTotalClient
+    retrohunt: Any, credentials: VirusTotalCredentials, mounted: Emulator, vt: VirusTotalClient
 ) -> None:
     rules = marker_rule(campaign_marker(mounted.world, 7))
     # An earlier run created the job, then crashed.
@@ -132,17 +138,28 @@ class _GatedClock:
 
 
 async def test_cancellation_aborts_the_server_job(
-    credentials: VirusTotalCredentials, mounted: Emulator, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    retrohunt: Any,
+    credentials: VirusTotalCredentials,
+    mounted: Emulator,
+    clock: FakeClock,
 ) -> None:
     gated = _GatedClock(clock)
-    monkeypatch.setattr(retrohunt_module, "CLOCK", gated)
-    run = asyncio.create_task(retrohunt(rules="rule parked { condition: true }", credentials=credentials))
+    store = MemoryCheckpointStore()
+    run = asyncio.create_task(
+        retrohunt(
+            rules="rule parked { condition: true }", credentials=credentials, clock=gated, checkpoints=store
+        )
+    )
     await asyncio.wait_for(gated.waiting.wait(), timeout=120)
     (job,) = mounted.hunting.jobs.values()
     assert job.abort_requested is None
+    # While it waits, the run's checkpoint names its job (for a hook in another process).
+    ((name, value),) = store.values.items()
+    assert name.startswith("virustotal-retrohunt-run-") and job.id in value
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
         await run
+    assert not store.values
     assert job.abort_requested is not None
     assert job.status(clock.time()) == "aborting"
     assert mounted.count("POST", f"{JOBS}/{job.id}/abort") == 1
@@ -157,11 +174,13 @@ async def test_cancellation_hook_aborts_from_another_process(
     run_id = uuid.uuid4()
     await Variable.aset(f"virustotal-retrohunt-run-{run_id}", {"job_id": job.id}, overwrite=True)
     flow_run = FlowRun(id=run_id, flow_id=uuid.uuid4(), parameters={"credentials": "retrohunt-hook-test"})
-    await abort_job_on_cancellation(retrohunt, flow_run, Cancelled())
+    await abort_job_on_cancellation(retrohunt_flow, flow_run, Cancelled())
     assert mounted.hunting.jobs[job.id].abort_requested is not None
     assert await Variable.aget(f"virustotal-retrohunt-run-{run_id}") is None
     # Nothing recorded for a run: the hook does nothing.
-    await abort_job_on_cancellation(retrohunt, FlowRun(id=uuid.uuid4(), flow_id=uuid.uuid4()), Cancelled())
+    await abort_job_on_cancellation(
+        retrohunt_flow, FlowRun(id=uuid.uuid4(), flow_id=uuid.uuid4()), Cancelled()
+    )
     assert mounted.count("POST", f"{JOBS}/{job.id}/abort") == 1
 
 
@@ -201,7 +220,9 @@ async def test_collect_results_for_an_automation(
     assert report.deleted and job.id not in mounted.hunting.jobs
 
 
-async def test_matches_handed_to_a_collection(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
+async def test_matches_handed_to_a_collection(
+    retrohunt: Any, credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
     marker = campaign_marker(mounted.world, 6)
     expected = files_containing(mounted.world, marker)
     report = await retrohunt(
@@ -210,3 +231,16 @@ async def test_matches_handed_to_a_collection(credentials: VirusTotalCredentials
     assert {m.id for m in report.matches} == expected
     (stored,) = [c for c in mounted.collections.collections.values() if c.name == "hunt-matches"]
     assert set(stored.items["files"]) == expected
+
+
+async def test_watcher_keeps_its_checkpoint_in_the_store_it_is_given(
+    credentials: VirusTotalCredentials, mounted: Emulator, vt: VirusTotalClient, clock: FakeClock
+) -> None:
+    store = MemoryCheckpointStore()
+    variable = f"retrohunt-watch-{uuid.uuid4().hex[:8]}"
+    job = await vt.retrohunt.create("rule four { condition: true }")
+    clock.advance(2000)
+    assert await watch_retrohunt_jobs(credentials, variable_name=variable, checkpoints=store) == [job.id]
+    assert await watch_retrohunt_jobs(credentials, variable_name=variable, checkpoints=store) == []
+    assert await store.load(variable) == {"announced": [job.id]} and store.writes == 1
+    assert await Variable.aget(variable) is None

@@ -17,9 +17,10 @@ from prefect.variables import Variable
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import InvalidIndicatorError, InvalidParameterError
 from prefect_virustotal.client.models import PrivateScanOptions, SubmissionOutcome
+from prefect_virustotal.core import MemoryCheckpointStore, submission_checkpoint
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.emulator._scanning import EICAR
-from prefect_virustotal.flows import checkpoint_name, submit_and_wait
+from prefect_virustotal.flows import submit_and_wait
 from tests.conftest import PREMIUM_KEY, latest_artifact
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -68,7 +69,7 @@ async def test_file_submission_gives_verdict_artifacts_and_event(
     assert all(PREMIUM_KEY not in str(a.data) for a in artifacts)
     assert PREMIUM_KEY not in caplog.text and PREMIUM_KEY not in result.model_dump_json()
     # Done: the checkpoint says so, and a rerun uses the fresh report without uploading.
-    state = await Variable.aget(checkpoint_name("file", sha256, False, None))
+    state = await Variable.aget(submission_checkpoint("file", sha256, False, None))
     assert isinstance(state, dict) and state["status"] == "completed"
     again = await submit_and_wait(file_path=str(sample), credentials=credentials, max_age_days=3650)
     assert again.outcome == SubmissionOutcome.EXISTING_REPORT and again.verdict == "malicious"
@@ -80,12 +81,20 @@ async def test_crash_after_upload_then_rerun_uploads_once(
 ) -> None:
     sample = tmp_path / "crash.bin"
     sample.write_bytes(b"crash test sample " * 50)
+    store = MemoryCheckpointStore()  # the checkpoint store is a parameter: no Variable needed
     # The first poll after the upload fails hard: the run dies after the checkpoint.
     mounted.faults.add(kind="error", code="ForbiddenError", count=1, path_prefix="/analyses")
     with pytest.raises(Exception, match="ForbiddenError"):
-        await submit_and_wait(file_path=str(sample), credentials=credentials, rescan="always")
+        await submit_and_wait(
+            file_path=str(sample), credentials=credentials, rescan="always", checkpoints=store
+        )
     assert mounted.scanning.uploads == 1
-    result = await submit_and_wait(file_path=str(sample), credentials=credentials, rescan="always")
+    name = submission_checkpoint("file", hashlib.sha256(sample.read_bytes()).hexdigest(), False, None)
+    assert (await store.load(name))["status"] == "submitted"
+    result = await submit_and_wait(
+        file_path=str(sample), credentials=credentials, rescan="always", checkpoints=store
+    )
+    assert (await store.load(name))["status"] == "completed" and store.writes == 2
     assert result.outcome == SubmissionOutcome.ATTACHED
     assert result.analysis_id == mounted.scanning.submissions[0][2]
     assert mounted.scanning.uploads == 1 and len(mounted.scanning.submissions) == 1

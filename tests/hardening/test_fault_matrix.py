@@ -39,7 +39,6 @@ from prefect_virustotal.client import RetryPolicy, VirusTotalClient, VirusTotalE
 from prefect_virustotal.client.models import Alert
 from prefect_virustotal.emulator import Emulator, FakeClock
 from prefect_virustotal.emulator._faults import WRITES
-from prefect_virustotal.flows import _retrohunt as retrohunt_module
 from prefect_virustotal.flows import (
     enrich_iocs,
     expand_iocs,
@@ -125,13 +124,6 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Block-built clients back off for milliseconds instead of seconds (same decisions)."""
     fast = functools.partial(RetryPolicy, initial_delay=0.01, max_delay=0.05, quota_delay=0.05)
     monkeypatch.setattr(credentials_module, "RetryPolicy", fast)
-
-
-@pytest.fixture(autouse=True)
-def flow_clock(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> FakeClock:
-    """The retrohunt flows wait on the emulator's fake clock."""
-    monkeypatch.setattr(retrohunt_module, "CLOCK", clock)
-    return clock
 
 
 def typed_error(exc: BaseException) -> VirusTotalError | None:
@@ -226,7 +218,10 @@ def case_retrohunt(emulator: Emulator, tag: str, big: Path | None) -> Case:
         assert len(emulator.hunting.jobs) <= 1, "duplicate retrohunt job"
 
     return Case(
-        lambda c: retrohunt(rules=marker_rule(marker), credentials=c, poll_interval=120),
+        # The flow waits on the emulator's fake clock (its ``clock`` parameter).
+        lambda c: retrohunt(
+            rules=marker_rule(marker), credentials=c, poll_interval=120, clock=emulator.clock
+        ),
         summary,
         invariants,
         made=lambda: {"retrohunt jobs": len(emulator.hunting.jobs)},

@@ -29,7 +29,6 @@ from prefect_virustotal.blocks._credentials import REFUSED_KEY_PARAMETER
 from prefect_virustotal.client import InvalidParameterError, VirusTotalClient, VirusTotalError
 from prefect_virustotal.client.models import Alert
 from prefect_virustotal.emulator import Emulator, FakeClock
-from prefect_virustotal.flows import _retrohunt as retrohunt_module
 from prefect_virustotal.flows import (
     enrich_iocs,
     expand_iocs,
@@ -108,10 +107,8 @@ async def test_no_flow_leaves_the_key_anywhere(
     mounted: Emulator,
     clock: FakeClock,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     debug_logs: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(retrohunt_module, "CLOCK", clock)
     mounted.add_key(SECRET, tier="premium")
     mounted.scanning.set_durations(queued=0, running=0)
     world = mounted.world
@@ -133,7 +130,7 @@ async def test_no_flow_leaves_the_key_anywhere(
     await enrich_iocs(indicators=[world.pick("domain")], credentials="hardening-secret")
     await submit_and_wait(file_bytes=b"secret-scan sample 1", credentials=block)
     marker = campaign_marker(world, 2)
-    await retrohunt(rules=marker_rule(marker), credentials=block, poll_interval=120)
+    await retrohunt(rules=marker_rule(marker), credentials=block, poll_interval=120, clock=clock)
     await watch_retrohunt_jobs(credentials=block, variable_name="hardening-secret-watch")
     mounted.inject_ioc_notification(key=SECRET, entity_type="domain")
     mounted.inject_hunting_notification(key=SECRET, sha256=world.pick("file"))

@@ -1,4 +1,4 @@
-"""The expansion task: fetch one breadth-first level of an IOC graph in one task run.
+"""The expansion engine: fetch one breadth-first level of an IOC graph (no Prefect here).
 
 Requests are spent as sparingly as the v3 API allows:
 
@@ -12,8 +12,11 @@ Requests are spent as sparingly as the v3 API allows:
   is also listed in full objects (one request per 40), so the leaves get verdicts for far
   fewer requests than one GET per leaf.
 
-Many requests run concurrently inside the one task, paced by the client's rate limiter
-(Prefect's per-task overhead is tens of milliseconds, so never one task per request).
+Many requests run concurrently inside one call, paced by the client's rate limiter (the
+``expand_level`` task makes one call per level: Prefect's per-task overhead is tens of
+milliseconds, so never one task per request). A level's request budget is spent in a fixed
+order: every frontier node first, then the pages past the embedded ones, allotted in frontier
+order before any is sent, so what a tight budget cuts never depends on timing.
 """
 
 from __future__ import annotations
@@ -22,14 +25,10 @@ import asyncio
 import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, TypeVar
 
-from prefect import get_run_logger, task
-from prefect.cache_policies import INPUTS
 from pydantic import Field
 
-from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import (
     ENTERPRISE_RELATIONSHIPS,
     APIConnectionError,
@@ -42,8 +41,10 @@ from prefect_virustotal.client import (
     VirusTotalClient,
     VirusTotalError,
     assess,
+    assess_object,
     parse_domain,
     parse_ip,
+    quota_refusal,
 )
 from prefect_virustotal.client.models import (
     AnalysisStats,
@@ -56,12 +57,6 @@ from prefect_virustotal.client.models import (
     VTModel,
     VTObject,
 )
-
-EXPAND_CACHE = INPUTS - "credentials" - "concurrency"
-"""Levels are cached on what they fetch, not on which block or how many at once."""
-
-EXPAND_CACHE_EXPIRATION = timedelta(days=1)
-"""How long a fetched level is reused: VirusTotal's verdicts move, but not by the minute."""
 
 DEFAULT_RELATIONSHIPS: dict[str, list[str]] = {
     "file": ["contacted_domains", "contacted_ips", "contacted_urls", "dropped_files", "execution_parents"],
@@ -159,14 +154,7 @@ class _Budget:
 
 async def _get(vt: VirusTotalClient, ref: NodeRef, relationships: Sequence[str]) -> VTObject[Any]:
     """One object GET, embedding the first page of each relationship."""
-    embed = list(relationships) or None
-    if ref.type == "file":
-        return await vt.files.get(ref.id, relationships=embed)
-    if ref.type == "url":
-        return await vt.urls.get(ref.id, relationships=embed)
-    if ref.type == "domain":
-        return await vt.domains.get(ref.id, relationships=embed)
-    return await vt.ip_addresses.get(ref.id, relationships=embed)
+    return await vt.get_report(ref.type, ref.id, relationships=list(relationships) or None)
 
 
 def _label(obj: VTObject[Any], ref: NodeRef) -> str:
@@ -190,9 +178,8 @@ def _key_attributes(obj: VTObject[Any]) -> dict[str, Any]:
 
 
 def _node(obj: VTObject[Any], ref: NodeRef, status: NodeStatus, policy: VerdictPolicy) -> GraphNode:
+    found = assess_object(obj, policy)
     stats = getattr(obj.attributes, "last_analysis_stats", None)
-    results = getattr(obj.attributes, "last_analysis_results", None)
-    found = assess(stats, results, policy)
     return GraphNode(
         type=obj.type,
         id=obj.id,
@@ -298,14 +285,13 @@ class _Level:
                 obj = await _get(self.vt, ref, rels)
             except NotFoundError:
                 return gap(NodeStatus.NOT_FOUND, "not_found", "VirusTotal has no record of it")
-            except RequestBudgetExceededError as exc:
-                self.budget.refund()  # the limiter refused it: nothing was sent
-                self.stop = str(exc)
-                return gap(NodeStatus.SKIPPED, "quota", str(exc))
-            except QuotaExceededError as exc:
-                if exc.is_long_term:
-                    self.stop = exc.message
-                return gap(NodeStatus.SKIPPED, "quota", exc.message)
+            except (RequestBudgetExceededError, QuotaExceededError) as exc:
+                if isinstance(exc, RequestBudgetExceededError):
+                    self.budget.refund()  # the limiter refused it: nothing was sent
+                message, lasting = quota_refusal(exc)
+                if lasting:
+                    self.stop = message
+                return gap(NodeStatus.SKIPPED, "quota", message)
             except (APIError, APIConnectionError) as exc:
                 return gap(NodeStatus.ERROR, "error", f"{type(exc).__name__}: {exc}")
         status = NodeStatus.EXPANDED if rels else NodeStatus.FETCHED
@@ -544,18 +530,11 @@ class _Level:
         return result
 
 
-@task(
-    name="expand_level",
-    retries=0,
-    cache_policy=EXPAND_CACHE,
-    cache_expiration=EXPAND_CACHE_EXPIRATION,
-    persist_result=True,
-    result_serializer="json",
-)
-async def expand_level(
-    credentials: VirusTotalCredentials,
-    frontier: list[NodeRef],
-    relationships: dict[str, list[str]],
+async def fetch_level(
+    vt: VirusTotalClient,
+    frontier: Sequence[NodeRef],
+    relationships: Mapping[str, Sequence[str]],
+    *,
     fan_out: int = 20,
     request_budget: int | None = None,
     policy: VerdictPolicy | None = None,
@@ -567,12 +546,12 @@ async def expand_level(
 
     Each node costs one GET that embeds the first page of each relationship; descriptor
     pages are fetched only where ``fan_out`` wants more than the embedded 20, and never
-    for a relationship whose count is zero. Requests run concurrently under the key's
-    rate limiter. The result is cached on the inputs (not the credentials), so a rerun
-    reuses a level already fetched.
+    for a relationship whose count is zero. Requests run concurrently under the client's
+    rate limiter. Expected failures (not found, quota, errors) become gaps in the result;
+    nothing is raised for one node.
 
     Args:
-        credentials: the VirusTotal credentials block.
+        vt: the client.
         frontier: the nodes to fetch, in priority order (the budget goes to the first).
         relationships: relationship names to follow per object type; an empty mapping
             only fetches the nodes (verdicts, no neighbours).
@@ -593,13 +572,6 @@ async def expand_level(
 
     Raises:
         InvalidParameterError: a relationship name is malformed (no request made).
-
-    Example:
-        ```python
-        level = await expand_level(
-            credentials, [NodeRef(type="domain", id="example.com")], DEFAULT_RELATIONSHIPS
-        )
-        ```
     """
     policy = policy or VerdictPolicy()
     skipped = {
@@ -610,22 +582,14 @@ async def expand_level(
         relationships = {
             kind: [n for n in names if n not in skipped[kind]] for kind, names in relationships.items()
         }
-    async with credentials.get_client() as vt:
-        level = _Level(
-            vt, relationships, max(0, fan_out), _Budget(request_budget), policy, concurrency, leaf_verdicts
-        )
-        result = await level.run(frontier)
-        result.requests_sent = vt.request_count
-        result.emulated = vt.emulated
+    level = _Level(
+        vt, relationships, max(0, fan_out), _Budget(request_budget), policy, concurrency, leaf_verdicts
+    )
+    result = await level.run(frontier)
+    result.requests_sent = vt.request_count
+    result.emulated = vt.emulated
     for node in result.nodes if skip_enterprise else ():
         if skipped.get(node.type) and node.status in (NodeStatus.EXPANDED, NodeStatus.FETCHED):
             detail = f"not followed with a public key (VT Enterprise only): {', '.join(skipped[node.type])}"
             result.gaps.append(GraphGap(node=node.key, depth=0, reason="tier", detail=detail))
-    get_run_logger().info(
-        "expanded %d nodes: %d related objects, %d requests, %d left undone",
-        len(frontier),
-        len(result.discoveries),
-        result.requests,
-        len(result.gaps),
-    )
     return result

@@ -1,0 +1,161 @@
+"""Lookups in a batch and explained verdicts: what ``enrich_iocs`` and ``prefect-virustotal lookup`` do.
+
+One bad item never fails the batch: every indicator gets a ``LookupResult`` (found, not_found,
+invalid, quota_limited or error), invalid input costs no request, and once a daily or monthly
+quota is spent the rest are marked quota_limited without a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field, computed_field
+
+from prefect_virustotal.client import (
+    APIConnectionError,
+    APIError,
+    Assessment,
+    InvalidIndicatorError,
+    NotFoundError,
+    QuotaExceededError,
+    RequestBudgetExceededError,
+    VerdictPolicy,
+    VirusTotalClient,
+    assess_object,
+    parse_indicator,
+    quota_refusal,
+)
+from prefect_virustotal.client.models import LookupResult, LookupStatus
+
+from ._display import defang_text, display_indicator, verdict_rank, vt_link
+
+
+async def _lookup_one(
+    vt: VirusTotalClient,
+    raw: str,
+    relationships: Sequence[str] | None,
+    stop: asyncio.Event,
+) -> LookupResult:
+    """Look one indicator up; turn every expected failure into a status."""
+    try:
+        indicator = parse_indicator(raw)
+    except InvalidIndicatorError as exc:
+        return LookupResult(indicator=raw, status=LookupStatus.INVALID, error=str(exc))
+    page = indicator.value if indicator.kind == "url" else indicator.id
+    base = {
+        "indicator": raw,
+        "kind": indicator.kind,
+        "id": indicator.id,
+        "link": vt_link(indicator.kind, page),
+    }
+    if stop.is_set():
+        return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error="not looked up: quota spent")
+    try:
+        report = await vt.get_report(indicator.kind, indicator.value, relationships=relationships)
+    except NotFoundError:
+        return LookupResult(**base, status=LookupStatus.NOT_FOUND, error="VirusTotal has no record of it")
+    except (RequestBudgetExceededError, QuotaExceededError) as exc:
+        message, lasting = quota_refusal(exc)
+        if lasting:
+            stop.set()
+        return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=message)
+    except (APIError, APIConnectionError) as exc:
+        return LookupResult(**base, status=LookupStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
+    # The report's id is the page's id (for a URL, the SHA-256 of VirusTotal's canonical form).
+    base["link"] = vt_link(indicator.kind, report.id)
+    return LookupResult(**base, status=LookupStatus.FOUND, report=report)
+
+
+async def lookup_many(
+    vt: VirusTotalClient,
+    indicators: Sequence[str],
+    *,
+    relationships: Sequence[str] | None = None,
+    concurrency: int = 8,
+) -> list[LookupResult]:
+    """Look many indicators up concurrently; one result per input, in input order.
+
+    Args:
+        vt: the client (its rate limiter paces the requests).
+        indicators: hashes, URLs, domains and IP addresses, mixed (defanged is fine).
+        relationships: relationships to embed in every report.
+        concurrency: requests in flight at once.
+    """
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+    stop = asyncio.Event()
+
+    async def bounded(raw: str) -> LookupResult:
+        async with semaphore:
+            return await _lookup_one(vt, raw, relationships, stop)
+
+    results = list(await asyncio.gather(*(bounded(raw) for raw in indicators)))
+    if vt.emulated:
+        for result in results:
+            result.emulated = True
+    return results
+
+
+class EnrichedIndicator(BaseModel):
+    """One indicator: what the lookup found and the verdict the policy gives."""
+
+    lookup: LookupResult
+    assessment: Assessment | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def verdict(self) -> str:
+        """The verdict, or the lookup status when there is no report (in ``--json`` as a flat field)."""
+        if self.assessment is not None:
+            return self.assessment.verdict.value
+        return "unknown" if self.lookup.status == LookupStatus.NOT_FOUND else self.lookup.status.value
+
+
+class EnrichmentReport(BaseModel):
+    """Indicators with their reports and explained verdicts (what ``enrich_iocs`` returns)."""
+
+    items: list[EnrichedIndicator] = Field(default_factory=list)
+    emulated: bool = False
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """How many indicators got each verdict or status."""
+        return dict(Counter(item.verdict for item in self.items))
+
+    def rows(self) -> list[dict[str, str]]:
+        """One table row per indicator, worst verdict first, in the order an analyst reads.
+
+        Indicators are shown defanged (hashes shortened); the only link is to VirusTotal's page.
+        """
+        rows = []
+        for item in sorted(self.items, key=lambda i: verdict_rank(i.verdict)):
+            found = item.assessment
+            rows.append(
+                {
+                    "indicator": display_indicator(item.lookup.kind, item.lookup.indicator),
+                    "verdict": item.verdict,
+                    "reason": defang_text(found.reason if found else (item.lookup.error or "")),
+                    "detections": found.ratio if found else "-",
+                    "type": item.lookup.kind or "-",
+                    "link": item.lookup.link or "",
+                }
+            )
+        return rows
+
+
+def enrich_results(results: Sequence[LookupResult], policy: VerdictPolicy | None = None) -> EnrichmentReport:
+    """Apply the verdict policy to each found report; the other statuses stay as they are."""
+    policy = policy or VerdictPolicy()
+    return EnrichmentReport(
+        items=[
+            EnrichedIndicator(
+                lookup=result,
+                assessment=assess_object(result.report, policy)
+                if result.status == LookupStatus.FOUND and result.report is not None
+                else None,
+            )
+            for result in results
+        ],
+        emulated=any(result.emulated for result in results),
+    )

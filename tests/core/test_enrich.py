@@ -1,0 +1,35 @@
+"""Batch lookups and explained verdicts without Prefect: the real client against the emulator."""
+
+from __future__ import annotations
+
+from prefect_virustotal.client import VerdictPolicy, VirusTotalClient
+from prefect_virustotal.client.models import LookupStatus
+from prefect_virustotal.core import enrich_results, lookup_many
+from prefect_virustotal.emulator import Emulator
+
+
+async def test_every_input_gets_a_result_and_invalid_costs_nothing(
+    emulator: Emulator, vt: VirusTotalClient
+) -> None:
+    bad = emulator.world.pick("file", "malicious")
+    results = await lookup_many(vt, [bad, "not an indicator", "2" * 64, "hxxp://evil[.]example/x"])
+    assert [r.status for r in results][:3] == [
+        LookupStatus.FOUND,
+        LookupStatus.INVALID,
+        LookupStatus.NOT_FOUND,
+    ]
+    assert emulator.count() == 3  # the invalid one sent nothing
+    report = enrich_results(results, VerdictPolicy())
+    assert [item.verdict for item in report.items][:3] == ["malicious", "invalid", "unknown"]
+    assert report.emulated and report.rows()[0]["detections"].count("/") == 1
+
+
+async def test_a_spent_day_stops_the_batch(emulator: Emulator, vt: VirusTotalClient) -> None:
+    emulator.add_key("core-daily-two", tier="premium", per_minute=1000, per_day=2)
+    domains = [emulator.world.pick("domain", index=i) for i in range(5)]
+    async with VirusTotalClient(
+        "core-daily-two", base_url=emulator.base_url, transport=emulator.transport()
+    ) as limited:
+        results = await lookup_many(limited, domains, concurrency=1)
+    assert [r.status.value for r in results] == ["found", "found"] + ["quota_limited"] * 3
+    assert emulator.count(status=429) == 1
