@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from prefect_virustotal.client import InvalidParameterError
 from prefect_virustotal.client.models import IOCGraph, SubmissionResult
 from prefect_virustotal.flows import (
     CollectionSyncReport,
@@ -25,13 +26,26 @@ from prefect_virustotal.flows import (
     triage,
 )
 
-from ._common import ExitCode, console, emit, fail, resolve_target, run
+from ._common import (
+    ExitCode,
+    console,
+    emit,
+    fail,
+    read_input,
+    resolve_target,
+    run,
+    shown,
+    text_cell,
+    warn,
+)
+from ._common import scrub as scrub_credentials
 
 app = typer.Typer(
     name="prefect-virustotal",
     help="VirusTotal API v3 workflows as Prefect flows. Runs show in Prefect's UI when a server "
-    "is configured. Exit codes: 0 ok, 1 malicious (with --fail-on malicious), 2 bad input, "
-    "3 quota or service error.",
+    "is configured. Exit codes: 0 ok, 1 a verdict at or above --fail-on, 2 bad input (nothing "
+    "sent), 3 the run failed (authentication, quota, connection), 4 partial (some rows failed), "
+    "5 internal error.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -47,6 +61,20 @@ EmulatorOption = Annotated[
     bool, typer.Option("--emulator", help="Run against the in-process emulator (fiction, no key).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+SendInternalOption = Annotated[
+    bool,
+    typer.Option(
+        "--send-internal",
+        help="Also send private, loopback, link-local, multicast and reserved addresses and "
+        "internal names (.local, .internal, .lan, .corp, .home.arpa); skipped by default.",
+    ),
+]
+OwnDomainOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--own-domain", help="Your organisation's domain: skipped like internal names (repeatable)."
+    ),
+]
 FailOnOption = Annotated[
     str | None,
     typer.Option("--fail-on", help="Exit 1 when a verdict is this bad or worse: malicious or suspicious."),
@@ -75,20 +103,30 @@ def lookup(
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
     fail_on: FailOnOption = None,
+    send_internal: SendInternalOption = False,
+    own_domain: OwnDomainOption = None,
 ) -> None:
     """Look indicators up and print a verdict with its reason for each."""
     threshold = _check_fail_on(fail_on)
+    iocs = scrub_credentials(iocs)
     target = resolve_target(block, emulator)
 
     async def work() -> EnrichmentReport:
-        return await enrich_iocs(indicators=iocs, credentials=target.credentials)
+        return await enrich_iocs(
+            indicators=iocs,
+            credentials=target.credentials,
+            send_internal=send_internal,
+            own_domains=own_domain,
+        )
 
     report = run(target, work)
 
     def render() -> None:
         table = Table("indicator", "type", "verdict", "detections", "reason")
         for row in report.rows():
-            table.add_row(row["indicator"], row["type"], row["verdict"], row["detections"], row["reason"])
+            table.add_row(
+                *(text_cell(row[c]) for c in ("indicator", "type", "verdict", "detections", "reason"))
+            )
         console.print(table)
 
     emit(report.model_dump(mode="json"), as_json=as_json, emulated=report.emulated, render=render)
@@ -98,19 +136,30 @@ def lookup(
     if statuses and statuses <= {"error", "quota_limited", "invalid"}:
         raise typer.Exit(int(ExitCode.SERVICE))
     _exit_for([item.verdict for item in report.items], threshold)
+    if statuses & {"error", "quota_limited", "invalid"}:
+        raise typer.Exit(int(ExitCode.PARTIAL))
 
 
 def _verdict_table(rows: list[dict[str, str]], columns: list[str]) -> Table:
     table = Table(*columns)
     for row in rows:
-        table.add_row(*(str(row.get(c, "")) for c in columns))
+        table.add_row(*(text_cell(row.get(c, "")) for c in columns))
     return table
 
 
 @app.command()
 def scan(
-    target: Annotated[str, typer.Argument(help="A file path, or a URL.")],
+    target: Annotated[str, typer.Argument(help="A file path, or a URL with its scheme (or use --url).")],
     private: Annotated[bool, typer.Option("--private", help="Private scanning (needs the licence).")] = False,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Upload a file VirusTotal has never seen to the public service (visible to its "
+            "community). Without --public or --private, an unknown file is only looked up.",
+        ),
+    ] = False,
+    as_url: Annotated[bool, typer.Option("--url", help="TARGET is a URL even without a scheme.")] = False,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Submit and return; a later run attaches to the analysis.")
     ] = False,
@@ -120,30 +169,69 @@ def scan(
     as_json: JsonOption = False,
     fail_on: FailOnOption = None,
 ) -> None:
-    """Submit a file or a URL, wait for the analysis, print the verdict."""
-    from prefect_virustotal.client import AnalysisTimeoutError
+    """Submit a file or a URL, wait for the analysis, print the verdict.
+
+    A file VirusTotal does not know is uploaded only with --private or --public; a name
+    without a scheme is a file, and one that does not exist is an error (nothing is sent).
+    """
+    from prefect_virustotal.client import MAX_UPLOAD_SIZE, AnalysisTimeoutError, PublicUploadRefusedError
+    from prefect_virustotal.core import regular_file
 
     threshold = _check_fail_on(fail_on)
+    if private and public:
+        fail(ExitCode.BAD_INPUT, "give --private or --public, not both")
+    if timeout < 0:
+        fail(ExitCode.BAD_INPUT, "--timeout must not be negative")
+    is_url = as_url or "://" in target
+    file_path: str | None = None
+    if is_url:
+        target = scrub_credentials([target])[0]
+    else:
+        try:
+            real = regular_file(target, "file to scan", MAX_UPLOAD_SIZE)
+        except InvalidParameterError as exc:
+            fail(
+                ExitCode.BAD_INPUT, f"{exc} (to scan a URL, give its scheme, e.g. https://..., or use --url)"
+            )
+        if real != Path(target).expanduser().absolute():
+            warn(f"{target} is a link to {real}; scanning {real}")
+        file_path = str(real)
     target_ = resolve_target(block, emulator)
-    is_file = Path(target).exists()
 
     async def work() -> SubmissionResult | dict[str, str]:
         if target_.emulated and target_.emulator is not None:
             target_.emulator.scanning.set_durations(queued=0, running=0)
         try:
             return await submit_and_wait(
-                file_path=target if is_file else None,
-                url=None if is_file else target,
+                file_path=file_path,
+                url=target if is_url else None,
                 credentials=target_.credentials,
                 private=private,
+                # A file is uploaded publicly only when asked for by name.
+                confidential=not is_url and not public,
                 timeout=0.0 if no_wait else timeout,
             )
         except AnalysisTimeoutError as exc:
             if not no_wait:
                 raise
             return {"analysis_id": exc.analysis_id, "status": exc.last_status or "queued"}
+        except PublicUploadRefusedError as exc:
+            return {"file": file_path or "", "sha256": exc.sha256, "status": "not_uploaded"}
 
     result = run(target_, work)
+    if isinstance(result, dict) and result["status"] == "not_uploaded":
+        emit(
+            result,
+            as_json=as_json,
+            emulated=target_.emulated,
+            render=lambda: console.print(
+                f"{shown(result['file'])}: VirusTotal has no recent report of sha256 {result['sha256']}; "
+                "nothing was uploaded. To submit it: --private (private scanning), or --public "
+                "(visible to VirusTotal's community)",
+                markup=False,
+            ),
+        )
+        return
     if isinstance(result, dict):
         emit(
             result,
@@ -158,8 +246,10 @@ def scan(
         return
 
     def render() -> None:
-        console.print(f"{result.kind} {result.indicator}", markup=False)
-        console.print(f"verdict: [bold]{result.verdict}[/] ({result.reason})")
+        if file_path is not None:
+            console.print(f"file {shown(file_path)}", markup=False)
+        console.print(f"{result.kind} {shown(result.indicator)}", markup=False)
+        console.print(f"verdict: {shown(result.verdict)} ({shown(result.reason)})", markup=False)
         console.print(
             f"{result.outcome.value if hasattr(result.outcome, 'value') else result.outcome}; {result.link}",
             markup=False,
@@ -179,8 +269,13 @@ def expand(
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
+    send_internal: SendInternalOption = False,
+    own_domain: OwnDomainOption = None,
 ) -> None:
     """Expand indicators through their relationships, within a request budget."""
+    if depth < 0 or budget < 0 or fan_out < 0:
+        fail(ExitCode.BAD_INPUT, "--depth, --budget and --fan-out must not be negative")
+    iocs = scrub_credentials(iocs)
     target = resolve_target(block, emulator)
 
     async def work() -> IOCGraph:
@@ -191,6 +286,8 @@ def expand(
             request_budget=budget,
             fan_out=fan_out,
             stix_path=str(stix) if stix else None,
+            send_internal=send_internal,
+            own_domains=own_domain,
         )
 
     graph = run(target, work)
@@ -200,9 +297,14 @@ def expand(
         console.print(_verdict_table(node_rows(graph)[:50], columns))
         console.print(f"{len(graph.nodes)} nodes, {len(graph.edges)} edges, {graph.requests} requests")
         if graph.unexpanded:
-            console.print(f"{len(graph.unexpanded)} nodes not expanded (e.g. {graph.unexpanded[0].reason})")
+            console.print(
+                f"{len(graph.unexpanded)} nodes not expanded (e.g. {shown(graph.unexpanded[0].reason)})",
+                markup=False,
+            )
 
     emit(graph, as_json=as_json, emulated=graph.emulated or target.emulated, render=render)
+    if any(gap.reason in ("error", "quota") for gap in graph.unexpanded):
+        raise typer.Exit(int(ExitCode.PARTIAL))
 
 
 @app.command("retrohunt")
@@ -216,10 +318,9 @@ def retrohunt_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run YARA rules over VirusTotal's past files (checked locally first) and list the matches."""
-    try:
-        rules = rules_file.read_text()
-    except OSError as exc:
-        fail(ExitCode.BAD_INPUT, f"cannot read {rules_file}: {exc.strerror}")
+    if deadline <= 0 or poll_interval <= 0:
+        fail(ExitCode.BAD_INPUT, "--deadline and --poll-interval must be more than 0 seconds")
+    rules = read_input(rules_file, "rules file")
     target = resolve_target(block, emulator)
 
     async def work() -> RetrohuntReport:
@@ -245,9 +346,12 @@ def retrohunt_command(
             f"job {report.job_id}: {report.status}; {len(report.matches)} matching files", markup=False
         )
         for match in report.matches[:50]:
-            console.print(f"  {match.id}  {match.attributes.meaningful_name or ''}", markup=False)
+            console.print(f"  {match.id}  {shown(match.attributes.meaningful_name or '')}", markup=False)
 
     emit(report, as_json=as_json, emulated=report.emulated or target.emulated, render=render)
+    if report.status != "finished":
+        # Aborted at its deadline (or otherwise cut short): the matches are a part, not the answer.
+        raise typer.Exit(int(ExitCode.PARTIAL))
 
 
 alerts_app = typer.Typer(help="Alerts: IoC Stream and livehunt notifications.", no_args_is_help=True)
@@ -302,11 +406,19 @@ def triage_command(
     fail_on: FailOnOption = None,
 ) -> None:
     """Run the incident-response runbook on a ticket (and its attached files)."""
+    from prefect_virustotal.client import MAX_UPLOAD_SIZE
+    from prefect_virustotal.core import regular_file
+
     threshold = _check_fail_on(fail_on)
-    try:
-        text = ticket.read_text()
-    except OSError as exc:
-        fail(ExitCode.BAD_INPUT, f"cannot read {ticket}: {exc.strerror}")
+    if budget < 0:
+        fail(ExitCode.BAD_INPUT, "--budget must not be negative")
+    text = scrub_credentials([read_input(ticket, "ticket")])[0]
+    attached = []
+    for file in files or []:
+        try:
+            attached.append(regular_file(file, "attached file", MAX_UPLOAD_SIZE))
+        except InvalidParameterError as exc:
+            fail(ExitCode.BAD_INPUT, str(exc))
     target = resolve_target(block, emulator)
 
     async def work() -> TriageReport:
@@ -315,7 +427,7 @@ def triage_command(
         return await triage(
             case or ticket.stem,
             text=text,
-            files=[str(f) for f in files or []],
+            files=[str(f) for f in attached],
             credentials=target.credentials,
             allow_public_upload=allow_public_upload,
             expand_budget=budget,
@@ -325,12 +437,15 @@ def triage_command(
     result = run(target, work)
 
     def render() -> None:
-        console.print(result.markdown, markup=False)
+        # Line by line, so that the report keeps its lines and only data escapes are escaped.
+        console.print("\n".join(shown(line) for line in result.markdown.splitlines()), markup=False)
         if report:
-            console.print(f"Report written to {report}", markup=False)
+            console.print(f"Report written to {shown(report)}", markup=False)
 
     emit(result, as_json=as_json, emulated=result.emulated or target.emulated, render=render)
     _exit_for([result.summary_verdict], threshold)
+    if any(skip.reason in ("error", "quota", "unreadable") for skip in result.skipped):
+        raise typer.Exit(int(ExitCode.PARTIAL))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -350,29 +465,43 @@ def collection_sync(
     keep_others: Annotated[
         bool, typer.Option("--keep-others", help="Only add; do not remove items missing from FILE.")
     ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option("--prune", help="Allow removing more than half of the collection, or all of it."),
+    ] = False,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Make collection NAME hold exactly the indicators in FILE (created when missing)."""
+    """Make collection NAME hold exactly the indicators in FILE (created when missing).
+
+    FILE is UTF-8 or UTF-16 text; one that cannot be read, or holds no indicator, changes
+    nothing (exit 2). Removing more than half of the collection needs --prune.
+    """
+    scrub_credentials([read_input(file, "indicator file")])  # checked, and credentials warned of
     target = resolve_target(block, emulator)
 
     async def work() -> CollectionSyncReport:
         return await sync_collection(
-            name, path=file, credentials=target.credentials, remove_missing=not keep_others
+            name,
+            path=file,
+            credentials=target.credentials,
+            remove_missing=not keep_others,
+            allow_mass_removal=prune,
         )
 
     report = run(target, work)
 
     def render() -> None:
         state = "created" if report.created else "updated"
-        console.print(f"Collection [bold]{report.name}[/] {state}: {report.link}")
+        console.print(f"Collection {shown(report.name)} {state}: {report.link}", markup=False)
         console.print(
             f"added {len(report.added)}, removed {len(report.removed)}, unchanged {report.unchanged}, "
-            f"invalid {len(report.invalid)}"
+            f"not used {len(report.invalid)}",
+            markup=False,
         )
         for item in report.invalid:
-            console.print(f"  skipped (invalid): {item}", markup=False)
+            console.print(f"  not used (not an indicator): {shown(item)}", markup=False)
 
     emit(report, as_json=as_json, emulated=report.emulated or target.emulated, render=render)
 

@@ -6,4 +6,26 @@ defanged display live here (see DESIGN.md). This package imports `prefect_virust
 well-kept libraries, never Prefect.
 """
 
-__all__: list[str] = []
+from ._safety import (
+    MAX_TEXT_INPUT_BYTES,
+    check_mass_removal,
+    decode_text,
+    escape_control,
+    read_text_file,
+    regular_file,
+    run_wide_failure,
+    target_identity,
+    unused_lines,
+)
+
+__all__: list[str] = [
+    "MAX_TEXT_INPUT_BYTES",
+    "check_mass_removal",
+    "decode_text",
+    "escape_control",
+    "read_text_file",
+    "regular_file",
+    "run_wide_failure",
+    "target_identity",
+    "unused_lines",
+]

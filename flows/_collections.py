@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,6 +33,8 @@ from prefect_virustotal.client import (
     NotFoundError,
     extract_indicators,
     parse_indicator,
+    redact_all,
+    redact_url_credentials,
 )
 from prefect_virustotal.client.models import (
     CollectionItemsUpdate,
@@ -42,6 +43,7 @@ from prefect_virustotal.client.models import (
     VTObject,
     collection_link,
 )
+from prefect_virustotal.core import check_mass_removal, read_text_file, unused_lines
 from prefect_virustotal.tasks import (
     add_collection_items,
     create_collection,
@@ -135,10 +137,14 @@ def desired_indicators(
     indicators: Sequence[str] | None, text: str | None, path: str | None
 ) -> tuple[list[Indicator], list[str]]:
     """Validated indicators from a list, free text and a file, in order and once each; and the
-    list entries that are not indicators."""
+    entries and lines that gave no indicator, by value (credentials in URLs removed).
+
+    Raises:
+        InvalidParameterError: the file is missing, not a regular file, too large or not text.
+    """
     found: dict[Key, Indicator] = {}
     invalid: list[str] = []
-    for raw in indicators or []:
+    for raw in redact_all(indicators or [])[0]:
         try:
             indicator = parse_indicator(raw)
         except InvalidIndicatorError:
@@ -147,8 +153,10 @@ def desired_indicators(
         found.setdefault(indicator_keys(indicator)[0], indicator)
     texts = [text] if text else []
     if path:
-        texts.append(Path(path).expanduser().read_text(encoding="utf-8", errors="replace"))
+        texts.append(read_text_file(path, "indicator file"))
     for chunk in texts:
+        chunk = redact_url_credentials(chunk)[0]
+        invalid += unused_lines(chunk)
         for indicator in extract_indicators(chunk):
             found.setdefault(indicator_keys(indicator)[0], indicator)
     return list(found.values()), invalid
@@ -214,6 +222,7 @@ async def sync_collection(
     owner: str | None = None,
     remove_missing: bool = True,
     batch_size: int = COLLECTION_BATCH_SIZE,
+    allow_mass_removal: bool = False,
 ) -> CollectionSyncReport:
     """Make an IoC collection hold exactly the given indicators; create it if missing.
 
@@ -237,13 +246,16 @@ async def sync_collection(
             Prefect Variable remembers it (never the API key).
         remove_missing: remove items that are not in the desired set.
         batch_size: indicators per add/remove request.
+        allow_mass_removal: allow removing more than half of the collection, or all of it
+            (refused by default: such a sync usually means the input was not what was meant).
 
     Returns:
         What was added, removed and updated, and the collection's link.
 
     Raises:
-        InvalidParameterError: no input was given, or every entry was invalid (nothing is
-            removed on a bad input).
+        InvalidParameterError: no input was given, the file could not be read as text, no
+            entry was an indicator, or the sync would remove more than half of the collection
+            without ``allow_mass_removal`` (nothing is changed on a bad input).
         ForbiddenError: the collection belongs to another user.
 
     Example:
@@ -257,9 +269,13 @@ async def sync_collection(
         raise InvalidParameterError("give indicators, text or a path to sync from")
     desired, invalid = desired_indicators(indicators, text, path)
     if invalid:
-        logger.warning("%d entries are not indicators and are skipped", len(invalid))
-        if not desired:
-            raise InvalidParameterError("no valid indicator in the input; refusing to empty the collection")
+        logger.warning("%d entries are not indicators and are skipped: %s", len(invalid), invalid[:20])
+    if not desired:
+        # An empty, binary or mistyped input must never read as "the collection should be empty".
+        raise InvalidParameterError(
+            "no valid indicator in the input; nothing was changed"
+            + (f" (not indicators: {', '.join(repr(v) for v in invalid[:5])})" if invalid else "")
+        )
 
     current, by_id = await _find(block, collection, owner)
     wanted_name = name if name is not None else (None if by_id else collection)
@@ -295,6 +311,9 @@ async def sync_collection(
         stale = [
             item for items in listed.items.values() for item in items if (item.type, item.id) not in matched
         ]
+        if remove_missing:
+            held_count = sum(len(items) for items in listed.items.values())
+            check_mass_removal(held_count, len(stale), allow_mass_removal)
         if remove_missing and stale:
             update = await remove_collection_items(
                 block,
@@ -377,4 +396,6 @@ def _markdown(report: CollectionSyncReport) -> str:
     lines.append("")
     lines += _listing("Added", report.added)
     lines += _listing("Removed", report.removed)
+    if report.invalid:
+        lines += _listing("Not used (not indicators)", report.invalid)
     return "\n".join(lines)

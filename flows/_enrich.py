@@ -9,7 +9,14 @@ from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import Assessment, VerdictPolicy, assess, extract_indicators
+from prefect_virustotal.client import (
+    Assessment,
+    VerdictPolicy,
+    assess,
+    extract_indicators,
+    redact_all,
+    redact_url_credentials,
+)
 from prefect_virustotal.client.models import LookupResult, LookupStatus
 from prefect_virustotal.tasks import check_daily_budget, lookup_indicators
 
@@ -76,12 +83,18 @@ async def enrich_iocs(
     credentials: VirusTotalCredentials | str = "virustotal",
     policy: VerdictPolicy | None = None,
     concurrency: int = 8,
+    send_internal: bool = False,
+    own_domains: list[str] | None = None,
 ) -> EnrichmentReport:
     """Enrich indicators with VirusTotal reports and explained verdicts.
 
     Indicators come as a list, or as free text (a ticket, an e-mail) from which
     hashes, URLs, domains and IPs are extracted and refanged (``hxxp``, ``[.]``).
-    Bad or unknown items get a row of their own; they never fail the run.
+    Bad or unknown items get a row of their own; they never fail the run, unless every
+    request failed with the same authentication, quota or connection error: then the run
+    fails with it. Internal addresses and names are not sent (a row "internal, not sent");
+    credentials in URLs are removed before anything else (with a warning naming the URL
+    masked).
 
     Args:
         indicators: indicators, one per item (any kind, defanged is fine).
@@ -89,6 +102,10 @@ async def enrich_iocs(
         credentials: a credentials block, or the name of a saved one.
         policy: verdict thresholds; the defaults need 3 engines for malicious.
         concurrency: lookups in flight at once (the key's rate limit still applies).
+        send_internal: look private, loopback, link-local, multicast and reserved addresses
+            and internal names (``.local``, ``.internal``, ``.lan``, ``.corp``,
+            ``.home.arpa``) up too; by default they are skipped.
+        own_domains: the organisation's own domains, skipped like internal names.
 
     Returns:
         One enriched item per indicator, in input order, and whether the data is emulated.
@@ -101,17 +118,23 @@ async def enrich_iocs(
     logger = get_run_logger()
     block = await resolve_credentials(credentials)
     policy = policy or VerdictPolicy()
-    wanted = list(indicators or [])
+    wanted, masked = redact_all(indicators or [])
     if text:
+        text, masked_in_text = redact_url_credentials(text)
+        masked += masked_in_text
         known = set(wanted)
         wanted += [found.value for found in extract_indicators(text) if found.value not in known]
+    for url in masked:
+        logger.warning("removed credentials from %s: they are not sent", url)
     if not wanted:
         logger.warning("no indicators given or found in the text")
         return EnrichmentReport()
     if block.daily_reserve:
         # The block keeps part of the day for incident response: refuse to eat into it.
         await check_daily_budget(block, needed=len(wanted))
-    results = await lookup_indicators(block, wanted, concurrency=concurrency)
+    results = await lookup_indicators(
+        block, wanted, concurrency=concurrency, send_internal=send_internal, own_domains=own_domains or []
+    )
     report = EnrichmentReport(
         items=[EnrichedIndicator(lookup=r, assessment=_assess(r, policy)) for r in results],
         emulated=any(r.emulated for r in results),

@@ -23,6 +23,8 @@ from prefect_virustotal.client import (
     VerdictPolicy,
     VirusTotalError,
     extract_indicators,
+    redact_all,
+    redact_url_credentials,
 )
 from prefect_virustotal.client.models import IOCGraph, LookupStatus
 
@@ -32,8 +34,13 @@ from ._expand import expand_iocs
 from ._expand_artifacts import mermaid_diagram
 from ._submit import submit_and_wait
 
-SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable"]
-_GAP_REASONS: dict[str, SkipReason] = {"request_budget": "budget", "quota": "quota", "invalid": "invalid"}
+SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable", "internal"]
+_GAP_REASONS: dict[str, SkipReason] = {
+    "request_budget": "budget",
+    "quota": "quota",
+    "invalid": "invalid",
+    "internal": "internal",
+}
 _ORDER = {"malicious": 0, "suspicious": 1, "unknown": 2, "clean": 3}
 _HASH_CHUNK = 1 << 20
 
@@ -116,6 +123,7 @@ def _skip_for_status(enriched: EnrichedIndicator) -> SkippedWork | None:
         LookupStatus.INVALID: "invalid",
         LookupStatus.QUOTA_LIMITED: "quota",
         LookupStatus.ERROR: "error",
+        LookupStatus.SKIPPED: "internal",
     }
     if status not in mapping:
         return None
@@ -225,7 +233,12 @@ async def triage(
     items: list[TriageItem] = []
 
     # 1. What the case names: the ticket's indicators and the attached files' hashes.
-    found = extract_indicators(text or "")
+    # Credentials in the ticket's URLs never reach a request, the report or an artifact.
+    text, masked = redact_url_credentials(text or "")
+    indicators, masked_given = redact_all(indicators or [])
+    for url in masked + masked_given:
+        logger.warning("removed credentials from %s: they are not sent", url)
+    found = extract_indicators(text)
     file_hashes: dict[str, Path] = {}
     for raw in files or []:
         path = Path(raw)

@@ -23,10 +23,12 @@ import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import INPUTS
+from prefect.results import get_result_store
+from prefect.states import Completed
 from pydantic import Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials
@@ -55,9 +57,13 @@ from prefect_virustotal.client.models import (
     VTModel,
     VTObject,
 )
+from prefect_virustotal.core import run_wide_failure
 
-EXPAND_CACHE = INPUTS - "credentials" - "concurrency"
-"""Levels are cached on what they fetch, not on which block or how many at once."""
+from ._cache import TargetIdentity
+
+EXPAND_CACHE = INPUTS - "credentials" - "concurrency" + TargetIdentity()
+"""Levels are cached on what they fetch and who answered (endpoint and key identity), not on
+which block object or how many requests at once. Failed and partial levels are not cached."""
 
 EXPAND_CACHE_EXPIRATION = timedelta(days=1)
 """How long a fetched level is reused: VirusTotal's verdicts move, but not by the minute."""
@@ -275,6 +281,7 @@ class _Level:
         self.policy = policy
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
         self.stop: str | None = None
+        self.failures: list[BaseException] = []
         self.result = LevelResult()
 
     async def fetch(self, ref: NodeRef) -> tuple[GraphNode, VTObject[Any] | None]:
@@ -300,12 +307,15 @@ class _Level:
             except RequestBudgetExceededError as exc:
                 self.budget.refund()  # the limiter refused it: nothing was sent
                 self.stop = str(exc)
+                self.failures.append(exc)
                 return gap(NodeStatus.SKIPPED, "quota", str(exc))
             except QuotaExceededError as exc:
                 if exc.is_long_term:
                     self.stop = exc.message
+                self.failures.append(exc)
                 return gap(NodeStatus.SKIPPED, "quota", exc.message)
             except (APIError, APIConnectionError) as exc:
+                self.failures.append(exc)
                 return gap(NodeStatus.ERROR, "error", f"{type(exc).__name__}: {exc}")
         status = NodeStatus.EXPANDED if rels else NodeStatus.FETCHED
         return _node(obj, ref, status, self.policy), obj
@@ -552,8 +562,9 @@ async def expand_level(
     Each node costs one GET that embeds the first page of each relationship; descriptor
     pages are fetched only where ``fan_out`` wants more than the embedded 20, and never
     for a relationship whose count is zero. Requests run concurrently under the key's
-    rate limiter. The result is cached on the inputs (not the credentials), so a rerun
-    reuses a level already fetched.
+    rate limiter. The result is cached on the inputs and on who answers (the endpoint and a
+    salted hash of the key, never the key), so a rerun with the same key reuses a level
+    already fetched; a level where requests failed or the quota ran out is not cached.
 
     Args:
         credentials: the VirusTotal credentials block.
@@ -574,6 +585,8 @@ async def expand_level(
 
     Raises:
         InvalidParameterError: a relationship name is malformed (no request made).
+        AuthenticationError, QuotaExceededError, RequestBudgetExceededError,
+        APIConnectionError: every request of the level failed with that same error.
 
     Example:
         ```python
@@ -597,4 +610,23 @@ async def expand_level(
         result.requests,
         len(result.gaps),
     )
+    answered = sum(node.status in _ANSWERED for node in result.nodes)
+    fatal = run_wide_failure(level.failures, answered + len(level.failures))
+    if fatal is not None:
+        raise fatal  # a wrong key, a spent quota, no network: the level failed (never cached)
+    if is_partial(result):
+        # Errors and quota are about this moment, not about the inputs: a later run must ask
+        # again rather than be served the gaps. The result goes to the caller, not the cache.
+        record = get_result_store().create_result_record(result)
+        return cast(LevelResult, Completed(data=record, message="partial level: not cached"))
     return result
+
+
+_ANSWERED = (NodeStatus.EXPANDED, NodeStatus.FETCHED, NodeStatus.NOT_FOUND)
+
+
+def is_partial(result: LevelResult) -> bool:
+    """True when part of a level failed for reasons of the moment (errors, quota)."""
+    return any(gap.reason in ("error", "quota") for gap in result.gaps) or any(
+        cut.reason == "error" for cut in result.truncated
+    )

@@ -19,6 +19,7 @@ from prefect_virustotal.client import (
     QuotaExceededError,
     RequestBudgetExceededError,
     VirusTotalClient,
+    is_internal,
     parse_indicator,
 )
 from prefect_virustotal.client.models import (
@@ -32,9 +33,13 @@ from prefect_virustotal.client.models import (
     URLObject,
     VTObject,
 )
+from prefect_virustotal.core import run_wide_failure
 
-LOOKUP_CACHE = INPUTS - "credentials"
-"""An input-keyed cache policy for lookups that ignores which block made the call.
+from ._cache import TargetIdentity
+
+LOOKUP_CACHE = INPUTS - "credentials" + TargetIdentity()
+"""An input-keyed cache policy for lookups: the block object is left out, who answers (the
+endpoint and a salted hash of the key) is not.
 
 Opt in to save quota when the same indicator is looked up again, e.g.
 ``get_file_report.with_options(cache_policy=LOOKUP_CACHE, cache_expiration=timedelta(hours=1))``.
@@ -237,13 +242,24 @@ async def _lookup_one(
     raw: str,
     relationships: Sequence[str] | None,
     stop: asyncio.Event,
+    failures: list[BaseException],
+    internal: Sequence[str] | None,
 ) -> LookupResult:
-    """Look one indicator up; turn every expected failure into a status."""
+    """Look one indicator up; turn every expected failure into a status (and keep the error)."""
     try:
         indicator = parse_indicator(raw)
     except InvalidIndicatorError as exc:
         return LookupResult(indicator=raw, status=LookupStatus.INVALID, error=str(exc))
-    base = {"indicator": raw, "kind": indicator.kind, "id": indicator.id, "link": indicator.gui_link}
+    base = {
+        "indicator": indicator.value,
+        "kind": indicator.kind,
+        "id": indicator.id,
+        "link": indicator.gui_link,
+    }
+    if internal is not None and is_internal(indicator, internal):
+        # Asking about 10.0.0.1 or fileserver.corp tells a third party about the network and
+        # answers nothing.
+        return LookupResult(**base, status=LookupStatus.SKIPPED, error=INTERNAL_NOT_SENT)
     if stop.is_set():
         return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error="not looked up: quota spent")
     try:
@@ -252,14 +268,21 @@ async def _lookup_one(
         return LookupResult(**base, status=LookupStatus.NOT_FOUND, error="VirusTotal has no record of it")
     except RequestBudgetExceededError as exc:
         stop.set()
+        failures.append(exc)
         return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=str(exc))
     except QuotaExceededError as exc:
         if exc.is_long_term:
             stop.set()
+        failures.append(exc)
         return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=exc.message)
     except (APIError, APIConnectionError) as exc:
+        failures.append(exc)
         return LookupResult(**base, status=LookupStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
     return LookupResult(**base, status=LookupStatus.FOUND, report=report)
+
+
+INTERNAL_NOT_SENT = "internal, not sent"
+"""The reason given for an internal address or name that was not looked up."""
 
 
 @task(name="lookup_indicators", retries=0, cache_policy=NO_CACHE)
@@ -268,21 +291,34 @@ async def lookup_indicators(
     indicators: Sequence[str],
     relationships: Sequence[str] | None = None,
     concurrency: int = 8,
+    send_internal: bool = False,
+    own_domains: Sequence[str] = (),
 ) -> list[LookupResult]:
     """Look many indicators up concurrently, in one task.
 
-    Every indicator gets a result: found, not_found, invalid, quota_limited or error;
-    one bad item never fails the batch. Invalid input costs no request. Once a daily
-    or monthly quota is spent, the rest are marked quota_limited without a request.
+    Every indicator gets a result: found, not_found, invalid, skipped, quota_limited or
+    error; one bad item never fails the batch. Invalid input costs no request, nor do
+    internal addresses and names (private, loopback, link-local, multicast and reserved IPs,
+    ``.local``/``.internal``/``.lan``/``.corp``/``.home.arpa`` and ``own_domains``): they are
+    ``skipped``, "internal, not sent". Once a daily or monthly quota is spent, the rest are
+    marked quota_limited without a request. URL credentials are never sent (nor kept in the
+    result).
 
     Args:
         credentials: the VirusTotal credentials block.
         indicators: hashes, URLs, domains and IP addresses, mixed (defanged is fine).
         relationships: relationships to embed in every report.
         concurrency: requests in flight at once (the key's rate limit still paces them).
+        send_internal: look internal addresses and names up too.
+        own_domains: the organisation's own domains, skipped like internal names.
 
     Returns:
         One result per input, in input order.
+
+    Raises:
+        AuthenticationError, QuotaExceededError, RequestBudgetExceededError,
+        APIConnectionError: every request failed with that same error: the batch failed as
+            a whole (a wrong key, a spent quota, no network), not row by row.
 
     Example:
         ```python
@@ -291,12 +327,14 @@ async def lookup_indicators(
     """
     semaphore = asyncio.Semaphore(max(1, concurrency))
     stop = asyncio.Event()
+    failures: list[BaseException] = []
+    internal = None if send_internal else list(own_domains)
 
     async with credentials.get_client() as vt:
 
         async def bounded(raw: str) -> LookupResult:
             async with semaphore:
-                return await _lookup_one(vt, raw, relationships, stop)
+                return await _lookup_one(vt, raw, relationships, stop, failures, internal)
 
         results = list(await asyncio.gather(*(bounded(raw) for raw in indicators)))
         if vt.emulated:
@@ -306,4 +344,9 @@ async def lookup_indicators(
     for result in results:
         counts[result.status.value] = counts.get(result.status.value, 0) + 1
     get_run_logger().info("looked up %d indicators: %s", len(results), counts)
+    # Every request sent failed alike (the rows a spent quota stopped sent none): the batch failed.
+    answered = sum(r.status in (LookupStatus.FOUND, LookupStatus.NOT_FOUND) for r in results)
+    fatal = run_wide_failure(failures, answered + len(failures))
+    if fatal is not None:
+        raise fatal
     return results
