@@ -98,12 +98,24 @@ def test_an_oversized_ticket_is_refused_with_the_limit(tmp_path: Path) -> None:
     assert "limit" in result.output
 
 
-hostile_text = st.text(
-    st.sampled_from(
-        ["[", "]", "/", "red", "bold", "\x1b", "[31m", "\x07", "\x00", "\u202e", "é", " ", "\n", "a"]
-    ),
-    max_size=40,
-)
+PIECES = [
+    "[",
+    "]",
+    "/",
+    "red",
+    "bold",
+    "\x1b",
+    "[31m",
+    "\x07",
+    "\x00",
+    "\u202e",
+    "é",
+    " ",
+    "\n",
+    "a",
+    "[/red]",
+]
+hostile_text = st.lists(st.sampled_from(PIECES), max_size=20).map("".join) | st.text(max_size=30)
 
 
 @settings(
