@@ -137,3 +137,24 @@ async def test_deeply_nested_json_is_a_400_in_json(emulator: Emulator) -> None:
         response = await http.post("/collections", content=body, headers={"x-apikey": PREMIUM_KEY})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "BadRequestError"
+
+
+def test_a_half_sent_request_is_timed_out(emulator: Emulator) -> None:
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    from prefect_virustotal.emulator._server import serve_in_thread
+
+    with serve_in_thread(emulator, idle_timeout=0.5) as base_url:
+        address = urlsplit(base_url)
+        with socket.create_connection((address.hostname, address.port), timeout=10) as quiet:
+            quiet.sendall(b"GET /api/v3/files/x HTTP/1.1\r\nHost: emulator\r\n")  # headers never end
+            started = time.monotonic()
+            assert quiet.recv(1024) == b""  # closed by the server, not by our 10 s timeout
+            assert time.monotonic() - started < 9
+        # A connection that sends nothing at all is closed too; a whole request is answered.
+        with socket.create_connection((address.hostname, address.port), timeout=10) as silent:
+            assert silent.recv(1024) == b""
+        response = httpx.get(f"{base_url}/files/{'0' * 64}", headers={"x-apikey": PREMIUM_KEY})
+        assert response.status_code == 404
