@@ -98,7 +98,15 @@ def _exit_for(verdicts: list[str], threshold: int | None) -> None:
 
 @app.command()
 def lookup(
-    iocs: Annotated[list[str], typer.Argument(help="Hashes, URLs, domains, IPs (defanged is fine).")],
+    iocs: Annotated[
+        list[str] | None, typer.Argument(help="Hashes, URLs, domains, IPs (defanged is fine).")
+    ] = None,
+    feed: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="A file of indicators (one per line, or free text), passed to the flow by path."
+        ),
+    ] = None,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
@@ -108,11 +116,18 @@ def lookup(
 ) -> None:
     """Look indicators up and print a verdict with its reason for each."""
     threshold = _check_fail_on(fail_on)
-    iocs = scrub_credentials(iocs)
+    if not iocs and feed is None:
+        fail(ExitCode.BAD_INPUT, "give indicators, or --file FEED")
+    iocs = scrub_credentials(iocs or [])
+    if feed is not None:
+        # Checked here (special files, size, encoding, credentials warned of); the flow reads it
+        # again by path, so the feed never becomes a flow-run parameter.
+        scrub_credentials([read_input(feed, "indicator file")])
     target = resolve_target(block, emulator)
 
     async def work() -> EnrichmentReport:
         return await enrich_iocs(
+            path=str(feed) if feed is not None else None,
             indicators=iocs,
             credentials=target.credentials,
             send_internal=send_internal,

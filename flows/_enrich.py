@@ -18,6 +18,7 @@ from prefect_virustotal.client import (
     redact_url_credentials,
 )
 from prefect_virustotal.client.models import LookupResult, LookupStatus
+from prefect_virustotal.core import read_text_file
 from prefect_virustotal.tasks import check_daily_budget, lookup_indicators
 
 EMULATED_BANNER = "EMULATED DATA: these results come from the prefect-virustotal emulator and are fiction."
@@ -85,6 +86,7 @@ async def enrich_iocs(
     concurrency: int = 8,
     send_internal: bool = False,
     own_domains: list[str] | None = None,
+    path: str | None = None,
 ) -> EnrichmentReport:
     """Enrich indicators with VirusTotal reports and explained verdicts.
 
@@ -106,6 +108,9 @@ async def enrich_iocs(
             and internal names (``.local``, ``.internal``, ``.lan``, ``.corp``,
             ``.home.arpa``) up too; by default they are skipped.
         own_domains: the organisation's own domains, skipped like internal names.
+        path: a file of indicators (one per line, or free text) read by the flow: a feed
+            too large for a flow-run parameter is passed by path (UTF-8 or UTF-16, at most
+            ``core.MAX_TEXT_INPUT_BYTES``).
 
     Returns:
         One enriched item per indicator, in input order, and whether the data is emulated.
@@ -119,6 +124,8 @@ async def enrich_iocs(
     block = await resolve_credentials(credentials)
     policy = policy or VerdictPolicy()
     wanted, masked = redact_all(indicators or [])
+    if path:
+        text = "\n".join(t for t in (text, read_text_file(path, "indicator file")) if t)
     if text:
         text, masked_in_text = redact_url_credentials(text)
         masked += masked_in_text

@@ -158,3 +158,23 @@ def test_a_half_sent_request_is_timed_out(emulator: Emulator) -> None:
             assert silent.recv(1024) == b""
         response = httpx.get(f"{base_url}/files/{'0' * 64}", headers={"x-apikey": PREMIUM_KEY})
         assert response.status_code == 404
+
+
+# 7. A feed goes to the flow by path, not as a flow-run parameter -----------------------------------
+
+
+def test_lookup_file_passes_the_feed_by_path(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from prefect_virustotal.cli import ExitCode, app
+
+    world = Emulator(seed=0).world
+    feed = tmp_path / "feed.txt"
+    wanted = [world.pick("domain", index=i) for i in range(5)]
+    feed.write_bytes(("\n".join(wanted) + "\n").encode("utf-16"))
+    result = CliRunner().invoke(app, ["lookup", "--file", str(feed), "--emulator", "--json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    rows = json.loads(result.stdout)["result"]["items"]
+    assert [row["lookup"]["indicator"] for row in rows] == wanted
