@@ -447,6 +447,12 @@ INTERNAL_DOMAIN_SUFFIXES = ("local", "internal", "lan", "corp", "home.arpa", "lo
 """Names that only mean something inside a network (RFC 6762, RFC 8375 and common practice)."""
 
 
+# RFC 5737 and RFC 3849 documentation ranges: reserved, but not anybody's internal network.
+_DOCUMENTATION_NETWORKS = tuple(
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+
+
 def _internal_host(host: str, own_domains: Iterable[str]) -> bool:
     try:
         address = ipaddress.ip_address(host.strip("[]"))
@@ -457,6 +463,9 @@ def _internal_host(host: str, own_domains: Iterable[str]) -> bool:
             *(d.strip().strip(".").lower() for d in own_domains if d.strip()),
         ]
         return any(name == suffix or name.endswith("." + suffix) for suffix in suffixes)
+    if any(address in network for network in _DOCUMENTATION_NETWORKS):
+        # Examples in tickets, reports and the emulator: they name nobody's network.
+        return False
     # Private, loopback, link-local, multicast, reserved, unspecified, shared (CGNAT), mapped...:
     # anything not globally routable names a place inside some network, not a public indicator.
     return not address.is_global or address.is_multicast
