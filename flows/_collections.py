@@ -32,6 +32,7 @@ from prefect_virustotal.client import (
     InvalidParameterError,
     NotFoundError,
     extract_indicators,
+    is_internal,
     parse_indicator,
     redact_all,
     redact_url_credentials,
@@ -223,6 +224,8 @@ async def sync_collection(
     remove_missing: bool = True,
     batch_size: int = COLLECTION_BATCH_SIZE,
     allow_mass_removal: bool = False,
+    send_internal: bool = False,
+    own_domains: list[str] | None = None,
 ) -> CollectionSyncReport:
     """Make an IoC collection hold exactly the given indicators; create it if missing.
 
@@ -248,6 +251,10 @@ async def sync_collection(
         batch_size: indicators per add/remove request.
         allow_mass_removal: allow removing more than half of the collection, or all of it
             (refused by default: such a sync usually means the input was not what was meant).
+        send_internal: also add internal addresses and names (private, loopback, link-local,
+            multicast, reserved IPs; ``.local``, ``.internal``, ...); by default they are left
+            out and listed as "internal, not sent".
+        own_domains: the organisation's own domains, left out like internal names.
 
     Returns:
         What was added, removed and updated, and the collection's link.
@@ -268,6 +275,10 @@ async def sync_collection(
     if indicators is None and text is None and path is None:
         raise InvalidParameterError("give indicators, text or a path to sync from")
     desired, invalid = desired_indicators(indicators, text, path)
+    # Internal addresses and names are never added (that would tell VirusTotal about the
+    # network); one already in the collection still counts as wanted, so it is not removed.
+    inside = [] if send_internal else [i for i in desired if is_internal(i, own_domains or [])]
+    invalid += [f"{i.value} (internal, not sent)" for i in inside]
     if invalid:
         logger.warning("%d entries are not indicators and are skipped: %s", len(invalid), invalid[:20])
     if not desired:
@@ -327,6 +338,7 @@ async def sync_collection(
         if changes:
             current = await update_collection(block, current.id, **changes)
             changed_attributes = sorted(changes)
+    to_add = [i for i in to_add if i not in inside]
     if to_add:
         updates.append(
             await add_collection_items(block, current.id, [i.value for i in to_add], batch_size=batch_size)

@@ -178,3 +178,19 @@ def test_lookup_file_passes_the_feed_by_path(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.OK, result.output
     rows = json.loads(result.stdout)["result"]["items"]
     assert [row["lookup"]["indicator"] for row in rows] == wanted
+
+
+async def test_sync_leaves_internal_addresses_out(mounted: Emulator) -> None:
+    from prefect_virustotal.flows import sync_collection
+
+    public = mounted.world.pick("domain", index=3)
+    report = await sync_collection(
+        "case-internal",
+        indicators=[public, "10.0.0.1", "nas.home.arpa"],
+        credentials=block_for(mounted, PREMIUM_KEY),
+    )
+    assert report.added == [public]
+    assert "10.0.0.1 (internal, not sent)" in report.invalid
+    assert "nas.home.arpa (internal, not sent)" in report.invalid
+    sent = str(list(mounted.collections.collections.values()))
+    assert "10.0.0.1" not in sent and "nas.home.arpa" not in sent
