@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from prefect_virustotal.client import InvalidParameterError
 from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
-from prefect_virustotal.core import defang, enrich_results, lookup_many
+from prefect_virustotal.core import defang, enrich_results, gather_indicators, lookup_many
 from prefect_virustotal.flows import (
     CollectionSyncReport,
     EnrichmentReport,
@@ -35,17 +36,23 @@ from ._common import (
     console,
     emit,
     fail,
+    read_input,
     resolve_target,
     run,
     runs_direct,
+    shown,
+    text_cell,
+    warn,
 )
+from ._common import scrub as scrub_credentials
 from ._migrate import migrate_app
 
 app = typer.Typer(
     name="prefect-virustotal",
     help="VirusTotal API v3 workflows as Prefect flows. Runs show in Prefect's UI when a server "
-    "is configured. Exit codes: 0 ok, 1 malicious (with --fail-on malicious), 2 bad input, "
-    "3 quota or service error.",
+    "is configured. Exit codes: 0 ok, 1 a verdict at or above --fail-on, 2 bad input (nothing "
+    "sent), 3 the run failed (authentication, quota, connection), 4 partial (some rows failed), "
+    "5 internal error.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
@@ -76,6 +83,20 @@ MermaidOption = Annotated[
     bool, typer.Option("--mermaid", help="Also print the relationship graph as Mermaid source.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+SendInternalOption = Annotated[
+    bool,
+    typer.Option(
+        "--send-internal",
+        help="Also send private, loopback, link-local, multicast and reserved addresses and "
+        "internal names (.local, .internal, .lan, .corp, .home.arpa); skipped by default.",
+    ),
+]
+OwnDomainOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--own-domain", help="Your organisation's domain: skipped like internal names (repeatable)."
+    ),
+]
 FailOnOption = Annotated[
     str | None,
     typer.Option("--fail-on", help="Exit 1 when a verdict is this bad or worse: malicious or suspicious."),
@@ -115,12 +136,22 @@ def _exit_for(verdicts: list[str], threshold: int | None) -> None:
 
 @app.command()
 def lookup(
-    iocs: Annotated[list[str], typer.Argument(help="Hashes, URLs, domains, IPs (defanged is fine).")],
+    iocs: Annotated[
+        list[str] | None, typer.Argument(help="Hashes, URLs, domains, IPs (defanged is fine).")
+    ] = None,
+    feed: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="A file of indicators (one per line, or free text), passed to the flow by path."
+        ),
+    ] = None,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
     fail_on: FailOnOption = None,
     record: RecordOption = False,
+    send_internal: SendInternalOption = False,
+    own_domain: OwnDomainOption = None,
 ) -> None:
     """Look indicators up and print a verdict with its reason for each.
 
@@ -128,14 +159,32 @@ def lookup(
     without starting Prefect; otherwise it runs the ``enrich_iocs`` flow, which shows in the UI.
     """
     threshold = _check_fail_on(fail_on)
+    if not iocs and feed is None:
+        fail(ExitCode.BAD_INPUT, "give indicators, or --file FEED")
+    iocs = scrub_credentials(iocs or [])
+    if feed is not None:
+        # Checked here (special files, size, encoding, credentials warned of); the flow reads it
+        # again by path, so the feed never becomes a flow-run parameter.
+        scrub_credentials([read_input(feed, "indicator file")])
     target = resolve_target(block, emulator)
     direct = runs_direct(target, block=block, record=record)
 
     async def work() -> EnrichmentReport:
         if direct:
+            # The same steps as the flow, without Prefect (the feed read here, by path too).
+            wanted, _ = gather_indicators(iocs, path=str(feed) if feed is not None else None)
             async with target.credentials.get_client() as vt:
-                return enrich_results(await lookup_many(vt, iocs))
-        return await enrich_iocs(indicators=iocs, credentials=target.credentials)
+                results = await lookup_many(
+                    vt, wanted, send_internal=send_internal, own_domains=own_domain or []
+                )
+            return enrich_results(results)
+        return await enrich_iocs(
+            path=str(feed) if feed is not None else None,
+            indicators=iocs,
+            credentials=target.credentials,
+            send_internal=send_internal,
+            own_domains=own_domain,
+        )
 
     report = run(target, work)
 
@@ -149,19 +198,30 @@ def lookup(
     if statuses and statuses <= {"error", "quota_limited", "invalid"}:
         raise typer.Exit(int(ExitCode.SERVICE))
     _exit_for([item.verdict for item in report.items], threshold)
+    if statuses & {"error", "quota_limited", "invalid"}:
+        raise typer.Exit(int(ExitCode.PARTIAL))
 
 
 def _verdict_table(rows: list[dict[str, str]], columns: list[str]) -> Table:
     table = Table(*columns)
     for row in rows:
-        table.add_row(*(str(row.get(c, "")) for c in columns))
+        table.add_row(*(text_cell(row.get(c, "")) for c in columns))
     return table
 
 
 @app.command()
 def scan(
-    target: Annotated[str, typer.Argument(help="A file path, or a URL.")],
+    target: Annotated[str, typer.Argument(help="A file path, or a URL with its scheme (or use --url).")],
     private: Annotated[bool, typer.Option("--private", help="Private scanning (needs the licence).")] = False,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Upload a file VirusTotal has never seen to the public service (visible to its "
+            "community). Without --public or --private, an unknown file is only looked up.",
+        ),
+    ] = False,
+    as_url: Annotated[bool, typer.Option("--url", help="TARGET is a URL even without a scheme.")] = False,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Submit and return; a later run attaches to the analysis.")
     ] = False,
@@ -171,24 +231,68 @@ def scan(
     as_json: JsonOption = False,
     fail_on: FailOnOption = None,
 ) -> None:
-    """Submit a file or a URL, wait for the analysis, print the verdict."""
-    threshold = _check_fail_on(fail_on)
-    target_ = resolve_target(block, emulator)
-    is_file = Path(target).exists()
+    """Submit a file or a URL, wait for the analysis, print the verdict.
 
-    async def work() -> SubmissionResult:
+    A file VirusTotal does not know is uploaded only with --private or --public; a name
+    without a scheme is a file, and one that does not exist is an error (nothing is sent).
+    """
+    from prefect_virustotal.client import MAX_UPLOAD_SIZE, PublicUploadRefusedError
+    from prefect_virustotal.core import regular_file
+
+    threshold = _check_fail_on(fail_on)
+    if private and public:
+        fail(ExitCode.BAD_INPUT, "give --private or --public, not both")
+    if timeout < 0:
+        fail(ExitCode.BAD_INPUT, "--timeout must not be negative")
+    is_url = as_url or "://" in target
+    file_path: str | None = None
+    if is_url:
+        target = scrub_credentials([target])[0]
+    else:
+        try:
+            real = regular_file(target, "file to scan", MAX_UPLOAD_SIZE)
+        except InvalidParameterError as exc:
+            fail(
+                ExitCode.BAD_INPUT, f"{exc} (to scan a URL, give its scheme, e.g. https://..., or use --url)"
+            )
+        if real != Path(target).expanduser().absolute():
+            warn(f"{target} is a link to {real}; scanning {real}")
+        file_path = str(real)
+    target_ = resolve_target(block, emulator)
+
+    async def work() -> SubmissionResult | dict[str, str]:
         if target_.emulated and target_.emulator is not None and not no_wait:
             target_.emulator.scanning.set_durations(queued=0, running=0)
-        return await submit_and_wait(
-            file_path=target if is_file else None,
-            url=None if is_file else target,
-            credentials=target_.credentials,
-            private=private,
-            timeout=timeout,
-            wait=not no_wait,
-        )
+        try:
+            return await submit_and_wait(
+                file_path=file_path,
+                url=target if is_url else None,
+                credentials=target_.credentials,
+                private=private,
+                # A file is uploaded publicly only when asked for by name.
+                confidential=not is_url and not public,
+                timeout=timeout,
+                wait=not no_wait,
+            )
+        except PublicUploadRefusedError as exc:
+            return {"file": file_path or "", "sha256": exc.sha256, "status": "not_uploaded"}
 
-    result = run(target_, work)
+    outcome = run(target_, work)
+    if isinstance(outcome, dict):
+        refused = outcome
+        emit(
+            refused,
+            as_json=as_json,
+            emulated=target_.emulated,
+            render=lambda: console.print(
+                f"{shown(refused['file'])}: VirusTotal has no recent report of sha256 {refused['sha256']}; "
+                "nothing was uploaded. To submit it: --private (private scanning), or --public "
+                "(visible to VirusTotal's community)",
+                markup=False,
+            ),
+        )
+        return
+    result = outcome
     if no_wait and result.report is None:
         emit(
             result,
@@ -203,9 +307,11 @@ def scan(
         return
 
     def render() -> None:
-        shown = defang(result.indicator) if result.kind == "url" else result.indicator
-        console.print(f"{result.kind} {shown}", markup=False)
-        console.print(f"verdict: [bold]{result.verdict}[/] ({result.reason})")
+        if file_path is not None:
+            console.print(f"file {shown(file_path)}", markup=False)
+        indicator = defang(result.indicator) if result.kind == "url" else result.indicator
+        console.print(f"{result.kind} {shown(indicator)}", markup=False)
+        console.print(f"verdict: {shown(result.verdict)} ({shown(result.reason)})", markup=False)
         console.print(
             f"{result.outcome.value if hasattr(result.outcome, 'value') else result.outcome}; {result.link}",
             markup=False,
@@ -226,8 +332,13 @@ def expand(
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
+    send_internal: SendInternalOption = False,
+    own_domain: OwnDomainOption = None,
 ) -> None:
     """Expand indicators through their relationships, within a request budget."""
+    if depth < 0 or budget < 0 or fan_out < 0:
+        fail(ExitCode.BAD_INPUT, "--depth, --budget and --fan-out must not be negative")
+    iocs = scrub_credentials(iocs)
     target = resolve_target(block, emulator)
 
     async def work() -> IOCGraph:
@@ -238,6 +349,8 @@ def expand(
             request_budget=budget,
             fan_out=fan_out,
             stix_path=str(stix) if stix else None,
+            send_internal=send_internal,
+            own_domains=own_domain,
         )
 
     graph = run(target, work)
@@ -247,11 +360,16 @@ def expand(
         console.print(_verdict_table(node_rows(graph)[:50], columns))
         console.print(f"{len(graph.nodes)} nodes, {len(graph.edges)} edges, {graph.requests} requests")
         if graph.unexpanded:
-            console.print(f"{len(graph.unexpanded)} nodes not expanded (e.g. {graph.unexpanded[0].reason})")
+            console.print(
+                f"{len(graph.unexpanded)} nodes not expanded (e.g. {shown(graph.unexpanded[0].reason)})",
+                markup=False,
+            )
         if mermaid:
             console.print(mermaid_diagram(graph), markup=False)
 
     emit(graph, as_json=as_json, emulated=graph.emulated or target.emulated, render=render)
+    if any(gap.reason in ("error", "quota") for gap in graph.unexpanded):
+        raise typer.Exit(int(ExitCode.PARTIAL))
 
 
 @app.command("retrohunt")
@@ -265,10 +383,9 @@ def retrohunt_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run YARA rules over VirusTotal's past files (checked locally first) and list the matches."""
-    try:
-        rules = rules_file.read_text()
-    except OSError as exc:
-        fail(ExitCode.BAD_INPUT, f"cannot read {rules_file}: {exc.strerror}")
+    if deadline <= 0 or poll_interval <= 0:
+        fail(ExitCode.BAD_INPUT, "--deadline and --poll-interval must be more than 0 seconds")
+    rules = read_input(rules_file, "rules file")
     target = resolve_target(block, emulator)
 
     async def work() -> RetrohuntReport:
@@ -294,9 +411,12 @@ def retrohunt_command(
             f"job {report.job_id}: {report.status}; {len(report.matches)} matching files", markup=False
         )
         for match in report.matches[:50]:
-            console.print(f"  {match.id}  {match.attributes.meaningful_name or ''}", markup=False)
+            console.print(f"  {match.id}  {shown(match.attributes.meaningful_name or '')}", markup=False)
 
     emit(report, as_json=as_json, emulated=report.emulated or target.emulated, render=render)
+    if report.status != "finished":
+        # Aborted at its deadline (or otherwise cut short): the matches are a part, not the answer.
+        raise typer.Exit(int(ExitCode.PARTIAL))
 
 
 alerts_app = typer.Typer(help="Alerts: IoC Stream and livehunt notifications.", no_args_is_help=True)
@@ -357,11 +477,19 @@ def triage_command(
     fail_on: FailOnOption = None,
 ) -> None:
     """Run the incident-response runbook on a ticket (and its attached files)."""
+    from prefect_virustotal.client import MAX_UPLOAD_SIZE
+    from prefect_virustotal.core import regular_file
+
     threshold = _check_fail_on(fail_on)
-    try:
-        text = ticket.read_text()
-    except OSError as exc:
-        fail(ExitCode.BAD_INPUT, f"cannot read {ticket}: {exc.strerror}")
+    if budget < 0:
+        fail(ExitCode.BAD_INPUT, "--budget must not be negative")
+    text = scrub_credentials([read_input(ticket, "ticket")])[0]
+    attached = []
+    for file in files or []:
+        try:
+            attached.append(regular_file(file, "attached file", MAX_UPLOAD_SIZE))
+        except InvalidParameterError as exc:
+            fail(ExitCode.BAD_INPUT, str(exc))
     target = resolve_target(block, emulator)
 
     async def work() -> TriageReport:
@@ -370,7 +498,7 @@ def triage_command(
         return await triage(
             case or ticket.stem,
             text=text,
-            files=[str(f) for f in files or []],
+            files=[str(f) for f in attached],
             credentials=target.credentials,
             allow_public_upload=allow_public_upload,
             expand_budget=budget,
@@ -380,14 +508,17 @@ def triage_command(
     result = run(target, work)
 
     def render() -> None:
-        console.print(result.markdown, markup=False)
+        # Line by line, so that the report keeps its lines and only data escapes are escaped.
+        console.print("\n".join(shown(line) for line in result.markdown.splitlines()), markup=False)
         if mermaid and result.graph is not None:
             console.print(mermaid_diagram(result.graph), markup=False)
         if report:
-            console.print(f"Report written to {report}", markup=False)
+            console.print(f"Report written to {shown(report)}", markup=False)
 
     emit(result, as_json=as_json, emulated=result.emulated or target.emulated, render=render)
     _exit_for([result.summary_verdict], threshold)
+    if any(skip.reason in ("error", "quota", "unreadable") for skip in result.skipped):
+        raise typer.Exit(int(ExitCode.PARTIAL))
 
 
 @app.command(
@@ -410,29 +541,43 @@ def collection_sync(
     keep_others: Annotated[
         bool, typer.Option("--keep-others", help="Only add; do not remove items missing from FILE.")
     ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option("--prune", help="Allow removing more than half of the collection, or all of it."),
+    ] = False,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Make collection NAME hold exactly the indicators in FILE (created when missing)."""
+    """Make collection NAME hold exactly the indicators in FILE (created when missing).
+
+    FILE is UTF-8 or UTF-16 text; one that cannot be read, or holds no indicator, changes
+    nothing (exit 2). Removing more than half of the collection needs --prune.
+    """
+    scrub_credentials([read_input(file, "indicator file")])  # checked, and credentials warned of
     target = resolve_target(block, emulator)
 
     async def work() -> CollectionSyncReport:
         return await sync_collection(
-            name, path=file, credentials=target.credentials, remove_missing=not keep_others
+            name,
+            path=file,
+            credentials=target.credentials,
+            remove_missing=not keep_others,
+            allow_mass_removal=prune,
         )
 
     report = run(target, work)
 
     def render() -> None:
         state = "created" if report.created else "updated"
-        console.print(f"Collection [bold]{report.name}[/] {state}: {report.link}")
+        console.print(f"Collection {shown(report.name)} {state}: {report.link}", markup=False)
         console.print(
             f"added {len(report.added)}, removed {len(report.removed)}, unchanged {report.unchanged}, "
-            f"invalid {len(report.invalid)}"
+            f"not used {len(report.invalid)}",
+            markup=False,
         )
         for item in report.invalid:
-            console.print(f"  skipped (invalid): {defang(item)}", markup=False)
+            console.print(f"  not used (not an indicator): {shown(defang(item))}", markup=False)
 
     emit(report, as_json=as_json, emulated=report.emulated or target.emulated, render=render)
 

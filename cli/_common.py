@@ -10,11 +10,13 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from enum import IntEnum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel, SecretStr, ValidationError
 from rich.console import Console
+from rich.text import Text
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import (
@@ -25,7 +27,9 @@ from prefect_virustotal.client import (
     RequestBudgetExceededError,
     VirusTotalError,
     mount_transport,
+    redact_all,
 )
+from prefect_virustotal.core import escape_control, read_text_file
 
 T = TypeVar("T")
 
@@ -74,7 +78,12 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2
     """Invalid indicator, option or file; or no key configured."""
     SERVICE = 3
-    """Quota spent, or VirusTotal (or the network) failed."""
+    """The run failed: every request failed with the same authentication, quota or connection
+    error, or VirusTotal (or the network) failed."""
+    PARTIAL = 4
+    """The run finished but some rows failed (error, quota) or were not looked up; see them."""
+    INTERNAL = 5
+    """An unexpected error inside the pack (a bug): one line on stderr, no traceback."""
 
 
 class Target:
@@ -193,8 +202,8 @@ def _with_base_url(block: VirusTotalCredentials, base_url: str) -> VirusTotalCre
 
 
 def fail(code: ExitCode, message: str) -> NoReturn:
-    """Print ``message`` to stderr and exit with ``code``."""
-    errors.print(f"error: {message}", markup=False)
+    """Print ``message`` to stderr (control characters escaped) and exit with ``code``."""
+    errors.print(f"error: {escape_control(message)}", markup=False)
     raise typer.Exit(int(code))
 
 
@@ -209,14 +218,49 @@ def run(target: Target, work: Callable[[], Awaitable[T]]) -> T:
         fail(ExitCode.SERVICE, f"{type(exc).__name__}: {exc}")
     except VirusTotalError as exc:
         fail(ExitCode.SERVICE, f"{type(exc).__name__}: {exc}")
-    except RuntimeError as exc:
-        if _EPHEMERAL_FAILURE not in str(exc):
-            raise
-        fail(
-            ExitCode.SERVICE,
-            "Prefect's local server did not start in time: set PREFECT_API_URL to a running server, "
-            "raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or drop --record",
-        )
+    except (KeyboardInterrupt, typer.Exit):
+        raise  # typer.Exit is a RuntimeError: it must pass before the next clause
+    except Exception as exc:
+        if isinstance(exc, RuntimeError) and _EPHEMERAL_FAILURE in str(exc):
+            fail(
+                ExitCode.SERVICE,
+                "Prefect's local server did not start in time: set PREFECT_API_URL to a running server, "
+                "raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or drop --record",
+            )
+        # A bug of the pack: one line and exit 5, never a traceback (nor exit 1, "malicious").
+        fail(ExitCode.INTERNAL, f"internal error {type(exc).__name__}: {exc}")
+
+
+def shown(value: object) -> str:
+    """A value as a person may see it: control characters and terminal escapes escaped."""
+    return escape_control(str(value))
+
+
+def text_cell(value: object) -> Text:
+    """A table cell or line that is shown literally: no markup, no escapes interpreted."""
+    return Text(shown(value))
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr, literal."""
+    errors.print(f"warning: {shown(message)}", markup=False)
+
+
+def scrub(values: list[str]) -> list[str]:
+    """Remove ``user:password@`` from the URLs in the values, warning with each URL masked:
+    credentials never reach a request, a flow-run parameter, a report or the output."""
+    cleaned, masked = redact_all(values)
+    for url in masked:
+        warn(f"removed credentials from {url}; they are not sent or stored")
+    return cleaned
+
+
+def read_input(path: Path | str, what: str) -> str:
+    """A text input file (see ``core.read_text_file``); exit 2 with one line when unusable."""
+    try:
+        return read_text_file(path, what)
+    except InvalidParameterError as exc:
+        fail(ExitCode.BAD_INPUT, str(exc))
 
 
 def emit(result: Any, *, as_json: bool, emulated: bool, render: Callable[[], None]) -> None:

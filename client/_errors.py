@@ -59,6 +59,37 @@ class InvalidParameterError(VirusTotalError, ValueError):
     """An option is out of range or malformed; no request was made."""
 
 
+class PublicUploadRefusedError(InvalidParameterError):
+    """A file VirusTotal does not know would have to be uploaded publicly, and that was not
+    allowed; nothing was uploaded.
+
+    Attributes:
+        sha256: the file's SHA-256 (looked up, not found or too old).
+    """
+
+    def __init__(self, sha256: str, message: str) -> None:
+        super().__init__(message)
+        self.sha256 = sha256
+
+
+class ContentChangedError(VirusTotalError):
+    """The bytes uploaded are not the file that was looked up (it changed in between): no
+    verdict may be given for the hash that was looked up.
+
+    Attributes:
+        expected: the SHA-256 looked up.
+        sent: the SHA-256 of the bytes uploaded (None if they were not read to the end).
+    """
+
+    def __init__(self, name: str, expected: str, sent: str | None) -> None:
+        super().__init__(
+            f"{name!r} changed between the hash lookup ({expected}) and the upload "
+            f"({sent or 'not read to the end'}); no verdict is given for it"
+        )
+        self.expected = expected
+        self.sent = sent
+
+
 class RequestBudgetExceededError(VirusTotalError):
     """The client-side request budget for this key is spent; no request was made."""
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from ._errors import InvalidIndicatorError
+
+logger = logging.getLogger(__name__)
 
 IndicatorKind = Literal["file", "url", "domain", "ip_address"]
 """The v3 object types an indicator can name."""
@@ -216,9 +220,70 @@ def strip_url_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def mask_url_credentials(url: str) -> str:
+    """The URL with its password (or a lone user name, often a token) shown as ``***``.
+
+    ``https://admin:hunter2@intranet.example/login`` -> ``https://admin:***@intranet.example/login``:
+    what a warning may name without repeating the secret.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority, slash, tail = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
+        return url
+    user, colon, _password = userinfo.partition(":")
+    masked = f"{user}:***" if colon else "***"
+    return f"{scheme}{sep}{masked}@{host}{slash}{tail}"
+
+
+# A URL's authority with ``user[:password]@`` in free text (defanged schemes too).
+_CREDENTIALS_IN_TEXT = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*(?:://|\[://\]))([^\s/@<>\"'`]+)@(?=[^\s@])")
+
+
+_URL_TAIL = re.compile(r"[^\s<>\"'`]*")
+
+
+def redact_url_credentials(text: str) -> tuple[str, list[str]]:
+    """Remove every ``user:password@`` from the URLs in free text.
+
+    Returns the text without the credentials, and each URL found with them, masked (for a
+    warning). Nothing else of the text changes.
+    """
+    masked: list[str] = []
+
+    def cut(match: re.Match[str]) -> str:
+        tail = _URL_TAIL.match(text, match.end())
+        masked.append(mask_url_credentials(match.group(0) + (tail.group(0) if tail else "")))
+        return match.group(1)
+
+    return _CREDENTIALS_IN_TEXT.sub(cut, text), masked
+
+
+def redact_all(values: Iterable[str]) -> tuple[list[str], list[str]]:
+    """``redact_url_credentials`` over many values: the cleaned values and every masked URL."""
+    cleaned: list[str] = []
+    masked: list[str] = []
+    for value in values:
+        clean, found = redact_url_credentials(value)
+        cleaned.append(clean)
+        masked += found
+    return cleaned, masked
+
+
+def _clean_url(value: str) -> str:
+    """Validate a URL and drop its ``user:password@``: credentials never go into a request."""
+    url = normalize_url(value)
+    if url_has_credentials(url):
+        logger.warning("removed credentials from a URL before using it: %s", mask_url_credentials(url))
+        url = strip_url_credentials(url)
+    return url
+
+
 def url_id(url: str) -> str:
-    """The v3 URL identifier: URL-safe base64 of the URL without ``=`` padding."""
-    return base64.urlsafe_b64encode(normalize_url(url).encode()).decode().rstrip("=")
+    """The v3 URL identifier: URL-safe base64 of the URL (credentials removed) without padding."""
+    return base64.urlsafe_b64encode(_clean_url(url).encode()).decode().rstrip("=")
 
 
 def parse_url_identifier(value: str) -> str:
@@ -279,7 +344,7 @@ def parse_indicator(value: str, kind: IndicatorKind | None = None) -> Indicator:
         domain = parse_domain(text)
         return Indicator("domain", domain, domain)
     if kind == "url":
-        url = normalize_url(text)
+        url = _clean_url(text)
         return Indicator("url", url, url_id(url))
     if kind is not None:
         raise InvalidIndicatorError(value, "indicator", f"unknown kind {kind!r}")
@@ -290,7 +355,7 @@ def parse_indicator(value: str, kind: IndicatorKind | None = None) -> Indicator:
     else:
         return Indicator("ip_address", ip, ip)
     if "://" in text or "/" in text:
-        url = normalize_url(text)
+        url = _clean_url(text)
         return Indicator("url", url, url_id(url))
     try:
         domain = parse_domain(text)
@@ -368,3 +433,47 @@ def _token_indicator(token: str, defanged: bool) -> Indicator | None:
         except InvalidIndicatorError:
             return None
     return Indicator("domain", domain, domain)
+
+
+INTERNAL_DOMAIN_SUFFIXES = ("local", "internal", "lan", "corp", "home.arpa", "localhost")
+"""Names that only mean something inside a network (RFC 6762, RFC 8375 and common practice)."""
+
+
+# RFC 5737 and RFC 3849 documentation ranges: reserved, but not anybody's internal network.
+_DOCUMENTATION_NETWORKS = tuple(
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+
+
+def _internal_host(host: str, own_domains: Iterable[str]) -> bool:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        name = host.rstrip(".").lower()
+        suffixes = [
+            *INTERNAL_DOMAIN_SUFFIXES,
+            *(d.strip().strip(".").lower() for d in own_domains if d.strip()),
+        ]
+        return any(name == suffix or name.endswith("." + suffix) for suffix in suffixes)
+    if any(address in network for network in _DOCUMENTATION_NETWORKS):
+        # Examples in tickets, reports and the emulator: they name nobody's network.
+        return False
+    # Private, loopback, link-local, multicast, reserved, unspecified, shared (CGNAT), mapped...:
+    # anything not globally routable names a place inside some network, not a public indicator.
+    return not address.is_global or address.is_multicast
+
+
+def is_internal(indicator: Indicator, own_domains: Iterable[str] = ()) -> bool:
+    """True when looking the indicator up would tell VirusTotal about an internal network.
+
+    IP addresses that are not globally routable (private, loopback, link-local, multicast,
+    reserved), names under ``.local``, ``.internal``, ``.lan``, ``.corp``, ``.home.arpa``, and
+    names under any of ``own_domains`` (the organisation's own), also as the host of a URL.
+    Files are never internal.
+    """
+    if indicator.kind == "file":
+        return False
+    if indicator.kind == "url":
+        host = urlsplit(indicator.value).hostname
+        return host is not None and _internal_host(host, own_domains)
+    return _internal_host(indicator.value, own_domains)

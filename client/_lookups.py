@@ -52,6 +52,7 @@ class Files(_Area):
         *,
         password: str | None = None,
         filename: str | None = None,
+        expected_sha256: str | None = None,
     ) -> VTObject[Any]:
         """Submit a file for public analysis (``POST /files``, or an upload URL above 32 MB).
 
@@ -63,6 +64,8 @@ class Files(_Area):
             file: a path or bytes; up to 650 MB.
             password: the password of a ZIP to unpack (UNCONFIRMED form field, as vt-cli sends it).
             filename: the name to report; the path's name by default.
+            expected_sha256: the SHA-256 that was looked up: the bytes are hashed as they are
+                uploaded and ``ContentChangedError`` is raised if they differ.
 
         Returns:
             The ``analysis`` descriptor; wait on its id with ``vt.analyses.wait``.
@@ -72,7 +75,7 @@ class Files(_Area):
         """
         from ._scanning import UploadSource, _upload
 
-        source = UploadSource.of(file, filename)
+        source = UploadSource.of(file, filename, expected_sha256)
         fields: Mapping[str, str] = {"password": password} if password else {}
         return await _upload(self._client, source, "/files", "/files/upload_url", fields)
 

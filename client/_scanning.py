@@ -20,9 +20,9 @@ import io
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
@@ -31,6 +31,7 @@ from ._analyses import parse_analysis_id
 from ._errors import (
     APIConnectionError,
     BadRequestError,
+    ContentChangedError,
     DeadlineExceededError,
     InvalidIndicatorError,
     InvalidParameterError,
@@ -86,16 +87,21 @@ class UploadSource:
     size: int
     path: Path | None = None
     content: bytes | None = None
+    expected_sha256: str | None = None
+    """The SHA-256 that was looked up; the bytes uploaded are hashed as they go and the
+    upload fails (``ContentChangedError``) if they differ (a file swapped in between)."""
 
     @classmethod
-    def of(cls, file: FileInput | UploadSource, filename: str | None = None) -> UploadSource:
+    def of(
+        cls, file: FileInput | UploadSource, filename: str | None = None, expected_sha256: str | None = None
+    ) -> UploadSource:
         """Check a path or bytes and describe the upload.
 
         Raises:
             InvalidParameterError: the file is missing, unreadable, empty or over 650 MB.
         """
         if isinstance(file, UploadSource):
-            return file
+            return replace(file, expected_sha256=expected_sha256) if expected_sha256 else file
         if isinstance(file, (bytes, bytearray, memoryview)):
             data = bytes(file)
             source = cls(name=filename or "file", size=len(data), content=data)
@@ -110,6 +116,8 @@ class UploadSource:
             except OSError as exc:
                 raise InvalidParameterError(f"cannot read {path.name!r}: {exc.strerror}") from exc
             source = cls(name=filename or path.name, size=size, path=path)
+        if expected_sha256:
+            source = replace(source, expected_sha256=parse_file_hash(expected_sha256))
         if source.size == 0:
             raise InvalidParameterError(f"{source.name!r} is empty; VirusTotal refuses empty files")
         if source.size > MAX_UPLOAD_SIZE:
@@ -209,20 +217,27 @@ async def _post_file(
 ) -> VTObject[Any]:
     """One multipart upload of the file to ``target`` (sent again only if it did not arrive)."""
     opened: list[IO[bytes]] = []
+    # What was looked up is what goes out: the bytes are hashed as they are sent (see below).
+    hashing: list[_HashingReader] = []
 
     def files() -> dict[str, Any]:
         # A new stream per attempt: a retried upload never sends a half-read file.
-        for stream in opened:
-            stream.close()
+        for old in opened:
+            old.close()
         opened.clear()
+        hashing.clear()
         stream = source.open()
+        if source.expected_sha256:
+            reader = _HashingReader(stream)
+            hashing.append(reader)
+            stream = cast(IO[bytes], reader)
         opened.append(stream)
         return {"file": (source.name, stream, "application/octet-stream")}
 
     try:
         # A repeated upload is a second submission (and a second request of the quota): it is
         # sent again only when the first one certainly, or verifiably, did not arrive.
-        return await client.write(
+        analysis = await client.write(
             "POST",
             target,
             parse=lambda body: _descriptor(body, target),
@@ -234,6 +249,11 @@ async def _post_file(
     finally:
         for stream in opened:
             stream.close()
+    if source.expected_sha256 and hashing:
+        sent = hashing[-1].sha256()
+        if sent != source.expected_sha256:
+            raise ContentChangedError(source.name, source.expected_sha256, sent)
+    return analysis
 
 
 async def find_upload(
@@ -279,6 +299,60 @@ async def find_upload(
             f"{sha256} was uploaded at {submitted:%Y-%m-%dT%H:%M:%SZ}, but its analysis was not found",
             404,
         ) from None
+
+
+class _HashingReader(io.RawIOBase):
+    """A read-only stream that hashes what is read from it, in order, from the start.
+
+    The SHA-256 is of the bytes actually sent; a seek back to the start (a length probe, or
+    a rewind) starts it afresh. ``sha256()`` is None unless the stream was read to its end.
+    """
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        super().__init__()
+        self._inner = inner
+        self._digest = hashlib.sha256()
+        self._position = 0
+        self._at_end = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._inner.seekable()
+
+    def fileno(self) -> int:
+        return self._inner.fileno()
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        position = self._inner.seek(offset, whence)
+        if position == 0:
+            self._digest, self._position, self._at_end = hashlib.sha256(), 0, False
+        elif position != self._position:
+            self._position = -1  # not a sequential read from the start any more
+        return position
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        size = len(data)
+        buffer[:size] = data
+        if size == 0:
+            self._at_end = True
+        elif self._position >= 0:
+            self._digest.update(data)
+            self._position += size
+        return size
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+    def sha256(self) -> str | None:
+        """The SHA-256 of the bytes read, when they were read from start to end."""
+        return self._digest.hexdigest() if self._at_end and self._position >= 0 else None
 
 
 async def _fetch_upload_url(client: VirusTotalClient, path: str) -> str:
@@ -457,6 +531,7 @@ class PrivateScanning(_Area):
         options: PrivateScanOptions | Mapping[str, Any] | None = None,
         *,
         filename: str | None = None,
+        expected_sha256: str | None = None,
     ) -> VTObject[Any]:
         """Upload a file for private scanning (``POST /private/files``, or an upload URL above 32 MB).
 
@@ -464,6 +539,8 @@ class PrivateScanning(_Area):
             file: a path (streamed from disk) or bytes.
             options: sandbox options, validated before any request.
             filename: the name to report; the path's name by default.
+            expected_sha256: the SHA-256 that was looked up: the bytes are hashed as they are
+                uploaded and ``ContentChangedError`` is raised if they differ.
 
         Returns:
             The ``private_analysis`` descriptor; wait on its id with :meth:`wait`.
@@ -472,7 +549,7 @@ class PrivateScanning(_Area):
             InvalidParameterError: a bad option, or a missing, empty or oversized file.
         """
         opts = _options(options)
-        source = UploadSource.of(file, filename)
+        source = UploadSource.of(file, filename, expected_sha256)
         return await _upload(self._client, source, "/private/files", "/private/files/upload_url", opts.form())
 
     async def upload_url(self) -> str:

@@ -1,8 +1,10 @@
 """Lookups in a batch and explained verdicts: what ``enrich_iocs`` and ``prefect-virustotal lookup`` do.
 
 One bad item never fails the batch: every indicator gets a ``LookupResult`` (found, not_found,
-invalid, quota_limited or error), invalid input costs no request, and once a daily or monthly
-quota is spent the rest are marked quota_limited without a request.
+invalid, skipped, quota_limited or error), invalid input costs no request, internal addresses and
+names are not sent ("internal, not sent"), and once a daily or monthly quota is spent the rest are
+marked quota_limited without a request. Only when every request sent failed with the same
+authentication, quota or connection error does the batch fail, with that error.
 """
 
 from __future__ import annotations
@@ -24,12 +26,20 @@ from prefect_virustotal.client import (
     VerdictPolicy,
     VirusTotalClient,
     assess_object,
+    extract_indicators,
+    is_internal,
     parse_indicator,
     quota_refusal,
+    redact_all,
+    redact_url_credentials,
 )
 from prefect_virustotal.client.models import LookupResult, LookupStatus
 
 from ._display import defang_text, display_indicator, verdict_rank, vt_link
+from ._safety import read_text_file, run_wide_failure
+
+INTERNAL_NOT_SENT = "internal, not sent"
+"""The reason given for an internal address or name that was not looked up."""
 
 
 async def _lookup_one(
@@ -37,19 +47,26 @@ async def _lookup_one(
     raw: str,
     relationships: Sequence[str] | None,
     stop: asyncio.Event,
+    failures: list[BaseException],
+    internal: Sequence[str] | None,
 ) -> LookupResult:
-    """Look one indicator up; turn every expected failure into a status."""
+    """Look one indicator up; turn every expected failure into a status (and keep the error)."""
     try:
         indicator = parse_indicator(raw)
     except InvalidIndicatorError as exc:
         return LookupResult(indicator=raw, status=LookupStatus.INVALID, error=str(exc))
     page = indicator.value if indicator.kind == "url" else indicator.id
     base = {
-        "indicator": raw,
+        # As given, but never with the credentials of a URL (they are not sent, nor kept).
+        "indicator": redact_url_credentials(raw)[0],
         "kind": indicator.kind,
         "id": indicator.id,
         "link": vt_link(indicator.kind, page),
     }
+    if internal is not None and is_internal(indicator, internal):
+        # Asking about 10.0.0.1 or fileserver.corp tells a third party about the network and
+        # answers nothing.
+        return LookupResult(**base, status=LookupStatus.SKIPPED, error=INTERNAL_NOT_SENT)
     if stop.is_set():
         return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error="not looked up: quota spent")
     try:
@@ -60,12 +77,33 @@ async def _lookup_one(
         message, lasting = quota_refusal(exc)
         if lasting:
             stop.set()
+        failures.append(exc)
         return LookupResult(**base, status=LookupStatus.QUOTA_LIMITED, error=message)
     except (APIError, APIConnectionError) as exc:
+        failures.append(exc)
         return LookupResult(**base, status=LookupStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
     # The report's id is the page's id (for a URL, the SHA-256 of VirusTotal's canonical form).
     base["link"] = vt_link(indicator.kind, report.id)
     return LookupResult(**base, status=LookupStatus.FOUND, report=report)
+
+
+def gather_indicators(
+    indicators: Sequence[str] | None = None, text: str | None = None, path: str | None = None
+) -> tuple[list[str], list[str]]:
+    """The indicators to look up, without URL credentials, and each URL that had some (masked).
+
+    The list comes first, then what free text and a file (one per line, or free text; read
+    with ``read_text_file``) add, refanged, without repeats.
+    """
+    wanted, masked = redact_all(indicators or [])
+    if path:
+        text = "\n".join(t for t in (text, read_text_file(path, "indicator file")) if t)
+    if text:
+        text, masked_in_text = redact_url_credentials(text)
+        masked += masked_in_text
+        known = set(wanted)
+        wanted += [found.value for found in extract_indicators(text) if found.value not in known]
+    return wanted, masked
 
 
 async def lookup_many(
@@ -74,6 +112,8 @@ async def lookup_many(
     *,
     relationships: Sequence[str] | None = None,
     concurrency: int = 8,
+    send_internal: bool = False,
+    own_domains: Sequence[str] = (),
 ) -> list[LookupResult]:
     """Look many indicators up concurrently; one result per input, in input order.
 
@@ -82,18 +122,34 @@ async def lookup_many(
         indicators: hashes, URLs, domains and IP addresses, mixed (defanged is fine).
         relationships: relationships to embed in every report.
         concurrency: requests in flight at once.
+        send_internal: look internal addresses and names up too (private, loopback,
+            link-local, multicast and reserved IPs, ``.local``/``.internal``/``.lan``/
+            ``.corp``/``.home.arpa``); by default they are ``skipped``, "internal, not sent".
+        own_domains: the organisation's own domains, skipped like internal names.
+
+    Raises:
+        AuthenticationError, QuotaExceededError, RequestBudgetExceededError,
+        APIConnectionError: every request sent failed with that same error: the batch failed
+            as a whole (a wrong key, a spent quota, no network), not row by row.
     """
     semaphore = asyncio.Semaphore(max(1, concurrency))
     stop = asyncio.Event()
+    failures: list[BaseException] = []
+    internal = None if send_internal else list(own_domains)
 
     async def bounded(raw: str) -> LookupResult:
         async with semaphore:
-            return await _lookup_one(vt, raw, relationships, stop)
+            return await _lookup_one(vt, raw, relationships, stop, failures, internal)
 
     results = list(await asyncio.gather(*(bounded(raw) for raw in indicators)))
     if vt.emulated:
         for result in results:
             result.emulated = True
+    # Every request sent failed alike (the rows a spent quota stopped sent none): the batch failed.
+    answered = sum(r.status in (LookupStatus.FOUND, LookupStatus.NOT_FOUND) for r in results)
+    fatal = run_wide_failure(failures, answered + len(failures))
+    if fatal is not None:
+        raise fatal
     return results
 
 

@@ -58,6 +58,8 @@ from prefect_virustotal.client.models import (
     VTObject,
 )
 
+from ._safety import run_wide_failure
+
 DEFAULT_RELATIONSHIPS: dict[str, list[str]] = {
     "file": ["contacted_domains", "contacted_ips", "contacted_urls", "dropped_files", "execution_parents"],
     "domain": ["resolutions", "communicating_files", "downloaded_files", "subdomains", "urls"],
@@ -263,6 +265,7 @@ class _Level:
         self.policy = policy
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
         self.stop: str | None = None
+        self.failures: list[BaseException] = []
         self.result = LevelResult()
 
     async def fetch(self, ref: NodeRef) -> tuple[GraphNode, VTObject[Any] | None]:
@@ -291,8 +294,10 @@ class _Level:
                 message, lasting = quota_refusal(exc)
                 if lasting:
                     self.stop = message
+                self.failures.append(exc)
                 return gap(NodeStatus.SKIPPED, "quota", message)
             except (APIError, APIConnectionError) as exc:
+                self.failures.append(exc)
                 return gap(NodeStatus.ERROR, "error", f"{type(exc).__name__}: {exc}")
         status = NodeStatus.EXPANDED if rels else NodeStatus.FETCHED
         return _node(obj, ref, status, self.policy), obj
@@ -548,7 +553,7 @@ async def fetch_level(
     pages are fetched only where ``fan_out`` wants more than the embedded 20, and never
     for a relationship whose count is zero. Requests run concurrently under the client's
     rate limiter. Expected failures (not found, quota, errors) become gaps in the result;
-    nothing is raised for one node.
+    nothing is raised for one node, only when every request of the level failed alike.
 
     Args:
         vt: the client.
@@ -572,6 +577,9 @@ async def fetch_level(
 
     Raises:
         InvalidParameterError: a relationship name is malformed (no request made).
+        AuthenticationError, QuotaExceededError, RequestBudgetExceededError,
+        APIConnectionError: every request of the level failed with that same error (a
+            wrong key, a spent quota, no network): the level failed, not node by node.
     """
     policy = policy or VerdictPolicy()
     skipped = {
@@ -592,4 +600,19 @@ async def fetch_level(
         if skipped.get(node.type) and node.status in (NodeStatus.EXPANDED, NodeStatus.FETCHED):
             detail = f"not followed with a public key (VT Enterprise only): {', '.join(skipped[node.type])}"
             result.gaps.append(GraphGap(node=node.key, depth=0, reason="tier", detail=detail))
+    answered = sum(node.status in _ANSWERED for node in result.nodes)
+    fatal = run_wide_failure(level.failures, answered + len(level.failures))
+    if fatal is not None:
+        raise fatal  # a wrong key, a spent quota, no network: the level failed (never cached)
     return result
+
+
+_ANSWERED = (NodeStatus.EXPANDED, NodeStatus.FETCHED, NodeStatus.NOT_FOUND)
+
+
+def is_partial_level(result: LevelResult) -> bool:
+    """True when part of a level failed for reasons of the moment (errors, quota): such a
+    level must not be cached, a later run has to ask again."""
+    return any(gap.reason in ("error", "quota") for gap in result.gaps) or any(
+        cut.reason == "error" for cut in result.truncated
+    )

@@ -49,7 +49,7 @@ def decode_cursor(cursor: str, scope: str) -> int:
         payload = json.loads(raw)
         offset = payload["offset"]
         valid = isinstance(offset, int) and offset >= 0 and payload["scope"] == _fingerprint(scope)
-    except (binascii.Error, ValueError, TypeError, KeyError):
+    except (binascii.Error, ValueError, TypeError, KeyError, RecursionError):
         valid = False
     if not valid:
         raise ApiError("InvalidArgumentError", f'Invalid cursor "{cursor}"')

@@ -67,7 +67,8 @@ async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
         body = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the parser goes is a bad request, not a 500.
         raise ApiError("BadRequestError", "The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError("BadRequestError", 'Expected a JSON object with "data"')

@@ -46,7 +46,8 @@ async def _attributes(request: Request, kind: str) -> dict[str, Any]:
     """``data.attributes`` of a JSON write body of object type ``kind``."""
     try:
         body = json.loads(await request.body() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the parser goes is a bad request, not a 500.
         raise ApiError("BadRequestError", "The request body is not valid JSON") from None
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):

@@ -24,13 +24,71 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ._faults import API_PREFIX, ConnectionDropped
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
 
-__all__ = ["DropConnections", "base_url_for", "bind", "is_loopback", "make_server", "serve_in_thread"]
+__all__ = [
+    "IDLE_TIMEOUT_SECONDS",
+    "DropConnections",
+    "IdleTimeoutH11",
+    "base_url_for",
+    "bind",
+    "is_loopback",
+    "make_server",
+    "serve_in_thread",
+]
+
+IDLE_TIMEOUT_SECONDS = 30.0
+"""How long a connection may wait on its client (nothing sent, or a request half sent)."""
+
+
+class IdleTimeoutH11(H11Protocol):
+    """uvicorn's h11 protocol, closing connections whose client goes quiet.
+
+    uvicorn times a connection out only between requests, once a response is complete; a
+    client that connects and sends nothing, or half a request, and then vanishes (a half-open
+    connection) would hold it for ever. Here every wait on the client is bounded: the timer
+    runs from the connection and from each piece of data received, whenever the server is not
+    busy answering a request it has completely received.
+    """
+
+    idle_timeout: float = IDLE_TIMEOUT_SECONDS
+    _idle: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_idle()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._arm_idle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        super().connection_lost(exc)
+
+    def _arm_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        cycle = self.cycle
+        answering = cycle is not None and not cycle.response_complete and not cycle.more_body
+        if not answering:
+            self._idle = self.loop.call_later(self.idle_timeout, self._idle_expired)
+
+    def _idle_expired(self) -> None:
+        self._idle = None
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete and not cycle.more_body:
+            return  # the request arrived whole meanwhile: the app is answering it
+        if not self.transport.is_closing():
+            self.transport.close()
 
 
 class DropConnections:
@@ -76,12 +134,20 @@ def base_url_for(sock: socket.socket) -> str:
     return f"http://{shown}:{port}{API_PREFIX}"
 
 
-def make_server(emulator: Emulator, *, log_level: str = "warning", quiet: bool = False) -> uvicorn.Server:
-    """A uvicorn server for the emulator's app (h11, no lifespan, no access log)."""
+def make_server(
+    emulator: Emulator,
+    *,
+    log_level: str = "warning",
+    quiet: bool = False,
+    idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+) -> uvicorn.Server:
+    """A uvicorn server for the emulator's app (h11, no lifespan, no access log); connections
+    whose client stays quiet for ``idle_timeout`` seconds are closed."""
+    protocol = type("EmulatorH11", (IdleTimeoutH11,), {"idle_timeout": idle_timeout})
     config = uvicorn.Config(
         DropConnections(emulator.app),
         interface="asgi3",
-        http="h11",
+        http=protocol,
         lifespan="off",
         ws="none",  # no websockets here; also skips importing a websockets implementation
         access_log=False,
@@ -95,10 +161,12 @@ def make_server(emulator: Emulator, *, log_level: str = "warning", quiet: bool =
 
 
 @contextmanager
-def serve_in_thread(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serve_in_thread(
+    emulator: Emulator, host: str = "127.0.0.1", port: int = 0, idle_timeout: float = IDLE_TIMEOUT_SECONDS
+) -> Iterator[str]:
     """Serve ``emulator`` from a background thread; yields the base URL (``.../api/v3``)."""
     sock = bind(host, port)
-    server = make_server(emulator, quiet=True)
+    server = make_server(emulator, quiet=True, idle_timeout=idle_timeout)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="vt-emulator", daemon=True)
     thread.start()
     try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -31,7 +30,10 @@ from prefect_virustotal.client import (
     InvalidIndicatorError,
     InvalidParameterError,
     extract_indicators,
+    is_internal,
     parse_indicator,
+    redact_all,
+    redact_url_credentials,
 )
 from prefect_virustotal.client.models import (
     CollectionItemsUpdate,
@@ -42,8 +44,11 @@ from prefect_virustotal.client.models import (
 from prefect_virustotal.core import (
     artifact_key,
     canonical_url,
+    check_mass_removal,
     display_indicator,
     markdown_cell,
+    read_text_file,
+    unused_lines,
     url_page_id,
     vt_link,
 )
@@ -130,10 +135,14 @@ def desired_indicators(
     indicators: Sequence[str] | None, text: str | None, path: str | None
 ) -> tuple[list[Indicator], list[str]]:
     """Validated indicators from a list, free text and a file, in order and once each; and the
-    list entries that are not indicators."""
+    entries and lines that gave no indicator, by value (credentials in URLs removed).
+
+    Raises:
+        InvalidParameterError: the file is missing, not a regular file, too large or not text.
+    """
     found: dict[Key, Indicator] = {}
     invalid: list[str] = []
-    for raw in indicators or []:
+    for raw in redact_all(indicators or [])[0]:
         try:
             indicator = parse_indicator(raw)
         except InvalidIndicatorError:
@@ -142,8 +151,10 @@ def desired_indicators(
         found.setdefault(indicator_keys(indicator)[0], indicator)
     texts = [text] if text else []
     if path:
-        texts.append(Path(path).expanduser().read_text(encoding="utf-8", errors="replace"))
+        texts.append(read_text_file(path, "indicator file"))
     for chunk in texts:
+        chunk = redact_url_credentials(chunk)[0]
+        invalid += unused_lines(chunk)
         for indicator in extract_indicators(chunk):
             found.setdefault(indicator_keys(indicator)[0], indicator)
     return list(found.values()), invalid
@@ -207,6 +218,9 @@ async def sync_collection(
     owner: str | None = None,
     remove_missing: bool = True,
     batch_size: int = COLLECTION_BATCH_SIZE,
+    allow_mass_removal: bool = False,
+    send_internal: bool = False,
+    own_domains: list[str] | None = None,
 ) -> CollectionSyncReport:
     """Make an IoC collection hold exactly the given indicators; create it if missing.
 
@@ -230,13 +244,20 @@ async def sync_collection(
             Prefect Variable remembers it (never the API key).
         remove_missing: remove items that are not in the desired set.
         batch_size: indicators per add/remove request.
+        allow_mass_removal: allow removing more than half of the collection, or all of it
+            (refused by default: such a sync usually means the input was not what was meant).
+        send_internal: also add internal addresses and names (private, loopback, link-local,
+            multicast, reserved IPs; ``.local``, ``.internal``, ...); by default they are left
+            out and listed as "internal, not sent".
+        own_domains: the organisation's own domains, left out like internal names.
 
     Returns:
         What was added, removed and updated, and the collection's link.
 
     Raises:
-        InvalidParameterError: no input was given, or every entry was invalid (nothing is
-            removed on a bad input).
+        InvalidParameterError: no input was given, the file could not be read as text, no
+            entry was an indicator, or the sync would remove more than half of the collection
+            without ``allow_mass_removal`` (nothing is changed on a bad input).
         ForbiddenError: the collection belongs to another user.
 
     Example:
@@ -249,10 +270,18 @@ async def sync_collection(
     if indicators is None and text is None and path is None:
         raise InvalidParameterError("give indicators, text or a path to sync from")
     desired, invalid = desired_indicators(indicators, text, path)
+    # Internal addresses and names are never added (that would tell VirusTotal about the
+    # network); one already in the collection still counts as wanted, so it is not removed.
+    inside = [] if send_internal else [i for i in desired if is_internal(i, own_domains or [])]
+    invalid += [f"{i.value} (internal, not sent)" for i in inside]
     if invalid:
-        logger.warning("%d entries are not indicators and are skipped", len(invalid))
-        if not desired:
-            raise InvalidParameterError("no valid indicator in the input; refusing to empty the collection")
+        logger.warning("%d entries are not indicators and are skipped: %s", len(invalid), invalid[:20])
+    if not desired:
+        # An empty, binary or mistyped input must never read as "the collection should be empty".
+        raise InvalidParameterError(
+            "no valid indicator in the input; nothing was changed"
+            + (f" (not indicators: {', '.join(repr(v) for v in invalid[:5])})" if invalid else "")
+        )
 
     current, by_id = await _find(block, collection, owner)
     wanted_name = name if name is not None else (None if by_id else collection)
@@ -288,6 +317,9 @@ async def sync_collection(
         stale = [
             item for items in listed.items.values() for item in items if (item.type, item.id) not in matched
         ]
+        if remove_missing:
+            held_count = sum(len(items) for items in listed.items.values())
+            check_mass_removal(held_count, len(stale), allow_mass_removal)
         if remove_missing and stale:
             update = await remove_collection_items(
                 block,
@@ -301,6 +333,7 @@ async def sync_collection(
         if changes:
             current = await update_collection(block, current.id, **changes)
             changed_attributes = sorted(changes)
+    to_add = [i for i in to_add if i not in inside]
     if to_add:
         updates.append(
             await add_collection_items(block, current.id, [i.value for i in to_add], batch_size=batch_size)
@@ -375,4 +408,6 @@ def _markdown(report: CollectionSyncReport) -> str:
     lines.append("")
     lines += _listing("Added", report.added)
     lines += _listing("Removed", report.removed)
+    if report.invalid:
+        lines += _listing("Not used (not indicators)", report.invalid)
     return "\n".join(lines)

@@ -6,12 +6,13 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import VerdictPolicy, extract_indicators
+from prefect_virustotal.client import VerdictPolicy
 from prefect_virustotal.core import (
     EnrichmentReport,
     artifact_key,
     display_indicator,
     enrich_results,
+    gather_indicators,
     verdict_counts,
 )
 from prefect_virustotal.tasks import check_daily_budget, lookup_indicators
@@ -27,12 +28,19 @@ async def enrich_iocs(
     policy: VerdictPolicy | None = None,
     concurrency: int = 8,
     case: str | None = None,
+    send_internal: bool = False,
+    own_domains: list[str] | None = None,
+    path: str | None = None,
 ) -> EnrichmentReport:
     """Enrich indicators with VirusTotal reports and explained verdicts.
 
     Indicators come as a list, or as free text (a ticket, an e-mail) from which
     hashes, URLs, domains and IPs are extracted and refanged (``hxxp``, ``[.]``).
-    Bad or unknown items get a row of their own; they never fail the run.
+    Bad or unknown items get a row of their own; they never fail the run, unless every
+    request failed with the same authentication, quota or connection error: then the run
+    fails with it. Internal addresses and names are not sent (a row "internal, not sent");
+    credentials in URLs are removed before anything else (with a warning naming the URL
+    masked).
 
     Args:
         indicators: indicators, one per item (any kind, defanged is fine).
@@ -41,6 +49,13 @@ async def enrich_iocs(
         policy: verdict thresholds; the defaults need 3 engines for malicious.
         concurrency: lookups in flight at once (the key's rate limit still applies).
         case: the case the indicators belong to; keys the artifact (else the first indicator).
+        send_internal: look private, loopback, link-local, multicast and reserved addresses
+            and internal names (``.local``, ``.internal``, ``.lan``, ``.corp``,
+            ``.home.arpa``) up too; by default they are skipped.
+        own_domains: the organisation's own domains, skipped like internal names.
+        path: a file of indicators (one per line, or free text) read by the flow: a feed
+            too large for a flow-run parameter is passed by path (UTF-8 or UTF-16, at most
+            ``core.MAX_TEXT_INPUT_BYTES``).
 
     Returns:
         One enriched item per indicator, in input order, and whether the data is emulated.
@@ -53,17 +68,18 @@ async def enrich_iocs(
     logger = get_run_logger()
     block = await resolve_credentials(credentials)
     policy = policy or VerdictPolicy()
-    wanted = list(indicators or [])
-    if text:
-        known = set(wanted)
-        wanted += [found.value for found in extract_indicators(text) if found.value not in known]
+    wanted, masked = gather_indicators(indicators, text, path)
+    for url in masked:
+        logger.warning("removed credentials from %s: they are not sent", url)
     if not wanted:
         logger.warning("no indicators given or found in the text")
         return EnrichmentReport()
     if block.daily_reserve:
         # The block keeps part of the day for incident response: refuse to eat into it.
         await check_daily_budget(block, needed=len(wanted))
-    results = await lookup_indicators(block, wanted, concurrency=concurrency)
+    results = await lookup_indicators(
+        block, wanted, concurrency=concurrency, send_internal=send_internal, own_domains=own_domains or []
+    )
     report = enrich_results(results, policy)
     more = f" and {len(wanted) - 1} more" if len(wanted) > 1 else ""
     subject = case or wanted[0] + more

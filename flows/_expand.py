@@ -25,7 +25,13 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.client.schemas.objects import State
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import InvalidIndicatorError, VerdictPolicy, parse_indicator
+from prefect_virustotal.client import (
+    InvalidIndicatorError,
+    VerdictPolicy,
+    is_internal,
+    parse_indicator,
+    redact_all,
+)
 from prefect_virustotal.client.models import (
     GraphEdge,
     GraphGap,
@@ -156,13 +162,19 @@ class _Builder:
         return self.graph
 
 
-def _seed_refs(seeds: list[str], graph: IOCGraph) -> list[NodeRef]:
+def _seed_refs(seeds: list[str], graph: IOCGraph, internal: list[str] | None) -> list[NodeRef]:
+    """The seeds to fetch; invalid and internal ones (unless ``internal`` is None) become gaps."""
     refs: dict[str, NodeRef] = {}
-    for raw in seeds:
+    for raw in redact_all(seeds)[0]:
         try:
             indicator = parse_indicator(raw)
         except InvalidIndicatorError as exc:
             graph.unexpanded.append(GraphGap(node=raw, depth=0, reason="invalid", detail=str(exc)))
+            continue
+        if internal is not None and is_internal(indicator, internal):
+            graph.unexpanded.append(
+                GraphGap(node=indicator.value, depth=0, reason="internal", detail="internal, not sent")
+            )
             continue
         ref = NodeRef(type=indicator.kind, id=indicator.value, label=indicator.value)
         refs.setdefault(ref.key, ref)
@@ -188,6 +200,8 @@ async def expand_iocs(
     stix_path: str | None = None,
     collection_hook: CollectionHook | None = None,
     collection: str | None = None,
+    send_internal: bool = False,
+    own_domains: list[str] | None = None,
 ) -> IOCGraph:
     """Expand indicators through their VirusTotal relationships into a graph, within a budget.
 
@@ -221,6 +235,10 @@ async def expand_iocs(
             add them to an IoC collection (for callers in Python).
         collection: the name or id of an IoC collection to add the malicious nodes to
             (through ``sync_collection``, removing nothing); a deployment parameter.
+        send_internal: also send seeds that are internal addresses or names (private,
+            loopback, link-local, multicast, reserved IPs; ``.local``, ``.internal``, ...);
+            by default they are left out, as gaps "internal, not sent".
+        own_domains: the organisation's own domains, left out like internal names.
 
     Returns:
         The graph: nodes with verdicts, edges named by relationship, what it cost, and what
@@ -228,6 +246,8 @@ async def expand_iocs(
 
     Raises:
         ValueError: a limit is negative.
+        AuthenticationError, QuotaExceededError, APIConnectionError: every request of a
+            level failed with that same error (a wrong key, a spent quota, no network).
 
     Example:
         ```python
@@ -241,7 +261,7 @@ async def expand_iocs(
     block = await resolve_credentials(credentials)
     follow = {kind: list(names) for kind, names in (relationships or DEFAULT_RELATIONSHIPS).items()}
     graph = IOCGraph(max_depth=max_depth, request_budget=request_budget)
-    frontier = _seed_refs(seeds, graph)
+    frontier = _seed_refs(seeds, graph, None if send_internal else list(own_domains or []))
     graph.seeds = [ref.key for ref in frontier]
     builder = _Builder(graph, max_nodes)
     for ref in frontier[:max_nodes]:

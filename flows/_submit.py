@@ -32,6 +32,7 @@ from prefect_virustotal.client import (
     Assessment,
     Clock,
     InvalidParameterError,
+    PublicUploadRefusedError,
     UploadSource,
     Verdict,
     VerdictPolicy,
@@ -197,8 +198,9 @@ async def submit_and_wait(
         The report, the verdict and its reason, the analysis id and how it was obtained.
 
     Raises:
-        InvalidParameterError: bad input (no request made), or a confidential file without
-            a public report and ``private=False``.
+        InvalidParameterError: bad input (no request made).
+        PublicUploadRefusedError: a confidential file without a usable public report and
+            ``private=False`` (nothing uploaded).
         InvalidIndicatorError: a bad URL, or one with credentials (no request made).
         AnalysisTimeoutError: the analysis did not complete in time (rerun to resume).
 
@@ -262,9 +264,10 @@ async def submit_and_wait(
             logger.info("a fresh report exists for this %s: nothing submitted", kind)
         else:
             if kind == "file" and confidential and not private:
-                raise InvalidParameterError(
+                raise PublicUploadRefusedError(
+                    indicator,
                     "the file is confidential and has no usable public report; it is never uploaded "
-                    "publicly: submit it with private=True"
+                    "publicly: submit it with private=True",
                 )
             descriptor = await _submit(
                 block, kind, indicator, source, private, opts, known=existing is not None
@@ -352,8 +355,8 @@ async def _submit(
     assert source is not None
     file: str | bytes = str(source.path) if source.path is not None else (source.content or b"")
     if private:
-        return await scan_private_file(block, file, options, filename=source.name)
-    return await scan_file(block, file, filename=source.name)
+        return await scan_private_file(block, file, options, filename=source.name, expected_sha256=indicator)
+    return await scan_file(block, file, filename=source.name, expected_sha256=indicator)
 
 
 async def _publish(

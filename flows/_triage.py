@@ -22,6 +22,8 @@ from prefect_virustotal.client import (
     VerdictPolicy,
     VirusTotalError,
     extract_indicators,
+    redact_all,
+    redact_url_credentials,
     sha256_of_file,
 )
 from prefect_virustotal.client.models import IOCGraph, LookupStatus
@@ -50,12 +52,13 @@ from ._expand import expand_iocs
 from ._expand_artifacts import mermaid_markdown
 from ._submit import submit_and_wait
 
-SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable"]
+SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable", "internal"]
 _GAP_REASONS: dict[str, SkipReason] = {
     "request_budget": "budget",
     "quota": "quota",
     "invalid": "invalid",
     "tier": "policy",  # a relationship the key's licence does not cover, skipped on purpose
+    "internal": "internal",
 }
 
 
@@ -130,6 +133,7 @@ def _skip_for_status(enriched: EnrichedIndicator) -> SkippedWork | None:
         LookupStatus.INVALID: "invalid",
         LookupStatus.QUOTA_LIMITED: "quota",
         LookupStatus.ERROR: "error",
+        LookupStatus.SKIPPED: "internal",
     }
     if status not in mapping:
         return None
@@ -265,7 +269,12 @@ async def triage(
     items: list[TriageItem] = []
 
     # 1. What the case names: the ticket's indicators and the attached files' hashes.
-    found = extract_indicators(text or "")
+    # Credentials in the ticket's URLs never reach a request, the report or an artifact.
+    text, masked = redact_url_credentials(text or "")
+    indicators, masked_given = redact_all(indicators or [])
+    for url in masked + masked_given:
+        logger.warning("removed credentials from %s: they are not sent", url)
+    found = extract_indicators(text)
     file_hashes: dict[str, Path] = {}
     for raw in files or []:
         path = Path(raw)

@@ -1,23 +1,30 @@
 """The expansion task: one breadth-first level of an IOC graph per task run.
 
 The engine is the core's (``prefect_virustotal.core.fetch_level``); this module gives it its
-Prefect options: no retries (the client retries), a cache keyed on what a level fetches.
+Prefect options: no retries (the client retries), a cache keyed on what a level fetches and
+who answers it; a failed or partial level is never cached.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import INPUTS
+from prefect.results import get_result_store
+from prefect.states import Completed
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import VerdictPolicy
 from prefect_virustotal.client.models import NodeRef
-from prefect_virustotal.core import LevelResult, fetch_level
+from prefect_virustotal.core import LevelResult, fetch_level, is_partial_level
 
-EXPAND_CACHE = INPUTS - "credentials" - "concurrency"
-"""Levels are cached on what they fetch, not on which block or how many at once."""
+from ._cache import TargetIdentity
+
+EXPAND_CACHE = INPUTS - "credentials" - "concurrency" + TargetIdentity()
+"""Levels are cached on what they fetch and who answered (endpoint and key identity), not on
+which block object or how many requests at once. Failed and partial levels are not cached."""
 
 EXPAND_CACHE_EXPIRATION = timedelta(days=1)
 """How long a fetched level is reused: VirusTotal's verdicts move, but not by the minute."""
@@ -47,8 +54,9 @@ async def expand_level(
     Each node costs one GET that embeds the first page of each relationship; descriptor
     pages are fetched only where ``fan_out`` wants more than the embedded 20, and never
     for a relationship whose count is zero. Requests run concurrently under the key's
-    rate limiter. The result is cached on the inputs (not the credentials), so a rerun
-    reuses a level already fetched.
+    rate limiter. The result is cached on the inputs and on who answers (the endpoint and a
+    salted hash of the key, never the key), so a rerun with the same key reuses a level
+    already fetched; a level where requests failed or the quota ran out is not cached.
 
     Args:
         credentials: the VirusTotal credentials block.
@@ -72,6 +80,9 @@ async def expand_level(
 
     Raises:
         InvalidParameterError: a relationship name is malformed (no request made).
+        AuthenticationError, QuotaExceededError, RequestBudgetExceededError,
+        APIConnectionError: every request of the level failed with that same error (a
+            failed task run: Prefect never caches it).
 
     Example:
         ```python
@@ -99,4 +110,10 @@ async def expand_level(
         result.requests,
         len(result.gaps),
     )
+    if is_partial_level(result):
+        # Errors and quota are about this moment, not about the inputs: a later run must ask
+        # again rather than be served the gaps. The result goes to the caller (an unpersisted
+        # record with its own key), not under the cache key.
+        record = get_result_store().create_result_record(result)
+        return cast(LevelResult, Completed(data=record, message="partial level: not cached"))
     return result

@@ -25,8 +25,11 @@ from prefect_virustotal.client.models import (
 )
 from prefect_virustotal.core import lookup_many
 
-LOOKUP_CACHE = INPUTS - "credentials"
-"""An input-keyed cache policy for lookups that ignores which block made the call.
+from ._cache import TargetIdentity
+
+LOOKUP_CACHE = INPUTS - "credentials" + TargetIdentity()
+"""An input-keyed cache policy for lookups: the block object is left out, who answers (the
+endpoint and a salted hash of the key) is not.
 
 Opt in to save quota when the same indicator is looked up again, e.g.
 ``get_file_report.with_options(cache_policy=LOOKUP_CACHE, cache_expiration=timedelta(hours=1))``.
@@ -217,21 +220,34 @@ async def lookup_indicators(
     indicators: Sequence[str],
     relationships: Sequence[str] | None = None,
     concurrency: int = 8,
+    send_internal: bool = False,
+    own_domains: Sequence[str] = (),
 ) -> list[LookupResult]:
     """Look many indicators up concurrently, in one task.
 
-    Every indicator gets a result: found, not_found, invalid, quota_limited or error;
-    one bad item never fails the batch. Invalid input costs no request. Once a daily
-    or monthly quota is spent, the rest are marked quota_limited without a request.
+    Every indicator gets a result: found, not_found, invalid, skipped, quota_limited or
+    error; one bad item never fails the batch. Invalid input costs no request, nor do
+    internal addresses and names (private, loopback, link-local, multicast and reserved IPs,
+    ``.local``/``.internal``/``.lan``/``.corp``/``.home.arpa`` and ``own_domains``): they are
+    ``skipped``, "internal, not sent". Once a daily or monthly quota is spent, the rest are
+    marked quota_limited without a request. URL credentials are never sent (nor kept in the
+    result).
 
     Args:
         credentials: the VirusTotal credentials block.
         indicators: hashes, URLs, domains and IP addresses, mixed (defanged is fine).
         relationships: relationships to embed in every report.
         concurrency: requests in flight at once (the key's rate limit still paces them).
+        send_internal: look internal addresses and names up too.
+        own_domains: the organisation's own domains, skipped like internal names.
 
     Returns:
         One result per input, in input order.
+
+    Raises:
+        AuthenticationError, QuotaExceededError, RequestBudgetExceededError,
+        APIConnectionError: every request failed with that same error: the batch failed as
+            a whole (a wrong key, a spent quota, no network), not row by row (``core.lookup_many``).
 
     Example:
         ```python
@@ -239,7 +255,14 @@ async def lookup_indicators(
         ```
     """
     async with credentials.get_client() as vt:
-        results = await lookup_many(vt, indicators, relationships=relationships, concurrency=concurrency)
+        results = await lookup_many(
+            vt,
+            indicators,
+            relationships=relationships,
+            concurrency=concurrency,
+            send_internal=send_internal,
+            own_domains=own_domains,
+        )
     counts: dict[str, int] = {}
     for result in results:
         counts[result.status.value] = counts.get(result.status.value, 0) + 1

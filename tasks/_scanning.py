@@ -45,6 +45,7 @@ async def scan_file(
     file: FileArg,
     password: str | None = None,
     filename: str | None = None,
+    expected_sha256: str | None = None,
 ) -> VTObject[Any]:
     """Upload a file for public analysis, streamed from disk (an upload URL above 32 MB).
 
@@ -56,12 +57,15 @@ async def scan_file(
         file: a path or bytes, up to 650 MB.
         password: the password of a ZIP to unpack.
         filename: the name to report (the path's name by default).
+        expected_sha256: the SHA-256 that was looked up; the upload fails if the bytes sent
+            differ (the file changed in between).
 
     Returns:
         The ``analysis`` descriptor; its ``id`` is what :func:`wait_for_analysis` takes.
 
     Raises:
         InvalidParameterError: missing, unreadable, empty or oversized (no request made).
+        ContentChangedError: the bytes uploaded are not those of ``expected_sha256``.
 
     Example:
         ```python
@@ -69,7 +73,12 @@ async def scan_file(
         ```
     """
     async with credentials.get_client() as vt:
-        analysis = mark_emulated(vt, await vt.files.upload(file, password=password, filename=filename))
+        analysis = mark_emulated(
+            vt,
+            await vt.files.upload(
+                file, password=password, filename=filename, expected_sha256=expected_sha256
+            ),
+        )
     get_run_logger().info("uploaded %s: analysis %s (%s)", _describe(file), analysis.id, vt.request_figures())
     return analysis
 
@@ -158,6 +167,7 @@ async def scan_private_file(
     file: FileArg,
     options: PrivateScanOptions | None = None,
     filename: str | None = None,
+    expected_sha256: str | None = None,
 ) -> VTObject[Any]:
     """Upload a file for private scanning, with sandbox options (validated before sending).
 
@@ -166,12 +176,15 @@ async def scan_private_file(
         file: a path or bytes, up to 650 MB, streamed.
         options: sandbox options (retention 1-28 days, interaction timeout 60-1800 s, ...).
         filename: the name to report.
+        expected_sha256: the SHA-256 that was looked up; the upload fails if the bytes sent
+            differ (the file changed in between).
 
     Returns:
         The ``private_analysis`` descriptor.
 
     Raises:
         InvalidParameterError: a bad option or file (no request made).
+        ContentChangedError: the bytes uploaded are not those of ``expected_sha256``.
         ForbiddenError: the key has no Private Scanning licence.
 
     Example:
@@ -181,7 +194,9 @@ async def scan_private_file(
         ```
     """
     async with credentials.get_client() as vt:
-        analysis = mark_emulated(vt, await vt.private.upload(file, options, filename=filename))
+        analysis = mark_emulated(
+            vt, await vt.private.upload(file, options, filename=filename, expected_sha256=expected_sha256)
+        )
     get_run_logger().info(
         "uploaded %s privately: analysis %s (%s)", _describe(file), analysis.id, vt.request_figures()
     )

@@ -15,6 +15,8 @@ class LookupStatus(str, Enum):
     NOT_FOUND = "not_found"
     INVALID = "invalid"
     QUOTA_LIMITED = "quota_limited"
+    SKIPPED = "skipped"
+    """Not sent on purpose: an internal address or name (see ``error``)."""
     ERROR = "error"
 
 
@@ -25,7 +27,7 @@ class LookupResult(VTModel):
         indicator: the input as given.
         kind: file, url, domain or ip_address; None when the input is invalid.
         id: the identifier used in the request.
-        status: found, not_found, invalid, quota_limited or error.
+        status: found, not_found, invalid, skipped, quota_limited or error.
         report: the object when found.
         error: a short text for the other statuses (never the API key).
         link: the indicator's page on virustotal.com.

@@ -82,10 +82,11 @@ def test_scan_a_file_and_fail_on_malicious() -> None:
     assert payload["result"]["private"] is True
 
 
-def test_scan_rejects_a_url_with_credentials() -> None:
+def test_scan_strips_the_credentials_of_a_url() -> None:
     result = runner.invoke(app, ["scan", "https://user:secret@evil.example/x", "--emulator"])
-    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.exit_code in (ExitCode.OK, ExitCode.MALICIOUS), result.output
     assert "secret" not in result.output
+    assert "https://user:***@evil.example/x" in result.output
 
 
 def test_expand_prints_the_graph() -> None:

@@ -276,7 +276,14 @@ def test_three_runs_on_two_workers_share_one_quota(stack: dict[str, Any]) -> Non
     run_ids = []
     for n in range(RUNS):
         indicators = [f"10.{n}.{i // 200}.{i % 200 + 1}" for i in range(INDICATORS_PER_RUN)]
-        body = {"parameters": {"indicators": indicators, "credentials": "virustotal", "concurrency": 16}}
+        # 10.x addresses are internal: sent on purpose (by default enrich_iocs leaves them out).
+        params = {
+            "indicators": indicators,
+            "credentials": "virustotal",
+            "concurrency": 16,
+            "send_internal": True,
+        }
+        body = {"parameters": params}
         run_ids.append(_post(http, f"/deployments/{deployment['id']}/create_flow_run", body)["id"])
 
     def all_done() -> list[dict[str, Any]] | None:
