@@ -44,6 +44,7 @@ from prefect_virustotal.client.models import (
 )
 from prefect_virustotal.core import (
     DEFAULT_RELATIONSHIPS,
+    INTERNAL_NOT_SENT,
     LevelResult,
     artifact_key,
     level_request_bound,
@@ -173,7 +174,7 @@ def _seed_refs(seeds: list[str], graph: IOCGraph, internal: list[str] | None) ->
             continue
         if internal is not None and is_internal(indicator, internal):
             graph.unexpanded.append(
-                GraphGap(node=indicator.value, depth=0, reason="internal", detail="internal, not sent")
+                GraphGap(node=indicator.value, depth=0, reason="internal", detail=INTERNAL_NOT_SENT)
             )
             continue
         ref = NodeRef(type=indicator.kind, id=indicator.value, label=indicator.value)
