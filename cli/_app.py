@@ -11,7 +11,7 @@ from rich.table import Table
 
 from prefect_virustotal.client import InvalidParameterError
 from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
-from prefect_virustotal.core import defang, enrich_results, gather_indicators, lookup_many
+from prefect_virustotal.core import defang, defang_text, enrich_results, gather_indicators, lookup_many
 from prefect_virustotal.flows import (
     CollectionSyncReport,
     EnrichmentReport,
@@ -577,7 +577,8 @@ def collection_sync(
             markup=False,
         )
         for item in report.invalid:
-            console.print(f"  not used (not an indicator): {shown(defang(item))}", markup=False)
+            # By value (a person must find the line), with any URL in it defanged.
+            console.print(f"  not used (not an indicator): {shown(defang_text(item))}", markup=False)
 
     emit(report, as_json=as_json, emulated=report.emulated or target.emulated, render=render)
 
