@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from prefect_virustotal.client import VerdictPolicy, VirusTotalClient
+import pytest
+
+from prefect_virustotal.client import AuthenticationError, VerdictPolicy, VirusTotalClient
 from prefect_virustotal.client.models import LookupStatus
-from prefect_virustotal.core import enrich_results, lookup_many
+from prefect_virustotal.core import INTERNAL_NOT_SENT, enrich_results, lookup_many
 from prefect_virustotal.emulator import Emulator
+from tests.conftest import PREMIUM_KEY
 
 
 async def test_every_input_gets_a_result_and_invalid_costs_nothing(
@@ -33,3 +36,31 @@ async def test_a_spent_day_stops_the_batch(emulator: Emulator, vt: VirusTotalCli
         results = await lookup_many(limited, domains, concurrency=1)
     assert [r.status.value for r in results] == ["found", "found"] + ["quota_limited"] * 3
     assert emulator.count(status=429) == 1
+
+
+async def test_internal_addresses_are_skipped_without_a_request(
+    emulator: Emulator, vt: VirusTotalClient
+) -> None:
+    public = emulator.world.pick("domain", index=0)
+    results = await lookup_many(
+        vt, ["10.1.2.3", "fileserver.corp", "intranet.acme.example", public], own_domains=["acme.example"]
+    )
+    assert [r.status for r in results] == [LookupStatus.SKIPPED] * 3 + [LookupStatus.FOUND]
+    assert {r.error for r in results[:3]} == {INTERNAL_NOT_SENT}
+    assert emulator.count() == 1  # only the public domain was asked about
+    sent = await lookup_many(vt, ["10.1.2.3"], send_internal=True)
+    assert sent[0].status != LookupStatus.SKIPPED and emulator.count() == 2
+
+
+async def test_a_wrong_key_fails_the_batch_and_credentials_are_not_kept(emulator: Emulator) -> None:
+    domains = [emulator.world.pick("domain", index=i) for i in range(3)]
+    async with VirusTotalClient(
+        "not-a-key", base_url=emulator.base_url, transport=emulator.transport()
+    ) as wrong:
+        with pytest.raises(AuthenticationError):
+            await lookup_many(wrong, domains)
+    async with VirusTotalClient(
+        PREMIUM_KEY, base_url=emulator.base_url, transport=emulator.transport()
+    ) as vt:
+        results = await lookup_many(vt, ["https://admin:hunter2@intranet.example/login"], send_internal=True)
+    assert "hunter2" not in results[0].indicator
