@@ -18,10 +18,13 @@ from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import (
     ForbiddenError,
     InvalidParameterError,
+    QuotaExceededError,
+    RequestBudgetExceededError,
     Verdict,
     VerdictPolicy,
     VirusTotalError,
     extract_indicators,
+    quota_refusal,
     redact_all,
     redact_url_credentials,
     sha256_of_file,
@@ -355,14 +358,23 @@ async def triage(
                     detail="scanned privately: it has no public relationships to follow",
                 )
             )
+    quota_spent = False
     if expand and malicious:
         try:
             graph = await expand_iocs(
                 seeds=malicious, credentials=block, max_depth=1, request_budget=expand_budget, policy=policy
             )
         except (VirusTotalError, ValueError) as exc:
+            # A level that failed as a whole (issue 15) on a spent day or month: the rest of
+            # the runbook would only be refused too.
+            if isinstance(exc, (QuotaExceededError, RequestBudgetExceededError)):
+                quota_spent = quota_refusal(exc)[1]
             skipped.append(
-                SkippedWork(what="expansion", reason="error", detail=f"{type(exc).__name__}: {exc}")
+                SkippedWork(
+                    what="expansion",
+                    reason="quota" if quota_spent else "error",
+                    detail=f"{type(exc).__name__}: {exc}",
+                )
             )
         else:
             for gap in graph.unexpanded:
@@ -380,7 +392,9 @@ async def triage(
             if value not in known and node.type in ("file", "url", "domain", "ip_address"):
                 evidence.append(node.id if node.type != "url" else value)
                 known.add(value)
-    if sync_case_collection and evidence:
+    if sync_case_collection and evidence and quota_spent:
+        skipped.append(SkippedWork(what="case collection", reason="quota", detail="the key's quota is spent"))
+    elif sync_case_collection and evidence:
         try:
             synced = await sync_collection(
                 f"case-{slug}",
