@@ -11,6 +11,10 @@ import tempfile
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="prefect-home-"))
+if _worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    # Each pytest-xdist worker has its own Prefect test server: a home of its own too, so
+    # that result files and settings are never shared between two servers.
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix=f"prefect-home-{_worker}-")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
 # Tasks called outside a flow (as runbooks do) have no flow run to attach API logs to.

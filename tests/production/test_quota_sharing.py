@@ -170,8 +170,14 @@ async def test_a_malformed_user_id_costs_no_request(vt: VirusTotalClient, emulat
 @pytest.fixture
 def small_day(mounted: Emulator) -> VirusTotalCredentials:
     mounted.add_key(SMALL_DAY_KEY, tier="premium", per_day=20)
+    # A premium key paces as one: with the public default (4/min) the process-wide limiter of
+    # this key, shared by every test that uses it, made the fifth request wait a real minute.
     return VirusTotalCredentials(
-        api_key=SecretStr(SMALL_DAY_KEY), base_url=mounted.base_url, daily_budget=None, daily_reserve=10
+        api_key=SecretStr(SMALL_DAY_KEY),
+        base_url=mounted.base_url,
+        requests_per_minute=10_000,
+        daily_budget=None,
+        daily_reserve=10,
     )
 
 
