@@ -43,12 +43,12 @@ typecheck: install
 
 # Two pytest runs at once (pytest-xdist; one Prefect test server per worker): the end-to-end
 # test on two workers (one per backend; its time is spent waiting on its servers and the
-# shared quota) alongside every other test on three (much of their time is Prefect waiting,
+# shared quota) alongside every other test on two (much of their time is Prefect waiting,
 # not CPU). Both must pass.
 pytest: install
 	@home=$$(mktemp -d); mkdir -p $$home/e2e $$home/rest; \
 	PREFECT_HOME=$$home/e2e $(BIN)/python -m pytest tests/e2e -n 2 >$$home/e2e.log 2>&1 & e2e=$$!; \
-	PREFECT_HOME=$$home/rest $(BIN)/python -m pytest --ignore=tests/e2e -n 3; rest=$$?; \
+	PREFECT_HOME=$$home/rest $(BIN)/python -m pytest --ignore=tests/e2e -n 2; rest=$$?; \
 	wait $$e2e; e2e_rc=$$?; echo "== tests/e2e (ran alongside the others)"; cat $$home/e2e.log; \
 	test $$rest -eq 0 && test $$e2e_rc -eq 0
 
