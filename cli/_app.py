@@ -504,7 +504,9 @@ def triage_command(
     threshold = _check_fail_on(fail_on)
     if budget < 0:
         fail(ExitCode.BAD_INPUT, "--budget must not be negative")
-    text = scrub_credentials([read_input(ticket, "ticket")])[0]
+    # Checked here (special files, size, encoding; credentials warned of); the flow reads the
+    # ticket again by path, so a large ticket never becomes a flow-run parameter.
+    scrub_credentials([read_input(ticket, "ticket")])
     attached = []
     for file in files or []:
         try:
@@ -518,7 +520,7 @@ def triage_command(
             target.emulator.scanning.set_durations(queued=0, running=0)
         return await triage(
             case or ticket.stem,
-            text=text,
+            ticket_path=str(ticket),
             files=[str(f) for f in attached],
             credentials=target.credentials,
             allow_public_upload=allow_public_upload,
