@@ -296,6 +296,7 @@ async def triage(
     emulated = False
     if wanted and not ticket_path:
         enrichment = await enrich_iocs(indicators=wanted, credentials=block, policy=policy, case=case)
+        enriched, emulated = enrichment.items, enrichment.emulated
     elif ticket_path:
         # The ticket's indicators are gathered by enrich_iocs from the file (credentials in its
         # URLs removed there), after those given and the attachments' hashes.
@@ -307,7 +308,6 @@ async def triage(
             policy=policy,
             case=case,
         )
-        enriched, emulated = enrichment.items, enrichment.emulated
         enriched, emulated = enrichment.items, enrichment.emulated
     for entry in enriched:
         source = "file" if entry.lookup.indicator in file_hashes else "ticket"
