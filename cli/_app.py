@@ -7,11 +7,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
 from prefect_virustotal.client import InvalidParameterError
 from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
-from prefect_virustotal.core import defang, defang_text, enrich_results, gather_indicators, lookup_many
+from prefect_virustotal.core import (
+    chunk_progress,
+    defang,
+    defang_text,
+    enrich_chunk,
+    enrich_in_chunks,
+    gather_indicators,
+)
 from prefect_virustotal.flows import (
     CollectionSyncReport,
     EnrichmentReport,
@@ -35,6 +43,7 @@ from ._common import (
     configure_logging,
     console,
     emit,
+    errors,
     fail,
     read_input,
     resolve_target,
@@ -169,15 +178,26 @@ def lookup(
     target = resolve_target(block, emulator)
     direct = runs_direct(target, block=block, record=record)
 
+    # A feed shows its progress (chunks done) on the terminal's stderr; never with --json.
+    progress = Progress(console=errors, transient=True, disable=as_json or feed is None)
+    bar = progress.add_task("looking up", total=None)
+
+    def advance(done: int, total: int) -> None:
+        progress.update(bar, completed=done, total=total)
+
     async def work() -> EnrichmentReport:
         if direct:
             # The same steps as the flow, without Prefect (the feed read here, by path too).
             wanted, _ = gather_indicators(iocs, path=str(feed) if feed is not None else None)
             async with target.credentials.get_client() as vt:
-                results = await lookup_many(
-                    vt, wanted, send_internal=send_internal, own_domains=own_domain or []
-                )
-            return enrich_results(results)
+
+                async def enrich(chunk: list[str]) -> EnrichmentReport:
+                    return await enrich_chunk(
+                        vt, chunk, send_internal=send_internal, own_domains=own_domain or []
+                    )
+
+                return await enrich_in_chunks(enrich, wanted, on_chunk=advance)
+        chunk_progress.set(advance)
         return await enrich_iocs(
             path=str(feed) if feed is not None else None,
             indicators=iocs,
@@ -186,7 +206,8 @@ def lookup(
             own_domains=own_domain,
         )
 
-    report = run(target, work)
+    with progress:
+        report = run(target, work)
 
     def render() -> None:
         console.print(_verdict_table(report.rows(), ["indicator", "verdict", "reason", "detections", "type"]))
@@ -483,7 +504,9 @@ def triage_command(
     threshold = _check_fail_on(fail_on)
     if budget < 0:
         fail(ExitCode.BAD_INPUT, "--budget must not be negative")
-    text = scrub_credentials([read_input(ticket, "ticket")])[0]
+    # Checked here (special files, size, encoding; credentials warned of); the flow reads the
+    # ticket again by path, so a large ticket never becomes a flow-run parameter.
+    scrub_credentials([read_input(ticket, "ticket")])
     attached = []
     for file in files or []:
         try:
@@ -497,7 +520,7 @@ def triage_command(
             target.emulator.scanning.set_durations(queued=0, running=0)
         return await triage(
             case or ticket.stem,
-            text=text,
+            ticket_path=str(ticket),
             files=[str(f) for f in attached],
             credentials=target.credentials,
             allow_public_upload=allow_public_upload,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
 
 from pydantic import BaseModel, Field, computed_field
 
@@ -36,10 +37,18 @@ from prefect_virustotal.client import (
 from prefect_virustotal.client.models import LookupResult, LookupStatus
 
 from ._display import defang_text, display_indicator, verdict_rank, vt_link
-from ._safety import read_text_file, run_wide_failure
+from ._safety import _RUN_WIDE_ERRORS, read_text_file, run_wide_failure
 
 INTERNAL_NOT_SENT = "internal, not sent"
 """The reason given for an internal address or name that was not looked up."""
+
+DEFAULT_CHUNK_SIZE = 2000
+"""Indicators per chunk of a large batch: one task run each, and the most reports held at once."""
+
+chunk_progress: ContextVar[Callable[[int, int], None] | None] = ContextVar("chunk_progress", default=None)
+"""Called with (indicators done, total) after each chunk of ``enrich_iocs``: how the command
+line feeds its progress bar from a flow run in the same process (a callable cannot be a
+flow-run parameter)."""
 
 
 async def _lookup_one(
@@ -200,13 +209,20 @@ class EnrichmentReport(BaseModel):
         return rows
 
 
-def enrich_results(results: Sequence[LookupResult], policy: VerdictPolicy | None = None) -> EnrichmentReport:
-    """Apply the verdict policy to each found report; the other statuses stay as they are."""
+def enrich_results(
+    results: Sequence[LookupResult], policy: VerdictPolicy | None = None, *, keep_reports: bool = True
+) -> EnrichmentReport:
+    """Apply the verdict policy to each found report; the other statuses stay as they are.
+
+    With ``keep_reports=False`` the full report objects are dropped once assessed: each row
+    keeps what the report shows (verdict, ratio, reason, link), which is what lets a feed of
+    100,000 indicators be enriched in bounded memory.
+    """
     policy = policy or VerdictPolicy()
     return EnrichmentReport(
         items=[
             EnrichedIndicator(
-                lookup=result,
+                lookup=result if keep_reports else result.model_copy(update={"report": None}),
                 assessment=assess_object(result.report, policy)
                 if result.status == LookupStatus.FOUND and result.report is not None
                 else None,
@@ -215,3 +231,91 @@ def enrich_results(results: Sequence[LookupResult], policy: VerdictPolicy | None
         ],
         emulated=any(result.emulated for result in results),
     )
+
+
+def chunked(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    """``items`` in consecutive lists of at most ``size`` (at least 1)."""
+    size = max(1, size)
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+async def enrich_chunk(
+    vt: VirusTotalClient,
+    indicators: Sequence[str],
+    policy: VerdictPolicy | None = None,
+    *,
+    concurrency: int = 8,
+    send_internal: bool = False,
+    own_domains: Sequence[str] = (),
+) -> EnrichmentReport:
+    """Look one chunk up and assess it, keeping rows without the full reports.
+
+    Raises what ``lookup_many`` raises when every request of the chunk failed alike.
+    """
+    results = await lookup_many(
+        vt, indicators, concurrency=concurrency, send_internal=send_internal, own_domains=own_domains
+    )
+    return enrich_results(results, policy, keep_reports=False)
+
+
+def _stopped_rows(indicators: Sequence[str], error: BaseException) -> list[EnrichedIndicator]:
+    """Rows for indicators not looked up because the run stopped on ``error`` after some answers."""
+    quota = isinstance(error, (QuotaExceededError, RequestBudgetExceededError))
+    status = LookupStatus.QUOTA_LIMITED if quota else LookupStatus.ERROR
+    reason = f"not looked up: the run stopped on {type(error).__name__}: {error}"
+    return [
+        EnrichedIndicator(
+            lookup=LookupResult(indicator=redact_url_credentials(raw)[0], status=status, error=reason)
+        )
+        for raw in indicators
+    ]
+
+
+async def enrich_in_chunks(
+    enrich: Callable[[list[str]], Awaitable[EnrichmentReport]],
+    indicators: Sequence[str],
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> EnrichmentReport:
+    """Enrich a large batch chunk by chunk, holding no more than one chunk's reports at a time.
+
+    The run-wide rule holds across chunks: when a chunk's requests all fail alike (wrong key,
+    spent quota, no network) and nothing in the run has been answered yet, the run fails with
+    that error (the remaining chunks are not sent: they would fail the same way). After some
+    answers, that chunk and the rest get rows "not looked up" (a partial result) instead of
+    spending more requests on a key or a network that stopped working.
+
+    Args:
+        enrich: enriches one chunk (``enrich_chunk`` with a client, or a task that calls it).
+        indicators: every indicator of the run, in order.
+        chunk_size: indicators per chunk.
+        on_chunk: called after each chunk with (indicators done, total): a progress bar.
+
+    Raises:
+        AuthenticationError, QuotaExceededError, RequestBudgetExceededError,
+        APIConnectionError: every request of the run so far failed with that same error.
+    """
+    items: list[EnrichedIndicator] = []
+    emulated = False
+    answered = False
+    stopped: BaseException | None = None
+    for chunk in chunked(indicators, chunk_size):
+        if stopped is None:
+            try:
+                part = await enrich(chunk)
+            except _RUN_WIDE_ERRORS as exc:
+                if not answered:
+                    raise
+                stopped = exc
+        if stopped is not None:
+            part = EnrichmentReport(items=_stopped_rows(chunk, stopped))
+        answered = answered or any(
+            item.lookup.status in (LookupStatus.FOUND, LookupStatus.NOT_FOUND) for item in part.items
+        )
+        items += part.items
+        emulated = emulated or part.emulated
+        if on_chunk is not None:
+            on_chunk(len(items), len(indicators))
+    return EnrichmentReport(items=items, emulated=emulated)

@@ -8,14 +8,16 @@ from prefect.artifacts import acreate_table_artifact
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import VerdictPolicy
 from prefect_virustotal.core import (
+    DEFAULT_CHUNK_SIZE,
     EnrichmentReport,
     artifact_key,
+    chunk_progress,
     display_indicator,
-    enrich_results,
+    enrich_in_chunks,
     gather_indicators,
     verdict_counts,
 )
-from prefect_virustotal.tasks import check_daily_budget, lookup_indicators
+from prefect_virustotal.tasks import check_daily_budget, enrich_indicator_chunk
 
 EMULATED_BANNER = "EMULATED DATA: these results come from the prefect-virustotal emulator and are fiction."
 
@@ -31,6 +33,7 @@ async def enrich_iocs(
     send_internal: bool = False,
     own_domains: list[str] | None = None,
     path: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> EnrichmentReport:
     """Enrich indicators with VirusTotal reports and explained verdicts.
 
@@ -56,9 +59,13 @@ async def enrich_iocs(
         path: a file of indicators (one per line, or free text) read by the flow: a feed
             too large for a flow-run parameter is passed by path (UTF-8 or UTF-16, at most
             ``core.MAX_TEXT_INPUT_BYTES``).
+        chunk_size: indicators per task run: a large feed is looked up chunk by chunk, and
+            its rows keep the verdict, ratio, reason and link, not the full reports, so memory
+            stays bounded (100,000 indicators are 50 task runs by default).
 
     Returns:
-        One enriched item per indicator, in input order, and whether the data is emulated.
+        One enriched item per indicator, in input order, and whether the data is emulated
+        (the items carry their assessment, not the full report object).
 
     Example:
         ```python
@@ -77,10 +84,20 @@ async def enrich_iocs(
     if block.daily_reserve:
         # The block keeps part of the day for incident response: refuse to eat into it.
         await check_daily_budget(block, needed=len(wanted))
-    results = await lookup_indicators(
-        block, wanted, concurrency=concurrency, send_internal=send_internal, own_domains=own_domains or []
-    )
-    report = enrich_results(results, policy)
+
+    async def enrich(chunk: list[str]) -> EnrichmentReport:
+        return await enrich_indicator_chunk(
+            block,
+            chunk,
+            policy,
+            concurrency=concurrency,
+            send_internal=send_internal,
+            own_domains=own_domains or [],
+        )
+
+    # Chunk by chunk: every chunk is a task run; a chunk whose requests all fail alike before
+    # anything was answered fails the run (wrong key, spent quota, no network).
+    report = await enrich_in_chunks(enrich, wanted, chunk_size=chunk_size, on_chunk=chunk_progress.get())
     more = f" and {len(wanted) - 1} more" if len(wanted) > 1 else ""
     subject = case or wanted[0] + more
     shown = case or display_indicator(None, wanted[0]) + more

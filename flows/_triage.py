@@ -222,6 +222,7 @@ async def triage(
     max_diagram_nodes: int = 30,
     behaviour: bool = True,
     max_behaviour_files: int = 10,
+    ticket_path: str | None = None,
 ) -> TriageReport:
     """Triage an incident: enrich, scan what is unknown, expand what is malicious, report.
 
@@ -255,6 +256,10 @@ async def triage(
             and suspicious files; the network indicators seen there join the expansion as
             seeds, within ``expand_budget``.
         max_behaviour_files: files whose behaviour is read at most (two requests each).
+        ticket_path: a file holding the ticket's text, read by the flow (UTF-8 or UTF-16, at
+            most ``core.MAX_TEXT_INPUT_BYTES``): a large ticket is passed by path, so neither
+            it nor its indicators become flow-run parameters (of this flow or of
+            ``enrich_iocs``).
 
     Returns:
         The report: summary verdict, items, graph, collection link, what was skipped.
@@ -277,7 +282,7 @@ async def triage(
     indicators, masked_given = redact_all(indicators or [])
     for url in masked + masked_given:
         logger.warning("removed credentials from %s: they are not sent", url)
-    found = extract_indicators(text)
+    found = [] if ticket_path else extract_indicators(text)
     file_hashes: dict[str, Path] = {}
     for raw in files or []:
         path = Path(raw)
@@ -292,8 +297,20 @@ async def triage(
     # 2. Enrich everything in one batch.
     enriched: list[EnrichedIndicator] = []
     emulated = False
-    if wanted:
+    if wanted and not ticket_path:
         enrichment = await enrich_iocs(indicators=wanted, credentials=block, policy=policy, case=case)
+        enriched, emulated = enrichment.items, enrichment.emulated
+    elif ticket_path:
+        # The ticket's indicators are gathered by enrich_iocs from the file (credentials in its
+        # URLs removed there), after those given and the attachments' hashes.
+        enrichment = await enrich_iocs(
+            indicators=[*(indicators or []), *file_hashes],
+            text=text or None,
+            path=ticket_path,
+            credentials=block,
+            policy=policy,
+            case=case,
+        )
         enriched, emulated = enrichment.items, enrichment.emulated
     for entry in enriched:
         source = "file" if entry.lookup.indicator in file_hashes else "ticket"

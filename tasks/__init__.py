@@ -43,6 +43,7 @@ from ._livehunt import (
 from ._lookups import (
     LOOKUP_CACHE,
     LOOKUP_CACHE_EXPIRATION,
+    enrich_indicator_chunk,
     get_analysis,
     get_domain_report,
     get_file_report,
@@ -118,6 +119,7 @@ __all__ = [
     "delete_retrohunt_job",
     "delete_vt_alert_asset",
     "download_file",
+    "enrich_indicator_chunk",
     "expand_level",
     "fetch_alert_page",
     "find_collection",

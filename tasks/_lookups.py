@@ -11,6 +11,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import (
+    VerdictPolicy,
     parse_indicator,
 )
 from prefect_virustotal.client.models import (
@@ -23,7 +24,7 @@ from prefect_virustotal.client.models import (
     URLObject,
     VTObject,
 )
-from prefect_virustotal.core import lookup_many
+from prefect_virustotal.core import EnrichmentReport, enrich_chunk, lookup_many
 
 from ._cache import TargetIdentity
 
@@ -268,3 +269,52 @@ async def lookup_indicators(
         counts[result.status.value] = counts.get(result.status.value, 0) + 1
     get_run_logger().info("looked up %d indicators: %s", len(results), counts)
     return results
+
+
+@task(name="enrich_indicator_chunk", retries=0, cache_policy=NO_CACHE)
+async def enrich_indicator_chunk(
+    credentials: VirusTotalCredentials,
+    indicators: Sequence[str],
+    policy: VerdictPolicy | None = None,
+    concurrency: int = 8,
+    send_internal: bool = False,
+    own_domains: Sequence[str] = (),
+) -> EnrichmentReport:
+    """Look one chunk of a large batch up and assess it; rows keep no full report.
+
+    What ``lookup_indicators`` does for each indicator (a row per input, internal ones skipped,
+    quota_limited once a quota is spent), then the verdict policy; each row keeps the verdict,
+    ratio, reason and link, not the report object, so a run over 100,000 indicators holds at
+    most one chunk of reports (``core.enrich_chunk``).
+
+    Args:
+        credentials: the VirusTotal credentials block.
+        indicators: this chunk's indicators (a few thousand at most).
+        policy: verdict thresholds.
+        concurrency: requests in flight at once.
+        send_internal: look internal addresses and names up too.
+        own_domains: the organisation's own domains, skipped like internal names.
+
+    Returns:
+        One enriched row per input, in input order.
+
+    Raises:
+        AuthenticationError, QuotaExceededError, RequestBudgetExceededError,
+        APIConnectionError: every request of the chunk failed with that same error.
+
+    Example:
+        ```python
+        part = await enrich_indicator_chunk(credentials, chunk, VerdictPolicy())
+        ```
+    """
+    async with credentials.get_client() as vt:
+        part = await enrich_chunk(
+            vt,
+            indicators,
+            policy,
+            concurrency=concurrency,
+            send_internal=send_internal,
+            own_domains=own_domains,
+        )
+    get_run_logger().info("enriched a chunk of %d indicators: %s", len(part.items), part.summary)
+    return part

@@ -64,3 +64,37 @@ async def test_a_wrong_key_fails_the_batch_and_credentials_are_not_kept(emulator
     ) as vt:
         results = await lookup_many(vt, ["https://admin:hunter2@intranet.example/login"], send_internal=True)
     assert "hunter2" not in results[0].indicator
+
+
+async def test_the_run_wide_rule_holds_across_chunks(emulator: Emulator, vt: VirusTotalClient) -> None:
+    import pytest
+
+    from prefect_virustotal.client import WrongCredentialsError
+    from prefect_virustotal.core import EnrichmentReport, enrich_chunk, enrich_in_chunks
+
+    domains = [emulator.world.pick("domain", index=i) for i in range(12)]
+    async with VirusTotalClient(
+        "core-wrong-key", base_url=emulator.base_url, transport=emulator.transport()
+    ) as wrong:
+
+        async def with_wrong_key(chunk: list[str]) -> EnrichmentReport:
+            return await enrich_chunk(wrong, chunk)
+
+        # Every request fails alike: the run fails, and only the first chunk was sent.
+        with pytest.raises(WrongCredentialsError):
+            await enrich_in_chunks(with_wrong_key, domains, chunk_size=4)
+        assert emulator.count() == 4
+
+        # The key stops working after the first chunk was answered: a partial result, the
+        # chunks after the failing one are not sent.
+        calls: list[list[str]] = []
+
+        async def revoked_after_one(chunk: list[str]) -> EnrichmentReport:
+            calls.append(chunk)
+            return await enrich_chunk(vt if len(calls) == 1 else wrong, chunk)
+
+        report = await enrich_in_chunks(revoked_after_one, domains, chunk_size=4)
+    assert len(calls) == 2 and emulator.count() == 4 + 8
+    assert [item.verdict for item in report.items][:4] != ["error"] * 4
+    assert [item.lookup.status.value for item in report.items][4:] == ["error"] * 8
+    assert "WrongCredentialsError" in (report.items[-1].lookup.error or "")

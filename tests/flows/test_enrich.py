@@ -67,3 +67,28 @@ async def test_one_failing_indicator_does_not_sink_the_batch(
     report = await enrich_iocs(indicators=[domain, ip], credentials=credentials)
     statuses = {item.lookup.indicator: item.lookup.status.value for item in report.items}
     assert statuses == {domain: "found", ip: "error"}
+
+
+async def test_a_feed_is_enriched_chunk_by_chunk_with_the_rows_of_one_batch(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
+    from prefect_virustotal.core import chunk_progress
+
+    world = mounted.world
+    feed = [world.pick("domain", index=i) for i in range(40)]
+    feed += [world.pick("file", nature="malicious", index=i) for i in range(10)]
+    feed += [f"{i:064x}" for i in range(1, 231)]  # unknown hashes
+    feed += ["not an indicator", "10.0.0.1"]  # invalid (no request) and internal (not sent)
+    whole = await enrich_iocs(indicators=feed, credentials=credentials, chunk_size=len(feed))
+    sent_whole = mounted.count()
+    seen: list[tuple[int, int]] = []
+    chunk_progress.set(lambda done, total: seen.append((done, total)))
+    chunked = await enrich_iocs(indicators=feed, credentials=credentials, chunk_size=50)
+    chunk_progress.set(None)
+    assert mounted.count() - sent_whole == sent_whole == len(feed) - 2
+    assert chunked.rows() == whole.rows()
+    assert [item.verdict for item in chunked.items] == [item.verdict for item in whole.items]
+    assert seen == [(n, len(feed)) for n in (50, 100, 150, 200, 250, len(feed))]
+    # Rows keep what the report shows, not the report object.
+    assert all(item.lookup.report is None for item in chunked.items)
+    assert chunked.summary == whole.summary and chunked.summary["malicious"] >= 10

@@ -155,3 +155,33 @@ async def test_public_upload_needs_opt_in(mounted: Emulator, tmp_path: Path) -> 
     assert mounted.count(method="POST", path_prefix="/files") == 0
     # Private scanning was tried (and refused for a public key); nothing was uploaded publicly.
     assert mounted.count(path_prefix="/private/files", status=403) >= 1
+
+
+async def test_a_ticket_over_512_kb_is_triaged_by_path(
+    credentials: VirusTotalCredentials, mounted: Emulator, tmp_path: Path
+) -> None:
+    bad = mounted.world.pick("file", nature="malicious")
+    domain = mounted.world.pick("domain", index=2)
+    filler = "the user reported slowness on the workstation again this morning\n" * 9000
+    ticket = tmp_path / "big-ticket.txt"
+    ticket.write_text(f"sample {bad}\n{filler}beacon to {domain.replace('.', '[.]')}\n")
+    assert ticket.stat().st_size > 512 * 1024
+    state = await triage(
+        "case-big",
+        ticket_path=str(ticket),
+        credentials=credentials,
+        expand=False,
+        sync_case_collection=False,
+        behaviour=False,
+        return_state=True,
+    )
+    report = await state.result()
+    assert {item.indicator: item.verdict for item in report.items}[bad] == "malicious"
+    assert [item.indicator for item in report.items] == [bad, domain]
+    async with get_client() as client:
+        run = await client.read_flow_run(state.state_details.flow_run_id)
+        children = await client.read_flow_runs(limit=200)
+    assert run.parameters["ticket_path"] == str(ticket)
+    assert len(json.dumps(run.parameters)) < 4096
+    enrich_runs = [r for r in children if r.parameters.get("path") == str(ticket)]
+    assert enrich_runs and all(len(json.dumps(r.parameters)) < 4096 for r in enrich_runs)

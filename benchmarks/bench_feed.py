@@ -1,0 +1,86 @@
+"""Memory and time of a large ``lookup --file`` feed: N indicators against 1,000, same process.
+
+The batch goes chunk by chunk (``core.enrich_in_chunks`` with ``core.enrich_chunk``, what
+``enrich_iocs`` and the command line run) and its rows keep the assessment, not the reports,
+so the peak should be set by one chunk plus the slim rows, not by N reports.
+
+The emulator runs in process (``httpx.ASGITransport``), with a premium key and no pacing; the
+feed is mostly unknown hashes and domains, with one known domain in 50. Peak Python memory is
+measured with tracemalloc (which slows everything about 2x), from after the emulator and the
+feed are built; the figure printed is the ratio of the two peaks, and wall time per indicator.
+
+Run: ``.venv/bin/python benchmarks/bench_feed.py [N] [--chunk-size SIZE]`` (N defaults to
+100,000; the baseline is 1,000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import tracemalloc
+
+from prefect_virustotal.client import VirusTotalClient
+from prefect_virustotal.core import DEFAULT_CHUNK_SIZE, EnrichmentReport, enrich_chunk, enrich_in_chunks
+from prefect_virustotal.emulator import Emulator
+
+KEY = "bench-feed-key"
+
+
+def feed(emulator: Emulator, n: int) -> list[str]:
+    """``n`` indicators: one known domain in 50, the rest unknown hashes and domains."""
+    known = [emulator.world.pick("domain", index=i) for i in range(20)]
+    out = []
+    for i in range(n):
+        if i % 50 == 0:
+            out.append(known[i % len(known)])
+        elif i % 2:
+            out.append(f"{i:064x}")
+        else:
+            out.append(f"unknown-{i}.example.org")
+    return out
+
+
+async def measure(n: int, chunk_size: int) -> tuple[float, float, EnrichmentReport]:
+    """(peak MB, seconds) of enriching ``n`` indicators."""
+    emulator = Emulator(seed=0)
+    emulator.add_key(KEY, tier="premium", per_minute=10**9, per_day=10**9, per_month=10**9)
+    indicators = feed(emulator, n)
+    async with VirusTotalClient(KEY, base_url=emulator.base_url, transport=emulator.transport()) as vt:
+
+        async def enrich(chunk: list[str]) -> EnrichmentReport:
+            return await enrich_chunk(vt, chunk, concurrency=16)
+
+        # Warm-up (imports, the emulator's world and indexes), not measured.
+        await enrich_in_chunks(enrich, indicators[:50], chunk_size=chunk_size)
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        base, _ = tracemalloc.get_traced_memory()
+        start = time.perf_counter()
+        report = await enrich_in_chunks(enrich, indicators, chunk_size=chunk_size)
+        elapsed = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert len(report.items) == n
+    return (peak - base) / 1e6, elapsed, report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", type=int, nargs="?", default=100_000)
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
+    args = parser.parse_args()
+    results = {}
+    for n in (1_000, args.n):
+        peak, elapsed, report = asyncio.run(measure(n, args.chunk_size))
+        results[n] = peak
+        print(
+            f"{n:>7,} indicators: peak +{peak:.2f} MB, {elapsed:.1f} s, "
+            f"{elapsed / n * 1e3:.2f} ms per indicator, {report.summary}"
+        )
+    ratio = results[args.n] / results[1_000]
+    print(f"peak ratio {args.n:,} / 1,000: {ratio:.2f}x for {args.n / 1_000:.0f}x the indicators")
+
+
+if __name__ == "__main__":
+    main()
