@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from prefect_virustotal.client.models import VERDICT_SEVERITY, GraphNode, IOCGraph
 
+from ._safety import escape_control
+
 GUI_ROOT = "https://www.virustotal.com/gui"
 """The root of VirusTotal's web pages; the only links the pack shows."""
 SHORT_HASH_LENGTH = 12
@@ -126,8 +128,8 @@ def markdown_link(text: str, url: str) -> str:
 
 
 def markdown_cell(text: str) -> str:
-    """Text safe inside a markdown table cell."""
-    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
+    """Text safe inside a markdown table cell: control characters shown escaped, never raw."""
+    return escape_control(text.replace("\n", " ")).replace("|", "\\|").replace("`", "'")
 
 
 _LIVE_SCHEME = re.compile(r"\b(https?|ftp)://", re.IGNORECASE)

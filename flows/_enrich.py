@@ -14,6 +14,7 @@ from prefect_virustotal.core import (
     chunk_progress,
     display_indicator,
     enrich_in_chunks,
+    escape_control,
     gather_indicators,
     verdict_counts,
 )
@@ -100,7 +101,7 @@ async def enrich_iocs(
     report = await enrich_in_chunks(enrich, wanted, chunk_size=chunk_size, on_chunk=chunk_progress.get())
     more = f" and {len(wanted) - 1} more" if len(wanted) > 1 else ""
     subject = case or wanted[0] + more
-    shown = case or display_indicator(None, wanted[0]) + more
+    shown = escape_control(case) if case else display_indicator(None, wanted[0]) + more
     counts = verdict_counts(report.summary)
     description = f"VirusTotal enrichment of {shown}: {len(report.items)} indicator(s), {counts}."
     if report.emulated:

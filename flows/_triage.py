@@ -40,6 +40,7 @@ from prefect_virustotal.core import (
     defang,
     defang_text,
     display_indicator,
+    escape_control,
     markdown_cell,
     markdown_link,
     relationship_summary,
@@ -439,7 +440,7 @@ async def triage(
     )
     graph_key = artifact_key("triage-graph", slug) if graph is not None and graph.edges else None
     report.markdown = _markdown(report, graph_key)
-    title = f"Triage of case {case}: {report.summary_verdict.upper()}"
+    title = f"Triage of case {escape_control(case)}: {report.summary_verdict.upper()}"
     notice = f"\n\n**{EMULATED_BANNER}**" if report.emulated else ""
     await acreate_markdown_artifact(
         key=artifact_key("triage", slug),
@@ -455,7 +456,7 @@ async def triage(
                 title=f"Relationship graph of case {markdown_cell(defang_text(case))}",
                 notice=EMULATED_BANNER if report.emulated else None,
             ),
-            description=f"Relationship graph of case {case} (Mermaid).{notice}",
+            description=f"Relationship graph of case {escape_control(case)} (Mermaid).{notice}",
         )
     if report_path:
         await anyio.Path(report_path).write_text(report.markdown, encoding="utf-8")
