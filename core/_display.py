@@ -110,10 +110,11 @@ def defang(value: str) -> str:
 
 
 def display_indicator(kind: str | None, value: str) -> str:
-    """What a person reads for an indicator: hashes shortened, everything else defanged."""
+    """What a person reads for an indicator: hashes shortened, everything else defanged, control
+    characters (an invalid indicator can hold terminal escapes) shown escaped."""
     if kind == "file" or (kind is None and _HASH.fullmatch(value)):
         return short_hash(value)
-    return defang(value)
+    return escape_control(defang(value))
 
 
 def markdown_link(text: str, url: str) -> str:
