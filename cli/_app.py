@@ -13,6 +13,7 @@ from rich.table import Table
 from prefect_virustotal.client import InvalidParameterError
 from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
 from prefect_virustotal.core import (
+    CollectionSyncReport,
     chunk_progress,
     defang,
     defang_text,
@@ -21,7 +22,6 @@ from prefect_virustotal.core import (
     gather_indicators,
 )
 from prefect_virustotal.flows import (
-    CollectionSyncReport,
     EnrichmentReport,
     PollReport,
     RetrohuntReport,
