@@ -170,16 +170,16 @@ async def _find(
     """The collection named by a stable name or id, and whether it was found by id."""
     mapped = await Variable.aget(_variable_name(collection))
     if isinstance(mapped, dict) and isinstance(mapped.get("id"), str):
-        remembered = await find_collection(block, mapped["id"])
+        remembered = await find_collection(mapped["id"], credentials=block)
         if remembered is not None:
             return remembered, False
         get_run_logger().warning("collection %s (%r) is gone; making it anew", mapped["id"], collection)
     if owner:
-        for candidate in await list_user_collections(block, owner):
+        for candidate in await list_user_collections(owner, credentials=block):
             if candidate.attributes.name == collection:
                 return candidate, False
     # None: not an id (a malformed one costs no request), a stable name seen for the first time.
-    by_id = await find_collection(block, collection)
+    by_id = await find_collection(collection, credentials=block)
     return by_id, by_id is not None
 
 
@@ -210,7 +210,6 @@ async def sync_collection(
     indicators: list[str] | None = None,
     text: str | None = None,
     path: str | None = None,
-    credentials: VirusTotalCredentials | str = "virustotal",
     name: str | None = None,
     description: str | None = None,
     tags: list[str] | None = None,
@@ -221,6 +220,8 @@ async def sync_collection(
     allow_mass_removal: bool = False,
     send_internal: bool = False,
     own_domains: list[str] | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> CollectionSyncReport:
     """Make an IoC collection hold exactly the given indicators; create it if missing.
 
@@ -293,12 +294,12 @@ async def sync_collection(
     emulated = False
     if current is None:
         current = await create_collection(
-            block, wanted_name or collection, description=description, tags=tags, private=private
+            wanted_name or collection, description=description, tags=tags, private=private, credentials=block
         )
         created = True
         to_add = desired
     else:
-        listed = await list_collection_items(block, current.id)
+        listed = await list_collection_items(current.id, credentials=block)
         emulated = listed.emulated
         held: dict[Key, VTObject[Any]] = {}
         for items in listed.items.values():
@@ -322,21 +323,23 @@ async def sync_collection(
             check_mass_removal(held_count, len(stale), allow_mass_removal)
         if remove_missing and stale:
             update = await remove_collection_items(
-                block,
                 current.id,
                 [Descriptor(type=item.type, id=item.id) for item in stale],
                 batch_size=batch_size,
+                credentials=block,
             )
             updates.append(update)
             removed = [_shown(item) for item in stale]
         changes = _attribute_changes(current, wanted_name, description, tags, private)
         if changes:
-            current = await update_collection(block, current.id, **changes)
+            current = await update_collection(current.id, **changes, credentials=block)
             changed_attributes = sorted(changes)
     to_add = [i for i in to_add if i not in inside]
     if to_add:
         updates.append(
-            await add_collection_items(block, current.id, [i.value for i in to_add], batch_size=batch_size)
+            await add_collection_items(
+                current.id, [i.value for i in to_add], batch_size=batch_size, credentials=block
+            )
         )
     if not by_id:
         await _remember(collection, current)

@@ -185,7 +185,6 @@ def _seed_refs(seeds: list[str], graph: IOCGraph, internal: list[str] | None) ->
 @flow(name="expand_iocs", log_prints=False)
 async def expand_iocs(
     seeds: list[str],
-    credentials: VirusTotalCredentials | str = "virustotal",
     relationships: dict[str, list[str]] | None = None,
     max_depth: int = 2,
     fan_out: int = 20,
@@ -203,6 +202,8 @@ async def expand_iocs(
     collection: str | None = None,
     send_internal: bool = False,
     own_domains: list[str] | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> IOCGraph:
     """Expand indicators through their VirusTotal relationships into a graph, within a budget.
 

@@ -12,13 +12,13 @@ from prefect_virustotal.client.models import CommentObject, VoteObject
 
 @task(name="list_comments", retries=0, cache_policy=NO_CACHE)
 async def list_comments(
-    credentials: VirusTotalCredentials, indicator: str, limit: int = 20
+    indicator: str, limit: int = 20, *, credentials: VirusTotalCredentials
 ) -> list[CommentObject]:
     """Community comments on a file, URL, domain or IP address, newest first.
 
     Example:
         ```python
-        comments = await list_comments(credentials, "evil[.]example")
+        comments = await list_comments("evil[.]example", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -28,12 +28,14 @@ async def list_comments(
 
 
 @task(name="list_votes", retries=0, cache_policy=NO_CACHE)
-async def list_votes(credentials: VirusTotalCredentials, indicator: str, limit: int = 20) -> list[VoteObject]:
+async def list_votes(
+    indicator: str, limit: int = 20, *, credentials: VirusTotalCredentials
+) -> list[VoteObject]:
     """Community votes on a file, URL, domain or IP address.
 
     Example:
         ```python
-        votes = await list_votes(credentials, sha256)
+        votes = await list_votes(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -43,14 +45,14 @@ async def list_votes(credentials: VirusTotalCredentials, indicator: str, limit: 
 
 
 @task(name="add_comment", retries=0, cache_policy=NO_CACHE)
-async def add_comment(credentials: VirusTotalCredentials, indicator: str, text: str) -> CommentObject:
+async def add_comment(indicator: str, text: str, *, credentials: VirusTotalCredentials) -> CommentObject:
     """Publish a comment on an object. Every VirusTotal user will see it, under your user name.
 
     Never retried: a repeat would publish it twice.
 
     Example:
         ```python
-        await add_comment(credentials, sha256, "Seen in IR-2041 #phishing")
+        await add_comment(sha256, "Seen in IR-2041 #phishing", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -60,12 +62,12 @@ async def add_comment(credentials: VirusTotalCredentials, indicator: str, text: 
 
 
 @task(name="add_vote", retries=0, cache_policy=NO_CACHE)
-async def add_vote(credentials: VirusTotalCredentials, indicator: str, verdict: VoteVerdict) -> VoteObject:
+async def add_vote(indicator: str, verdict: VoteVerdict, *, credentials: VirusTotalCredentials) -> VoteObject:
     """Cast a public vote (``malicious`` or ``harmless``) on an object.
 
     Example:
         ```python
-        await add_vote(credentials, "evil[.]example", "malicious")
+        await add_vote("evil[.]example", "malicious", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:

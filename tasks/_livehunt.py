@@ -11,10 +11,11 @@ from prefect_virustotal.client.models import HuntingRuleset, RulesetFiles
 
 @task(name="list_hunting_rulesets", retries=0, cache_policy=NO_CACHE)
 async def list_hunting_rulesets(
-    credentials: VirusTotalCredentials,
     filter: str | None = None,
     order: str | None = None,
     limit: int | None = 200,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> list[HuntingRuleset]:
     """List the user's livehunt rulesets.
 
@@ -29,7 +30,7 @@ async def list_hunting_rulesets(
 
     Example:
         ```python
-        enabled = await list_hunting_rulesets(credentials, filter="enabled:true")
+        enabled = await list_hunting_rulesets(filter="enabled:true", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -40,7 +41,6 @@ async def list_hunting_rulesets(
 
 @task(name="create_hunting_ruleset", retries=0, cache_policy=NO_CACHE)
 async def create_hunting_ruleset(
-    credentials: VirusTotalCredentials,
     name: str,
     rules: str,
     enabled: bool = True,
@@ -49,6 +49,8 @@ async def create_hunting_ruleset(
     match_object_type: str | None = None,
     tags: list[str] | None = None,
     validate: bool = True,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> HuntingRuleset:
     """Create a livehunt ruleset; the rules are compiled locally first.
 
@@ -72,7 +74,7 @@ async def create_hunting_ruleset(
 
     Example:
         ```python
-        ruleset = await create_hunting_ruleset(credentials, "apt-x", rules, limit=50)
+        ruleset = await create_hunting_ruleset("apt-x", rules, limit=50, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -96,7 +98,7 @@ async def create_hunting_ruleset(
 
 
 @task(name="get_hunting_ruleset", retries=0, cache_policy=NO_CACHE)
-async def get_hunting_ruleset(credentials: VirusTotalCredentials, ruleset_id: str) -> HuntingRuleset:
+async def get_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCredentials) -> HuntingRuleset:
     """Get a livehunt ruleset.
 
     Args:
@@ -111,7 +113,7 @@ async def get_hunting_ruleset(credentials: VirusTotalCredentials, ruleset_id: st
 
     Example:
         ```python
-        ruleset = await get_hunting_ruleset(credentials, "5000000001")
+        ruleset = await get_hunting_ruleset("5000000001", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -122,7 +124,6 @@ async def get_hunting_ruleset(credentials: VirusTotalCredentials, ruleset_id: st
 
 @task(name="update_hunting_ruleset", retries=0, cache_policy=NO_CACHE)
 async def update_hunting_ruleset(
-    credentials: VirusTotalCredentials,
     ruleset_id: str,
     name: str | None = None,
     rules: str | None = None,
@@ -132,6 +133,8 @@ async def update_hunting_ruleset(
     match_object_type: str | None = None,
     tags: list[str] | None = None,
     validate: bool = True,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> HuntingRuleset:
     """Change a livehunt ruleset: enable, disable, rename, new rules, limit, e-mails, type, tags.
 
@@ -157,7 +160,7 @@ async def update_hunting_ruleset(
 
     Example:
         ```python
-        await update_hunting_ruleset(credentials, ruleset.id, enabled=False)
+        await update_hunting_ruleset(ruleset.id, enabled=False, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -177,7 +180,7 @@ async def update_hunting_ruleset(
 
 
 @task(name="delete_hunting_ruleset", retries=0, cache_policy=NO_CACHE)
-async def delete_hunting_ruleset(credentials: VirusTotalCredentials, ruleset_id: str) -> str:
+async def delete_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCredentials) -> str:
     """Delete a livehunt ruleset.
 
     Args:
@@ -189,7 +192,7 @@ async def delete_hunting_ruleset(credentials: VirusTotalCredentials, ruleset_id:
 
     Example:
         ```python
-        await delete_hunting_ruleset(credentials, ruleset.id)
+        await delete_hunting_ruleset(ruleset.id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -200,7 +203,11 @@ async def delete_hunting_ruleset(credentials: VirusTotalCredentials, ruleset_id:
 
 @task(name="get_hunting_ruleset_files", retries=0, cache_policy=NO_CACHE)
 async def get_hunting_ruleset_files(
-    credentials: VirusTotalCredentials, ruleset_id: str, limit: int | None = 1000, cursor: str | None = None
+    ruleset_id: str,
+    limit: int | None = 1000,
+    cursor: str | None = None,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> RulesetFiles:
     """Read the files a livehunt ruleset notified about, with each notification's context.
 
@@ -215,7 +222,7 @@ async def get_hunting_ruleset_files(
 
     Example:
         ```python
-        files = await get_hunting_ruleset_files(credentials, ruleset.id)
+        files = await get_hunting_ruleset_files(ruleset.id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:

@@ -42,7 +42,7 @@ async def validate_yara_rules(rules: str, max_rules: int | None = MAX_RULES_PER_
 
 @task(name="list_retrohunt_jobs", retries=0, cache_policy=NO_CACHE)
 async def list_retrohunt_jobs(
-    credentials: VirusTotalCredentials, filter: str | None = None, limit: int | None = 200
+    filter: str | None = None, limit: int | None = 200, *, credentials: VirusTotalCredentials
 ) -> list[RetrohuntJob]:
     """List the user's retrohunt jobs, newest first.
 
@@ -56,7 +56,7 @@ async def list_retrohunt_jobs(
 
     Example:
         ```python
-        jobs = await list_retrohunt_jobs(credentials, filter="status:running")
+        jobs = await list_retrohunt_jobs(filter="status:running", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -67,13 +67,14 @@ async def list_retrohunt_jobs(
 
 @task(name="create_retrohunt_job", retries=0, cache_policy=NO_CACHE)
 async def create_retrohunt_job(
-    credentials: VirusTotalCredentials,
     rules: str,
     corpus: str = "main",
     start: datetime | int | None = None,
     end: datetime | int | None = None,
     notification_email: str | None = None,
     validate: bool = True,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> RetrohuntJob:
     """Start a retrohunt job; the rules are compiled locally first.
 
@@ -95,7 +96,7 @@ async def create_retrohunt_job(
 
     Example:
         ```python
-        job = await create_retrohunt_job(credentials, rules, corpus="goodware")
+        job = await create_retrohunt_job(rules, corpus="goodware", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -114,7 +115,7 @@ async def create_retrohunt_job(
 
 
 @task(name="get_retrohunt_job", retries=0, cache_policy=NO_CACHE)
-async def get_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> RetrohuntJob:
+async def get_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) -> RetrohuntJob:
     """Get a retrohunt job: status, progress, eta, scanned bytes and matches so far.
 
     Args:
@@ -129,7 +130,7 @@ async def get_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> 
 
     Example:
         ```python
-        job = await get_retrohunt_job(credentials, "alice-1767225600")
+        job = await get_retrohunt_job("alice-1767225600", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -146,7 +147,7 @@ async def get_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> 
 
 
 @task(name="abort_retrohunt_job", retries=0, cache_policy=NO_CACHE)
-async def abort_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> RetrohuntJob:
+async def abort_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) -> RetrohuntJob:
     """Abort a retrohunt job (it keeps the matches found so far) and return its state.
 
     Args:
@@ -158,7 +159,7 @@ async def abort_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -
 
     Example:
         ```python
-        job = await abort_retrohunt_job(credentials, job.id)
+        job = await abort_retrohunt_job(job.id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -170,7 +171,7 @@ async def abort_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -
 
 
 @task(name="delete_retrohunt_job", retries=0, cache_policy=NO_CACHE)
-async def delete_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> str:
+async def delete_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) -> str:
     """Delete a retrohunt job and its results.
 
     Args:
@@ -182,7 +183,7 @@ async def delete_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) 
 
     Example:
         ```python
-        await delete_retrohunt_job(credentials, job.id)
+        await delete_retrohunt_job(job.id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -193,11 +194,12 @@ async def delete_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) 
 
 @task(name="get_retrohunt_matching_files", retries=0, cache_policy=NO_CACHE)
 async def get_retrohunt_matching_files(
-    credentials: VirusTotalCredentials,
     job_id: str,
     limit: int | None = 1000,
     relationships: Sequence[str] | None = None,
     cursor: str | None = None,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> MatchingFiles:
     """Read the files a retrohunt job matched, page by page inside this one task.
 
@@ -213,7 +215,7 @@ async def get_retrohunt_matching_files(
 
     Example:
         ```python
-        matches = await get_retrohunt_matching_files(credentials, job.id, limit=100)
+        matches = await get_retrohunt_matching_files(job.id, limit=100, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
