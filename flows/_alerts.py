@@ -290,7 +290,7 @@ async def _enrich(block: VirusTotalCredentials, alerts: Sequence[Alert]) -> int:
     return len(wanted)
 
 
-@flow(name="poll_alerts", log_prints=False)
+@flow(name="virustotal-poll-alerts", log_prints=False)
 async def poll_alerts(
     source: str = "ioc_stream",
     filter: str | None = None,

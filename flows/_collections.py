@@ -204,7 +204,7 @@ def _attribute_changes(
     return changes
 
 
-@flow(name="sync_collection", log_prints=False)
+@flow(name="virustotal-sync-collection", log_prints=False)
 async def sync_collection(
     collection: str,
     indicators: list[str] | None = None,

@@ -23,7 +23,7 @@ from prefect_virustotal.tasks import check_daily_budget, enrich_indicator_chunk
 EMULATED_BANNER = "EMULATED DATA: these results come from the prefect-virustotal emulator and are fiction."
 
 
-@flow(name="enrich_iocs", log_prints=False)
+@flow(name="virustotal-enrich-iocs", log_prints=False)
 async def enrich_iocs(
     indicators: list[str] | None = None,
     text: str | None = None,

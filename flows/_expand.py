@@ -182,7 +182,7 @@ def _seed_refs(seeds: list[str], graph: IOCGraph, internal: list[str] | None) ->
     return list(refs.values())
 
 
-@flow(name="expand_iocs", log_prints=False)
+@flow(name="virustotal-expand-iocs", log_prints=False)
 async def expand_iocs(
     seeds: list[str],
     relationships: dict[str, list[str]] | None = None,

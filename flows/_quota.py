@@ -36,7 +36,7 @@ class QuotaReport(BaseModel):
         return self.quotas.daily.used
 
 
-@flow(name="quota_report", log_prints=False)
+@flow(name="virustotal-quota-report", log_prints=False)
 async def quota_report(
     threshold: float = 0.8,
     user: str | None = None,

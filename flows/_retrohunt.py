@@ -237,7 +237,7 @@ async def _collect(
     return report
 
 
-@flow(name="retrohunt", log_prints=False, on_cancellation=[abort_job_on_cancellation])
+@flow(name="virustotal-retrohunt", log_prints=False, on_cancellation=[abort_job_on_cancellation])
 async def retrohunt(
     rules: str,
     corpus: str = "main",
@@ -381,7 +381,7 @@ async def retrohunt(
     return report
 
 
-@flow(name="collect_retrohunt_results", log_prints=False)
+@flow(name="virustotal-collect-retrohunt-results", log_prints=False)
 async def collect_retrohunt_results(
     job_id: str,
     max_matches: int | None = 1000,
@@ -437,7 +437,7 @@ def _finished_event(job: RetrohuntJob) -> dict[str, Any]:
     }
 
 
-@flow(name="watch_retrohunt_jobs", log_prints=False)
+@flow(name="virustotal-watch-retrohunt-jobs", log_prints=False)
 async def watch_retrohunt_jobs(
     variable_name: str = NOTIFIED_VARIABLE,
     checkpoints: CheckpointStore | None = None,

@@ -36,7 +36,7 @@ class SearchReport(BaseModel):
         return dict(Counter(hit.assessment.verdict.value for hit in self.hits))
 
 
-@flow(name="intelligence_search", log_prints=False)
+@flow(name="virustotal-intelligence-search", log_prints=False)
 async def intelligence_search(
     query: str,
     max_results: int = 50,

@@ -139,7 +139,7 @@ def _link(kind: str, indicator: str, private: bool) -> str:
     return vt_link(kind, indicator, private=private)
 
 
-@flow(name="submit_and_wait", log_prints=False)
+@flow(name="virustotal-submit-and-wait", log_prints=False)
 async def submit_and_wait(
     file_path: str | None = None,
     file_bytes: bytes | None = None,

@@ -203,7 +203,7 @@ def _markdown(report: TriageReport, graph_key: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-@flow(name="triage")
+@flow(name="virustotal-triage")
 async def triage(
     case: str,
     text: str | None = None,

@@ -37,7 +37,7 @@ def _check_source(source: str) -> AlertSource:
     raise InvalidParameterError(f"source must be one of {', '.join(_SOURCES)}, got {source!r}")
 
 
-@task(name="list_ioc_stream", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list IoC stream", retries=0, cache_policy=NO_CACHE)
 async def list_ioc_stream(
     filter: str | None = None,
     order: str = "date-",
@@ -75,7 +75,7 @@ async def list_ioc_stream(
     return items
 
 
-@task(name="get_ioc_stream_notification", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get IoC stream notification", retries=0, cache_policy=NO_CACHE)
 async def get_ioc_stream_notification(
     notification_id: str, *, credentials: VirusTotalCredentials
 ) -> IoCStreamNotificationObject:
@@ -102,7 +102,7 @@ async def get_ioc_stream_notification(
     return notification
 
 
-@task(name="delete_ioc_stream_notification", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete IoC stream notification", retries=0, cache_policy=NO_CACHE)
 async def delete_ioc_stream_notification(notification_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Delete one IoC Stream notification.
 
@@ -123,7 +123,7 @@ async def delete_ioc_stream_notification(notification_id: str, *, credentials: V
     get_run_logger().info("deleted IoC Stream notification %s", notification_id)
 
 
-@task(name="delete_ioc_stream_notifications", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete IoC stream notifications", retries=0, cache_policy=NO_CACHE)
 async def delete_ioc_stream_notifications(
     filter: str | None = None, *, credentials: VirusTotalCredentials
 ) -> None:
@@ -145,7 +145,7 @@ async def delete_ioc_stream_notifications(
     get_run_logger().info("deleted IoC Stream notifications matching %r", filter or "(all)")
 
 
-@task(name="list_hunting_notifications", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list hunting notifications", retries=0, cache_policy=NO_CACHE)
 async def list_hunting_notifications(
     filter: str | None = None, order: str = "date-", limit: int = 40, *, credentials: VirusTotalCredentials
 ) -> list[HuntingNotificationObject]:
@@ -171,7 +171,7 @@ async def list_hunting_notifications(
     return items
 
 
-@task(name="get_hunting_notification", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get hunting notification", retries=0, cache_policy=NO_CACHE)
 async def get_hunting_notification(
     notification_id: str, *, credentials: VirusTotalCredentials
 ) -> HuntingNotificationObject:
@@ -198,7 +198,7 @@ async def get_hunting_notification(
     return notification
 
 
-@task(name="delete_hunting_notification", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete hunting notification", retries=0, cache_policy=NO_CACHE)
 async def delete_hunting_notification(notification_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Delete one livehunt notification.
 
@@ -219,7 +219,7 @@ async def delete_hunting_notification(notification_id: str, *, credentials: Viru
     get_run_logger().info("deleted livehunt notification %s", notification_id)
 
 
-@task(name="delete_hunting_notifications", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete hunting notifications", retries=0, cache_policy=NO_CACHE)
 async def delete_hunting_notifications(tag: str | None = None, *, credentials: VirusTotalCredentials) -> None:
     """Delete every livehunt notification with a tag (a rule or ruleset name), or all.
 
@@ -237,7 +237,7 @@ async def delete_hunting_notifications(tag: str | None = None, *, credentials: V
     get_run_logger().info("deleted livehunt notifications tagged %r", tag or "(all)")
 
 
-@task(name="list_hunting_notification_files", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list hunting notification files", retries=0, cache_policy=NO_CACHE)
 async def list_hunting_notification_files(
     filter: str | None = None, limit: int = 40, *, credentials: VirusTotalCredentials
 ) -> list[HuntingNotificationFile]:
@@ -294,7 +294,7 @@ async def _fetch(
     )
 
 
-@task(name="fetch_alert_page", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+@task(name="VirusTotal: fetch alert page", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
 async def fetch_alert_page(
     source: str = "ioc_stream",
     since: int | None = None,
@@ -339,7 +339,7 @@ async def fetch_alert_page(
     return page
 
 
-@task(name="acknowledge_alerts", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+@task(name="VirusTotal: acknowledge alerts", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
 async def acknowledge_alerts(
     notification_ids: Sequence[str],
     source: str = "ioc_stream",

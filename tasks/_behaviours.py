@@ -10,7 +10,7 @@ from prefect_virustotal.client.models import BehaviourSummary, MitreTrees
 from prefect_virustotal.core import BehaviourProfile, behaviour_profile
 
 
-@task(name="get_behaviour_profile", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get behaviour profile", retries=0, cache_policy=NO_CACHE)
 async def get_behaviour_profile(
     file_hash: str, top: int = 5, *, credentials: VirusTotalCredentials
 ) -> BehaviourProfile:
@@ -40,7 +40,7 @@ async def get_behaviour_profile(
     return profile
 
 
-@task(name="get_behaviour_summary", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get behaviour summary", retries=0, cache_policy=NO_CACHE)
 async def get_behaviour_summary(
     file_hash: str, private: bool = False, *, credentials: VirusTotalCredentials
 ) -> BehaviourSummary:
@@ -57,7 +57,7 @@ async def get_behaviour_summary(
     return summary
 
 
-@task(name="get_mitre_trees", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get MITRE trees", retries=0, cache_policy=NO_CACHE)
 async def get_mitre_trees(file_hash: str, *, credentials: VirusTotalCredentials) -> MitreTrees:
     """The ATT&CK tactics and techniques each sandbox attributed to a file.
 

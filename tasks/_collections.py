@@ -22,7 +22,7 @@ from prefect_virustotal.client.models import (
 )
 
 
-@task(name="create_collection", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: create collection", retries=0, cache_policy=NO_CACHE)
 async def create_collection(
     name: str,
     description: str | None = None,
@@ -80,7 +80,7 @@ async def create_collection(
     return collection
 
 
-@task(name="get_collection", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get collection", retries=0, cache_policy=NO_CACHE)
 async def get_collection(collection_id: str, *, credentials: VirusTotalCredentials) -> CollectionObject:
     """Get an IoC collection.
 
@@ -106,7 +106,7 @@ async def get_collection(collection_id: str, *, credentials: VirusTotalCredentia
     return collection
 
 
-@task(name="update_collection", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: update collection", retries=0, cache_policy=NO_CACHE)
 async def update_collection(
     collection_id: str,
     name: str | None = None,
@@ -148,7 +148,7 @@ async def update_collection(
     return collection
 
 
-@task(name="delete_collection", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete collection", retries=0, cache_policy=NO_CACHE)
 async def delete_collection(collection_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Delete a collection (owner only).
 
@@ -170,7 +170,7 @@ async def delete_collection(collection_id: str, *, credentials: VirusTotalCreden
     get_run_logger().info("deleted collection %s", collection_id)
 
 
-@task(name="add_collection_items", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: add collection items", retries=0, cache_policy=NO_CACHE)
 async def add_collection_items(
     collection_id: str,
     indicators: Sequence[str | Descriptor],
@@ -206,7 +206,7 @@ async def add_collection_items(
     return update
 
 
-@task(name="remove_collection_items", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: remove collection items", retries=0, cache_policy=NO_CACHE)
 async def remove_collection_items(
     collection_id: str,
     indicators: Sequence[str | Descriptor],
@@ -243,7 +243,7 @@ async def remove_collection_items(
     return update
 
 
-@task(name="list_collection_items", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list collection items", retries=0, cache_policy=NO_CACHE)
 async def list_collection_items(
     collection_id: str, relationships: Sequence[str] | None = None, *, credentials: VirusTotalCredentials
 ) -> CollectionItems:
@@ -274,7 +274,7 @@ async def list_collection_items(
     return listed
 
 
-@task(name="list_user_collections", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list user collections", retries=0, cache_policy=NO_CACHE)
 async def list_user_collections(
     user_id: str, limit: int | None = None, *, credentials: VirusTotalCredentials
 ) -> list[CollectionObject]:
@@ -299,7 +299,7 @@ async def list_user_collections(
     return found
 
 
-@task(name="add_collection_comment", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: add collection comment", retries=0, cache_policy=NO_CACHE)
 async def add_collection_comment(
     collection_id: str, text: str, *, credentials: VirusTotalCredentials
 ) -> CommentObject:
@@ -327,7 +327,7 @@ async def add_collection_comment(
     return comment
 
 
-@task(name="list_collection_comments", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list collection comments", retries=0, cache_policy=NO_CACHE)
 async def list_collection_comments(
     collection_id: str, limit: int | None = 40, *, credentials: VirusTotalCredentials
 ) -> list[CommentObject]:
@@ -352,7 +352,7 @@ async def list_collection_comments(
     return comments
 
 
-@task(name="find_collection", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: find collection", retries=0, cache_policy=NO_CACHE)
 async def find_collection(
     collection_id: str, *, credentials: VirusTotalCredentials
 ) -> CollectionObject | None:

@@ -10,7 +10,7 @@ from prefect_virustotal.client import VoteVerdict
 from prefect_virustotal.client.models import CommentObject, VoteObject
 
 
-@task(name="list_comments", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list comments", retries=0, cache_policy=NO_CACHE)
 async def list_comments(
     indicator: str, limit: int = 20, *, credentials: VirusTotalCredentials
 ) -> list[CommentObject]:
@@ -27,7 +27,7 @@ async def list_comments(
     return comments
 
 
-@task(name="list_votes", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list votes", retries=0, cache_policy=NO_CACHE)
 async def list_votes(
     indicator: str, limit: int = 20, *, credentials: VirusTotalCredentials
 ) -> list[VoteObject]:
@@ -44,7 +44,7 @@ async def list_votes(
     return votes
 
 
-@task(name="add_comment", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: add comment", retries=0, cache_policy=NO_CACHE)
 async def add_comment(indicator: str, text: str, *, credentials: VirusTotalCredentials) -> CommentObject:
     """Publish a comment on an object. Every VirusTotal user will see it, under your user name.
 
@@ -61,7 +61,7 @@ async def add_comment(indicator: str, text: str, *, credentials: VirusTotalCrede
     return comment
 
 
-@task(name="add_vote", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: add vote", retries=0, cache_policy=NO_CACHE)
 async def add_vote(indicator: str, verdict: VoteVerdict, *, credentials: VirusTotalCredentials) -> VoteObject:
     """Cast a public vote (``malicious`` or ``harmless``) on an object.
 

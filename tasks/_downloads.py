@@ -12,7 +12,7 @@ from prefect_virustotal.client.models import DownloadedFile
 from prefect_virustotal.core import download_sample
 
 
-@task(name="download_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: download file", retries=0, cache_policy=NO_CACHE)
 async def download_file(
     file_hash: str, dest: str | Path, plain: bool = False, *, credentials: VirusTotalCredentials
 ) -> DownloadedFile:

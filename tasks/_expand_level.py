@@ -31,7 +31,7 @@ EXPAND_CACHE_EXPIRATION = timedelta(days=1)
 
 
 @task(
-    name="expand_level",
+    name="VirusTotal: expand level",
     retries=0,
     cache_policy=EXPAND_CACHE,
     cache_expiration=EXPAND_CACHE_EXPIRATION,

@@ -9,7 +9,7 @@ from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client.models import HuntingRuleset, RulesetFiles
 
 
-@task(name="list_hunting_rulesets", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list hunting rulesets", retries=0, cache_policy=NO_CACHE)
 async def list_hunting_rulesets(
     filter: str | None = None,
     order: str | None = None,
@@ -39,7 +39,7 @@ async def list_hunting_rulesets(
     return rulesets
 
 
-@task(name="create_hunting_ruleset", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: create hunting ruleset", retries=0, cache_policy=NO_CACHE)
 async def create_hunting_ruleset(
     name: str,
     rules: str,
@@ -97,7 +97,7 @@ async def create_hunting_ruleset(
     return ruleset
 
 
-@task(name="get_hunting_ruleset", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get hunting ruleset", retries=0, cache_policy=NO_CACHE)
 async def get_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCredentials) -> HuntingRuleset:
     """Get a livehunt ruleset.
 
@@ -122,7 +122,7 @@ async def get_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCredent
     return ruleset
 
 
-@task(name="update_hunting_ruleset", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: update hunting ruleset", retries=0, cache_policy=NO_CACHE)
 async def update_hunting_ruleset(
     ruleset_id: str,
     name: str | None = None,
@@ -179,7 +179,7 @@ async def update_hunting_ruleset(
     return ruleset
 
 
-@task(name="delete_hunting_ruleset", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete hunting ruleset", retries=0, cache_policy=NO_CACHE)
 async def delete_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCredentials) -> str:
     """Delete a livehunt ruleset.
 
@@ -201,7 +201,7 @@ async def delete_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCred
     return ruleset_id
 
 
-@task(name="get_hunting_ruleset_files", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get hunting ruleset files", retries=0, cache_policy=NO_CACHE)
 async def get_hunting_ruleset_files(
     ruleset_id: str,
     limit: int | None = 1000,

@@ -39,7 +39,7 @@ Opt in to save quota when the same indicator is looked up again, e.g.
 LOOKUP_CACHE_EXPIRATION = timedelta(hours=1)
 
 
-@task(name="get_file_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get file report", retries=0, cache_policy=NO_CACHE)
 async def get_file_report(
     file_hash: str, relationships: Sequence[str] | None = None, *, credentials: VirusTotalCredentials
 ) -> FileObject:
@@ -68,7 +68,7 @@ async def get_file_report(
     return report
 
 
-@task(name="get_url_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get URL report", retries=0, cache_policy=NO_CACHE)
 async def get_url_report(
     url: str, relationships: Sequence[str] | None = None, *, credentials: VirusTotalCredentials
 ) -> URLObject:
@@ -97,7 +97,7 @@ async def get_url_report(
     return report
 
 
-@task(name="get_domain_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get domain report", retries=0, cache_policy=NO_CACHE)
 async def get_domain_report(
     domain: str, relationships: Sequence[str] | None = None, *, credentials: VirusTotalCredentials
 ) -> DomainObject:
@@ -126,7 +126,7 @@ async def get_domain_report(
     return report
 
 
-@task(name="get_ip_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get IP report", retries=0, cache_policy=NO_CACHE)
 async def get_ip_report(
     ip: str, relationships: Sequence[str] | None = None, *, credentials: VirusTotalCredentials
 ) -> IPAddressObject:
@@ -155,7 +155,7 @@ async def get_ip_report(
     return report
 
 
-@task(name="get_analysis", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get analysis", retries=0, cache_policy=NO_CACHE)
 async def get_analysis(analysis_id: str, *, credentials: VirusTotalCredentials) -> AnalysisObject:
     """Get one analysis: its status, engine counts and per-engine results.
 
@@ -177,7 +177,7 @@ async def get_analysis(analysis_id: str, *, credentials: VirusTotalCredentials) 
     return analysis
 
 
-@task(name="get_related_objects", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get related objects", retries=0, cache_policy=NO_CACHE)
 async def get_related_objects(
     indicator: str,
     relationship: str,
@@ -216,7 +216,7 @@ async def get_related_objects(
     return items
 
 
-@task(name="lookup_indicators", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: lookup indicators", retries=0, cache_policy=NO_CACHE)
 async def lookup_indicators(
     indicators: Sequence[str],
     relationships: Sequence[str] | None = None,
@@ -273,7 +273,7 @@ async def lookup_indicators(
     return results
 
 
-@task(name="enrich_indicator_chunk", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: enrich indicator chunk", retries=0, cache_policy=NO_CACHE)
 async def enrich_indicator_chunk(
     indicators: Sequence[str],
     policy: VerdictPolicy | None = None,

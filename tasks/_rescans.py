@@ -11,7 +11,7 @@ from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client.models import ResolutionObject, VTObject
 
 
-@task(name="analyse_domain", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: analyse domain", retries=0, cache_policy=NO_CACHE)
 async def analyse_domain(domain: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse a domain again; returns the analysis descriptor.
 
@@ -26,7 +26,7 @@ async def analyse_domain(domain: str, *, credentials: VirusTotalCredentials) -> 
     return analysis
 
 
-@task(name="analyse_ip_address", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: analyse IP address", retries=0, cache_policy=NO_CACHE)
 async def analyse_ip_address(ip: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse an IP address again; returns the analysis descriptor.
 
@@ -41,7 +41,7 @@ async def analyse_ip_address(ip: str, *, credentials: VirusTotalCredentials) -> 
     return analysis
 
 
-@task(name="get_resolution", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get resolution", retries=0, cache_policy=NO_CACHE)
 async def get_resolution(resolution_id: str, *, credentials: VirusTotalCredentials) -> ResolutionObject:
     """A DNS resolution object (id: the IP address followed by the domain).
 

@@ -13,7 +13,7 @@ from prefect_virustotal.client import MAX_RULES_PER_JOB, check_yara_rules
 from prefect_virustotal.client.models import MatchingFiles, RetrohuntJob, YaraCheck
 
 
-@task(name="validate_yara_rules", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: validate YARA rules", retries=0, cache_policy=NO_CACHE)
 async def validate_yara_rules(rules: str, max_rules: int | None = MAX_RULES_PER_JOB) -> YaraCheck:
     """Compile YARA rules locally (yara-python) and enforce the rule-count limit; no request.
 
@@ -40,7 +40,7 @@ async def validate_yara_rules(rules: str, max_rules: int | None = MAX_RULES_PER_
     return check
 
 
-@task(name="list_retrohunt_jobs", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list retrohunt jobs", retries=0, cache_policy=NO_CACHE)
 async def list_retrohunt_jobs(
     filter: str | None = None, limit: int | None = 200, *, credentials: VirusTotalCredentials
 ) -> list[RetrohuntJob]:
@@ -65,7 +65,7 @@ async def list_retrohunt_jobs(
     return jobs
 
 
-@task(name="create_retrohunt_job", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: create retrohunt job", retries=0, cache_policy=NO_CACHE)
 async def create_retrohunt_job(
     rules: str,
     corpus: str = "main",
@@ -114,7 +114,7 @@ async def create_retrohunt_job(
     return job
 
 
-@task(name="get_retrohunt_job", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get retrohunt job", retries=0, cache_policy=NO_CACHE)
 async def get_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) -> RetrohuntJob:
     """Get a retrohunt job: status, progress, eta, scanned bytes and matches so far.
 
@@ -146,7 +146,7 @@ async def get_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) 
     return job
 
 
-@task(name="abort_retrohunt_job", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: abort retrohunt job", retries=0, cache_policy=NO_CACHE)
 async def abort_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) -> RetrohuntJob:
     """Abort a retrohunt job (it keeps the matches found so far) and return its state.
 
@@ -170,7 +170,7 @@ async def abort_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials
     return job
 
 
-@task(name="delete_retrohunt_job", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete retrohunt job", retries=0, cache_policy=NO_CACHE)
 async def delete_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) -> str:
     """Delete a retrohunt job and its results.
 
@@ -192,7 +192,7 @@ async def delete_retrohunt_job(job_id: str, *, credentials: VirusTotalCredential
     return job_id
 
 
-@task(name="get_retrohunt_matching_files", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get retrohunt matching files", retries=0, cache_policy=NO_CACHE)
 async def get_retrohunt_matching_files(
     job_id: str,
     limit: int | None = 1000,

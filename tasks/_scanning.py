@@ -39,7 +39,7 @@ def _describe(file: FileArg) -> str:
     return f"{len(file)} bytes" if isinstance(file, bytes) else Path(file).name
 
 
-@task(name="scan_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: scan file", retries=0, cache_policy=NO_CACHE)
 async def scan_file(
     file: FileArg,
     password: str | None = None,
@@ -84,7 +84,7 @@ async def scan_file(
     return analysis
 
 
-@task(name="scan_url", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: scan URL", retries=0, cache_policy=NO_CACHE)
 async def scan_url(
     url: str, strip_credentials: bool = False, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any]:
@@ -112,7 +112,7 @@ async def scan_url(
     return analysis
 
 
-@task(name="rescan_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: rescan file", retries=0, cache_policy=NO_CACHE)
 async def rescan_file(file_hash: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse a file it already has again.
 
@@ -137,7 +137,7 @@ async def rescan_file(file_hash: str, *, credentials: VirusTotalCredentials) -> 
     return analysis
 
 
-@task(name="rescan_url", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: rescan URL", retries=0, cache_policy=NO_CACHE)
 async def rescan_url(url: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse a URL it already knows again.
 
@@ -162,7 +162,7 @@ async def rescan_url(url: str, *, credentials: VirusTotalCredentials) -> VTObjec
     return analysis
 
 
-@task(name="scan_private_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: scan private file", retries=0, cache_policy=NO_CACHE)
 async def scan_private_file(
     file: FileArg,
     options: PrivateScanOptions | None = None,
@@ -205,7 +205,7 @@ async def scan_private_file(
     return analysis
 
 
-@task(name="scan_private_url", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: scan private URL", retries=0, cache_policy=NO_CACHE)
 async def scan_private_url(
     url: str,
     retention_period_days: int | None = None,
@@ -246,7 +246,7 @@ async def scan_private_url(
     return analysis
 
 
-@task(name="rescan_private_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: rescan private file", retries=0, cache_policy=NO_CACHE)
 async def rescan_private_file(
     sha256: str, options: PrivateScanOptions | None = None, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any]:
@@ -275,7 +275,7 @@ async def rescan_private_file(
     return analysis
 
 
-@task(name="wait_for_analysis", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: wait for analysis", retries=0, cache_policy=NO_CACHE)
 async def wait_for_analysis(
     analysis_id: str,
     private: bool = False,
@@ -335,7 +335,7 @@ async def wait_for_analysis(
     return result
 
 
-@task(name="get_analysis_item", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get analysis item", retries=0, cache_policy=NO_CACHE)
 async def get_analysis_item(
     analysis_id: str, private: bool = False, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any]:
@@ -361,7 +361,7 @@ async def get_analysis_item(
     return item
 
 
-@task(name="get_private_file_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get private file report", retries=0, cache_policy=NO_CACHE)
 async def get_private_file_report(sha256: str, *, credentials: VirusTotalCredentials) -> PrivateFileObject:
     """Get a private file's report: threat verdict, severity, sandbox verdicts.
 
@@ -386,7 +386,7 @@ async def get_private_file_report(sha256: str, *, credentials: VirusTotalCredent
     return report
 
 
-@task(name="get_private_url_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get private URL report", retries=0, cache_policy=NO_CACHE)
 async def get_private_url_report(url: str, *, credentials: VirusTotalCredentials) -> PrivateURLObject:
     """Get a private URL's report.
 
@@ -411,7 +411,7 @@ async def get_private_url_report(url: str, *, credentials: VirusTotalCredentials
     return report
 
 
-@task(name="delete_private_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete private file", retries=0, cache_policy=NO_CACHE)
 async def delete_private_file(
     sha256: str, only_from_storage: bool = False, *, credentials: VirusTotalCredentials
 ) -> None:
@@ -435,7 +435,7 @@ async def delete_private_file(
     get_run_logger().info("deleted private file %s%s", sha256, " (storage only)" if only_from_storage else "")
 
 
-@task(name="list_private_files", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list private files", retries=0, cache_policy=NO_CACHE)
 async def list_private_files(limit: int = 100, *, credentials: VirusTotalCredentials) -> list[VTObject[Any]]:
     """List the group's private files, ordered by SHA-256.
 
@@ -457,7 +457,7 @@ async def list_private_files(limit: int = 100, *, credentials: VirusTotalCredent
     return files
 
 
-@task(name="find_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: find report", retries=0, cache_policy=NO_CACHE)
 async def find_report(
     kind: str, indicator: str, private: bool = False, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any] | None:

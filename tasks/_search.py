@@ -23,7 +23,7 @@ class SearchPage(BaseModel):
     emulated: bool = False
 
 
-@task(name="search_intelligence", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: search intelligence", retries=0, cache_policy=NO_CACHE)
 async def search_intelligence(
     query: str,
     max_results: int = 50,
@@ -77,7 +77,7 @@ async def search_intelligence(
     return page
 
 
-@task(name="search_basic", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: search basic", retries=0, cache_policy=NO_CACHE)
 async def search_basic(
     query: str, max_results: int = 20, *, credentials: VirusTotalCredentials
 ) -> SearchPage:

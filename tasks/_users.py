@@ -11,7 +11,7 @@ from prefect_virustotal.blocks import VirusTotalCredentials, ensure_daily_budget
 from prefect_virustotal.client.models import ApiUsage, OverallQuotas
 
 
-@task(name="check_daily_budget", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: check daily budget", retries=0, cache_policy=NO_CACHE)
 async def check_daily_budget(
     needed: int, reserve: int | None = None, *, credentials: VirusTotalCredentials
 ) -> OverallQuotas:
@@ -42,7 +42,7 @@ async def check_daily_budget(
     return quotas
 
 
-@task(name="get_overall_quotas", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get overall quotas", retries=0, cache_policy=NO_CACHE)
 async def get_overall_quotas(user: str | None = None, *, credentials: VirusTotalCredentials) -> OverallQuotas:
     """Read a user's quota use per period (hourly, daily, monthly).
 
@@ -62,7 +62,7 @@ async def get_overall_quotas(user: str | None = None, *, credentials: VirusTotal
     return quotas
 
 
-@task(name="get_api_usage", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get API usage", retries=0, cache_policy=NO_CACHE)
 async def get_api_usage(
     user: str | None = None,
     start_date: date | None = None,

@@ -11,7 +11,7 @@ from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client.models import AlertingAsset, AlertingNotification
 
 
-@task(name="list_vt_alert_assets", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list VT alert assets", retries=0, cache_policy=NO_CACHE)
 async def list_vt_alert_assets(
     limit: int = 200, *, credentials: VirusTotalCredentials
 ) -> list[AlertingAsset]:
@@ -35,7 +35,7 @@ async def list_vt_alert_assets(
     return assets
 
 
-@task(name="create_vt_alert_asset", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: create VT alert asset", retries=0, cache_policy=NO_CACHE)
 async def create_vt_alert_asset(
     asset_type: str,
     value: str,
@@ -70,7 +70,7 @@ async def create_vt_alert_asset(
     return asset
 
 
-@task(name="delete_vt_alert_asset", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete VT alert asset", retries=0, cache_policy=NO_CACHE)
 async def delete_vt_alert_asset(asset_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Stop watching a VT Alerts asset.
 
@@ -88,7 +88,7 @@ async def delete_vt_alert_asset(asset_id: str, *, credentials: VirusTotalCredent
     get_run_logger().info("VT Alerts: asset %s deleted", asset_id)
 
 
-@task(name="list_vt_alert_notifications", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list VT alert notifications", retries=0, cache_policy=NO_CACHE)
 async def list_vt_alert_notifications(
     order: str | None = None, limit: int = 40, *, credentials: VirusTotalCredentials
 ) -> list[AlertingNotification]:

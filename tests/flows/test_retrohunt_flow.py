@@ -22,11 +22,11 @@ from prefect_virustotal.client import VirusTotalClient, YaraSyntaxError
 from prefect_virustotal.core import MemoryCheckpointStore
 from prefect_virustotal.emulator import Emulator, FakeClock
 from prefect_virustotal.flows import (
-    abort_job_on_cancellation,
     collect_retrohunt_results,
     watch_retrohunt_jobs,
 )
 from prefect_virustotal.flows import retrohunt as retrohunt_flow
+from prefect_virustotal.flows._retrohunt import abort_job_on_cancellation
 from tests.conftest import PREMIUM_KEY, latest_artifact
 from tests.hunting import BAD_RULES, campaign_marker, files_containing, marker_rule
 
