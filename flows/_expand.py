@@ -299,7 +299,6 @@ async def expand_iocs(
             break
         # An async task called with return_state=True gives an awaitable of its State.
         called: Any = level_task(
-            block,
             frontier,
             rels,
             fan_out,
@@ -308,6 +307,7 @@ async def expand_iocs(
             concurrency,
             leaf_verdicts,
             block.key_tier == "public",  # skip what VirusTotal keeps for VT Enterprise users
+            credentials=block,
             return_state=True,
         )
         state: State[LevelResult] = await called
