@@ -283,16 +283,15 @@ async def _enrich(block: VirusTotalCredentials, alerts: Sequence[Alert]) -> int:
     wanted = [a for a in alerts if a.entity is None and a.entity_type in _ENRICHABLE and a.entity_id]
     if not wanted:
         return 0
-    results = await lookup_indicators(block, [a.entity_id for a in wanted])
+    results = await lookup_indicators([a.entity_id for a in wanted], credentials=block)
     for alert, result in zip(wanted, results, strict=True):
         if result.status == LookupStatus.FOUND:
             alert.entity = result.report
     return len(wanted)
 
 
-@flow(name="poll_alerts", log_prints=False)
+@flow(name="virustotal-poll-alerts", log_prints=False)
 async def poll_alerts(
-    credentials: VirusTotalCredentials | str = "virustotal",
     source: str = "ioc_stream",
     filter: str | None = None,
     start: datetime | None = None,
@@ -305,6 +304,8 @@ async def poll_alerts(
     enrich: bool = False,
     emit_events: bool = True,
     handoff: Callable[[Alert], Any] | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> PollReport:
     """Hand on new VirusTotal alerts exactly once, then advance a durable checkpoint.
 
@@ -400,7 +401,7 @@ async def poll_alerts(
 
     async def acknowledge_pending() -> None:
         nonlocal unsaved
-        result = await acknowledge_alerts(block, list(state.pending_ack), source)
+        result = await acknowledge_alerts(list(state.pending_ack), source, credentials=block)
         report.requests += result.requests
         report.acknowledged += len(result.deleted) + len(result.already_gone)
         state.pending_ack = []
@@ -521,7 +522,7 @@ class _Listing:
                 self.since = state.watermark if state.watermark is not None else self.first_second
             try:
                 page = await fetch_alert_page(
-                    self.block, self.source, self.since, self.filter, self.cursor, self.page_size
+                    self.source, self.since, self.filter, self.cursor, self.page_size, credentials=self.block
                 )
             except BadRequestError as exc:
                 # InvalidArgumentError derives from BadRequestError: an expired or refused cursor.

@@ -37,13 +37,14 @@ def _check_source(source: str) -> AlertSource:
     raise InvalidParameterError(f"source must be one of {', '.join(_SOURCES)}, got {source!r}")
 
 
-@task(name="list_ioc_stream", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list IoC stream", retries=0, cache_policy=NO_CACHE)
 async def list_ioc_stream(
-    credentials: VirusTotalCredentials,
     filter: str | None = None,
     order: str = "date-",
     limit: int = 40,
     descriptors_only: bool = False,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> list[IoCStreamItem]:
     """List IoC Stream entries (files, URLs, domains, IP addresses) with their context.
 
@@ -63,7 +64,7 @@ async def list_ioc_stream(
 
     Example:
         ```python
-        items = await list_ioc_stream(credentials, filter="origin:hunting", limit=100)
+        items = await list_ioc_stream(filter="origin:hunting", limit=100, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -74,9 +75,9 @@ async def list_ioc_stream(
     return items
 
 
-@task(name="get_ioc_stream_notification", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get IoC stream notification", retries=0, cache_policy=NO_CACHE)
 async def get_ioc_stream_notification(
-    credentials: VirusTotalCredentials, notification_id: str
+    notification_id: str, *, credentials: VirusTotalCredentials
 ) -> IoCStreamNotificationObject:
     """Get one IoC Stream notification.
 
@@ -92,7 +93,7 @@ async def get_ioc_stream_notification(
 
     Example:
         ```python
-        notification = await get_ioc_stream_notification(credentials, "1234567890")
+        notification = await get_ioc_stream_notification("1234567890", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -101,8 +102,8 @@ async def get_ioc_stream_notification(
     return notification
 
 
-@task(name="delete_ioc_stream_notification", retries=0, cache_policy=NO_CACHE)
-async def delete_ioc_stream_notification(credentials: VirusTotalCredentials, notification_id: str) -> None:
+@task(name="VirusTotal: delete IoC stream notification", retries=0, cache_policy=NO_CACHE)
+async def delete_ioc_stream_notification(notification_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Delete one IoC Stream notification.
 
     Args:
@@ -114,7 +115,7 @@ async def delete_ioc_stream_notification(credentials: VirusTotalCredentials, not
 
     Example:
         ```python
-        await delete_ioc_stream_notification(credentials, "1234567890")
+        await delete_ioc_stream_notification("1234567890", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -122,9 +123,9 @@ async def delete_ioc_stream_notification(credentials: VirusTotalCredentials, not
     get_run_logger().info("deleted IoC Stream notification %s", notification_id)
 
 
-@task(name="delete_ioc_stream_notifications", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete IoC stream notifications", retries=0, cache_policy=NO_CACHE)
 async def delete_ioc_stream_notifications(
-    credentials: VirusTotalCredentials, filter: str | None = None
+    filter: str | None = None, *, credentials: VirusTotalCredentials
 ) -> None:
     """Delete every IoC Stream notification matching a filter (all of them without one).
 
@@ -136,7 +137,7 @@ async def delete_ioc_stream_notifications(
 
     Example:
         ```python
-        await delete_ioc_stream_notifications(credentials, "origin:subscriptions")
+        await delete_ioc_stream_notifications("origin:subscriptions", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -144,9 +145,9 @@ async def delete_ioc_stream_notifications(
     get_run_logger().info("deleted IoC Stream notifications matching %r", filter or "(all)")
 
 
-@task(name="list_hunting_notifications", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list hunting notifications", retries=0, cache_policy=NO_CACHE)
 async def list_hunting_notifications(
-    credentials: VirusTotalCredentials, filter: str | None = None, order: str = "date-", limit: int = 40
+    filter: str | None = None, order: str = "date-", limit: int = 40, *, credentials: VirusTotalCredentials
 ) -> list[HuntingNotificationObject]:
     """List livehunt notifications, each with its file's descriptor embedded.
 
@@ -161,7 +162,7 @@ async def list_hunting_notifications(
 
     Example:
         ```python
-        notifications = await list_hunting_notifications(credentials, filter="tag:my_rule")
+        notifications = await list_hunting_notifications(filter="tag:my_rule", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -170,9 +171,9 @@ async def list_hunting_notifications(
     return items
 
 
-@task(name="get_hunting_notification", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get hunting notification", retries=0, cache_policy=NO_CACHE)
 async def get_hunting_notification(
-    credentials: VirusTotalCredentials, notification_id: str
+    notification_id: str, *, credentials: VirusTotalCredentials
 ) -> HuntingNotificationObject:
     """Get one livehunt notification.
 
@@ -188,7 +189,7 @@ async def get_hunting_notification(
 
     Example:
         ```python
-        notification = await get_hunting_notification(credentials, "5681415357202432")
+        notification = await get_hunting_notification("5681415357202432", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -197,8 +198,8 @@ async def get_hunting_notification(
     return notification
 
 
-@task(name="delete_hunting_notification", retries=0, cache_policy=NO_CACHE)
-async def delete_hunting_notification(credentials: VirusTotalCredentials, notification_id: str) -> None:
+@task(name="VirusTotal: delete hunting notification", retries=0, cache_policy=NO_CACHE)
+async def delete_hunting_notification(notification_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Delete one livehunt notification.
 
     Args:
@@ -210,7 +211,7 @@ async def delete_hunting_notification(credentials: VirusTotalCredentials, notifi
 
     Example:
         ```python
-        await delete_hunting_notification(credentials, "5681415357202432")
+        await delete_hunting_notification("5681415357202432", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -218,8 +219,8 @@ async def delete_hunting_notification(credentials: VirusTotalCredentials, notifi
     get_run_logger().info("deleted livehunt notification %s", notification_id)
 
 
-@task(name="delete_hunting_notifications", retries=0, cache_policy=NO_CACHE)
-async def delete_hunting_notifications(credentials: VirusTotalCredentials, tag: str | None = None) -> None:
+@task(name="VirusTotal: delete hunting notifications", retries=0, cache_policy=NO_CACHE)
+async def delete_hunting_notifications(tag: str | None = None, *, credentials: VirusTotalCredentials) -> None:
     """Delete every livehunt notification with a tag (a rule or ruleset name), or all.
 
     Args:
@@ -228,7 +229,7 @@ async def delete_hunting_notifications(credentials: VirusTotalCredentials, tag: 
 
     Example:
         ```python
-        await delete_hunting_notifications(credentials, tag="my_ruleset")
+        await delete_hunting_notifications(tag="my_ruleset", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -236,9 +237,9 @@ async def delete_hunting_notifications(credentials: VirusTotalCredentials, tag: 
     get_run_logger().info("deleted livehunt notifications tagged %r", tag or "(all)")
 
 
-@task(name="list_hunting_notification_files", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list hunting notification files", retries=0, cache_policy=NO_CACHE)
 async def list_hunting_notification_files(
-    credentials: VirusTotalCredentials, filter: str | None = None, limit: int = 40
+    filter: str | None = None, limit: int = 40, *, credentials: VirusTotalCredentials
 ) -> list[HuntingNotificationFile]:
     """List the files livehunt matched, each with its notification's context.
 
@@ -252,7 +253,7 @@ async def list_hunting_notification_files(
 
     Example:
         ```python
-        files = await list_hunting_notification_files(credentials, limit=100)
+        files = await list_hunting_notification_files(limit=100, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -293,14 +294,15 @@ async def _fetch(
     )
 
 
-@task(name="fetch_alert_page", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+@task(name="VirusTotal: fetch alert page", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
 async def fetch_alert_page(
-    credentials: VirusTotalCredentials,
     source: str = "ioc_stream",
     since: int | None = None,
     filter: str | None = None,
     cursor: str | None = None,
     page_size: int = 40,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> AlertPage:
     """Fetch one page of notifications, oldest first (``order=date+``), as alerts.
 
@@ -322,7 +324,7 @@ async def fetch_alert_page(
 
     Example:
         ```python
-        page = await fetch_alert_page(credentials, since=1767225600, filter="origin:hunting")
+        page = await fetch_alert_page(since=1767225600, filter="origin:hunting", credentials=credentials)
         ```
     """
     checked = _check_source(source)
@@ -337,12 +339,13 @@ async def fetch_alert_page(
     return page
 
 
-@task(name="acknowledge_alerts", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+@task(name="VirusTotal: acknowledge alerts", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
 async def acknowledge_alerts(
-    credentials: VirusTotalCredentials,
     notification_ids: Sequence[str],
     source: str = "ioc_stream",
     concurrency: int = 4,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> AcknowledgeResult:
     """Delete notifications at VirusTotal once they have been handed on.
 
@@ -360,7 +363,8 @@ async def acknowledge_alerts(
 
     Example:
         ```python
-        result = await acknowledge_alerts(credentials, [alert.notification_id for alert in alerts])
+        ids = [alert.notification_id for alert in alerts]
+        result = await acknowledge_alerts(ids, credentials=credentials)
         ```
     """
     checked = _check_source(source)
