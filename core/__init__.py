@@ -6,6 +6,20 @@ defanged display live here (see DESIGN.md). This package imports `prefect_virust
 well-kept libraries, never Prefect.
 """
 
+from ._alerts import (
+    ALERT_SOURCES,
+    MAX_INFLIGHT_IDS,
+    MAX_PAGE_SIZE,
+    MAX_SEEN_IDS,
+    AlertBatch,
+    AlertCheckpoint,
+    AlertListing,
+    alert_checkpoint_name,
+    check_alert_source,
+    notification_digest,
+    read_alert_batch,
+    read_alert_page,
+)
 from ._attack import (
     BehaviourProfile,
     TechniqueRow,
@@ -145,6 +159,7 @@ from ._v2map import (
 )
 
 __all__ = [
+    "ALERT_SOURCES",
     "CHECKPOINT_PREFIX",
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_RELATIONSHIPS",
@@ -155,8 +170,11 @@ __all__ = [
     "INTERNAL_NOT_SENT",
     "KNOWN_MODIFIERS",
     "MAX_CHECKPOINT_BYTES",
+    "MAX_INFLIGHT_IDS",
+    "MAX_PAGE_SIZE",
     "MAX_QUERY_CHARS",
     "MAX_SCAN_BYTES",
+    "MAX_SEEN_IDS",
     "MAX_TEXT_INPUT_BYTES",
     "SCANNED_SUFFIXES",
     "SHORT_HASH_LENGTH",
@@ -166,6 +184,9 @@ __all__ = [
     "V2_QUOTA_STATUS",
     "VERDICT_ORDER",
     "ZIP_PASSWORD",
+    "AlertBatch",
+    "AlertCheckpoint",
+    "AlertListing",
     "BehaviourProfile",
     "CheckpointStore",
     "CheckpointTooLargeError",
@@ -185,12 +206,14 @@ __all__ = [
     "UsageDay",
     "V2Endpoint",
     "V2Field",
+    "alert_checkpoint_name",
     "artifact_key",
     "bar",
     "behaviour_markdown",
     "behaviour_profile",
     "behaviour_seeds",
     "canonical_url",
+    "check_alert_source",
     "check_mass_removal",
     "check_query",
     "checkpoint_fits",
@@ -225,9 +248,12 @@ __all__ = [
     "markdown_link",
     "mask_key",
     "node_display",
+    "notification_digest",
     "over_threshold",
     "plan_collection_sync",
     "rank_hits",
+    "read_alert_batch",
+    "read_alert_page",
     "read_text_file",
     "regular_file",
     "relationship_summary",

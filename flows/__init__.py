@@ -1,8 +1,8 @@
 """Flows composed from the pack's tasks. No HTTP here: the client owns it."""
 
-from prefect_virustotal.core import EnrichedIndicator, EnrichmentReport
+from prefect_virustotal.core import MAX_SEEN_IDS, AlertCheckpoint, EnrichedIndicator, EnrichmentReport
 
-from ._alerts import MAX_SEEN_IDS, AlertCheckpoint, PollReport, poll_alerts
+from ._alerts import PollReport, poll_alerts
 from ._checkpoints import VariableCheckpointStore
 from ._collections import sync_collection
 from ._enrich import EMULATED_BANNER, enrich_iocs
