@@ -216,6 +216,16 @@ class Target:
             return self.settings.get_client()
         return self.credentials.get_client()
 
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to (without building a block)."""
+        return self.settings.base_url if self.settings is not None else self.credentials.base_url
+
+    @property
+    def key_tier(self) -> Literal["public", "premium"]:
+        """The key's licence, ``public`` or ``premium`` (without building a block)."""
+        return self.settings.key_tier if self.settings is not None else self.credentials.key_tier
+
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
         """Mount the in-process emulator while a command runs (no-op for real targets)."""
@@ -225,9 +235,8 @@ class Target:
         # Imported here: only --emulator needs the emulator (Starlette, its world).
         from prefect_virustotal.emulator import Emulator
 
-        base_url = self.settings.base_url if self.settings is not None else self.credentials.base_url
         self._emulator = Emulator(seed=0)
-        with mount_transport(base_url, self._emulator.transport()):
+        with mount_transport(self.base_url, self._emulator.transport()):
             yield
 
     @property

@@ -106,10 +106,11 @@ def behaviour(
         fail(ExitCode.BAD_INPUT, str(exc))
     target = resolve_target(block, emulator)
 
+    # The tasks take every argument by name: their credentials are keyword-only (issue 17, point 5).
     async def as_flow(credentials: VirusTotalCredentials) -> BehaviourProfile:
         from prefect_virustotal.tasks import get_behaviour_profile
 
-        return await get_behaviour_profile(credentials, sha, top=top)
+        return await get_behaviour_profile(file_hash=sha, top=top, credentials=credentials)
 
     async def at_once(vt: VirusTotalClient) -> BehaviourProfile:
         return await behaviour_profile(vt, sha, top)
@@ -160,7 +161,7 @@ def download(
     async def as_flow(credentials: VirusTotalCredentials) -> DownloadedFile:
         from prefect_virustotal.tasks import download_file
 
-        return await download_file(credentials, ident, dest, plain=plain)
+        return await download_file(file_hash=ident, dest=dest, plain=plain, credentials=credentials)
 
     async def at_once(vt: VirusTotalClient) -> DownloadedFile:
         return await download_sample(vt, ident, dest, plain=plain)
@@ -203,8 +204,8 @@ def comments(
     async def as_flow(credentials: VirusTotalCredentials) -> dict[str, list[dict[str, object]]]:
         from prefect_virustotal.tasks import list_comments, list_votes
 
-        found = await list_comments(credentials, value, limit=limit)
-        return listed(found, await list_votes(credentials, value, limit=limit))
+        found = await list_comments(indicator=value, limit=limit, credentials=credentials)
+        return listed(found, await list_votes(indicator=value, limit=limit, credentials=credentials))
 
     async def at_once(vt: VirusTotalClient) -> dict[str, list[dict[str, object]]]:
         found = [c async for c in vt.community.comments(value, limit=limit)]
@@ -255,7 +256,7 @@ def comment(
     async def as_flow(credentials: VirusTotalCredentials) -> CommentObject:
         from prefect_virustotal.tasks import add_comment
 
-        return await add_comment(credentials, value, text)
+        return await add_comment(indicator=value, text=text, credentials=credentials)
 
     async def at_once(vt: VirusTotalClient) -> CommentObject:
         return await vt.community.add_comment(value, text)
@@ -293,7 +294,7 @@ def vote(
     async def as_flow(credentials: VirusTotalCredentials) -> VoteObject:
         from prefect_virustotal.tasks import add_vote
 
-        return await add_vote(credentials, value, chosen)
+        return await add_vote(indicator=value, verdict=chosen, credentials=credentials)
 
     async def at_once(vt: VirusTotalClient) -> VoteObject:
         return await vt.community.add_vote(value, chosen)

@@ -105,6 +105,12 @@ def test_direct_soc_commands_import_no_prefect(tmp_path: Path) -> None:
     assert set(listed) == {"comments", "votes"} and len(listed["comments"]) <= 3
     assert _prefect_modules(comments.stderr) == []
 
+    vote = _cli(["vote", sample, "malicious", "--yes", "--emulator", "--json"], tmp_path)
+    assert vote.returncode == 0, _stderr_text(vote.stderr)
+    cast = json.loads(vote.stdout)["result"]
+    assert cast["attributes"]["verdict"] == "malicious"
+    assert _prefect_modules(vote.stderr) == []
+
 
 @pytest.mark.slow
 def test_record_runs_the_flow_and_a_server_that_does_not_start_is_one_line_and_exit_3(
@@ -189,6 +195,9 @@ def test_key_settings_match_the_block_and_keep_the_key_secret() -> None:
     block = settings.block()
     assert block.api_key.get_secret_value() == "k" * 64 and block.base_url == settings.base_url
     assert emulator_credentials().key_tier == emulator_settings().key_tier == "premium"
+    target = Target(emulator_settings(), emulated=True)
+    assert (target.key_tier, target.base_url) == ("premium", emulator_settings().base_url)
+    assert target.credentials.base_url == target.base_url  # the block a flow would take
 
 
 def test_spinner_shows_on_a_terminal_only_when_work_takes_a_while() -> None:
