@@ -21,7 +21,7 @@ from ._common import ExitCode, RecordOption, console, emit, fail, resolve_target
 
 if TYPE_CHECKING:
     from prefect_virustotal.blocks import VirusTotalCredentials
-    from prefect_virustotal.flows import QuotaReport, SearchReport
+    from prefect_virustotal.flows import SearchReport
 
 BlockOption = Annotated[
     str | None, typer.Option("--block", help="Name of a saved VirusTotalCredentials block.")
@@ -316,18 +316,34 @@ def quota(
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
+    record: RecordOption = False,
 ) -> None:
-    """Show the key's quota use and a chart of requests per day."""
+    """Show the key's quota use and a chart of requests per day.
+
+    As a flow (``--record``, or a Prefect API configured) it also writes the artifacts and emits
+    the quota event an automation can act on.
+    """
+    from datetime import datetime, timedelta, timezone
+
+    from prefect_virustotal.core import QuotaReport, quota_usage
+
     if not 0 < threshold <= 1 or not 1 <= days <= 30:
         fail(ExitCode.BAD_INPUT, "--threshold is a fraction in (0, 1] and --days is 1-30")
     target = resolve_target(block, emulator)
 
-    async def work() -> QuotaReport:
+    async def as_flow(credentials: VirusTotalCredentials) -> QuotaReport:
         from prefect_virustotal.flows import quota_report
 
-        return await quota_report(credentials=target.credentials, threshold=threshold, days=days)
+        return await quota_report(credentials=credentials, threshold=threshold, days=days)
 
-    report = run(target, work)
+    async def at_once(vt: VirusTotalClient) -> QuotaReport:
+        # The flow's two requests (the key's own user), without its artifacts and event.
+        end = datetime.now(timezone.utc).date()
+        quotas = await vt.users.overall_quotas(None)
+        usage = await vt.users.api_usage(None, start_date=end - timedelta(days=days - 1), end_date=end)
+        return quota_usage(quotas, usage, end=end, days=days, threshold=threshold)
+
+    report = run_command(target, flow=as_flow, direct=at_once, record=record, progress=not as_json)
 
     def render() -> None:
         daily, monthly = report.quotas.daily, report.quotas.monthly
@@ -335,7 +351,7 @@ def quota(
             f"today: {daily.used} of {daily.allowed}; this month: {monthly.used} of {monthly.allowed}"
         )
         console.print(usage_chart(report.days, daily.allowed or None), markup=False)
-        if report.alerted:
+        if report.over_threshold:
             console.print(f"[bold red]today's use has passed {threshold:.0%} of the daily quota[/]")
 
     emit(report, as_json=as_json, emulated=target.emulated, render=render)

@@ -114,9 +114,11 @@ from ._submission import (
     submission_checkpoint,
 )
 from ._usage import (
+    QuotaReport,
     UsageDay,
     bar,
     over_threshold,
+    quota_usage,
     usage_chart,
     usage_days,
     usage_rows,
@@ -163,6 +165,7 @@ __all__ = [
     "MigrationFinding",
     "MigrationInputError",
     "MigrationReport",
+    "QuotaReport",
     "SearchHit",
     "TechniqueRow",
     "UsageDay",
@@ -203,6 +206,7 @@ __all__ = [
     "mask_key",
     "node_display",
     "over_threshold",
+    "quota_usage",
     "rank_hits",
     "read_text_file",
     "regular_file",

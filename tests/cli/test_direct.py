@@ -83,6 +83,7 @@ def test_direct_lookup_imports_no_prefect_and_starts_no_server(tmp_path: Path) -
     assert items[0]["verdict"] == "malicious"
     assert "prefect_virustotal.core" in _imported(result.stderr)  # the report is complete
     assert _prefect_modules(result.stderr) == []
+    assert "pyzipper" not in _imported(result.stderr)  # only a download needs it (~0.3 s)
     # Prefect's ephemeral server would have created its database under PREFECT_HOME.
     assert not list(tmp_path.glob("*.db")), sorted(p.name for p in tmp_path.iterdir())
     assert _stderr_text(result.stderr) == ""  # no spinner, no notice: stderr is not a terminal
@@ -110,6 +111,13 @@ def test_direct_soc_commands_import_no_prefect(tmp_path: Path) -> None:
     cast = json.loads(vote.stdout)["result"]
     assert cast["attributes"]["verdict"] == "malicious"
     assert _prefect_modules(vote.stderr) == []
+
+    quota = _cli(["quota", "--days", "3", "--emulator", "--json"], tmp_path)
+    assert quota.returncode == 0, _stderr_text(quota.stderr)
+    report = json.loads(quota.stdout)["result"]
+    assert len(report["days"]) == 3 and report["quotas"]["api_requests_daily"]["user"]["allowed"] > 0
+    assert report["alerted"] is False  # no event: only the flow emits it
+    assert _prefect_modules(quota.stderr) == []
 
 
 @pytest.mark.slow
