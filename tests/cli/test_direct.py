@@ -90,6 +90,15 @@ def test_direct_lookup_imports_no_prefect_and_starts_no_server(tmp_path: Path) -
 
 
 @pytest.mark.slow
+def test_verbose_direct_command_logs_the_packs_lines_to_stderr(tmp_path: Path) -> None:
+    result = _cli(["-vv", "lookup", "8.8.8.8", "--emulator", "--json"], tmp_path)
+    assert result.returncode == 0, _stderr_text(result.stderr)
+    assert "DEBUG prefect_virustotal.client" in _stderr_text(result.stderr)  # the request line
+    assert json.loads(result.stdout)["result"]["items"][0]["lookup"]["status"] == "not_found"
+    assert _prefect_modules(result.stderr) == []
+
+
+@pytest.mark.slow
 def test_direct_soc_commands_import_no_prefect(tmp_path: Path) -> None:
     sample = next(
         o.id for o in WORLD.objects("file") if o.nature == "malicious" and o.attributes["type_tag"] == "peexe"
