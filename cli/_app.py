@@ -13,6 +13,7 @@ from rich.table import Table
 from prefect_virustotal.client import InvalidParameterError, VirusTotalClient
 from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
 from prefect_virustotal.core import (
+    CollectionSyncReport,
     EnrichmentReport,
     chunk_progress,
     defang,
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     # Flows (and so Prefect) are imported inside the commands that run them, never here:
     # a direct command must not pay for Prefect (see ``run_command``).
     from prefect_virustotal.blocks import VirusTotalCredentials
-    from prefect_virustotal.flows import CollectionSyncReport, PollReport, RetrohuntReport, TriageReport
+    from prefect_virustotal.flows import PollReport, RetrohuntReport, TriageReport
 
 app = typer.Typer(
     name="prefect-virustotal",

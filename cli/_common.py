@@ -144,9 +144,11 @@ class ExitCode(IntEnum):
 class KeySettings:
     """A key and how to use it, without Prefect: what a direct command builds its client from.
 
-    The fields and defaults of the ``VirusTotalCredentials`` block (a test holds them equal);
-    :meth:`block` builds that block when a command runs as a flow. A key from ``VT_API_KEY``
-    or the emulator's key lives here; a saved ``--block`` is read from Prefect instead.
+    The fields and defaults of the ``VirusTotalCredentials`` block but the two that need a
+    Prefect server (``rate_limit_name``, ``daily_reserve``); a test holds them equal, so a new
+    block field fails it until it is added here. :meth:`block` builds that block when a command
+    runs as a flow. A key from ``VT_API_KEY`` or the emulator's key lives here; a saved
+    ``--block`` is read from Prefect instead.
     """
 
     api_key: SecretStr
@@ -156,6 +158,9 @@ class KeySettings:
     burst: int | None = None
     daily_budget: int | None = 500
     max_retries: int = 3
+    retry_initial_delay: float = 1.0
+    retry_max_delay: float = 30.0
+    retry_quota_delay: float = 30.0
     key_tier: Literal["public", "premium"] = "public"
 
     @contextlib.asynccontextmanager
@@ -172,7 +177,12 @@ class KeySettings:
             base_url=self.base_url,
             timeout=self.timeout,
             limiter=limiter,
-            retry=RetryPolicy(max_retries=self.max_retries),
+            retry=RetryPolicy(
+                max_retries=self.max_retries,
+                initial_delay=self.retry_initial_delay,
+                max_delay=self.retry_max_delay,
+                quota_delay=self.retry_quota_delay,
+            ),
         )
         async with client:
             yield client

@@ -4,7 +4,7 @@ from prefect_virustotal.core import EnrichedIndicator, EnrichmentReport, QuotaRe
 
 from ._alerts import MAX_SEEN_IDS, AlertCheckpoint, PollReport, poll_alerts
 from ._checkpoints import VariableCheckpointStore
-from ._collections import CollectionSyncReport, sync_collection
+from ._collections import sync_collection
 from ._enrich import EMULATED_BANNER, enrich_iocs
 from ._expand import CollectionHook, expand_iocs
 from ._expand_artifacts import mermaid_diagram, mermaid_markdown, node_rows
@@ -36,7 +36,6 @@ __all__ = [
     "SEARCH_ARTIFACT_KEY",
     "AlertCheckpoint",
     "CollectionHook",
-    "CollectionSyncReport",
     "EnrichedIndicator",
     "EnrichmentReport",
     "PollReport",

@@ -203,14 +203,26 @@ def test_prefect_api_is_looked_for_in_every_source_prefect_reads(
 
 def test_key_settings_match_the_block_and_keep_the_key_secret() -> None:
     blocks_fields = VirusTotalCredentials.model_fields
-    for field in dataclasses.fields(KeySettings):
-        assert field.name in blocks_fields, field.name
+    fields = {field.name: field for field in dataclasses.fields(KeySettings)}
+    # Every field of the block but the two that need a Prefect server, with the same defaults.
+    assert set(fields) == set(blocks_fields) - {"rate_limit_name", "daily_reserve"}
+    for name, field in fields.items():
         if field.default is not dataclasses.MISSING:
-            assert field.default == blocks_fields[field.name].default, field.name
+            assert field.default == blocks_fields[name].default, name
     settings = KeySettings(api_key=SecretStr("k" * 64), base_url="http://127.0.0.1:9/api/v3")
     assert "k" * 10 not in repr(settings)
     block = settings.block()
     assert block.api_key.get_secret_value() == "k" * 64 and block.base_url == settings.base_url
+
+    # The direct client retries as the block's client does (non-default values, to tell).
+    tuned = dataclasses.replace(settings, max_retries=5, retry_initial_delay=2.0, retry_quota_delay=45.0)
+
+    async def policies() -> tuple[object, object]:
+        async with tuned.get_client() as direct, tuned.block().get_client() as as_flow:
+            return direct.retry, as_flow.retry
+
+    direct_retry, flow_retry = asyncio.run(policies())
+    assert direct_retry == flow_retry
     assert emulator_credentials().key_tier == emulator_settings().key_tier == "premium"
     target = Target(emulator_settings(), emulated=True)
     assert (target.key_tier, target.base_url) == ("premium", emulator_settings().base_url)
