@@ -51,7 +51,9 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="prefect-virustotal",
     help="VirusTotal API v3 workflows as Prefect flows. Runs show in Prefect's UI when a server "
-    "is configured. Exit codes: 0 ok, 1 a verdict at or above --fail-on, 2 bad input (nothing "
+    "is configured; with none, lookup, behaviour, comments, comment, vote, download and quota "
+    "answer directly, without Prefect (--record runs them through Prefect). Exit codes: 0 ok, "
+    "1 a verdict at or above --fail-on, 2 bad input (nothing "
     "sent), 3 the run failed (authentication, quota, connection), 4 partial (some rows failed), "
     "5 internal error.",
     no_args_is_help=True,
@@ -68,7 +70,13 @@ app.add_typer(migrate_app, name="migrate")
 @app.callback()
 def _main(
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="Log Prefect's INFO lines (-vv: DEBUG).")
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="Log INFO lines (Prefect's; the pack's own on a direct command). -vv: DEBUG.",
+        ),
     ] = 0,
 ) -> None:
     configure_logging(verbose)
