@@ -141,9 +141,11 @@ from ._submission import (
     submission_checkpoint,
 )
 from ._usage import (
+    QuotaReport,
     UsageDay,
     bar,
     over_threshold,
+    quota_usage,
     usage_chart,
     usage_days,
     usage_rows,
@@ -201,6 +203,7 @@ __all__ = [
     "MigrationFinding",
     "MigrationInputError",
     "MigrationReport",
+    "QuotaReport",
     "SearchHit",
     "TechniqueRow",
     "UsageDay",
@@ -251,6 +254,7 @@ __all__ = [
     "notification_digest",
     "over_threshold",
     "plan_collection_sync",
+    "quota_usage",
     "rank_hits",
     "read_alert_batch",
     "read_alert_page",
