@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -251,11 +252,15 @@ def scan(
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
     fail_on: FailOnOption = None,
+    record: RecordOption = False,
 ) -> None:
     """Submit a file or a URL, wait for the analysis, print the verdict.
 
     A file VirusTotal does not know is uploaded only with --private or --public; a name
     without a scheme is a file, and one that does not exist is an error (nothing is sent).
+    With no Prefect API configured (and neither ``--block`` nor ``--record``) it runs the
+    submission directly, its checkpoint in a local folder (``$VT_STATE_DIR``); otherwise it
+    runs the ``submit_and_wait`` flow, which shows in the UI.
     """
     from prefect_virustotal.client import MAX_UPLOAD_SIZE, PublicUploadRefusedError
     from prefect_virustotal.core import regular_file
@@ -280,21 +285,51 @@ def scan(
             warn(f"{target} is a link to {real}; scanning {real}")
         file_path = str(real)
     target_ = resolve_target(block, emulator)
+    direct = runs_direct(target_, block=block, record=record)
+
+    async def submit() -> SubmissionResult:
+        # A file is uploaded publicly only when asked for by name.
+        confidential = not is_url and not public
+        if direct:
+            # The flow's own engine, without Prefect: the same plan, checks and checkpoint.
+            from prefect_virustotal.core import (
+                ClientSteps,
+                DirectoryCheckpointStore,
+                WaitSettings,
+                default_state_dir,
+                plan_submission,
+                run_submission,
+                submission_result,
+            )
+
+            plan = plan_submission(
+                file_path=file_path,
+                url=target if is_url else None,
+                private=private,
+                confidential=confidential,
+                timeout=timeout,
+            )
+            # One folder per API: an emulator's analysis ids mean nothing to VirusTotal.
+            api = hashlib.sha256(target_.credentials.base_url.encode()).hexdigest()[:12]
+            store = DirectoryCheckpointStore(default_state_dir() / "checkpoints" / api)
+            async with target_.credentials.get_client() as vt:
+                steps = ClientSteps(vt, WaitSettings(timeout=timeout))
+                return submission_result(await run_submission(plan, steps, store, wait=not no_wait))
+        return await submit_and_wait(
+            file_path=file_path,
+            url=target if is_url else None,
+            credentials=target_.credentials,
+            private=private,
+            confidential=confidential,
+            timeout=timeout,
+            wait=not no_wait,
+        )
 
     async def work() -> SubmissionResult | dict[str, str]:
         if target_.emulated and target_.emulator is not None and not no_wait:
             target_.emulator.scanning.set_durations(queued=0, running=0)
         try:
-            return await submit_and_wait(
-                file_path=file_path,
-                url=target if is_url else None,
-                credentials=target_.credentials,
-                private=private,
-                # A file is uploaded publicly only when asked for by name.
-                confidential=not is_url and not public,
-                timeout=timeout,
-                wait=not no_wait,
-            )
+            return await submit()
         except PublicUploadRefusedError as exc:
             return {"file": file_path or "", "sha256": exc.sha256, "status": "not_uploaded"}
 

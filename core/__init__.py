@@ -70,6 +70,7 @@ from ._expand import (
     level_request_bound,
     target_of,
 )
+from ._local_store import STATE_DIR_VARIABLE, DirectoryCheckpointStore, default_state_dir
 from ._migrate import (
     MAX_SCAN_BYTES,
     SCANNED_SUFFIXES,
@@ -163,6 +164,7 @@ __all__ = [
     "SCANNED_SUFFIXES",
     "SHORT_HASH_LENGTH",
     "SKIPPED_DIRECTORIES",
+    "STATE_DIR_VARIABLE",
     "V2_ENDPOINTS",
     "V2_FIELDS",
     "V2_QUOTA_STATUS",
@@ -172,6 +174,7 @@ __all__ = [
     "CheckpointStore",
     "CheckpointTooLargeError",
     "ClientSteps",
+    "DirectoryCheckpointStore",
     "Discovery",
     "EnrichedIndicator",
     "EnrichmentReport",
@@ -208,6 +211,7 @@ __all__ = [
     "decode_text",
     "defang",
     "defang_text",
+    "default_state_dir",
     "display_indicator",
     "download_sample",
     "enrich_chunk",
