@@ -6,12 +6,14 @@ The real client against the emulator on the fake clock; the checkpoint store in 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from prefect_virustotal.client import (
+    ContentChangedError,
     ForbiddenError,
     InvalidIndicatorError,
     InvalidParameterError,
@@ -21,6 +23,7 @@ from prefect_virustotal.client import (
 from prefect_virustotal.client.models import PrivateScanOptions, SubmissionOutcome
 from prefect_virustotal.core import (
     ClientSteps,
+    DirectoryCheckpointStore,
     MemoryCheckpointStore,
     WaitSettings,
     plan_submission,
@@ -31,6 +34,8 @@ from prefect_virustotal.core import (
 )
 from prefect_virustotal.emulator import Emulator, FakeClock
 from prefect_virustotal.emulator._scanning import EICAR
+from tests.conftest import PREMIUM_KEY
+from tests.transports import SwapOnLookup
 
 
 @pytest.fixture(autouse=True)
@@ -180,3 +185,29 @@ async def test_the_checkpoint_write_overlaps_the_first_poll(
     assert run.report is not None
     assert order.index("wait begins") < order.index("save submitted done")
     assert order[-1] == "save completed done"
+
+
+async def test_a_file_swapped_after_its_lookup_is_not_reported(
+    emulator: Emulator, clock: FakeClock, tmp_path: Path
+) -> None:
+    sample = tmp_path / "sample.bin"
+    sample.write_bytes(os.urandom(4096))
+    plan = plan_submission(file_path=sample, private=True)
+    swap = SwapOnLookup(emulator.transport(), sample, os.urandom(4096))
+    async with VirusTotalClient(PREMIUM_KEY, base_url=emulator.base_url, transport=swap, clock=clock) as vt:
+        with pytest.raises(ContentChangedError) as caught:
+            await run_submission(plan, _steps(vt), MemoryCheckpointStore())
+    assert caught.value.expected == plan.indicator
+
+
+async def test_the_local_store_keeps_checkpoints_across_processes(tmp_path: Path) -> None:
+    name = submission_checkpoint("url", "http://a.example/", False, None)
+    first = DirectoryCheckpointStore(tmp_path / "state")
+    assert await first.load(name) is None
+    await first.save(name, {"analysis_id": "u-1", "status": "submitted"})
+    again = DirectoryCheckpointStore(tmp_path / "state")  # a later command
+    assert await again.load(name) == {"analysis_id": "u-1", "status": "submitted"}
+    assert [p.name for p in (tmp_path / "state").iterdir()] == [f"{name}.json"]
+    assert (tmp_path / "state").stat().st_mode & 0o077 == 0
+    await again.clear(name)
+    assert await again.load(name) is None
