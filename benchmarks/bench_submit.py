@@ -32,7 +32,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="prefect-home-"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
-os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] = "ignore"
 # Many concurrent flow runs on one SQLite file: give a busy machine time instead of 503s.
 os.environ.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "60")
@@ -238,7 +238,9 @@ async def client_only(emulator: Emulator, block: VirusTotalCredentials, folder: 
 
 if __name__ == "__main__":
     with (
-        prefect_test_harness(server_startup_timeout=120),
+        prefect_test_harness(
+            server_startup_timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
+        ),
         temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
     ):
         asyncio.run(main())
