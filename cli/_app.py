@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Awaitable
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -259,11 +261,15 @@ def scan(
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
     fail_on: FailOnOption = None,
+    record: RecordOption = False,
 ) -> None:
     """Submit a file or a URL, wait for the analysis, print the verdict.
 
     A file VirusTotal does not know is uploaded only with --private or --public; a name
     without a scheme is a file, and one that does not exist is an error (nothing is sent).
+    With no Prefect API configured (and neither ``--block`` nor ``--record``) it runs the
+    submission directly, its checkpoint in a local folder (``$VT_STATE_DIR``); otherwise it
+    runs the ``submit_and_wait`` flow, which shows in the UI.
     """
     from prefect_virustotal.client import MAX_UPLOAD_SIZE, PublicUploadRefusedError
     from prefect_virustotal.core import regular_file
@@ -288,27 +294,63 @@ def scan(
             warn(f"{target} is a link to {real}; scanning {real}")
         file_path = str(real)
     target_ = resolve_target(block, emulator)
+    # A file is uploaded publicly only when asked for by name.
+    confidential = not is_url and not public
 
-    async def work() -> SubmissionResult | dict[str, str]:
+    async def at_once(vt: VirusTotalClient) -> SubmissionResult:
+        # The flow's own engine, without Prefect: the same plan, checks and checkpoint.
+        from prefect_virustotal.core import (
+            ClientSteps,
+            DirectoryCheckpointStore,
+            WaitSettings,
+            default_state_dir,
+            plan_submission,
+            run_submission,
+            submission_result,
+        )
+
+        plan = plan_submission(
+            file_path=file_path,
+            url=target if is_url else None,
+            private=private,
+            confidential=confidential,
+            timeout=timeout,
+        )
+        # One folder per API: an emulator's analysis ids mean nothing to VirusTotal.
+        api = hashlib.sha256(target_.base_url.encode()).hexdigest()[:12]
+        store = DirectoryCheckpointStore(default_state_dir() / "checkpoints" / api)
+        steps = ClientSteps(vt, WaitSettings(timeout=timeout))
+        return submission_result(await run_submission(plan, steps, store, wait=not no_wait))
+
+    async def as_flow(credentials: VirusTotalCredentials) -> SubmissionResult:
         from prefect_virustotal.flows import submit_and_wait
 
+        return await submit_and_wait(
+            file_path=file_path,
+            url=target if is_url else None,
+            private=private,
+            confidential=confidential,
+            timeout=timeout,
+            wait=not no_wait,
+            credentials=credentials,
+        )
+
+    async def refused_as_answer(work: Awaitable[SubmissionResult]) -> SubmissionResult | dict[str, str]:
         if target_.emulated and target_.emulator is not None and not no_wait:
             target_.emulator.scanning.set_durations(queued=0, running=0)
         try:
-            return await submit_and_wait(
-                file_path=file_path,
-                url=target if is_url else None,
-                credentials=target_.credentials,
-                private=private,
-                # A file is uploaded publicly only when asked for by name.
-                confidential=not is_url and not public,
-                timeout=timeout,
-                wait=not no_wait,
-            )
+            return await work
         except PublicUploadRefusedError as exc:
             return {"file": file_path or "", "sha256": exc.sha256, "status": "not_uploaded"}
 
-    outcome = run(target_, work)
+    outcome = run_command(
+        target_,
+        flow=lambda credentials: refused_as_answer(as_flow(credentials)),
+        direct=lambda vt: refused_as_answer(at_once(vt)),
+        record=record,
+        progress=not as_json,
+        label="waiting for the analysis",
+    )
     if isinstance(outcome, dict):
         refused = outcome
         emit(
