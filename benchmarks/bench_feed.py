@@ -92,13 +92,13 @@ def main() -> None:
     for n in (1_000, *args.n):
         peak, held, elapsed, report = held_by(partial(asyncio.run, measure(n, args.chunk_size)))
         results[n] = peak
-        del report.items[:]  # the next size is measured without this one's rows
         print(
             f"{n:>7,} indicators: peak +{peak:.2f} MB ({peak * 1e6 / n:,.0f} bytes per indicator), "
             f"result held +{held:.2f} MB ({held * 1e6 / n:,.0f} bytes per row), {elapsed:.1f} s, "
             f"{elapsed / n * 1e3:.2f} ms per indicator, {report.summary}",
             flush=True,
         )
+        del report.items[:]  # the next size is measured without this one's rows
     for n in args.n:
         ratio = results[n] / results[1_000]
         print(f"peak ratio {n:,} / 1,000: {ratio:.2f}x for {n / 1_000:.0f}x the indicators")

@@ -45,6 +45,10 @@ from ._safety import _RUN_WIDE_ERRORS, read_text_file, run_wide_failure
 INTERNAL_NOT_SENT = "internal, not sent"
 """The reason given for an internal address or name that was not looked up."""
 
+MAX_ARTIFACT_ROWS = 1000
+"""The most rows an enrichment artifact shows (the worst ones): a table of a 100,000-indicator
+feed is too big for a person to read and for the Prefect server to store."""
+
 DEFAULT_CHUNK_SIZE = 2000
 """Indicators per chunk of a large batch: one task run each, and the most reports held at once."""
 
@@ -318,6 +322,27 @@ class EnrichmentReport(BaseModel):
             }
             for item in (ordered if limit is None else ordered[: max(0, limit)])
         ]
+
+
+def artifact_rows(
+    report: EnrichmentReport, where: str, limit: int = MAX_ARTIFACT_ROWS
+) -> tuple[list[dict[str, str]], str]:
+    """The rows of an artifact table, the worst ``limit`` first, and a note on the rows left out.
+
+    When rows are left out, the table ends with a line saying how many and where the full
+    result is (``where``), and the note (for the artifact's description) says the same; else
+    the note is "".
+    """
+    rows = report.rows(limit)
+    left_out = len(report.items) - len(rows)
+    if not left_out:
+        return rows, ""
+    note = (
+        f"The table shows the worst {len(rows):,} of {len(report.items):,} indicators; "
+        f"{left_out:,} rows are left out. The full result is {where}."
+    )
+    rows.append(dict.fromkeys(rows[0], "") | {"indicator": f"… {left_out:,} more", "reason": note})
+    return rows, note
 
 
 def enrich_results(

@@ -11,6 +11,7 @@ from prefect_virustotal.core import (
     DEFAULT_CHUNK_SIZE,
     EnrichmentReport,
     artifact_key,
+    artifact_rows,
     chunk_progress,
     display_indicator,
     enrich_in_chunks,
@@ -66,7 +67,9 @@ async def enrich_iocs(
 
     Returns:
         One enriched item per indicator, in input order, and whether the data is emulated
-        (the items carry their assessment, not the full report object).
+        (the items are flat rows: verdict, ratio, reason, link, not the full report object).
+        This is the full result: the table artifact shows the worst
+        ``core.MAX_ARTIFACT_ROWS`` rows and says how many it left out.
 
     Example:
         ```python
@@ -104,11 +107,15 @@ async def enrich_iocs(
     shown = escape_control(case) if case else display_indicator(None, wanted[0]) + more
     counts = verdict_counts(report.summary)
     description = f"VirusTotal enrichment of {shown}: {len(report.items)} indicator(s), {counts}."
+    # A feed's table shows its worst rows only; the rest are in the return value.
+    rows, left_out = artifact_rows(
+        report, "this flow run's return value, or `prefect-virustotal lookup --json` on the command line"
+    )
+    if left_out:
+        description = f"{description}\n\n{left_out}"
     if report.emulated:
         description = f"{description}\n\n**{EMULATED_BANNER}**"
         logger.warning(EMULATED_BANNER)
-    await acreate_table_artifact(
-        key=artifact_key("enrichment", subject), table=report.rows(), description=description
-    )
+    await acreate_table_artifact(key=artifact_key("enrichment", subject), table=rows, description=description)
     logger.info("enriched %d indicators: %s", len(report.items), report.summary)
     return report
