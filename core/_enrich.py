@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, computed_field, model_validator
 from pydantic.dataclasses import dataclass
 
 from prefect_virustotal.client import (
@@ -40,14 +40,15 @@ from prefect_virustotal.client import (
 from prefect_virustotal.client.models import LookupResult, LookupStatus, VTObject
 
 from ._display import defang_text, display_indicator, verdict_rank, vt_link
-from ._safety import _RUN_WIDE_ERRORS, read_text_file, run_wide_failure
+from ._safety import _RUN_WIDE_ERRORS, read_text_lines, run_wide_failure
 
 INTERNAL_NOT_SENT = "internal, not sent"
 """The reason given for an internal address or name that was not looked up."""
 
-MAX_ARTIFACT_ROWS = 1000
-"""The most rows an enrichment artifact shows (the worst ones): a table of a 100,000-indicator
-feed is too big for a person to read and for the Prefect server to store."""
+MAX_TABLE_ROWS = 1000
+"""The most rows an enrichment table shows, the worst ones (the artifact, the terminal): a
+table of a 100,000-indicator feed is too big for a person to read and for the Prefect server
+to store. The full result is the flow's return value, or ``--json``."""
 
 DEFAULT_CHUNK_SIZE = 2000
 """Indicators per chunk of a large batch: one task run each, and the most reports held at once."""
@@ -109,16 +110,26 @@ def gather_indicators(
     """The indicators to look up, without URL credentials, and each URL that had some (masked).
 
     The list comes first, then what free text and a file (one per line, or free text; read
-    with ``read_text_file``) add, refanged, without repeats.
+    line by line with ``read_text_lines``, at most ``MAX_FEED_BYTES``) add, refanged, without
+    repeats. A feed is never held whole: only its indicators are kept.
     """
     wanted, masked = redact_all(indicators or [])
-    if path:
-        text = "\n".join(t for t in (text, read_text_file(path, "indicator file")) if t)
+    known = set(wanted)
+
+    def add(piece: str) -> None:
+        if "@" in piece:  # credentials need one; most lines of a feed have none
+            piece, masked_here = redact_url_credentials(piece)
+            masked.extend(masked_here)
+        for found in extract_indicators(piece):
+            if found.value not in known:
+                known.add(found.value)
+                wanted.append(found.value)
+
     if text:
-        text, masked_in_text = redact_url_credentials(text)
-        masked += masked_in_text
-        known = set(wanted)
-        wanted += [found.value for found in extract_indicators(text) if found.value not in known]
+        add(text)
+    if path:
+        for line in read_text_lines(path, "indicator file"):
+            add(line)
     return wanted, masked
 
 
@@ -290,6 +301,9 @@ def _request_id(indicator: str) -> str | None:
         return None
 
 
+_ROW_JSON = TypeAdapter(EnrichedIndicator)
+
+
 class EnrichmentReport(BaseModel):
     """Indicators with their explained verdicts (what ``enrich_iocs`` returns), one flat row each."""
 
@@ -325,7 +339,7 @@ class EnrichmentReport(BaseModel):
 
 
 def artifact_rows(
-    report: EnrichmentReport, where: str, limit: int = MAX_ARTIFACT_ROWS
+    report: EnrichmentReport, where: str, limit: int = MAX_TABLE_ROWS
 ) -> tuple[list[dict[str, str]], str]:
     """The rows of an artifact table, the worst ``limit`` first, and a note on the rows left out.
 
@@ -343,6 +357,18 @@ def artifact_rows(
     )
     rows.append(dict.fromkeys(rows[0], "") | {"indicator": f"… {left_out:,} more", "reason": note})
     return rows, note
+
+
+def report_json(report: EnrichmentReport) -> Iterator[str]:
+    """``report.model_dump_json()`` in pieces, one row at a time, one row a line.
+
+    What ``lookup --json`` writes for a feed: 100,000 rows are never one JSON document in
+    memory (nor a dict per row), only the row being written.
+    """
+    yield '{"items": ['
+    for index, item in enumerate(report.items):
+        yield ("," if index else "") + "\n" + _ROW_JSON.dump_json(item).decode()
+    yield f'\n], "emulated": {"true" if report.emulated else "false"}}}'
 
 
 def enrich_results(

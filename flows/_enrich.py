@@ -69,7 +69,7 @@ async def enrich_iocs(
         One enriched item per indicator, in input order, and whether the data is emulated
         (the items are flat rows: verdict, ratio, reason, link, not the full report object).
         This is the full result: the table artifact shows the worst
-        ``core.MAX_ARTIFACT_ROWS`` rows and says how many it left out.
+        ``core.MAX_TABLE_ROWS`` rows and says how many it left out.
 
     Example:
         ```python

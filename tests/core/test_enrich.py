@@ -162,7 +162,7 @@ async def test_rows_keep_the_json_of_a_lookup_and_an_assessment(
 
 
 def test_an_artifact_shows_the_worst_rows_and_says_how_many_were_left_out() -> None:
-    from prefect_virustotal.core import MAX_ARTIFACT_ROWS, artifact_rows
+    from prefect_virustotal.core import MAX_TABLE_ROWS, artifact_rows
 
     results = [*_not_found(30), LookupResult(indicator="nope", status=LookupStatus.INVALID, error="bad")]
     results.insert(
@@ -175,4 +175,4 @@ def test_an_artifact_shows_the_worst_rows_and_says_how_many_were_left_out() -> N
     assert note == rows[-1]["reason"]
     assert "worst 10 of 32" in note and "22 rows are left out" in note and "the return value" in note
     assert artifact_rows(report, "the return value") == (report.rows(), "")
-    assert MAX_ARTIFACT_ROWS == 1000
+    assert MAX_TABLE_ROWS == 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -92,3 +93,22 @@ async def test_a_feed_is_enriched_chunk_by_chunk_with_the_rows_of_one_batch(
     # Rows keep what the report shows, not the report object.
     assert all(item.lookup.report is None for item in chunked.items)
     assert chunked.summary == whole.summary and chunked.summary["malicious"] >= 10
+
+
+async def test_the_artifact_of_a_large_feed_shows_its_worst_rows_and_what_was_left_out(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
+    from prefect_virustotal.core import MAX_TABLE_ROWS
+
+    bad = [mounted.world.pick("file", nature="malicious", index=i) for i in range(3)]
+    # Invalid lines cost no request: a feed longer than the table for the price of 3 lookups.
+    feed = [f"not-an-indicator-{i}" for i in range(MAX_TABLE_ROWS + 50)] + bad
+    report = await enrich_iocs(indicators=feed, credentials=credentials, case="big feed")
+    assert len(report.items) == len(feed)  # the return value is the full result
+    table: Any = await latest_artifact("virustotal-enrichment-big-feed")
+    rows = json.loads(str(table.data))
+    assert len(rows) == MAX_TABLE_ROWS + 1
+    assert [row["verdict"] for row in rows[:3]] == ["malicious"] * 3
+    assert rows[-1]["indicator"] == "… 53 more"
+    assert "53 rows are left out" in rows[-1]["reason"] and "return value" in rows[-1]["reason"]
+    assert "53 rows are left out" in (table.description or "")
