@@ -6,7 +6,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import VerdictPolicy
+from prefect_virustotal.client import VerdictPolicy, redact_all
 from prefect_virustotal.core import (
     DEFAULT_CHUNK_SIZE,
     EnrichmentReport,
@@ -20,6 +20,13 @@ from prefect_virustotal.core import (
     verdict_counts,
 )
 from prefect_virustotal.tasks import check_daily_budget, enrich_indicator_chunk
+
+
+def _credentials_in(indicators: list[str] | None, text: str | None) -> bool:
+    """Whether the flow-run parameters held a URL with credentials (``@`` first: it is cheap)."""
+    candidates = [value for value in (*(indicators or []), text or "") if "@" in value]
+    return bool(candidates) and bool(redact_all(candidates)[1])
+
 
 EMULATED_BANNER = "EMULATED DATA: these results come from the prefect-virustotal emulator and are fiction."
 
@@ -45,7 +52,9 @@ async def enrich_iocs(
     request failed with the same authentication, quota or connection error: then the run
     fails with it. Internal addresses and names are not sent (a row "internal, not sent");
     credentials in URLs are removed before anything else (with a warning naming the URL
-    masked).
+    masked). Prefect stores ``indicators`` and ``text`` as flow-run parameters before the
+    flow runs: remove URL credentials before the call (``client.redact_all``, as the command
+    line does), or pass a file with ``path``, whose content is never a parameter.
 
     Args:
         indicators: indicators, one per item (any kind, defanged is fine).
@@ -58,9 +67,9 @@ async def enrich_iocs(
             and internal names (``.local``, ``.internal``, ``.lan``, ``.corp``,
             ``.home.arpa``) up too; by default they are skipped.
         own_domains: the organisation's own domains, skipped like internal names.
-        path: a file of indicators (one per line, or free text) read by the flow: a feed
-            too large for a flow-run parameter is passed by path (UTF-8 or UTF-16, at most
-            ``core.MAX_TEXT_INPUT_BYTES``).
+        path: a file of indicators (one per line, or free text) read by the flow line by
+            line: a feed too large for a flow-run parameter is passed by path (UTF-8 or
+            UTF-16, at most ``core.MAX_FEED_BYTES``, 256 MiB).
         chunk_size: indicators per task run: a large feed is looked up chunk by chunk, and
             its rows keep the verdict, ratio, reason and link, not the full reports, so memory
             stays bounded (100,000 indicators are 50 task runs by default).
@@ -82,6 +91,13 @@ async def enrich_iocs(
     wanted, masked = gather_indicators(indicators, text, path)
     for url in masked:
         logger.warning("removed credentials from %s: they are not sent", url)
+    if masked and _credentials_in(indicators, text):
+        # Prefect stored this run's parameters as given, before the flow could remove anything.
+        logger.warning(
+            "URLs with credentials were passed as flow-run parameters (indicators/text): Prefect "
+            "keeps a run's parameters as given. Remove them before calling the flow (the command "
+            "line does), or pass the indicators in a file (path=), whose content is no parameter"
+        )
     if not wanted:
         logger.warning("no indicators given or found in the text")
         return EnrichmentReport()
