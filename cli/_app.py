@@ -237,7 +237,7 @@ def lookup(
         sys.stdout.write("}\n")
     else:
         emit(report, as_json=False, emulated=report.emulated, render=render)
-    statuses = {item.lookup.status.value for item in report.items}
+    statuses = {item.status.value for item in report.items}
     if statuses == {"invalid"}:
         raise typer.Exit(int(ExitCode.BAD_INPUT))
     if statuses and statuses <= {"error", "quota_limited", "invalid"}:
