@@ -98,16 +98,22 @@ async def test_a_partial_level_is_returned_but_never_cached(mounted: Emulator) -
 # 5. Failure reported as failure --------------------------------------------------------------
 
 
-def test_a_retrohunt_aborted_at_its_deadline_exits_4(tmp_path: Path) -> None:
+def test_a_retrohunt_aborted_at_its_deadline_exits_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     from typer.testing import CliRunner
 
+    from prefect_virustotal import emulator
     from prefect_virustotal.cli import ExitCode, app
 
     rules = tmp_path / "rules.yar"
     rules.write_text('rule kaixcor { strings: $a = "KAIXCOR-" condition: $a }')
-    # The rehearsal's job runs 2 s; a deadline of 1 s aborts it.
+    # The rehearsal's emulated job runs 10 minutes here (2 s by default: a loaded machine could
+    # see it finish before the deadline); a deadline of 1 s aborts it.
+    durations = emulator.RetrohuntDurations
+    monkeypatch.setattr(
+        emulator, "RetrohuntDurations", lambda **_: durations(queued=0, starting=0, running=600, aborting=1)
+    )
     result = CliRunner().invoke(
         app, ["retrohunt", str(rules), "--deadline", "1", "--poll-interval", "1", "--emulator", "--json"]
     )
