@@ -83,7 +83,7 @@ async def test_a_partial_level_is_returned_but_never_cached(mounted: Emulator) -
     )
     partial = await expand_iocs([ok, broken], credentials=block, max_depth=0, request_budget=10)
     assert not partial.levels[0].cached
-    assert [(gap.node, gap.reason) for gap in partial.unexpanded] == [(broken, "error")]
+    assert [(gap.node, gap.reason) for gap in partial.unexpanded] == [(f"domain:{broken}", "error")]
     mounted.faults.remove(fault)
     sent = mounted.count()
 
