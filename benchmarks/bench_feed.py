@@ -7,21 +7,35 @@ so the peak should be set by one chunk plus the slim rows, not by N reports.
 The emulator runs in process (``httpx.ASGITransport``), with a premium key and no pacing; the
 feed is mostly unknown hashes and domains, with one known domain in 50. Peak Python memory is
 measured with tracemalloc (which slows everything about 2x), from after the emulator and the
-feed are built; the figure printed is the ratio of the two peaks, and wall time per indicator.
+feed are built; the figures printed are each peak (and per indicator), what the result still
+holds once the run is over (per row: the rows' own cost, the feed's strings aside), the ratio
+of the two peaks, and wall time per indicator.
 
-Run: ``.venv/bin/python benchmarks/bench_feed.py [N] [--chunk-size SIZE]`` (N defaults to
-100,000; the baseline is 1,000).
+Run: ``.venv/bin/python benchmarks/bench_feed.py [N ...] [--chunk-size SIZE] [--offline]`` (N
+defaults to 100,000; the baseline, 1,000, is measured first in the same run). ``--offline``
+answers every lookup "not found" without the emulator: the rows and the chunking alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import time
 import tracemalloc
+from collections.abc import Awaitable, Callable
+from functools import partial
 
-from prefect_virustotal.client import VirusTotalClient
-from prefect_virustotal.core import DEFAULT_CHUNK_SIZE, EnrichmentReport, enrich_chunk, enrich_in_chunks
+from prefect_virustotal.client import VirusTotalClient, parse_indicator
+from prefect_virustotal.client.models import LookupResult, LookupStatus
+from prefect_virustotal.core import (
+    DEFAULT_CHUNK_SIZE,
+    EnrichmentReport,
+    enrich_chunk,
+    enrich_in_chunks,
+    enrich_results,
+    vt_link,
+)
 from prefect_virustotal.emulator import Emulator
 
 KEY = "bench-feed-key"
@@ -42,7 +56,7 @@ def feed(emulator: Emulator, n: int) -> list[str]:
 
 
 async def measure(n: int, chunk_size: int) -> tuple[float, float, EnrichmentReport]:
-    """(peak MB, seconds) of enriching ``n`` indicators."""
+    """(peak MB, seconds, the result) of enriching ``n`` indicators; tracemalloc is running."""
     emulator = Emulator(seed=0)
     emulator.add_key(KEY, tier="premium", per_minute=10**9, per_day=10**9, per_month=10**9)
     indicators = feed(emulator, n)
@@ -53,33 +67,87 @@ async def measure(n: int, chunk_size: int) -> tuple[float, float, EnrichmentRepo
 
         # Warm-up (imports, the emulator's world and indexes), not measured.
         await enrich_in_chunks(enrich, indicators[:50], chunk_size=chunk_size)
-        tracemalloc.start()
-        tracemalloc.reset_peak()
-        base, _ = tracemalloc.get_traced_memory()
-        start = time.perf_counter()
-        report = await enrich_in_chunks(enrich, indicators, chunk_size=chunk_size)
-        elapsed = time.perf_counter() - start
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        peak, elapsed, report = await timed(enrich_in_chunks(enrich, indicators, chunk_size=chunk_size))
     assert len(report.items) == n
+    return peak, elapsed, report
+
+
+async def timed(run: Awaitable[EnrichmentReport]) -> tuple[float, float, EnrichmentReport]:
+    """(peak MB above the memory held before, seconds, the result) of awaiting ``run``."""
+    tracemalloc.reset_peak()
+    base, _ = tracemalloc.get_traced_memory()
+    start = time.perf_counter()
+    report = await run
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
     return (peak - base) / 1e6, elapsed, report
+
+
+def not_found(raw: str) -> LookupResult:
+    """The row a lookup of ``raw`` gives when VirusTotal has no record (what most of a feed is)."""
+    indicator = parse_indicator(raw)
+    page = indicator.value if indicator.kind == "url" else indicator.id
+    return LookupResult(
+        indicator=raw,
+        kind=indicator.kind,
+        id=indicator.id,
+        status=LookupStatus.NOT_FOUND,
+        error="VirusTotal has no record of it",
+        link=vt_link(indicator.kind, page),
+    )
+
+
+async def measure_offline(n: int, chunk_size: int) -> tuple[float, float, EnrichmentReport]:
+    """Like ``measure``, with every lookup answered "not found" without a request: the rows and
+    the chunking alone, in seconds rather than the emulator's minutes (a loaded machine)."""
+    indicators = feed(Emulator(seed=0), n)
+
+    async def enrich(chunk: list[str]) -> EnrichmentReport:
+        return enrich_results([not_found(raw) for raw in chunk], keep_reports=False)
+
+    return await timed(enrich_in_chunks(enrich, indicators, chunk_size=chunk_size))
+
+
+def held_by(
+    run: Callable[[], tuple[float, float, EnrichmentReport]],
+) -> tuple[float, float, float, EnrichmentReport]:
+    """(peak MB, MB the result still holds once the run is over, seconds, the result) of ``run``:
+    the rows and their strings, the emulator and the client gone."""
+    gc.collect()
+    tracemalloc.start()
+    before, _ = tracemalloc.get_traced_memory()
+    peak, elapsed, report = run()
+    gc.collect()
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak, (held - before) / 1e6, elapsed, report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("n", type=int, nargs="?", default=100_000)
+    parser.add_argument("n", type=int, nargs="*", default=[100_000], help="feed sizes to measure")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="no emulator: every lookup answered 'not found' without a request (rows and chunks only)",
+    )
     args = parser.parse_args()
     results = {}
-    for n in (1_000, args.n):
-        peak, elapsed, report = asyncio.run(measure(n, args.chunk_size))
+    for n in (1_000, *args.n):
+        how = measure_offline if args.offline else measure
+        peak, held, elapsed, report = held_by(partial(asyncio.run, how(n, args.chunk_size)))
         results[n] = peak
         print(
-            f"{n:>7,} indicators: peak +{peak:.2f} MB, {elapsed:.1f} s, "
-            f"{elapsed / n * 1e3:.2f} ms per indicator, {report.summary}"
+            f"{n:>7,} indicators: peak +{peak:.2f} MB ({peak * 1e6 / n:,.0f} bytes per indicator), "
+            f"result held +{held:.2f} MB ({held * 1e6 / n:,.0f} bytes per row), {elapsed:.1f} s, "
+            f"{elapsed / n * 1e3:.2f} ms per indicator, {report.summary}",
+            flush=True,
         )
-    ratio = results[args.n] / results[1_000]
-    print(f"peak ratio {args.n:,} / 1,000: {ratio:.2f}x for {args.n / 1_000:.0f}x the indicators")
+        del report.items[:]  # the next size is measured without this one's rows
+    for n in args.n:
+        ratio = results[n] / results[1_000]
+        print(f"peak ratio {n:,} / 1,000: {ratio:.2f}x for {n / 1_000:.0f}x the indicators")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Awaitable
 from enum import Enum
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.table import Table
 from prefect_virustotal.client import InvalidParameterError, VirusTotalClient
 from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
 from prefect_virustotal.core import (
+    MAX_TABLE_ROWS,
     CollectionSyncReport,
     EnrichmentReport,
     chunk_progress,
@@ -23,6 +25,8 @@ from prefect_virustotal.core import (
     enrich_chunk,
     enrich_in_chunks,
     gather_indicators,
+    read_text_lines,
+    report_json,
 )
 
 from ._common import (
@@ -153,7 +157,9 @@ def lookup(
     feed: Annotated[
         Path | None,
         typer.Option(
-            "--file", help="A file of indicators (one per line, or free text), passed to the flow by path."
+            "--file",
+            help="A file of indicators (one per line, or free text; at most 256 MiB, read line by "
+            "line), passed to the flow by path. The table shows the worst 1,000 rows; --json all.",
         ),
     ] = None,
     block: BlockOption = None,
@@ -174,9 +180,13 @@ def lookup(
         fail(ExitCode.BAD_INPUT, "give indicators, or --file FEED")
     iocs = scrub_credentials(iocs or [])
     if feed is not None:
-        # Checked here (special files, size, encoding, credentials warned of); the flow reads it
-        # again by path, so the feed never becomes a flow-run parameter.
-        scrub_credentials([read_input(feed, "indicator file")])
+        # Checked here line by line (special files, size, encoding, credentials warned of); the
+        # flow reads it again by path, so the feed never becomes a flow-run parameter.
+        try:
+            for line in read_text_lines(feed, "indicator file"):
+                scrub_credentials([line])
+        except InvalidParameterError as exc:
+            fail(ExitCode.BAD_INPUT, str(exc))
     target = resolve_target(block, emulator)
     path = str(feed) if feed is not None else None
 
@@ -220,10 +230,24 @@ def lookup(
         )
 
     def render() -> None:
-        console.print(_verdict_table(report.rows(), ["indicator", "verdict", "reason", "detections", "type"]))
+        # The worst rows of a feed; every row is in --json.
+        rows = report.rows(MAX_TABLE_ROWS)
+        console.print(_verdict_table(rows, ["indicator", "verdict", "reason", "detections", "type"]))
+        if len(rows) < len(report.items):
+            console.print(
+                f"… {len(report.items) - len(rows):,} more rows left out (the worst {len(rows):,} of "
+                f"{len(report.items):,} are shown); --json prints every row.",
+                markup=False,
+            )
 
-    emit(report.model_dump(mode="json"), as_json=as_json, emulated=report.emulated, render=render)
-    statuses = {item.lookup.status.value for item in report.items}
+    if as_json:
+        # Row by row: a feed's 100,000 rows are never one document (or a dict each) in memory.
+        sys.stdout.write(f'{{"emulated": {"true" if report.emulated else "false"}, "result": ')
+        sys.stdout.writelines(report_json(report))
+        sys.stdout.write("}\n")
+    else:
+        emit(report, as_json=False, emulated=report.emulated, render=render)
+    statuses = {item.status.value for item in report.items}
     if statuses == {"invalid"}:
         raise typer.Exit(int(ExitCode.BAD_INPUT))
     if statuses and statuses <= {"error", "quota_limited", "invalid"}:

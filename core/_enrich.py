@@ -13,8 +13,10 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
+from typing import Any
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, computed_field, model_validator
+from pydantic.dataclasses import dataclass
 
 from prefect_virustotal.client import (
     APIConnectionError,
@@ -24,6 +26,7 @@ from prefect_virustotal.client import (
     NotFoundError,
     QuotaExceededError,
     RequestBudgetExceededError,
+    Verdict,
     VerdictPolicy,
     VirusTotalClient,
     assess_object,
@@ -34,13 +37,18 @@ from prefect_virustotal.client import (
     redact_all,
     redact_url_credentials,
 )
-from prefect_virustotal.client.models import LookupResult, LookupStatus
+from prefect_virustotal.client.models import LookupResult, LookupStatus, VTObject
 
 from ._display import defang_text, display_indicator, verdict_rank, vt_link
-from ._safety import _RUN_WIDE_ERRORS, read_text_file, run_wide_failure
+from ._safety import _RUN_WIDE_ERRORS, read_text_lines, run_wide_failure
 
 INTERNAL_NOT_SENT = "internal, not sent"
 """The reason given for an internal address or name that was not looked up."""
+
+MAX_TABLE_ROWS = 1000
+"""The most rows an enrichment table shows, the worst ones (the artifact, the terminal): a
+table of a 100,000-indicator feed is too big for a person to read and for the Prefect server
+to store. The full result is the flow's return value, or ``--json``."""
 
 DEFAULT_CHUNK_SIZE = 2000
 """Indicators per chunk of a large batch: one task run each, and the most reports held at once."""
@@ -102,16 +110,26 @@ def gather_indicators(
     """The indicators to look up, without URL credentials, and each URL that had some (masked).
 
     The list comes first, then what free text and a file (one per line, or free text; read
-    with ``read_text_file``) add, refanged, without repeats.
+    line by line with ``read_text_lines``, at most ``MAX_FEED_BYTES``) add, refanged, without
+    repeats. A feed is never held whole: only its indicators are kept.
     """
     wanted, masked = redact_all(indicators or [])
-    if path:
-        text = "\n".join(t for t in (text, read_text_file(path, "indicator file")) if t)
+    known = set(wanted)
+
+    def add(piece: str) -> None:
+        if "@" in piece:  # credentials need one; most lines of a feed have none
+            piece, masked_here = redact_url_credentials(piece)
+            masked.extend(masked_here)
+        for found in extract_indicators(piece):
+            if found.value not in known:
+                known.add(found.value)
+                wanted.append(found.value)
+
     if text:
-        text, masked_in_text = redact_url_credentials(text)
-        masked += masked_in_text
-        known = set(wanted)
-        wanted += [found.value for found in extract_indicators(text) if found.value not in known]
+        add(text)
+    if path:
+        for line in read_text_lines(path, "indicator file"):
+            add(line)
     return wanted, masked
 
 
@@ -162,23 +180,132 @@ async def lookup_many(
     return results
 
 
-class EnrichedIndicator(BaseModel):
-    """One indicator: what the lookup found and the verdict the policy gives."""
+@dataclass(slots=True, frozen=True, config=ConfigDict(revalidate_instances="never"))
+class EnrichedIndicator:
+    """One indicator: what the lookup found and the verdict the policy gives, as a flat row.
 
-    lookup: LookupResult
-    assessment: Assessment | None = None
+    A row holds what a person and the artifact read (the indicator, its kind, the lookup
+    status, the verdict with its reason and ratio, the link, the error), not the report: about
+    130 bytes plus its strings, so that 100,000 rows fit in a few tens of MB. ``lookup`` and
+    ``assessment`` give the same row as the client's ``LookupResult`` and ``Assessment``
+    (built when read), and are what ``--json`` and ``model_dump`` show, as before.
+
+    Attributes:
+        indicator: the input as given (never with URL credentials).
+        status: found, not_found, invalid, skipped, quota_limited or error.
+        verdict: the verdict when found, ``unknown`` when VirusTotal has no record, else the
+            status (``invalid``, ``error``...).
+        kind: file, url, domain or ip_address; None when the input is invalid.
+        reason: why: the assessment's reason when found, else the lookup's error ("" if none).
+        link: the indicator's page on virustotal.com.
+        error: the lookup's short error text (statuses other than found).
+        malicious: engines that flagged it malicious (found rows).
+        suspicious: engines that flagged it suspicious (found rows).
+        engines: engines that gave a result (found rows).
+        emulated: the answer came from the pack's emulator: it is fiction.
+        report: the full report, only when ``enrich_results(keep_reports=True)`` kept it.
+    """
+
+    indicator: str = Field(exclude=True)
+    status: LookupStatus = Field(exclude=True)
+    verdict: str = Field()
+    kind: str | None = Field(default=None, exclude=True)
+    reason: str = Field(default="", exclude=True)
+    link: str | None = Field(default=None, exclude=True)
+    error: str | None = Field(default=None, exclude=True)
+    malicious: int = Field(default=0, exclude=True)
+    suspicious: int = Field(default=0, exclude=True)
+    engines: int = Field(default=0, exclude=True)
+    emulated: bool = Field(default=False, exclude=True)
+    report: VTObject[Any] | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_nested(cls, data: Any) -> Any:
+        """Read the nested shape ``model_dump`` writes (``lookup``, ``assessment``, ``verdict``)."""
+        if isinstance(data, dict) and "lookup" in data:
+            return _flat_fields(
+                LookupResult.model_validate(data["lookup"]),
+                Assessment.model_validate(data["assessment"]) if data.get("assessment") else None,
+            )
+        return data
+
+    @classmethod
+    def of(cls, lookup: LookupResult, assessment: Assessment | None = None) -> EnrichedIndicator:
+        """The row of a lookup result and its assessment (the report is kept if the result has it)."""
+        return cls(**_flat_fields(lookup, assessment))
+
+    @property
+    def ratio(self) -> str:
+        """``malicious/engines`` when found (e.g. ``12/70``), else ``-``."""
+        return f"{self.malicious}/{self.engines}" if self.status == LookupStatus.FOUND else "-"
 
     @computed_field  # type: ignore[prop-decorator]
     @property
-    def verdict(self) -> str:
-        """The verdict, or the lookup status when there is no report (in ``--json`` as a flat field)."""
-        if self.assessment is not None:
-            return self.assessment.verdict.value
-        return "unknown" if self.lookup.status == LookupStatus.NOT_FOUND else self.lookup.status.value
+    def lookup(self) -> LookupResult:
+        """The row as the client's ``LookupResult`` (its ``report`` is None unless kept)."""
+        return LookupResult(
+            indicator=self.indicator,
+            kind=self.kind,
+            id=_request_id(self.indicator) if self.kind else None,
+            status=self.status,
+            report=self.report,
+            error=self.error,
+            link=self.link,
+            emulated=self.emulated,
+        )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def assessment(self) -> Assessment | None:
+        """The verdict and its reason when the indicator was found, else None."""
+        if self.status != LookupStatus.FOUND:
+            return None
+        return Assessment(
+            verdict=Verdict(self.verdict),
+            reason=self.reason,
+            malicious=self.malicious,
+            suspicious=self.suspicious,
+            engines=self.engines,
+        )
+
+
+def _flat_fields(lookup: LookupResult, assessment: Assessment | None) -> dict[str, Any]:
+    """The fields of an ``EnrichedIndicator`` from a lookup result and its assessment."""
+    if assessment is not None:
+        verdict, reason = assessment.verdict.value, assessment.reason
+    else:
+        verdict = "unknown" if lookup.status == LookupStatus.NOT_FOUND else lookup.status.value
+        reason = lookup.error or ""
+    return {
+        "indicator": lookup.indicator,
+        "kind": lookup.kind,
+        "status": lookup.status,
+        "verdict": verdict,
+        "reason": reason,
+        "link": lookup.link,
+        "error": lookup.error,
+        "malicious": assessment.malicious if assessment else 0,
+        "suspicious": assessment.suspicious if assessment else 0,
+        "engines": assessment.engines if assessment else 0,
+        "emulated": lookup.emulated,
+        "report": lookup.report,
+    }
+
+
+def _request_id(indicator: str) -> str | None:
+    """The identifier a lookup of ``indicator`` used (derived again: rows do not keep it)."""
+    try:
+        return parse_indicator(indicator).id
+    except InvalidIndicatorError:
+        return None
+
+
+_ROW_JSON = TypeAdapter(EnrichedIndicator)
 
 
 class EnrichmentReport(BaseModel):
-    """Indicators with their reports and explained verdicts (what ``enrich_iocs`` returns)."""
+    """Indicators with their explained verdicts (what ``enrich_iocs`` returns), one flat row each."""
 
     items: list[EnrichedIndicator] = Field(default_factory=list)
     emulated: bool = False
@@ -188,25 +315,60 @@ class EnrichmentReport(BaseModel):
         """How many indicators got each verdict or status."""
         return dict(Counter(item.verdict for item in self.items))
 
-    def rows(self) -> list[dict[str, str]]:
+    def rows(self, limit: int | None = None) -> list[dict[str, str]]:
         """One table row per indicator, worst verdict first, in the order an analyst reads.
 
         Indicators are shown defanged (hashes shortened); the only link is to VirusTotal's page.
+
+        Args:
+            limit: at most this many rows, the worst ones (an artifact of a 100,000-indicator
+                feed shows its worst rows; the caller says how many were left out).
         """
-        rows = []
-        for item in sorted(self.items, key=lambda i: verdict_rank(i.verdict)):
-            found = item.assessment
-            rows.append(
-                {
-                    "indicator": display_indicator(item.lookup.kind, item.lookup.indicator),
-                    "verdict": item.verdict,
-                    "reason": defang_text(found.reason if found else (item.lookup.error or "")),
-                    "detections": found.ratio if found else "-",
-                    "type": item.lookup.kind or "-",
-                    "link": item.lookup.link or "",
-                }
-            )
-        return rows
+        ordered = sorted(self.items, key=lambda i: verdict_rank(i.verdict))
+        return [
+            {
+                "indicator": display_indicator(item.kind, item.indicator),
+                "verdict": item.verdict,
+                "reason": defang_text(item.reason),
+                "detections": item.ratio,
+                "type": item.kind or "-",
+                "link": item.link or "",
+            }
+            for item in (ordered if limit is None else ordered[: max(0, limit)])
+        ]
+
+
+def artifact_rows(
+    report: EnrichmentReport, where: str, limit: int = MAX_TABLE_ROWS
+) -> tuple[list[dict[str, str]], str]:
+    """The rows of an artifact table, the worst ``limit`` first, and a note on the rows left out.
+
+    When rows are left out, the table ends with a line saying how many and where the full
+    result is (``where``), and the note (for the artifact's description) says the same; else
+    the note is "".
+    """
+    rows = report.rows(limit)
+    left_out = len(report.items) - len(rows)
+    if not left_out:
+        return rows, ""
+    note = (
+        f"The table shows the worst {len(rows):,} of {len(report.items):,} indicators; "
+        f"{left_out:,} rows are left out. The full result is {where}."
+    )
+    rows.append(dict.fromkeys(rows[0], "") | {"indicator": f"… {left_out:,} more", "reason": note})
+    return rows, note
+
+
+def report_json(report: EnrichmentReport) -> Iterator[str]:
+    """``report.model_dump_json()`` in pieces, one row at a time, one row a line.
+
+    What ``lookup --json`` writes for a feed: 100,000 rows are never one JSON document in
+    memory (nor a dict per row), only the row being written.
+    """
+    yield '{"items": ['
+    for index, item in enumerate(report.items):
+        yield ("," if index else "") + "\n" + _ROW_JSON.dump_json(item).decode()
+    yield f'\n], "emulated": {"true" if report.emulated else "false"}}}'
 
 
 def enrich_results(
@@ -219,18 +381,18 @@ def enrich_results(
     100,000 indicators be enriched in bounded memory.
     """
     policy = policy or VerdictPolicy()
-    return EnrichmentReport(
-        items=[
-            EnrichedIndicator(
-                lookup=result if keep_reports else result.model_copy(update={"report": None}),
-                assessment=assess_object(result.report, policy)
-                if result.status == LookupStatus.FOUND and result.report is not None
-                else None,
-            )
-            for result in results
-        ],
-        emulated=any(result.emulated for result in results),
-    )
+    items = []
+    for result in results:
+        assessment = (
+            assess_object(result.report, policy)
+            if result.status == LookupStatus.FOUND and result.report is not None
+            else None
+        )
+        row = _flat_fields(result, assessment)
+        if not keep_reports:
+            row["report"] = None
+        items.append(EnrichedIndicator(**row))
+    return EnrichmentReport(items=items, emulated=any(result.emulated for result in results))
 
 
 def chunked(items: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -266,7 +428,11 @@ def _stopped_rows(indicators: Sequence[str], error: BaseException) -> list[Enric
     reason = f"not looked up: the run stopped on {type(error).__name__}: {error}"
     return [
         EnrichedIndicator(
-            lookup=LookupResult(indicator=redact_url_credentials(raw)[0], status=status, error=reason)
+            indicator=redact_url_credentials(raw)[0],
+            status=status,
+            verdict=status.value,
+            reason=reason,
+            error=reason,
         )
         for raw in indicators
     ]
@@ -312,7 +478,7 @@ async def enrich_in_chunks(
         if stopped is not None:
             part = EnrichmentReport(items=_stopped_rows(chunk, stopped))
         answered = answered or any(
-            item.lookup.status in (LookupStatus.FOUND, LookupStatus.NOT_FOUND) for item in part.items
+            item.status in (LookupStatus.FOUND, LookupStatus.NOT_FOUND) for item in part.items
         )
         items += part.items
         emulated = emulated or part.emulated

@@ -16,8 +16,9 @@ import codecs
 import hashlib
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from prefect_virustotal.client import (
     APIConnectionError,
@@ -29,7 +30,13 @@ from prefect_virustotal.client import (
 )
 
 MAX_TEXT_INPUT_BYTES = 16 * 1024 * 1024
-"""The largest text input (ticket, indicator file, rules) read: 16 MiB."""
+"""The largest text input read whole (ticket, attachment, rules, collection file): 16 MiB."""
+
+MAX_FEED_BYTES = 256 * 1024 * 1024
+"""The largest feed of indicators (``lookup --file``, ``enrich_iocs(path=)``): 256 MiB, read
+line by line (100,000 URLs of up to ~2,600 characters each)."""
+
+_HEAD_BYTES = 64 * 1024  # what a feed's encoding is told from
 
 # Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -53,6 +60,24 @@ def _guess_utf16(data: bytes) -> str | None:
     return None
 
 
+def _encoding(head: bytes) -> tuple[str, int]:
+    """The encoding of text that begins with ``head``, and the length of its byte-order mark."""
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name, len(bom)
+    return _guess_utf16(head) or "utf-8", 0
+
+
+def _not_text(what: str, exc: UnicodeDecodeError, offset: int = 0) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"{what} is not UTF-8 or UTF-16 text (undecodable byte at offset {offset + exc.start})"
+    )
+
+
+def _binary(what: str) -> InvalidParameterError:
+    return InvalidParameterError(f"{what} looks binary (it holds NUL bytes), not text")
+
+
 def decode_text(data: bytes, what: str = "input") -> str:
     """Text from bytes: UTF-8 or UTF-16/32 with a byte-order mark, UTF-16 without one, UTF-8.
 
@@ -60,17 +85,13 @@ def decode_text(data: bytes, what: str = "input") -> str:
         InvalidParameterError: the bytes are not text in one of those encodings, or hold NULs
             (a binary file).
     """
-    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
-    body = data[len(next(bom for bom, name in _BOMS if name == encoding)) :] if encoding else data
-    encoding = encoding or _guess_utf16(data) or "utf-8"
+    encoding, bom = _encoding(data)
     try:
-        text = body.decode(encoding)
+        text = data[bom:].decode(encoding)
     except UnicodeDecodeError as exc:
-        raise InvalidParameterError(
-            f"{what} is not UTF-8 or UTF-16 text (undecodable byte at offset {exc.start})"
-        ) from None
+        raise _not_text(what, exc) from None
     if "\x00" in text:
-        raise InvalidParameterError(f"{what} looks binary (it holds NUL bytes), not text")
+        raise _binary(what)
     return text
 
 
@@ -102,6 +123,35 @@ def regular_file(path: str | os.PathLike[str], what: str = "file", max_bytes: in
     return real
 
 
+def _open_regular(path: str | os.PathLike[str], what: str, max_bytes: int) -> BinaryIO:
+    """A regular file (see ``regular_file``), opened for reading in binary."""
+    shown = str(path)
+    real = regular_file(path, what, max_bytes)
+    try:
+        # O_NONBLOCK: should the path have become a FIFO since the check, open does not hang.
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        stream = os.fdopen(fd, "rb")
+    except PermissionError:
+        raise InvalidParameterError(f"{what} {shown!r}: permission denied") from None
+    except OSError as exc:
+        raise InvalidParameterError(f"{what} {shown!r}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        stream.close()
+        raise InvalidParameterError(f"{what} {shown!r} is not a regular file")
+    return stream
+
+
+def _read(stream: BinaryIO, size: int, what: str) -> bytes:
+    try:
+        return stream.read(size)
+    except OSError as exc:
+        raise InvalidParameterError(f"{what}: {exc.strerror or exc}") from None
+
+
+def _too_large(what: str, max_bytes: int) -> InvalidParameterError:
+    return InvalidParameterError(f"{what} is larger than the limit of {max_bytes} bytes")
+
+
 def read_text_file(
     path: str | os.PathLike[str], what: str = "file", max_bytes: int = MAX_TEXT_INPUT_BYTES
 ) -> str:
@@ -111,22 +161,58 @@ def read_text_file(
         InvalidParameterError: missing, unreadable, not a regular file, larger than
             ``max_bytes``, or not text. The message names the file and says why, on one line.
     """
-    shown = str(path)
-    real = regular_file(path, what, max_bytes)
-    try:
-        # O_NONBLOCK: should the path have become a FIFO since the check, open does not hang.
-        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as stream:
-            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                raise InvalidParameterError(f"{what} {shown!r} is not a regular file")
-            data = stream.read(max_bytes + 1)
-    except PermissionError:
-        raise InvalidParameterError(f"{what} {shown!r}: permission denied") from None
-    except OSError as exc:
-        raise InvalidParameterError(f"{what} {shown!r}: {exc.strerror or exc}") from None
+    named = f"{what} {str(path)!r}"
+    with _open_regular(path, what, max_bytes) as stream:
+        data = _read(stream, max_bytes + 1, named)
     if len(data) > max_bytes:
-        raise InvalidParameterError(f"{what} {shown!r} is larger than the limit of {max_bytes} bytes")
-    return decode_text(data, f"{what} {shown!r}")
+        raise _too_large(named, max_bytes)
+    return decode_text(data, named)
+
+
+def read_text_lines(
+    path: str | os.PathLike[str], what: str = "file", max_bytes: int = MAX_FEED_BYTES
+) -> Iterator[str]:
+    """The lines of a regular file of text, read and decoded a piece at a time.
+
+    The same checks and encodings as ``read_text_file`` (special files refused before reading,
+    UTF-8 or UTF-16/32 with or without a byte-order mark, NULs mean binary), for inputs too
+    large to hold twice: a feed of 100,000 indicators is never in memory as a whole, only the
+    line being read. Lines come without their line ending.
+
+    Raises:
+        InvalidParameterError: missing, unreadable, not a regular file, larger than
+            ``max_bytes`` (also when it grows past it while read), or not text. The message
+            names the file and says why, on one line; the lines before it were yielded.
+    """
+    named = f"{what} {str(path)!r}"
+    with _open_regular(path, what, max_bytes) as stream:
+        head = _read(stream, _HEAD_BYTES, named)
+        more = len(head) == _HEAD_BYTES
+        # An even length to guess UTF-16 from when the file goes on (a UTF-16 unit is 2 bytes).
+        encoding, bom = _encoding(head[: len(head) // 2 * 2] if more else head)
+        decoder = codecs.getincrementaldecoder(encoding)()
+        piece, offset, total, rest = head[bom:], bom, len(head), ""
+        while True:
+            try:
+                text = decoder.decode(piece, final=not piece)
+            except UnicodeDecodeError as exc:
+                # exc.start is within this piece (the decoder keeps at most a few bytes back).
+                raise _not_text(named, exc, offset) from None
+            if "\x00" in text:
+                raise _binary(named)
+            lines = (rest + text).split("\n")
+            rest = lines.pop()
+            for line in lines:
+                yield line.removesuffix("\r")
+            if not piece:
+                break
+            offset += len(piece)
+            piece = _read(stream, _HEAD_BYTES, named)
+            total += len(piece)
+            if total > max_bytes:
+                raise _too_large(named, max_bytes)
+    if rest:
+        yield rest.removesuffix("\r")
 
 
 def unused_lines(text: str) -> list[str]:

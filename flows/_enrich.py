@@ -6,12 +6,13 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import VerdictPolicy
+from prefect_virustotal.client import VerdictPolicy, redact_all
 from prefect_virustotal.core import (
     DEFAULT_CHUNK_SIZE,
     EMULATED_BANNER,
     EnrichmentReport,
     artifact_key,
+    artifact_rows,
     chunk_progress,
     display_indicator,
     enrich_in_chunks,
@@ -22,6 +23,12 @@ from prefect_virustotal.core import (
 from prefect_virustotal.tasks import check_daily_budget, enrich_indicator_chunk
 
 __all__ = ["EMULATED_BANNER", "enrich_iocs"]
+
+
+def _credentials_in(indicators: list[str] | None, text: str | None) -> bool:
+    """Whether the flow-run parameters held a URL with credentials (``@`` first: it is cheap)."""
+    candidates = [value for value in (*(indicators or []), text or "") if "@" in value]
+    return bool(candidates) and bool(redact_all(candidates)[1])
 
 
 @flow(name="virustotal-enrich-iocs", log_prints=False)
@@ -46,7 +53,9 @@ async def enrich_iocs(
     request failed with the same authentication, quota or connection error: then the run
     fails with it. Internal addresses and names are not sent (a row "internal, not sent");
     credentials in URLs are removed before anything else (with a warning naming the URL
-    masked).
+    masked). Prefect stores ``indicators`` and ``text`` as flow-run parameters before the
+    flow runs: remove URL credentials before the call (``client.redact_all``, as the command
+    line does), or pass a file with ``path``, whose content is never a parameter.
 
     Args:
         indicators: indicators, one per item (any kind, defanged is fine).
@@ -59,16 +68,18 @@ async def enrich_iocs(
             and internal names (``.local``, ``.internal``, ``.lan``, ``.corp``,
             ``.home.arpa``) up too; by default they are skipped.
         own_domains: the organisation's own domains, skipped like internal names.
-        path: a file of indicators (one per line, or free text) read by the flow: a feed
-            too large for a flow-run parameter is passed by path (UTF-8 or UTF-16, at most
-            ``core.MAX_TEXT_INPUT_BYTES``).
+        path: a file of indicators (one per line, or free text) read by the flow line by
+            line: a feed too large for a flow-run parameter is passed by path (UTF-8 or
+            UTF-16, at most ``core.MAX_FEED_BYTES``, 256 MiB).
         chunk_size: indicators per task run: a large feed is looked up chunk by chunk, and
             its rows keep the verdict, ratio, reason and link, not the full reports, so memory
             stays bounded (100,000 indicators are 50 task runs by default).
 
     Returns:
         One enriched item per indicator, in input order, and whether the data is emulated
-        (the items carry their assessment, not the full report object).
+        (the items are flat rows: verdict, ratio, reason, link, not the full report object).
+        This is the full result: the table artifact shows the worst
+        ``core.MAX_TABLE_ROWS`` rows and says how many it left out.
 
     Example:
         ```python
@@ -81,6 +92,13 @@ async def enrich_iocs(
     wanted, masked = gather_indicators(indicators, text, path)
     for url in masked:
         logger.warning("removed credentials from %s: they are not sent", url)
+    if masked and _credentials_in(indicators, text):
+        # Prefect stored this run's parameters as given, before the flow could remove anything.
+        logger.warning(
+            "URLs with credentials were passed as flow-run parameters (indicators/text): Prefect "
+            "keeps a run's parameters as given. Remove them before calling the flow (the command "
+            "line does), or pass the indicators in a file (path=), whose content is no parameter"
+        )
     if not wanted:
         logger.warning("no indicators given or found in the text")
         return EnrichmentReport()
@@ -106,11 +124,15 @@ async def enrich_iocs(
     shown = escape_control(case) if case else display_indicator(None, wanted[0]) + more
     counts = verdict_counts(report.summary)
     description = f"VirusTotal enrichment of {shown}: {len(report.items)} indicator(s), {counts}."
+    # A feed's table shows its worst rows only; the rest are in the return value.
+    rows, left_out = artifact_rows(
+        report, "this flow run's return value, or `prefect-virustotal lookup --json` on the command line"
+    )
+    if left_out:
+        description = f"{description}\n\n{left_out}"
     if report.emulated:
         description = f"{description}\n\n**{EMULATED_BANNER}**"
         logger.warning(EMULATED_BANNER)
-    await acreate_table_artifact(
-        key=artifact_key("enrichment", subject), table=report.rows(), description=description
-    )
+    await acreate_table_artifact(key=artifact_key("enrichment", subject), table=rows, description=description)
     logger.info("enriched %d indicators: %s", len(report.items), report.summary)
     return report

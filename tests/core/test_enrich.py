@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from prefect_virustotal.client import AuthenticationError, VerdictPolicy, VirusTotalClient
-from prefect_virustotal.client.models import LookupStatus
+from prefect_virustotal.client.models import LookupResult, LookupStatus
 from prefect_virustotal.core import INTERNAL_NOT_SENT, enrich_results, lookup_many
 from prefect_virustotal.emulator import Emulator
 from tests.conftest import PREMIUM_KEY
@@ -98,3 +98,81 @@ async def test_the_run_wide_rule_holds_across_chunks(emulator: Emulator, vt: Vir
     assert [item.verdict for item in report.items][:4] != ["error"] * 4
     assert [item.lookup.status.value for item in report.items][4:] == ["error"] * 8
     assert "WrongCredentialsError" in (report.items[-1].lookup.error or "")
+
+
+def _not_found(n: int) -> list[LookupResult]:
+    """``n`` rows as a feed of unknown hashes gives them (no request needed to build them)."""
+    return [
+        LookupResult(
+            indicator=f"{i:064x}",
+            kind="file",
+            id=f"{i:064x}",
+            status=LookupStatus.NOT_FOUND,
+            error="VirusTotal has no record of it",
+            link=f"https://www.virustotal.com/gui/file/{i:064x}",
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_row_is_lean_and_reads_as_lookup_and_assessment() -> None:
+    import gc
+    import tracemalloc
+
+    results = _not_found(5_000)
+    tracemalloc.start()
+    before, _ = tracemalloc.get_traced_memory()
+    report = enrich_results(results, keep_reports=False)
+    gc.collect()
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # The strings are the lookup results' own; a row costs its slots and the list's pointer
+    # (a pydantic row of LookupResult + Assessment cost ~2 KB: 100,000 of them ~200 MB).
+    assert (held - before) / len(results) < 250
+    row = report.items[0]
+    assert not hasattr(row, "__dict__")
+    assert (row.lookup.indicator, row.lookup.status, row.lookup.link) == (
+        results[0].indicator,
+        LookupStatus.NOT_FOUND,
+        results[0].link,
+    )
+    assert row.assessment is None and row.verdict == "unknown" and row.ratio == "-"
+
+
+async def test_rows_keep_the_json_of_a_lookup_and_an_assessment(
+    emulator: Emulator, vt: VirusTotalClient
+) -> None:
+    from prefect_virustotal.core import EnrichmentReport
+
+    bad = emulator.world.pick("file", "malicious")
+    results = await lookup_many(vt, [bad, "nope", "2" * 64, "hxxp://evil[.]example/x", "10.0.0.1"])
+    report = enrich_results(results, keep_reports=False)
+    dumped = report.model_dump(mode="json")
+    # The shape --json has always had: lookup (without its report), assessment, verdict.
+    for result, item in zip(results, dumped["items"], strict=True):
+        assert item["lookup"] == result.model_copy(update={"report": None}).model_dump(mode="json")
+        assert set(item) == {"lookup", "assessment", "verdict"}
+    found = report.items[0]
+    assert found.assessment is not None and found.assessment.verdict.value == "malicious"
+    assert found.ratio == found.assessment.ratio and found.reason == found.assessment.reason
+    # Read back (Prefect's JSON result serializer, a stored --json): the same rows.
+    assert EnrichmentReport.model_validate_json(report.model_dump_json()) == report
+    # keep_reports=True (the default) still keeps each report.
+    assert enrich_results(results).items[0].lookup.report == results[0].report
+
+
+def test_an_artifact_shows_the_worst_rows_and_says_how_many_were_left_out() -> None:
+    from prefect_virustotal.core import MAX_TABLE_ROWS, artifact_rows
+
+    results = [*_not_found(30), LookupResult(indicator="nope", status=LookupStatus.INVALID, error="bad")]
+    results.insert(
+        20, LookupResult(indicator="x.example", kind="domain", status=LookupStatus.ERROR, error="e")
+    )
+    report = enrich_results(results)
+    rows, note = artifact_rows(report, "the return value", limit=10)
+    assert len(rows) == 11 and [row["verdict"] for row in rows[:10]] == ["unknown"] * 10
+    assert rows[-1]["indicator"] == "… 22 more" and rows[-1]["verdict"] == ""
+    assert note == rows[-1]["reason"]
+    assert "worst 10 of 32" in note and "22 rows are left out" in note and "the return value" in note
+    assert artifact_rows(report, "the return value") == (report.rows(), "")
+    assert MAX_TABLE_ROWS == 1000

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,3 +94,53 @@ async def test_a_feed_is_enriched_chunk_by_chunk_with_the_rows_of_one_batch(
     # Rows keep what the report shows, not the report object.
     assert all(item.lookup.report is None for item in chunked.items)
     assert chunked.summary == whole.summary and chunked.summary["malicious"] >= 10
+
+
+async def test_the_artifact_of_a_large_feed_shows_its_worst_rows_and_what_was_left_out(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
+    from prefect_virustotal.core import MAX_TABLE_ROWS
+
+    bad = [mounted.world.pick("file", nature="malicious", index=i) for i in range(3)]
+    # Invalid lines cost no request: a feed longer than the table for the price of 3 lookups.
+    feed = [f"not-an-indicator-{i}" for i in range(MAX_TABLE_ROWS + 50)] + bad
+    report = await enrich_iocs(indicators=feed, credentials=credentials, case="big feed")
+    assert len(report.items) == len(feed)  # the return value is the full result
+    table: Any = await latest_artifact("virustotal-enrichment-big-feed")
+    rows = json.loads(str(table.data))
+    assert len(rows) == MAX_TABLE_ROWS + 1
+    assert [row["verdict"] for row in rows[:3]] == ["malicious"] * 3
+    assert rows[-1]["indicator"] == "… 53 more"
+    assert "53 rows are left out" in rows[-1]["reason"] and "return value" in rows[-1]["reason"]
+    assert "53 rows are left out" in (table.description or "")
+
+
+async def test_credentials_passed_as_parameters_are_warned_of_and_a_feed_by_path_keeps_them_out(
+    credentials: VirusTotalCredentials,
+    mounted: Emulator,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    secret_url = "https://admin:hunter2@intranet.example/login"
+    caplog.set_level(logging.WARNING)
+    # From Python, straight to the flow: Prefect stores the parameters before the flow runs; the
+    # flow removes the credentials from every request and row, and says what it cannot remove.
+    state = await enrich_iocs(indicators=[secret_url], credentials=credentials, return_state=True)
+    report = await state.result()
+    assert "hunter2" not in report.model_dump_json()
+    assert "passed as flow-run parameters" in caplog.text and "hunter2" not in caplog.text
+    caplog.clear()
+
+    feed = tmp_path / "feed.txt"
+    feed.write_text(secret_url + "\n")
+    state = await enrich_iocs(path=str(feed), credentials=credentials, return_state=True)
+    assert "hunter2" not in (await state.result()).model_dump_json()
+    assert "removed credentials from https://admin:***@" in caplog.text
+    assert "passed as flow-run parameters" not in caplog.text
+    async with get_client() as prefect:
+        runs = await prefect.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    assert "hunter2" not in json.dumps(runs[0].parameters, default=str)

@@ -49,7 +49,7 @@ def special_files(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "directory"])
-@pytest.mark.parametrize("where", ["ticket", "attachment", "collection", "rules"])
+@pytest.mark.parametrize("where", ["ticket", "attachment", "collection", "rules", "feed"])
 def test_special_files_are_refused_before_reading(tmp_path: Path, kind: str, where: str) -> None:
     special = special_files(tmp_path)[kind]
     ticket = tmp_path / "ticket.txt"
@@ -59,6 +59,7 @@ def test_special_files_are_refused_before_reading(tmp_path: Path, kind: str, whe
         "attachment": ["triage", str(ticket), special],
         "collection": ["collection", "sync", "case", special],
         "rules": ["retrohunt", special],
+        "feed": ["lookup", "--file", special],
     }[where]
     result = runner.invoke(app, [*args, "--emulator"])
     assert result.exit_code == ExitCode.BAD_INPUT, result.output

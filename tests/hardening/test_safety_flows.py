@@ -74,6 +74,55 @@ async def test_a_cached_level_is_not_served_to_another_endpoint(mounted: Emulato
     assert other.requests
 
 
+async def test_a_partial_level_is_returned_but_never_cached(mounted: Emulator) -> None:
+    """A level with a gap of the moment (one node's request failed) is fetched again by the next
+    run, and only a complete level is then served from the cache."""
+    ok, broken = (mounted.world.pick("domain", index=i) for i in (11, 12))
+    block = block_for(mounted, PREMIUM_KEY)
+    fault = mounted.faults.add(
+        kind="error", status=403, code="ForbiddenError", path_prefix=f"/api/v3/domains/{broken}"
+    )
+    partial = await expand_iocs([ok, broken], credentials=block, max_depth=0, request_budget=10)
+    assert not partial.levels[0].cached
+    assert [(gap.node, gap.reason) for gap in partial.unexpanded] == [(f"domain:{broken}", "error")]
+    mounted.faults.remove(fault)
+    sent = mounted.count()
+
+    again = await expand_iocs([ok, broken], credentials=block, max_depth=0, request_budget=10)
+    assert not again.levels[0].cached  # refetched: the partial level was not cached
+    assert mounted.count(path_prefix=f"/api/v3/domains/{ok}") == 2
+    assert mounted.count() - sent == 2 and not again.unexpanded
+    complete = await expand_iocs([ok, broken], credentials=block, max_depth=0, request_budget=10)
+    assert complete.levels[0].cached and mounted.count() - sent == 2  # now the level is reused
+
+
+# 5. Failure reported as failure --------------------------------------------------------------
+
+
+def test_a_retrohunt_aborted_at_its_deadline_exits_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from prefect_virustotal import emulator
+    from prefect_virustotal.cli import ExitCode, app
+
+    rules = tmp_path / "rules.yar"
+    rules.write_text('rule kaixcor { strings: $a = "KAIXCOR-" condition: $a }')
+    # The rehearsal's emulated job runs 10 minutes here (2 s by default: a loaded machine could
+    # see it finish before the deadline); a deadline of 1 s aborts it.
+    durations = emulator.RetrohuntDurations
+    monkeypatch.setattr(
+        emulator, "RetrohuntDurations", lambda **_: durations(queued=0, starting=0, running=600, aborting=1)
+    )
+    result = CliRunner().invoke(
+        app, ["retrohunt", str(rules), "--deadline", "1", "--poll-interval", "1", "--emulator", "--json"]
+    )
+    assert result.exit_code == ExitCode.PARTIAL, result.output
+    payload = json.loads(result.stdout)["result"]
+    assert payload["status"] != "finished" and payload["stopped"] == "deadline"
+
+
 # 8. The bytes uploaded are the bytes looked up --------------------------------------------------
 
 
