@@ -201,16 +201,15 @@ async def _enrich(block: VirusTotalCredentials, alerts: Sequence[Alert]) -> int:
     wanted = [a for a in alerts if a.entity is None and a.entity_type in _ENRICHABLE and a.entity_id]
     if not wanted:
         return 0
-    results = await lookup_indicators(block, [a.entity_id for a in wanted])
+    results = await lookup_indicators([a.entity_id for a in wanted], credentials=block)
     for alert, result in zip(wanted, results, strict=True):
         if result.status == LookupStatus.FOUND:
             alert.entity = result.report
     return len(wanted)
 
 
-@flow(name="poll_alerts", log_prints=False)
+@flow(name="virustotal-poll-alerts", log_prints=False)
 async def poll_alerts(
-    credentials: VirusTotalCredentials | str = "virustotal",
     source: str = "ioc_stream",
     filter: str | None = None,
     start: datetime | None = None,
@@ -224,6 +223,8 @@ async def poll_alerts(
     emit_events: bool = True,
     handoff: Callable[[Alert], Any] | None = None,
     checkpoints: CheckpointStore | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> PollReport:
     """Hand on new VirusTotal alerts exactly once, then advance a durable checkpoint.
 
@@ -323,7 +324,7 @@ async def poll_alerts(
 
     async def acknowledge_pending() -> None:
         nonlocal unsaved
-        result = await acknowledge_alerts(block, list(state.pending_ack), checked)
+        result = await acknowledge_alerts(list(state.pending_ack), checked, credentials=block)
         report.requests += result.requests
         report.acknowledged += len(result.deleted) + len(result.already_gone)
         state.pending_ack = []
@@ -347,7 +348,11 @@ async def poll_alerts(
         while more and report.stopped is None:
             # One task run reads the whole batch (up to batch_pages pages, one client).
             batch = await fetch_alert_batch(
-                block, listing, state, max_alerts - report.handed_on, max_requests - report.requests
+                listing,
+                state,
+                max_alerts - report.handed_on,
+                max_requests - report.requests,
+                credentials=block,
             )
             report.add_batch(batch)
             listing, more = batch.listing, batch.more

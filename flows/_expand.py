@@ -182,10 +182,9 @@ def _seed_refs(seeds: list[str], graph: IOCGraph, internal: list[str] | None) ->
     return list(refs.values())
 
 
-@flow(name="expand_iocs", log_prints=False)
+@flow(name="virustotal-expand-iocs", log_prints=False)
 async def expand_iocs(
     seeds: list[str],
-    credentials: VirusTotalCredentials | str = "virustotal",
     relationships: dict[str, list[str]] | None = None,
     max_depth: int = 2,
     fan_out: int = 20,
@@ -203,6 +202,8 @@ async def expand_iocs(
     collection: str | None = None,
     send_internal: bool = False,
     own_domains: list[str] | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> IOCGraph:
     """Expand indicators through their VirusTotal relationships into a graph, within a budget.
 
@@ -298,7 +299,6 @@ async def expand_iocs(
             break
         # An async task called with return_state=True gives an awaitable of its State.
         called: Any = level_task(
-            block,
             frontier,
             rels,
             fan_out,
@@ -307,6 +307,7 @@ async def expand_iocs(
             concurrency,
             leaf_verdicts,
             block.key_tier == "public",  # skip what VirusTotal keeps for VT Enterprise users
+            credentials=block,
             return_state=True,
         )
         state: State[LevelResult] = await called

@@ -7,12 +7,10 @@ from datetime import date, datetime, timedelta, timezone
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.events import emit_event
-from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import InvalidParameterError
-from prefect_virustotal.client.models import OverallQuotas
-from prefect_virustotal.core import UsageDay, over_threshold, usage_chart, usage_days, usage_rows
+from prefect_virustotal.core import QuotaReport, over_threshold, quota_usage, usage_chart, usage_rows
 from prefect_virustotal.tasks import get_api_usage, get_overall_quotas
 
 QUOTA_EVENT = "virustotal.quota.threshold"
@@ -21,28 +19,14 @@ QUOTA_TABLE_KEY = "virustotal-quota-usage"
 QUOTA_CHART_KEY = "virustotal-quota-chart"
 
 
-class QuotaReport(BaseModel):
-    """What ``quota_report`` returns."""
-
-    days: list[UsageDay] = Field(default_factory=list)
-    quotas: OverallQuotas
-    per_endpoint: dict[str, int] = Field(default_factory=dict)
-    threshold: float
-    alerted: bool = False
-
-    @property
-    def today_used(self) -> int:
-        """Requests used today, as the quota counter says."""
-        return self.quotas.daily.used
-
-
-@flow(name="quota_report", log_prints=False)
+@flow(name="virustotal-quota-report", log_prints=False)
 async def quota_report(
-    credentials: VirusTotalCredentials | str = "virustotal",
     threshold: float = 0.8,
     user: str | None = None,
     days: int = 30,
     end_date: date | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> QuotaReport:
     """Report the key's API use over the last days and warn before the daily quota runs out.
 
@@ -75,12 +59,13 @@ async def quota_report(
         raise InvalidParameterError("days must be 1-30")
     logger = get_run_logger()
     block = await resolve_credentials(credentials)
-    quotas = await get_overall_quotas(block, user)
+    quotas = await get_overall_quotas(user, credentials=block)
     end = end_date or datetime.now(timezone.utc).date()
-    usage = await get_api_usage(block, user, start_date=end - timedelta(days=days - 1), end_date=end)
-    per_day = usage_days(usage, end, days)
-    allowed = quotas.daily.allowed or None
-    report = QuotaReport(days=per_day, quotas=quotas, per_endpoint=usage.per_endpoint, threshold=threshold)
+    usage = await get_api_usage(
+        user, start_date=end - timedelta(days=days - 1), end_date=end, credentials=block
+    )
+    report = quota_usage(quotas, usage, end=end, days=days, threshold=threshold)
+    per_day, allowed = report.days, quotas.daily.allowed or None
     await acreate_table_artifact(
         key=QUOTA_TABLE_KEY, table=usage_rows(per_day, allowed), description="VirusTotal API requests per day"
     )

@@ -203,13 +203,12 @@ def _markdown(report: TriageReport, graph_key: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-@flow(name="triage")
+@flow(name="virustotal-triage")
 async def triage(
     case: str,
     text: str | None = None,
     files: list[str] | None = None,
     indicators: list[str] | None = None,
-    credentials: VirusTotalCredentials | str = "virustotal",
     submit_unknown: bool = True,
     private_scanning: bool = True,
     allow_public_upload: bool = False,
@@ -224,6 +223,8 @@ async def triage(
     behaviour: bool = True,
     max_behaviour_files: int = 10,
     ticket_path: str | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> TriageReport:
     """Triage an incident: enrich, scan what is unknown, expand what is malicious, report.
 
@@ -348,7 +349,7 @@ async def triage(
                 SkippedWork(what=f"behaviour {sha}", reason="budget", detail="over max_behaviour_files")
             )
         profiles = await asyncio.gather(
-            *(get_behaviour_profile(block, sha) for sha in bad_files[:max_behaviour_files]),
+            *(get_behaviour_profile(sha, credentials=block) for sha in bad_files[:max_behaviour_files]),
             return_exceptions=True,
         )
         for sha, profile in zip(bad_files, profiles, strict=False):

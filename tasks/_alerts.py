@@ -27,13 +27,14 @@ from prefect_virustotal.core import (
 )
 
 
-@task(name="list_ioc_stream", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list IoC stream", retries=0, cache_policy=NO_CACHE)
 async def list_ioc_stream(
-    credentials: VirusTotalCredentials,
     filter: str | None = None,
     order: str = "date-",
     limit: int = 40,
     descriptors_only: bool = False,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> list[IoCStreamItem]:
     """List IoC Stream entries (files, URLs, domains, IP addresses) with their context.
 
@@ -53,7 +54,7 @@ async def list_ioc_stream(
 
     Example:
         ```python
-        items = await list_ioc_stream(credentials, filter="origin:hunting", limit=100)
+        items = await list_ioc_stream(filter="origin:hunting", limit=100, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -64,9 +65,9 @@ async def list_ioc_stream(
     return items
 
 
-@task(name="get_ioc_stream_notification", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get IoC stream notification", retries=0, cache_policy=NO_CACHE)
 async def get_ioc_stream_notification(
-    credentials: VirusTotalCredentials, notification_id: str
+    notification_id: str, *, credentials: VirusTotalCredentials
 ) -> IoCStreamNotificationObject:
     """Get one IoC Stream notification.
 
@@ -82,7 +83,7 @@ async def get_ioc_stream_notification(
 
     Example:
         ```python
-        notification = await get_ioc_stream_notification(credentials, "1234567890")
+        notification = await get_ioc_stream_notification("1234567890", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -91,8 +92,8 @@ async def get_ioc_stream_notification(
     return notification
 
 
-@task(name="delete_ioc_stream_notification", retries=0, cache_policy=NO_CACHE)
-async def delete_ioc_stream_notification(credentials: VirusTotalCredentials, notification_id: str) -> None:
+@task(name="VirusTotal: delete IoC stream notification", retries=0, cache_policy=NO_CACHE)
+async def delete_ioc_stream_notification(notification_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Delete one IoC Stream notification.
 
     Args:
@@ -104,7 +105,7 @@ async def delete_ioc_stream_notification(credentials: VirusTotalCredentials, not
 
     Example:
         ```python
-        await delete_ioc_stream_notification(credentials, "1234567890")
+        await delete_ioc_stream_notification("1234567890", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -112,9 +113,9 @@ async def delete_ioc_stream_notification(credentials: VirusTotalCredentials, not
     get_run_logger().info("deleted IoC Stream notification %s", notification_id)
 
 
-@task(name="delete_ioc_stream_notifications", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete IoC stream notifications", retries=0, cache_policy=NO_CACHE)
 async def delete_ioc_stream_notifications(
-    credentials: VirusTotalCredentials, filter: str | None = None
+    filter: str | None = None, *, credentials: VirusTotalCredentials
 ) -> None:
     """Delete every IoC Stream notification matching a filter (all of them without one).
 
@@ -126,7 +127,7 @@ async def delete_ioc_stream_notifications(
 
     Example:
         ```python
-        await delete_ioc_stream_notifications(credentials, "origin:subscriptions")
+        await delete_ioc_stream_notifications("origin:subscriptions", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -134,9 +135,9 @@ async def delete_ioc_stream_notifications(
     get_run_logger().info("deleted IoC Stream notifications matching %r", filter or "(all)")
 
 
-@task(name="list_hunting_notifications", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list hunting notifications", retries=0, cache_policy=NO_CACHE)
 async def list_hunting_notifications(
-    credentials: VirusTotalCredentials, filter: str | None = None, order: str = "date-", limit: int = 40
+    filter: str | None = None, order: str = "date-", limit: int = 40, *, credentials: VirusTotalCredentials
 ) -> list[HuntingNotificationObject]:
     """List livehunt notifications, each with its file's descriptor embedded.
 
@@ -151,7 +152,7 @@ async def list_hunting_notifications(
 
     Example:
         ```python
-        notifications = await list_hunting_notifications(credentials, filter="tag:my_rule")
+        notifications = await list_hunting_notifications(filter="tag:my_rule", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -160,9 +161,9 @@ async def list_hunting_notifications(
     return items
 
 
-@task(name="get_hunting_notification", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get hunting notification", retries=0, cache_policy=NO_CACHE)
 async def get_hunting_notification(
-    credentials: VirusTotalCredentials, notification_id: str
+    notification_id: str, *, credentials: VirusTotalCredentials
 ) -> HuntingNotificationObject:
     """Get one livehunt notification.
 
@@ -178,7 +179,7 @@ async def get_hunting_notification(
 
     Example:
         ```python
-        notification = await get_hunting_notification(credentials, "5681415357202432")
+        notification = await get_hunting_notification("5681415357202432", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -187,8 +188,8 @@ async def get_hunting_notification(
     return notification
 
 
-@task(name="delete_hunting_notification", retries=0, cache_policy=NO_CACHE)
-async def delete_hunting_notification(credentials: VirusTotalCredentials, notification_id: str) -> None:
+@task(name="VirusTotal: delete hunting notification", retries=0, cache_policy=NO_CACHE)
+async def delete_hunting_notification(notification_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Delete one livehunt notification.
 
     Args:
@@ -200,7 +201,7 @@ async def delete_hunting_notification(credentials: VirusTotalCredentials, notifi
 
     Example:
         ```python
-        await delete_hunting_notification(credentials, "5681415357202432")
+        await delete_hunting_notification("5681415357202432", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -208,8 +209,8 @@ async def delete_hunting_notification(credentials: VirusTotalCredentials, notifi
     get_run_logger().info("deleted livehunt notification %s", notification_id)
 
 
-@task(name="delete_hunting_notifications", retries=0, cache_policy=NO_CACHE)
-async def delete_hunting_notifications(credentials: VirusTotalCredentials, tag: str | None = None) -> None:
+@task(name="VirusTotal: delete hunting notifications", retries=0, cache_policy=NO_CACHE)
+async def delete_hunting_notifications(tag: str | None = None, *, credentials: VirusTotalCredentials) -> None:
     """Delete every livehunt notification with a tag (a rule or ruleset name), or all.
 
     Args:
@@ -218,7 +219,7 @@ async def delete_hunting_notifications(credentials: VirusTotalCredentials, tag: 
 
     Example:
         ```python
-        await delete_hunting_notifications(credentials, tag="my_ruleset")
+        await delete_hunting_notifications(tag="my_ruleset", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -226,9 +227,9 @@ async def delete_hunting_notifications(credentials: VirusTotalCredentials, tag: 
     get_run_logger().info("deleted livehunt notifications tagged %r", tag or "(all)")
 
 
-@task(name="list_hunting_notification_files", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list hunting notification files", retries=0, cache_policy=NO_CACHE)
 async def list_hunting_notification_files(
-    credentials: VirusTotalCredentials, filter: str | None = None, limit: int = 40
+    filter: str | None = None, limit: int = 40, *, credentials: VirusTotalCredentials
 ) -> list[HuntingNotificationFile]:
     """List the files livehunt matched, each with its notification's context.
 
@@ -242,7 +243,7 @@ async def list_hunting_notification_files(
 
     Example:
         ```python
-        files = await list_hunting_notification_files(credentials, limit=100)
+        files = await list_hunting_notification_files(limit=100, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -251,14 +252,15 @@ async def list_hunting_notification_files(
     return items
 
 
-@task(name="fetch_alert_page", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+@task(name="VirusTotal: fetch alert page", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
 async def fetch_alert_page(
-    credentials: VirusTotalCredentials,
     source: str = "ioc_stream",
     since: int | None = None,
     filter: str | None = None,
     cursor: str | None = None,
     page_size: int = 40,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> AlertPage:
     """Fetch one page of notifications, oldest first (``order=date+``), as alerts.
 
@@ -280,7 +282,7 @@ async def fetch_alert_page(
 
     Example:
         ```python
-        page = await fetch_alert_page(credentials, since=1767225600, filter="origin:hunting")
+        page = await fetch_alert_page(since=1767225600, filter="origin:hunting", credentials=credentials)
         ```
     """
     checked = check_alert_source(source)
@@ -290,13 +292,14 @@ async def fetch_alert_page(
     return page
 
 
-@task(name="fetch_alert_batch", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+@task(name="VirusTotal: fetch alert batch", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
 async def fetch_alert_batch(
-    credentials: VirusTotalCredentials,
     listing: AlertListing,
     checkpoint: AlertCheckpoint,
     alerts_left: int,
     requests_left: int,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> AlertBatch:
     """Read a batch of new alerts: up to ``listing.batch_pages`` pages with one client.
 
@@ -304,18 +307,20 @@ async def fetch_alert_batch(
     some pages is returned in ``AlertBatch.error`` with the alerts read before it.
 
     Args:
-        credentials: the VirusTotal credentials block.
         listing: the source, its query and where the listing stands.
         checkpoint: what was handed on already (those alerts are dropped).
         alerts_left: most new alerts to return.
         requests_left: most requests to send.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The new alerts, where the listing goes on, and counts (pages, requests, caps).
 
     Example:
         ```python
-        batch = await fetch_alert_batch(credentials, AlertListing("ioc_stream"), AlertCheckpoint(), 200, 10)
+        batch = await fetch_alert_batch(
+            AlertListing("ioc_stream"), AlertCheckpoint(), 200, 10, credentials=credentials
+        )
         ```
     """
     async with credentials.get_client() as vt:
@@ -329,12 +334,13 @@ async def fetch_alert_batch(
     return batch
 
 
-@task(name="acknowledge_alerts", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+@task(name="VirusTotal: acknowledge alerts", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
 async def acknowledge_alerts(
-    credentials: VirusTotalCredentials,
     notification_ids: Sequence[str],
     source: str = "ioc_stream",
     concurrency: int = 4,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> AcknowledgeResult:
     """Delete notifications at VirusTotal once they have been handed on.
 
@@ -352,7 +358,8 @@ async def acknowledge_alerts(
 
     Example:
         ```python
-        result = await acknowledge_alerts(credentials, [alert.notification_id for alert in alerts])
+        ids = [alert.notification_id for alert in alerts]
+        result = await acknowledge_alerts(ids, credentials=credentials)
         ```
     """
     checked = check_alert_source(source)

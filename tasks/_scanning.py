@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from os import PathLike
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.client import NotFoundError, VirusTotalClient
 from prefect_virustotal.client.models import (
     AnalysisObject,
     PrivateFileObject,
@@ -22,16 +21,10 @@ from prefect_virustotal.client.models import (
     PrivateURLObject,
     VTObject,
 )
+from prefect_virustotal.core import SubmissionPlan, mark_emulated, submit_plan
+from prefect_virustotal.core import find_report as find_current_report
 
 FileArg = str | PathLike[str] | bytes
-ObjectT = TypeVar("ObjectT", bound=VTObject[Any])
-
-
-def mark_emulated(vt: VirusTotalClient, obj: ObjectT) -> ObjectT:
-    """Set ``meta["emulated"]`` when the answer came from the pack's emulator (it is fiction)."""
-    if vt.emulated:
-        obj.meta = {**(obj.meta or {}), "emulated": True}
-    return obj
 
 
 def _describe(file: FileArg) -> str:
@@ -39,13 +32,14 @@ def _describe(file: FileArg) -> str:
     return f"{len(file)} bytes" if isinstance(file, bytes) else Path(file).name
 
 
-@task(name="scan_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: scan file", retries=0, cache_policy=NO_CACHE)
 async def scan_file(
-    credentials: VirusTotalCredentials,
     file: FileArg,
     password: str | None = None,
     filename: str | None = None,
     expected_sha256: str | None = None,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> VTObject[Any]:
     """Upload a file for public analysis, streamed from disk (an upload URL above 32 MB).
 
@@ -69,7 +63,7 @@ async def scan_file(
 
     Example:
         ```python
-        analysis = await scan_file(credentials, "/cases/4711/sample.bin")
+        analysis = await scan_file("/cases/4711/sample.bin", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -83,9 +77,9 @@ async def scan_file(
     return analysis
 
 
-@task(name="scan_url", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: scan URL", retries=0, cache_policy=NO_CACHE)
 async def scan_url(
-    credentials: VirusTotalCredentials, url: str, strip_credentials: bool = False
+    url: str, strip_credentials: bool = False, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any]:
     """Submit a URL for public analysis.
 
@@ -102,7 +96,7 @@ async def scan_url(
 
     Example:
         ```python
-        analysis = await scan_url(credentials, "http://login-example.test/verify")
+        analysis = await scan_url("http://login-example.test/verify", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -111,8 +105,8 @@ async def scan_url(
     return analysis
 
 
-@task(name="rescan_file", retries=0, cache_policy=NO_CACHE)
-async def rescan_file(credentials: VirusTotalCredentials, file_hash: str) -> VTObject[Any]:
+@task(name="VirusTotal: rescan file", retries=0, cache_policy=NO_CACHE)
+async def rescan_file(file_hash: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse a file it already has again.
 
     Args:
@@ -127,7 +121,7 @@ async def rescan_file(credentials: VirusTotalCredentials, file_hash: str) -> VTO
 
     Example:
         ```python
-        analysis = await rescan_file(credentials, sha256)
+        analysis = await rescan_file(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -136,8 +130,8 @@ async def rescan_file(credentials: VirusTotalCredentials, file_hash: str) -> VTO
     return analysis
 
 
-@task(name="rescan_url", retries=0, cache_policy=NO_CACHE)
-async def rescan_url(credentials: VirusTotalCredentials, url: str) -> VTObject[Any]:
+@task(name="VirusTotal: rescan URL", retries=0, cache_policy=NO_CACHE)
+async def rescan_url(url: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse a URL it already knows again.
 
     Args:
@@ -152,7 +146,7 @@ async def rescan_url(credentials: VirusTotalCredentials, url: str) -> VTObject[A
 
     Example:
         ```python
-        analysis = await rescan_url(credentials, "http://login-example.test/verify")
+        analysis = await rescan_url("http://login-example.test/verify", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -161,13 +155,14 @@ async def rescan_url(credentials: VirusTotalCredentials, url: str) -> VTObject[A
     return analysis
 
 
-@task(name="scan_private_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: scan private file", retries=0, cache_policy=NO_CACHE)
 async def scan_private_file(
-    credentials: VirusTotalCredentials,
     file: FileArg,
     options: PrivateScanOptions | None = None,
     filename: str | None = None,
     expected_sha256: str | None = None,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> VTObject[Any]:
     """Upload a file for private scanning, with sandbox options (validated before sending).
 
@@ -190,7 +185,7 @@ async def scan_private_file(
     Example:
         ```python
         options = PrivateScanOptions(retention_period_days=7, enable_internet=True)
-        analysis = await scan_private_file(credentials, "/cases/4711/sample.bin", options)
+        analysis = await scan_private_file("/cases/4711/sample.bin", options, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -203,13 +198,14 @@ async def scan_private_file(
     return analysis
 
 
-@task(name="scan_private_url", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: scan private URL", retries=0, cache_policy=NO_CACHE)
 async def scan_private_url(
-    credentials: VirusTotalCredentials,
     url: str,
     retention_period_days: int | None = None,
     storage_region: str | None = None,
     strip_credentials: bool = False,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> VTObject[Any]:
     """Submit a URL for private scanning.
 
@@ -228,7 +224,7 @@ async def scan_private_url(
 
     Example:
         ```python
-        analysis = await scan_private_url(credentials, "https://intranet-lookalike.test/")
+        analysis = await scan_private_url("https://intranet-lookalike.test/", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -243,9 +239,9 @@ async def scan_private_url(
     return analysis
 
 
-@task(name="rescan_private_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: rescan private file", retries=0, cache_policy=NO_CACHE)
 async def rescan_private_file(
-    credentials: VirusTotalCredentials, sha256: str, options: PrivateScanOptions | None = None
+    sha256: str, options: PrivateScanOptions | None = None, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any]:
     """Analyse a private file again, optionally with other sandbox options.
 
@@ -262,7 +258,8 @@ async def rescan_private_file(
 
     Example:
         ```python
-        analysis = await rescan_private_file(credentials, sha256, PrivateScanOptions(enable_internet=True))
+        options = PrivateScanOptions(enable_internet=True)
+        analysis = await rescan_private_file(sha256, options, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -271,9 +268,8 @@ async def rescan_private_file(
     return analysis
 
 
-@task(name="wait_for_analysis", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: wait for analysis", retries=0, cache_policy=NO_CACHE)
 async def wait_for_analysis(
-    credentials: VirusTotalCredentials,
     analysis_id: str,
     private: bool = False,
     timeout: float = 900.0,
@@ -282,6 +278,8 @@ async def wait_for_analysis(
     factor: float | None = None,
     poll_share: float = 0.25,
     precision: float = 0.1,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> AnalysisObject:
     """Wait for an analysis to complete, within a deadline, without starving the quota.
 
@@ -311,7 +309,7 @@ async def wait_for_analysis(
 
     Example:
         ```python
-        done = await wait_for_analysis(credentials, analysis.id, timeout=1800)
+        done = await wait_for_analysis(analysis.id, timeout=1800, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -330,9 +328,9 @@ async def wait_for_analysis(
     return result
 
 
-@task(name="get_analysis_item", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get analysis item", retries=0, cache_policy=NO_CACHE)
 async def get_analysis_item(
-    credentials: VirusTotalCredentials, analysis_id: str, private: bool = False
+    analysis_id: str, private: bool = False, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any]:
     """Get the file or URL report an analysis is about.
 
@@ -346,7 +344,7 @@ async def get_analysis_item(
 
     Example:
         ```python
-        report = await get_analysis_item(credentials, analysis.id)
+        report = await get_analysis_item(analysis.id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -356,8 +354,8 @@ async def get_analysis_item(
     return item
 
 
-@task(name="get_private_file_report", retries=0, cache_policy=NO_CACHE)
-async def get_private_file_report(credentials: VirusTotalCredentials, sha256: str) -> PrivateFileObject:
+@task(name="VirusTotal: get private file report", retries=0, cache_policy=NO_CACHE)
+async def get_private_file_report(sha256: str, *, credentials: VirusTotalCredentials) -> PrivateFileObject:
     """Get a private file's report: threat verdict, severity, sandbox verdicts.
 
     Args:
@@ -372,7 +370,7 @@ async def get_private_file_report(credentials: VirusTotalCredentials, sha256: st
 
     Example:
         ```python
-        report = await get_private_file_report(credentials, sha256)
+        report = await get_private_file_report(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -381,8 +379,8 @@ async def get_private_file_report(credentials: VirusTotalCredentials, sha256: st
     return report
 
 
-@task(name="get_private_url_report", retries=0, cache_policy=NO_CACHE)
-async def get_private_url_report(credentials: VirusTotalCredentials, url: str) -> PrivateURLObject:
+@task(name="VirusTotal: get private URL report", retries=0, cache_policy=NO_CACHE)
+async def get_private_url_report(url: str, *, credentials: VirusTotalCredentials) -> PrivateURLObject:
     """Get a private URL's report.
 
     Args:
@@ -397,7 +395,7 @@ async def get_private_url_report(credentials: VirusTotalCredentials, url: str) -
 
     Example:
         ```python
-        report = await get_private_url_report(credentials, "https://intranet-lookalike.test/")
+        report = await get_private_url_report("https://intranet-lookalike.test/", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -406,9 +404,9 @@ async def get_private_url_report(credentials: VirusTotalCredentials, url: str) -
     return report
 
 
-@task(name="delete_private_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete private file", retries=0, cache_policy=NO_CACHE)
 async def delete_private_file(
-    credentials: VirusTotalCredentials, sha256: str, only_from_storage: bool = False
+    sha256: str, only_from_storage: bool = False, *, credentials: VirusTotalCredentials
 ) -> None:
     """Delete a private file and its analyses (or only its stored bytes).
 
@@ -422,7 +420,7 @@ async def delete_private_file(
 
     Example:
         ```python
-        await delete_private_file(credentials, sha256)
+        await delete_private_file(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -430,8 +428,8 @@ async def delete_private_file(
     get_run_logger().info("deleted private file %s%s", sha256, " (storage only)" if only_from_storage else "")
 
 
-@task(name="list_private_files", retries=0, cache_policy=NO_CACHE)
-async def list_private_files(credentials: VirusTotalCredentials, limit: int = 100) -> list[VTObject[Any]]:
+@task(name="VirusTotal: list private files", retries=0, cache_policy=NO_CACHE)
+async def list_private_files(limit: int = 100, *, credentials: VirusTotalCredentials) -> list[VTObject[Any]]:
     """List the group's private files, ordered by SHA-256.
 
     Args:
@@ -443,7 +441,7 @@ async def list_private_files(credentials: VirusTotalCredentials, limit: int = 10
 
     Example:
         ```python
-        files = await list_private_files(credentials, limit=40)
+        files = await list_private_files(limit=40, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -452,9 +450,9 @@ async def list_private_files(credentials: VirusTotalCredentials, limit: int = 10
     return files
 
 
-@task(name="find_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: find report", retries=0, cache_policy=NO_CACHE)
 async def find_report(
-    credentials: VirusTotalCredentials, kind: str, indicator: str, private: bool = False
+    kind: str, indicator: str, private: bool = False, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any] | None:
     """The current report of a file or URL, public or private; None when VirusTotal has none.
 
@@ -472,18 +470,12 @@ async def find_report(
 
     Example:
         ```python
-        report = await find_report(credentials, "file", sha256, private=True)
+        report = await find_report("file", sha256, private=True, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
-        try:
-            if kind == "file":
-                found: VTObject[Any] = await (
-                    vt.private.file(indicator) if private else vt.files.get(indicator)
-                )
-            else:
-                found = await (vt.private.url(indicator) if private else vt.urls.get(indicator))
-        except NotFoundError:
+        found = await find_current_report(vt, kind, indicator, private)
+        if found is None:
             get_run_logger().info(
                 "no %s%s report for %s (yet)", "private " if private else "", kind, indicator
             )
@@ -491,3 +483,36 @@ async def find_report(
         report = mark_emulated(vt, found)
     get_run_logger().info("%s report found: %s", kind, report.id)
     return report
+
+
+@task(name="VirusTotal: submit for analysis", retries=0, cache_policy=NO_CACHE)
+async def submit_for_analysis(
+    plan: SubmissionPlan, known: bool = False, *, credentials: VirusTotalCredentials
+) -> VTObject[Any]:
+    """Send a planned submission: re-analyse a known file by hash, else upload it; post a URL.
+
+    The plan (``core.plan_submission``) was validated before; what is sent follows from it:
+    public or private, file or URL, sandbox options. The uploaded bytes are hashed as they go
+    and must be those the plan hashed.
+
+    Args:
+        plan: the validated submission.
+        known: VirusTotal has the file: re-analyse it by hash, no upload.
+        credentials: the VirusTotal credentials block.
+
+    Returns:
+        The ``analysis`` (or ``private_analysis``) descriptor.
+
+    Raises:
+        ContentChangedError: the file changed since it was hashed.
+
+    Example:
+        ```python
+        analysis = await submit_for_analysis(plan_submission(file_path="sample.bin"), credentials=credentials)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        analysis = mark_emulated(vt, await submit_plan(vt, plan, known=known))
+    how = (" privately" if plan.private else "") + (" by hash" if known and plan.kind == "file" else "")
+    get_run_logger().info("submitted a %s%s: analysis %s", plan.kind, how, analysis.id)
+    return analysis
