@@ -28,6 +28,7 @@ nothing it is given.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,11 +39,12 @@ from pydantic import BaseModel, Field
 from prefect_virustotal.client import (
     BadRequestError,
     InvalidParameterError,
+    NotFoundError,
     VirusTotalClient,
     hunting_filter,
     ioc_stream_filter,
 )
-from prefect_virustotal.client.models import Alert, AlertPage, AlertSource
+from prefect_virustotal.client.models import AcknowledgeResult, Alert, AlertPage, AlertSource
 
 from ._checkpoints import MAX_CHECKPOINT_BYTES, checkpoint_fits, checkpoint_name, checkpoint_size
 
@@ -379,3 +381,43 @@ async def read_alert_batch(
             break
     batch.requests = vt.request_count - sent_before
     return batch
+
+
+async def acknowledge_notifications(
+    vt: VirusTotalClient, source: AlertSource, notification_ids: Sequence[str], concurrency: int = 4
+) -> AcknowledgeResult:
+    """Delete handed-on notifications at VirusTotal, ``concurrency`` at a time.
+
+    A notification already gone (404) counts as acknowledged. Any other error is raised once
+    every deletion has ended (those deleted stay deleted; deleting again is harmless).
+
+    Raises:
+        InvalidParameterError: VT Alerts notifications (no documented deletion; no request).
+    """
+    if source == "vt_alerts":
+        # The reference documents no deletion of VT Alerts notifications.
+        raise InvalidParameterError(
+            "VT Alerts notifications cannot be acknowledged (deleted) through the API"
+        )
+    area = vt.ioc_stream if source == "ioc_stream" else vt.hunting_notifications
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+    result = AcknowledgeResult()
+    before = vt.request_count
+
+    async def one(notification_id: str) -> None:
+        async with semaphore:
+            try:
+                await area.delete(notification_id)
+            except NotFoundError:
+                result.already_gone.append(notification_id)
+            else:
+                result.deleted.append(notification_id)
+
+    outcomes = await asyncio.gather(
+        *(one(i) for i in dict.fromkeys(notification_ids)), return_exceptions=True
+    )
+    result.requests = vt.request_count - before
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if failures:
+        raise failures[0]
+    return result

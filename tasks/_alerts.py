@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.client import InvalidParameterError, NotFoundError
 from prefect_virustotal.client.models import (
     AcknowledgeResult,
     AlertPage,
@@ -22,6 +20,7 @@ from prefect_virustotal.core import (
     AlertBatch,
     AlertCheckpoint,
     AlertListing,
+    acknowledge_notifications,
     check_alert_source,
     read_alert_batch,
     read_alert_page,
@@ -364,33 +363,8 @@ async def acknowledge_alerts(
         ```
     """
     checked = check_alert_source(source)
-    if checked == "vt_alerts":
-        # The reference documents no deletion of VT Alerts notifications.
-        raise InvalidParameterError(
-            "VT Alerts notifications cannot be acknowledged (deleted) through the API"
-        )
-    semaphore = asyncio.Semaphore(max(1, concurrency))
-    result = AcknowledgeResult()
     async with credentials.get_client() as vt:
-        area = vt.ioc_stream if checked == "ioc_stream" else vt.hunting_notifications
-
-        async def one(notification_id: str) -> None:
-            async with semaphore:
-                try:
-                    await area.delete(notification_id)
-                except NotFoundError:
-                    result.already_gone.append(notification_id)
-                else:
-                    result.deleted.append(notification_id)
-
-        outcomes = await asyncio.gather(
-            *(one(i) for i in dict.fromkeys(notification_ids)), return_exceptions=True
-        )
-        result.requests = vt.request_count
-    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
-    if failures:
-        get_run_logger().warning("%s: %d acknowledgements failed", checked, len(failures))
-        raise failures[0]
+        result = await acknowledge_notifications(vt, checked, notification_ids, concurrency)
     get_run_logger().info(
         "%s: acknowledged %d (%d already gone)", checked, len(result.deleted), len(result.already_gone)
     )

@@ -294,6 +294,7 @@ PUBLIC: dict[str, list[str]] = {
         "V2Endpoint",
         "V2Field",
         "WaitSettings",
+        "acknowledge_notifications",
         "alert_checkpoint_name",
         "analysis_item",
         "artifact_key",

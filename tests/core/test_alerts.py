@@ -22,6 +22,7 @@ from prefect_virustotal.core import (
     AlertCheckpoint,
     AlertListing,
     MemoryCheckpointStore,
+    acknowledge_notifications,
     alert_checkpoint_name,
     checkpoint_size,
     notification_digest,
@@ -203,3 +204,23 @@ def test_a_crowded_last_second_marks_the_whole_second_in_flight() -> None:
     assert state.inflight_until == BASE + 1 and state.inflight == []
     assert state.in_flight()(alert(999, BASE)) and not state.in_flight()(alert(1000, BASE + 1))
     assert len(json.dumps(state.dump())) < 200
+
+
+async def test_acknowledging_deletes_each_once_and_counts_the_gone(
+    emulator: Emulator, vt: VirusTotalClient
+) -> None:
+    ids = seed(emulator, 6)
+    await vt.ioc_stream.delete(ids[0])  # deleted meanwhile: a 404, acknowledged all the same
+    emulator.reset_log()
+    result = await acknowledge_notifications(vt, "ioc_stream", [*ids, ids[1]], concurrency=2)
+    assert sorted(result.deleted) == sorted(ids[1:]) and result.already_gone == [ids[0]]
+    assert result.requests == emulator.count() == 6  # the repeated id is deleted once
+    assert len(emulator.notifications.ioc_stream) == 0
+    emulator.reset_log()
+    with pytest.raises(InvalidParameterError):
+        await acknowledge_notifications(vt, "vt_alerts", ["1"])
+    emulator.faults.add(kind="error", code="ForbiddenError", method="DELETE", count=1)
+    more = seed(emulator, 2)
+    with pytest.raises(ForbiddenError):
+        await acknowledge_notifications(vt, "ioc_stream", more, concurrency=1)
+    assert emulator.count() == 2  # the other deletion still went out
