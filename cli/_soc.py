@@ -63,7 +63,7 @@ def search(
     async def work() -> SearchReport:
         return await intelligence_search(
             query,
-            max_results=limit,
+            limit=limit,
             order=order,
             collection=collection,
             credentials=target.credentials,

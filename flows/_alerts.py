@@ -46,7 +46,7 @@ from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import BadRequestError, InvalidParameterError
-from prefect_virustotal.client.models import Alert, LookupStatus
+from prefect_virustotal.client.models import Alert, AlertSource, LookupStatus
 from prefect_virustotal.core import vt_link
 from prefect_virustotal.flows._enrich import EMULATED_BANNER
 from prefect_virustotal.tasks import acknowledge_alerts, fetch_alert_page, lookup_indicators
@@ -292,12 +292,12 @@ async def _enrich(block: VirusTotalCredentials, alerts: Sequence[Alert]) -> int:
 
 @flow(name="virustotal-poll-alerts", log_prints=False)
 async def poll_alerts(
-    source: str = "ioc_stream",
+    source: AlertSource = "ioc_stream",
     filter: str | None = None,
     start: datetime | None = None,
     checkpoint: str | None = None,
-    max_alerts: int = 500,
-    max_requests: int = 100,
+    limit: int = 500,
+    request_budget: int = 100,
     page_size: int = 40,
     batch_pages: int = 5,
     acknowledge: bool = False,
@@ -353,8 +353,8 @@ async def poll_alerts(
         filter: more filter text, e.g. ``origin:hunting`` or ``entity_type:file``.
         start: where the first run begins; None reads the whole stream.
         checkpoint: the Variable's name; ``virustotal-alerts-<source>`` by default.
-        max_alerts: most alerts handed on per run (the rest wait for the next run).
-        max_requests: most VirusTotal requests per run (reads, deletions, lookups).
+        limit: most alerts handed on per run (the rest wait for the next run).
+        request_budget: most VirusTotal requests per run (reads, deletions, lookups).
         page_size: notifications per request, at most 40.
         batch_pages: pages handed on between two checkpoint writes (one write per batch,
             plus one before deleting when ``acknowledge`` is on). More pages, fewer writes;
@@ -380,9 +380,9 @@ async def poll_alerts(
         raise InvalidParameterError(f"source must be one of {', '.join(_SOURCES)}, got {source!r}")
     if source == "vt_alerts" and (acknowledge or filter):
         raise InvalidParameterError("VT Alerts notifications take no filter and cannot be acknowledged")
-    if max_alerts < 1 or max_requests < 1 or not 1 <= page_size <= 40 or batch_pages < 1:
+    if limit < 1 or request_budget < 1 or not 1 <= page_size <= 40 or batch_pages < 1:
         raise InvalidParameterError(
-            "max_alerts, max_requests and batch_pages must be >= 1 and page_size in 1..40"
+            "limit, request_budget and batch_pages must be >= 1 and page_size in 1..40"
         )
     logger = get_run_logger()
     block = await resolve_credentials(credentials)
@@ -407,7 +407,7 @@ async def poll_alerts(
         state.pending_ack = []
         unsaved = True  # written with the next batch: deleting twice is harmless
 
-    listing = _Listing(block, source, filter, page_size, batch_pages, max_alerts, max_requests, first_second)
+    listing = _Listing(block, source, filter, page_size, batch_pages, limit, request_budget, first_second)
     try:
         if state.pending_ack:
             if acknowledge:

@@ -56,10 +56,10 @@ from prefect_virustotal.core import (
     vt_link,
 )
 from prefect_virustotal.tasks import (
+    analyse_file,
+    analyse_private_file,
     find_report,
     get_analysis_item,
-    rescan_file,
-    rescan_private_file,
     scan_file,
     scan_private_file,
     scan_private_url,
@@ -153,7 +153,7 @@ async def submit_and_wait(
     timeout: float = 1800.0,
     initial_interval: float = 3.0,
     max_interval: float = 60.0,
-    poll_factor: float | None = None,
+    factor: float | None = None,
     policy: VerdictPolicy | None = None,
     checkpoints: CheckpointStore | None = None,
     clock: Clock | None = None,
@@ -187,7 +187,7 @@ async def submit_and_wait(
             rerun resumes.
         initial_interval: shortest pause between polls (floored by the key's quota).
         max_interval: longest pause between polls.
-        poll_factor: geometric growth of the pause; None (default) pauses a tenth of the
+        factor: geometric growth of the pause; None (default) pauses a tenth of the
             analysis' age, so its end is seen at most 10 % late.
         policy: verdict thresholds for engine results.
         checkpoints: where the submission's checkpoint lives; Prefect Variables by default.
@@ -310,7 +310,7 @@ async def submit_and_wait(
             timeout=timeout,
             initial_interval=initial_interval,
             max_interval=max_interval,
-            factor=poll_factor,
+            factor=factor,
             credentials=block,
         )
         emulated = bool((analysis.meta or {}).get("emulated"))
@@ -351,9 +351,9 @@ async def _submit(
         return await scan_url(indicator, credentials=block)
     if known:
         return await (
-            rescan_private_file(indicator, options, credentials=block)
+            analyse_private_file(indicator, options, credentials=block)
             if private
-            else rescan_file(indicator, credentials=block)
+            else analyse_file(indicator, credentials=block)
         )
     assert source is not None
     file: str | bytes = str(source.path) if source.path is not None else (source.content or b"")

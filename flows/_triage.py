@@ -212,7 +212,7 @@ async def triage(
     submit_unknown: bool = True,
     private_scanning: bool = True,
     allow_public_upload: bool = False,
-    wait_timeout: float = 900.0,
+    timeout: float = 900.0,  # noqa: ASYNC109 - a flow parameter: the wait's deadline, as everywhere
     expand: bool = True,
     expand_budget: int = 40,
     sync_case_collection: bool = True,
@@ -245,7 +245,7 @@ async def triage(
         private_scanning: use private scanning for submissions.
         allow_public_upload: when private scanning is not available, upload publicly
             (files become visible to VirusTotal's community).
-        wait_timeout: seconds to wait for each analysis.
+        timeout: seconds to wait for each analysis.
         expand: expand malicious indicators one hop.
         expand_budget: most requests the expansion may spend.
         sync_case_collection: keep the collection ``case-<case>`` holding the malicious and
@@ -327,7 +327,7 @@ async def triage(
         emulated |= await _submit_unknown(
             items, not_found, file_hashes, block, skipped,
             private=private_scanning, allow_public=allow_public_upload,
-            wait_timeout=wait_timeout, policy=policy, concurrency=max_concurrent_submissions,
+            wait_timeout=timeout, policy=policy, concurrency=max_concurrent_submissions,
         )  # fmt: skip
     else:
         for entry, item in zip(enriched, items, strict=True):

@@ -110,6 +110,10 @@ async def delete_ioc_stream_notification(notification_id: str, *, credentials: V
         credentials: the VirusTotal credentials block.
         notification_id: the notification's id.
 
+    Returns:
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
+
     Raises:
         NotFoundError: no such notification.
 
@@ -134,6 +138,10 @@ async def delete_ioc_stream_notifications(
     Args:
         credentials: the VirusTotal credentials block.
         filter: which ones, e.g. ``origin:subscriptions``; None deletes all.
+
+    Returns:
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
 
     Example:
         ```python
@@ -206,6 +214,10 @@ async def delete_hunting_notification(notification_id: str, *, credentials: Viru
         credentials: the VirusTotal credentials block.
         notification_id: the notification's id.
 
+    Returns:
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
+
     Raises:
         NotFoundError: no such notification.
 
@@ -226,6 +238,10 @@ async def delete_hunting_notifications(tag: str | None = None, *, credentials: V
     Args:
         credentials: the VirusTotal credentials block.
         tag: which ones; None deletes all of them.
+
+    Returns:
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
 
     Example:
         ```python
@@ -257,7 +273,7 @@ async def list_hunting_notification_files(
         ```
     """
     async with credentials.get_client() as vt:
-        items = await vt.hunting_notifications.files(filter=filter, limit=limit).collect()
+        items = await vt.hunting_notifications.list_files(filter=filter, limit=limit).collect()
     get_run_logger().info("livehunt notification files: %d", len(items))
     return items
 
@@ -276,7 +292,7 @@ async def _fetch(
         # the poller's checkpoint drops what it has handed on already.
         if filter:
             raise InvalidParameterError("VT Alerts notifications take no filter")
-        vpage = await vt.alerts.notifications(order="created+", page_size=page_size).fetch_page(cursor)
+        vpage = await vt.alerts.list_notifications(order="created+", page_size=page_size).fetch_page(cursor)
         alerts = [Alert.from_vt_alert(item) for item in vpage.items]
         if since is not None:
             alerts = [a for a in alerts if int(a.date.timestamp()) >= since]

@@ -112,8 +112,8 @@ async def scan_url(
     return analysis
 
 
-@task(name="VirusTotal: rescan file", retries=0, cache_policy=NO_CACHE)
-async def rescan_file(file_hash: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
+@task(name="VirusTotal: analyse file", retries=0, cache_policy=NO_CACHE)
+async def analyse_file(file_hash: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse a file it already has again.
 
     Args:
@@ -128,7 +128,7 @@ async def rescan_file(file_hash: str, *, credentials: VirusTotalCredentials) -> 
 
     Example:
         ```python
-        analysis = await rescan_file(sha256, credentials=credentials)
+        analysis = await analyse_file(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -137,8 +137,8 @@ async def rescan_file(file_hash: str, *, credentials: VirusTotalCredentials) -> 
     return analysis
 
 
-@task(name="VirusTotal: rescan URL", retries=0, cache_policy=NO_CACHE)
-async def rescan_url(url: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
+@task(name="VirusTotal: analyse URL", retries=0, cache_policy=NO_CACHE)
+async def analyse_url(url: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse a URL it already knows again.
 
     Args:
@@ -153,7 +153,7 @@ async def rescan_url(url: str, *, credentials: VirusTotalCredentials) -> VTObjec
 
     Example:
         ```python
-        analysis = await rescan_url("http://login-example.test/verify", credentials=credentials)
+        analysis = await analyse_url("http://login-example.test/verify", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -246,8 +246,8 @@ async def scan_private_url(
     return analysis
 
 
-@task(name="VirusTotal: rescan private file", retries=0, cache_policy=NO_CACHE)
-async def rescan_private_file(
+@task(name="VirusTotal: analyse private file", retries=0, cache_policy=NO_CACHE)
+async def analyse_private_file(
     sha256: str, options: PrivateScanOptions | None = None, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any]:
     """Analyse a private file again, optionally with other sandbox options.
@@ -266,7 +266,7 @@ async def rescan_private_file(
     Example:
         ```python
         options = PrivateScanOptions(enable_internet=True)
-        analysis = await rescan_private_file(sha256, options, credentials=credentials)
+        analysis = await analyse_private_file(sha256, options, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -355,7 +355,9 @@ async def get_analysis_item(
         ```
     """
     async with credentials.get_client() as vt:
-        item = await (vt.private.analysis_item(analysis_id) if private else vt.analyses.item(analysis_id))
+        item = await (
+            vt.private.get_analysis_item(analysis_id) if private else vt.analyses.get_item(analysis_id)
+        )
         mark_emulated(vt, item)
     get_run_logger().info("analysis %s is about %s %s", analysis_id, item.type, item.id)
     return item
@@ -381,7 +383,7 @@ async def get_private_file_report(sha256: str, *, credentials: VirusTotalCredent
         ```
     """
     async with credentials.get_client() as vt:
-        report = mark_emulated(vt, await vt.private.file(sha256))
+        report = mark_emulated(vt, await vt.private.get_file(sha256))
     get_run_logger().info("private file %s: %s", report.id, report.attributes.threat_verdict)
     return report
 
@@ -406,7 +408,7 @@ async def get_private_url_report(url: str, *, credentials: VirusTotalCredentials
         ```
     """
     async with credentials.get_client() as vt:
-        report = mark_emulated(vt, await vt.private.url(url))
+        report = mark_emulated(vt, await vt.private.get_url(url))
     get_run_logger().info("private url %s: %s", report.id, report.attributes.last_analysis_stats)
     return report
 
@@ -421,6 +423,10 @@ async def delete_private_file(
         credentials: the VirusTotal credentials block.
         sha256: the file's SHA-256.
         only_from_storage: keep the reports, delete the bytes.
+
+    Returns:
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
 
     Raises:
         NotFoundError: no such private file.
@@ -452,7 +458,7 @@ async def list_private_files(limit: int = 100, *, credentials: VirusTotalCredent
         ```
     """
     async with credentials.get_client() as vt:
-        files = [item async for item in vt.private.files(limit=limit)]
+        files = [item async for item in vt.private.list_files(limit=limit)]
     get_run_logger().info("listed %d private files", len(files))
     return files
 
@@ -484,10 +490,10 @@ async def find_report(
         try:
             if kind == "file":
                 found: VTObject[Any] = await (
-                    vt.private.file(indicator) if private else vt.files.get(indicator)
+                    vt.private.get_file(indicator) if private else vt.files.get(indicator)
                 )
             else:
-                found = await (vt.private.url(indicator) if private else vt.urls.get(indicator))
+                found = await (vt.private.get_url(indicator) if private else vt.urls.get(indicator))
         except NotFoundError:
             get_run_logger().info(
                 "no %s%s report for %s (yet)", "private " if private else "", kind, indicator

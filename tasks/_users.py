@@ -57,7 +57,7 @@ async def get_overall_quotas(user: str | None = None, *, credentials: VirusTotal
         ```
     """
     async with credentials.get_client() as vt:
-        quotas = await vt.users.overall_quotas(user)
+        quotas = await vt.users.get_overall_quotas(user)
     get_run_logger().info("daily quota: %d of %d used", quotas.daily.used, quotas.daily.allowed)
     return quotas
 
@@ -84,6 +84,6 @@ async def get_api_usage(
         ```
     """
     async with credentials.get_client() as vt:
-        usage = await vt.users.api_usage(user, start_date=start_date, end_date=end_date)
+        usage = await vt.users.get_api_usage(user, start_date=start_date, end_date=end_date)
     get_run_logger().info("api usage: %d days with requests", len(usage.daily))
     return usage
