@@ -1,15 +1,21 @@
 """Flows composed from the pack's tasks. No HTTP here: the client owns it."""
 
-from prefect_virustotal.core import EnrichedIndicator, EnrichmentReport
+from prefect_virustotal.core import (
+    MAX_SEEN_IDS,
+    AlertCheckpoint,
+    EnrichedIndicator,
+    EnrichmentReport,
+    QuotaReport,
+)
 
-from ._alerts import MAX_SEEN_IDS, AlertCheckpoint, PollReport, poll_alerts
+from ._alerts import PollReport, poll_alerts
 from ._checkpoints import VariableCheckpointStore
-from ._collections import CollectionSyncReport, sync_collection
+from ._collections import sync_collection
 from ._enrich import EMULATED_BANNER, enrich_iocs
 from ._expand import CollectionHook, expand_iocs
 from ._expand_artifacts import mermaid_diagram, mermaid_markdown, node_rows
 from ._migrate import MIGRATION_ARTIFACT_KEY, migration_report
-from ._quota import QUOTA_CHART_KEY, QUOTA_EVENT, QUOTA_TABLE_KEY, QuotaReport, quota_report
+from ._quota import QUOTA_CHART_KEY, QUOTA_EVENT, QUOTA_TABLE_KEY, quota_report
 from ._retrohunt import (
     FINISHED_EVENT,
     NOTIFIED_VARIABLE,
@@ -35,7 +41,6 @@ __all__ = [
     "SEARCH_ARTIFACT_KEY",
     "AlertCheckpoint",
     "CollectionHook",
-    "CollectionSyncReport",
     "EnrichedIndicator",
     "EnrichmentReport",
     "PollReport",

@@ -8,6 +8,7 @@ from ._alerts import (
     delete_hunting_notifications,
     delete_ioc_stream_notification,
     delete_ioc_stream_notifications,
+    fetch_alert_batch,
     fetch_alert_page,
     get_hunting_notification,
     get_ioc_stream_notification,
@@ -76,6 +77,7 @@ from ._scanning import (
     scan_private_file,
     scan_private_url,
     scan_url,
+    submit_for_analysis,
     wait_for_analysis,
 )
 from ._search import SearchPage, search_basic, search_intelligence
@@ -124,6 +126,7 @@ __all__ = [
     "download_file",
     "enrich_indicator_chunk",
     "expand_level",
+    "fetch_alert_batch",
     "fetch_alert_page",
     "find_collection",
     "find_report",
@@ -171,6 +174,7 @@ __all__ = [
     "scan_url",
     "search_basic",
     "search_intelligence",
+    "submit_for_analysis",
     "update_collection",
     "update_hunting_ruleset",
     "validate_yara_rules",

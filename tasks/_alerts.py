@@ -1,4 +1,4 @@
-"""IoC Stream and livehunt notification tasks: list, get, delete, and the poller's page fetch."""
+"""IoC Stream and livehunt notification tasks: list, get, delete, and the poller's page and batch reads."""
 
 from __future__ import annotations
 
@@ -9,32 +9,23 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.client import (
-    InvalidParameterError,
-    NotFoundError,
-    VirusTotalClient,
-    hunting_filter,
-    ioc_stream_filter,
-)
+from prefect_virustotal.client import InvalidParameterError, NotFoundError
 from prefect_virustotal.client.models import (
     AcknowledgeResult,
-    Alert,
     AlertPage,
-    AlertSource,
     HuntingNotificationFile,
     HuntingNotificationObject,
     IoCStreamItem,
     IoCStreamNotificationObject,
 )
-
-_SOURCES: tuple[AlertSource, ...] = ("ioc_stream", "hunting_notifications", "vt_alerts")
-
-
-def _check_source(source: str) -> AlertSource:
-    for known in _SOURCES:
-        if source == known:
-            return known
-    raise InvalidParameterError(f"source must be one of {', '.join(_SOURCES)}, got {source!r}")
+from prefect_virustotal.core import (
+    AlertBatch,
+    AlertCheckpoint,
+    AlertListing,
+    check_alert_source,
+    read_alert_batch,
+    read_alert_page,
+)
 
 
 @task(name="VirusTotal: list IoC stream", retries=0, cache_policy=NO_CACHE)
@@ -278,38 +269,6 @@ async def list_hunting_notification_files(
     return items
 
 
-async def _fetch(
-    vt: VirusTotalClient,
-    source: AlertSource,
-    since: int | None,
-    filter: str | None,
-    cursor: str | None,
-    page_size: int,
-) -> AlertPage:
-    """One page of the source, oldest first, as alerts."""
-    if source == "vt_alerts":
-        # VT Alerts documents no filter (UNCONFIRMED): the whole list is read oldest first and
-        # the poller's checkpoint drops what it has handed on already.
-        if filter:
-            raise InvalidParameterError("VT Alerts notifications take no filter")
-        vpage = await vt.alerts.list_notifications(order="created+", page_size=page_size).fetch_page(cursor)
-        alerts = [Alert.from_vt_alert(item) for item in vpage.items]
-        if since is not None:
-            alerts = [a for a in alerts if int(a.date.timestamp()) >= since]
-        return AlertPage(alerts=alerts, cursor=vpage.cursor)
-    if source == "ioc_stream":
-        query = ioc_stream_filter(since=since, extra=filter)
-        page = await vt.ioc_stream.list(filter=query, order="date+", page_size=page_size).fetch_page(cursor)
-        return AlertPage(alerts=[Alert.from_ioc_stream(item) for item in page.items], cursor=page.cursor)
-    query = " ".join(part for part in (hunting_filter(since=since), filter) if part) or None
-    hpage = await vt.hunting_notifications.list(filter=query, order="date+", page_size=page_size).fetch_page(
-        cursor
-    )
-    return AlertPage(
-        alerts=[Alert.from_hunting_notification(item) for item in hpage.items], cursor=hpage.cursor
-    )
-
-
 @task(name="VirusTotal: fetch alert page", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
 async def fetch_alert_page(
     source: str = "ioc_stream",
@@ -343,16 +302,53 @@ async def fetch_alert_page(
         page = await fetch_alert_page(since=1767225600, filter="origin:hunting", credentials=credentials)
         ```
     """
-    checked = _check_source(source)
+    checked = check_alert_source(source)
     async with credentials.get_client() as vt:
-        page = await _fetch(vt, checked, since, filter, cursor, page_size)
-        page.requests = vt.request_count
-        if vt.emulated:
-            page.emulated = True
-            for alert in page.alerts:
-                alert.emulated = True
+        page = await read_alert_page(vt, checked, since, filter, cursor, page_size)
     get_run_logger().info("%s: %d alerts (more: %s)", checked, len(page.alerts), page.cursor is not None)
     return page
+
+
+@task(name="VirusTotal: fetch alert batch", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+async def fetch_alert_batch(
+    listing: AlertListing,
+    checkpoint: AlertCheckpoint,
+    alerts_left: int,
+    requests_left: int,
+    *,
+    credentials: VirusTotalCredentials,
+) -> AlertBatch:
+    """Read a batch of new alerts: up to ``listing.batch_pages`` pages with one client.
+
+    ``poll_alerts`` runs it once per batch (one task run for several pages). An error after
+    some pages is returned in ``AlertBatch.error`` with the alerts read before it.
+
+    Args:
+        listing: the source, its query and where the listing stands.
+        checkpoint: what was handed on already (those alerts are dropped).
+        alerts_left: most new alerts to return.
+        requests_left: most requests to send.
+        credentials: the VirusTotal credentials block.
+
+    Returns:
+        The new alerts, where the listing goes on, and counts (pages, requests, caps).
+
+    Example:
+        ```python
+        batch = await fetch_alert_batch(
+            AlertListing("ioc_stream"), AlertCheckpoint(), 200, 10, credentials=credentials
+        )
+        ```
+    """
+    async with credentials.get_client() as vt:
+        batch = await read_alert_batch(vt, listing, checkpoint, alerts_left, requests_left)
+    logger = get_run_logger()
+    if batch.cursor_restarts:
+        logger.warning("%s: cursor refused; reading again from the checkpoint", listing.source)
+    logger.info(
+        "%s: %d new alerts in %d pages (more: %s)", listing.source, len(batch.alerts), batch.pages, batch.more
+    )
+    return batch
 
 
 @task(name="VirusTotal: acknowledge alerts", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
@@ -383,7 +379,7 @@ async def acknowledge_alerts(
         result = await acknowledge_alerts(ids, credentials=credentials)
         ```
     """
-    checked = _check_source(source)
+    checked = check_alert_source(source)
     if checked == "vt_alerts":
         # The reference documents no deletion of VT Alerts notifications.
         raise InvalidParameterError(
