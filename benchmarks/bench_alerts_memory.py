@@ -91,8 +91,8 @@ async def measure(count: int, first_id: int) -> tuple[int, float, int]:
         report = await poll_alerts(
             credentials=credentials,
             checkpoint=f"bench-{uuid.uuid4().hex[:8]}",
-            max_alerts=count,
-            max_requests=count,
+            limit=count,
+            request_budget=count,
             emit_events=True,
         )
         elapsed = time.perf_counter() - started

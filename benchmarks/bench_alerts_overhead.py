@@ -143,7 +143,7 @@ def child(count: int, api: str) -> dict[str, float]:
                 await vt.ioc_stream.list(order="date+", page_size=1, limit=1).collect()  # the index
             # Warm-up on another checkpoint: the flow's registration, pools, imports.
             await poll_alerts(
-                credentials=credentials, checkpoint=f"bench-warm-{uuid.uuid4().hex[:8]}", max_alerts=40
+                credentials=credentials, checkpoint=f"bench-warm-{uuid.uuid4().hex[:8]}", limit=40
             )
             sampler = RssSampler()
             before = sampler.start()
@@ -152,8 +152,8 @@ def child(count: int, api: str) -> dict[str, float]:
             report = await poll_alerts(
                 credentials=credentials,
                 checkpoint=f"bench-{uuid.uuid4().hex[:8]}",
-                max_alerts=count,
-                max_requests=count,
+                limit=count,
+                request_budget=count,
                 emit_events=True,
             )
             elapsed = time.perf_counter() - started

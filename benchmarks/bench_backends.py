@@ -181,8 +181,8 @@ async def alerts_cost() -> float:
         report = await poll_alerts(
             credentials=credentials,
             checkpoint=f"bench-{uuid.uuid4().hex[:8]}",
-            max_alerts=ALERTS,
-            max_requests=ALERTS,
+            limit=ALERTS,
+            request_budget=ALERTS,
             emit_events=True,
         )
         elapsed = time.perf_counter() - start
@@ -201,7 +201,7 @@ async def submit_ratio(folder: Path) -> float:
     )
     gate = asyncio.Semaphore(CONCURRENCY)
     common: dict[str, Any] = {
-        "credentials": block, "rescan": "always", "initial_interval": 1.0, "poll_factor": 1.15,
+        "credentials": block, "rescan": "always", "initial_interval": 1.0, "factor": 1.15,
         "max_interval": 60.0, "timeout": 600.0,
     }  # fmt: skip
 

@@ -91,10 +91,10 @@ async def naive_expand(vt: VirusTotalClient, seeds: list[str], max_depth: int) -
         for kind, ident in frontier:
             for name in DEFAULT_RELATIONSHIPS[kind]:
                 if name in TO_ONE:
-                    one = await vt.relationships.one(COLLECTIONS[kind], ident, name)
+                    one = await vt.relationships.get_one(COLLECTIONS[kind], ident, name)
                     related = [one] if one is not None else []
                 else:
-                    pager = vt.relationships.objects(
+                    pager = vt.relationships.list_objects(
                         COLLECTIONS[kind], ident, name, limit=FAN_OUT, page_size=min(40, FAN_OUT)
                     )
                     related = [obj async for obj in pager]

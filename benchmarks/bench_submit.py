@@ -134,7 +134,7 @@ async def main() -> None:
         "credentials": block,
         "rescan": "always",
         "initial_interval": INITIAL,
-        "poll_factor": FACTOR,
+        "factor": FACTOR,
         "max_interval": MAX_INTERVAL,
         "timeout": 600.0,
     }
@@ -216,7 +216,7 @@ async def client_only(emulator: Emulator, block: VirusTotalCredentials, folder: 
                     await vt.analyses.wait(
                         analysis.id, initial_interval=INITIAL, factor=FACTOR, max_interval=MAX_INTERVAL
                     )
-                    await vt.analyses.item(analysis.id)
+                    await vt.analyses.get_item(analysis.id)
 
             paths = []
             for i in range(FILES):

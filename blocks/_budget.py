@@ -44,7 +44,7 @@ async def ensure_daily_budget(
     keep = credentials.daily_reserve if reserve is None else reserve
     keep = keep or 0
     async with credentials.get_client() as vt:
-        quotas = await vt.users.overall_quotas()
+        quotas = await vt.users.get_overall_quotas()
     daily = quotas.daily
     if daily.allowed and daily.remaining - needed < keep:
         raise DailyReserveError(

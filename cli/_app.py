@@ -14,7 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from prefect_virustotal.client import InvalidParameterError, VirusTotalClient
-from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
+from prefect_virustotal.client.models import VERDICT_SEVERITY, AlertSource, IOCGraph, SubmissionResult
 from prefect_virustotal.core import (
     MAX_TABLE_ROWS,
     CollectionSyncReport,
@@ -123,14 +123,6 @@ class Corpus(str, Enum):
 
     MAIN = "main"
     GOODWARE = "goodware"
-
-
-class Source(str, Enum):
-    """Alert sources (checked before any flow starts)."""
-
-    IOC_STREAM = "ioc_stream"
-    HUNTING_NOTIFICATIONS = "hunting_notifications"
-    VT_ALERTS = "vt_alerts"
 
 
 _FAIL_ON = ("malicious", "suspicious")
@@ -422,7 +414,9 @@ def scan(
 def expand(
     iocs: Annotated[list[str], typer.Argument(help="Seed indicators.")],
     depth: Annotated[int, typer.Option("--depth", min=0, max=5, help="Hops to follow.")] = 2,
-    budget: Annotated[int, typer.Option("--budget", min=1, help="Most requests to spend.")] = 100,
+    request_budget: Annotated[
+        int, typer.Option("--request-budget", min=1, help="Most requests to spend.")
+    ] = 100,
     fan_out: Annotated[int, typer.Option("--fan-out", min=1, help="Most items per relationship.")] = 20,
     stix: Annotated[Path | None, typer.Option("--stix", help="Write a STIX 2.1 bundle here.")] = None,
     mermaid: MermaidOption = False,
@@ -433,8 +427,8 @@ def expand(
     own_domain: OwnDomainOption = None,
 ) -> None:
     """Expand indicators through their relationships, within a request budget."""
-    if depth < 0 or budget < 0 or fan_out < 0:
-        fail(ExitCode.BAD_INPUT, "--depth, --budget and --fan-out must not be negative")
+    if depth < 0 or request_budget < 0 or fan_out < 0:
+        fail(ExitCode.BAD_INPUT, "--depth, --request-budget and --fan-out must not be negative")
     iocs = scrub_credentials(iocs)
     target = resolve_target(block, emulator)
 
@@ -445,7 +439,7 @@ def expand(
             iocs,
             credentials=target.credentials,
             max_depth=depth,
-            request_budget=budget,
+            request_budget=request_budget,
             fan_out=fan_out,
             stix_path=str(stix) if stix else None,
             send_internal=send_internal,
@@ -477,15 +471,15 @@ def expand(
 def retrohunt_command(
     rules_file: Annotated[Path, typer.Argument(help="A file of YARA rules.")],
     corpus: Annotated[Corpus, typer.Option(help="main or goodware.")] = Corpus.MAIN,
-    deadline: Annotated[float, typer.Option(min=1, help="Seconds before the job is aborted.")] = 6 * 3600,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds before the job is aborted.")] = 6 * 3600,
     poll_interval: Annotated[float, typer.Option(min=1, help="Seconds between progress checks.")] = 60.0,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run YARA rules over VirusTotal's past files (checked locally first) and list the matches."""
-    if deadline <= 0 or poll_interval <= 0:
-        fail(ExitCode.BAD_INPUT, "--deadline and --poll-interval must be more than 0 seconds")
+    if timeout <= 0 or poll_interval <= 0:
+        fail(ExitCode.BAD_INPUT, "--timeout and --poll-interval must be more than 0 seconds")
     rules = read_input(rules_file, "rules file")
     target = resolve_target(block, emulator)
 
@@ -503,7 +497,7 @@ def retrohunt_command(
             rules,
             credentials=target.credentials,
             corpus=corpus.value,
-            deadline_seconds=deadline,
+            timeout=timeout,
             poll_interval=poll_interval,
         )
 
@@ -529,12 +523,12 @@ app.add_typer(alerts_app, name="alerts")
 @alerts_app.command("poll")
 def alerts_poll(
     source: Annotated[
-        Source, typer.Option(help="ioc_stream, hunting_notifications or vt_alerts.")
-    ] = Source.IOC_STREAM,
+        AlertSource, typer.Option(help="ioc_stream, hunting_notifications or vt_alerts.")
+    ] = "ioc_stream",
     acknowledge: Annotated[
         bool, typer.Option("--acknowledge", help="Delete each notification after its hand-off.")
     ] = False,
-    max_alerts: Annotated[int, typer.Option(min=1, help="Most alerts to hand on in this run.")] = 500,
+    limit: Annotated[int, typer.Option(min=1, help="Most alerts to hand on in this run.")] = 500,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
@@ -547,9 +541,9 @@ def alerts_poll(
 
         return await poll_alerts(
             credentials=target.credentials,
-            source=source.value,
+            source=source,
             acknowledge=acknowledge,
-            max_alerts=max_alerts,
+            limit=limit,
         )
 
     report = run(target, work)
@@ -574,7 +568,9 @@ def triage_command(
         bool,
         typer.Option("--allow-public-upload", help="Upload publicly when private scanning is unavailable."),
     ] = False,
-    budget: Annotated[int, typer.Option("--budget", min=0, help="Requests the expansion may spend.")] = 40,
+    expand_budget: Annotated[
+        int, typer.Option("--expand-budget", min=0, help="Requests the expansion may spend.")
+    ] = 40,
     mermaid: MermaidOption = False,
     block: BlockOption = None,
     emulator: EmulatorOption = False,
@@ -586,8 +582,8 @@ def triage_command(
     from prefect_virustotal.core import regular_file
 
     threshold = _check_fail_on(fail_on)
-    if budget < 0:
-        fail(ExitCode.BAD_INPUT, "--budget must not be negative")
+    if expand_budget < 0:
+        fail(ExitCode.BAD_INPUT, "--expand-budget must not be negative")
     # Checked here (special files, size, encoding; credentials warned of); the flow reads the
     # ticket again by path, so a large ticket never becomes a flow-run parameter.
     scrub_credentials([read_input(ticket, "ticket")])
@@ -610,7 +606,7 @@ def triage_command(
             files=[str(f) for f in attached],
             credentials=target.credentials,
             allow_public_upload=allow_public_upload,
-            expand_budget=budget,
+            expand_budget=expand_budget,
             report_path=str(report) if report else None,
         )
 

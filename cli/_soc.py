@@ -68,7 +68,7 @@ def search(
 
         return await intelligence_search(
             query,
-            max_results=limit,
+            limit=limit,
             order=order,
             collection=collection,
             credentials=target.credentials,
@@ -208,8 +208,8 @@ def comments(
         return listed(found, await list_votes(indicator=value, limit=limit, credentials=credentials))
 
     async def at_once(vt: VirusTotalClient) -> dict[str, list[dict[str, object]]]:
-        found = [c async for c in vt.community.comments(value, limit=limit)]
-        return listed(found, [v async for v in vt.community.votes(value, limit=limit)])
+        found = [c async for c in vt.community.list_comments(value, limit=limit)]
+        return listed(found, [v async for v in vt.community.list_votes(value, limit=limit)])
 
     result = run_command(target, flow=as_flow, direct=at_once, record=record, progress=not as_json)
 
@@ -339,8 +339,8 @@ def quota(
     async def at_once(vt: VirusTotalClient) -> QuotaReport:
         # The flow's two requests (the key's own user), without its artifacts and event.
         end = datetime.now(timezone.utc).date()
-        quotas = await vt.users.overall_quotas(None)
-        usage = await vt.users.api_usage(None, start_date=end - timedelta(days=days - 1), end_date=end)
+        quotas = await vt.users.get_overall_quotas(None)
+        usage = await vt.users.get_api_usage(None, start_date=end - timedelta(days=days - 1), end_date=end)
         return quota_usage(quotas, usage, end=end, days=days, threshold=threshold)
 
     report = run_command(target, flow=as_flow, direct=at_once, record=record, progress=not as_json)

@@ -1,5 +1,10 @@
 """Async client of the VirusTotal API v3: errors, models, identifiers, paging, pacing.
 
+One client, one attribute per v3 area (``vt.files``, ``vt.private``, ``vt.collections``...), the
+same verbs in every area: ``get``/``get_<thing>`` one object, ``list``/``list_<things>`` a
+paginator, ``create``, ``update``, ``delete``, ``scan``/``upload`` to submit, ``analyse`` to
+re-analyse. Every delete returns None: success is the absence of an error.
+
 This package imports httpx and pydantic, never Prefect.
 """
 

@@ -32,7 +32,7 @@ class Analyses(_Area):
         ident = parse_analysis_id(analysis_id)
         return await self._client.get_object(f"/analyses/{ident}", AnalysisAttributes)
 
-    async def item(self, analysis_id: str) -> VTObject[Any]:
+    async def get_item(self, analysis_id: str) -> VTObject[Any]:
         """The analysed file or URL (``GET /analyses/{id}/item``)."""
         ident = parse_analysis_id(analysis_id)
         body = await self._client.request_json("GET", f"/analyses/{ident}/item")

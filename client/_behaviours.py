@@ -54,7 +54,7 @@ class Behaviours(_Area):
             return f"/private/files/{ident}"
         return f"/files/{ident}"
 
-    async def summary(self, file_hash: str, *, private: bool = False) -> BehaviourSummary:
+    async def get_summary(self, file_hash: str, *, private: bool = False) -> BehaviourSummary:
         """Every sandbox's report merged (``GET /files/{id}/behaviour_summary``).
 
         A file no sandbox ran has an empty summary.
@@ -70,7 +70,7 @@ class Behaviours(_Area):
             raise UnexpectedResponseError("InvalidResponse", f"{path}: no data object in the answer", 200)
         return BehaviourSummary.model_validate(data)
 
-    async def mitre_trees(self, file_hash: str) -> MitreTrees:
+    async def get_mitre_trees(self, file_hash: str) -> MitreTrees:
         """The ATT&CK tactics and techniques each sandbox saw (``GET /files/{id}/behaviour_mitre_trees``)."""
         path = self._file_path(file_hash, False) + "/behaviour_mitre_trees"
         body = await self._client.request_json("GET", path)

@@ -233,7 +233,7 @@ class Collections(_Area):
         service's time. The listing's order is UNCONFIRMED, so every page up to the cap is read.
         """
         owner = await self._client.users.own_id()
-        listed = await self.of_user(owner, page_size=40, limit=_READ_BACK_COLLECTIONS).collect()
+        listed = await self.list_of_user(owner, page_size=40, limit=_READ_BACK_COLLECTIONS).collect()
         since = attempt.began()
         for collection in reversed(listed):
             created = collection.attributes.creation_date
@@ -346,7 +346,7 @@ class Collections(_Area):
         update.emulated = self._client.emulated
         return update
 
-    def items(
+    def list_items(
         self,
         collection_id: str,
         relationship: str,
@@ -379,7 +379,7 @@ class Collections(_Area):
         names = [_check_relationship(r) for r in dict.fromkeys(relationships)]
 
         async def one(rel: str) -> list[VTObject[Any]]:
-            return await self.items(ident, rel, page_size=page_size).collect()
+            return await self.list_items(ident, rel, page_size=page_size).collect()
 
         listed = await asyncio.gather(*(one(rel) for rel in names))
         return CollectionItems(
@@ -400,14 +400,14 @@ class Collections(_Area):
         answer = await self._client.request_json("POST", path, json_body=body, idempotent=False)
         return self._client.parse_single(answer, CommentAttributes, path)
 
-    def comments(
+    def list_comments(
         self, collection_id: str, *, page_size: int = 40, limit: int | None = None, cursor: str | None = None
     ) -> Paginator[CommentObject]:
         """The comments on a collection, paged."""
         path = f"/collections/{check_collection_id(collection_id)}/comments"
         return self._client.paginate(path, _parse_comment, page_size=page_size, limit=limit, cursor=cursor)
 
-    def of_user(
+    def list_of_user(
         self, user_id: str, *, page_size: int = 40, limit: int | None = None, cursor: str | None = None
     ) -> Paginator[CollectionObject]:
         """The collections of a user (``GET /users/{id}/collections``), paged.

@@ -40,13 +40,13 @@ class Community(_Area):
         parsed = parse_indicator(indicator, kind)
         return f"/{parsed.collection}/{parsed.id}/{what}"
 
-    def comments(
+    def list_comments(
         self, indicator: str, *, kind: IndicatorKind | None = None, limit: int | None = None
     ) -> Paginator[CommentObject]:
         """Comments on an object, newest first (``GET /{collection}/{id}/comments``), lazily."""
         return self._client.paginate(self._path(indicator, kind, "comments"), _comment, limit=limit)
 
-    def votes(
+    def list_votes(
         self, indicator: str, *, kind: IndicatorKind | None = None, limit: int | None = None
     ) -> Paginator[VoteObject]:
         """Votes on an object (``GET /{collection}/{id}/votes``), lazily."""

@@ -250,7 +250,7 @@ class Livehunt(_Area):
         ident = parse_ruleset_id(ruleset_id)
         await self._client.request("DELETE", f"{_PATH}/{ident}")
 
-    def matching_files(
+    def list_matching_files(
         self,
         ruleset_id: str,
         *,

@@ -117,7 +117,7 @@ class HuntingNotifications(_NoticeArea):
         checked = _check_tag(tag) if tag is not None else None
         await self._delete_many("/intelligence/hunting_notifications", {"tag": checked})
 
-    def files(
+    def list_files(
         self,
         *,
         filter: str | None = None,

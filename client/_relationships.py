@@ -45,7 +45,7 @@ def _check(relationship: str) -> str:
 class Relationships(_Area):
     """``/{collection}/{id}/{relationship}`` and ``.../relationships/{relationship}``."""
 
-    def objects(
+    def list_objects(
         self,
         collection: str,
         object_id: str,
@@ -59,7 +59,7 @@ class Relationships(_Area):
         path = f"{object_path(collection, object_id)}/{_check(relationship)}"
         return self._client.paginate(path, parse_object, page_size=page_size, limit=limit, cursor=cursor)
 
-    def descriptors(
+    def list_descriptors(
         self,
         collection: str,
         object_id: str,
@@ -73,7 +73,7 @@ class Relationships(_Area):
         path = f"{object_path(collection, object_id)}/relationships/{_check(relationship)}"
         return self._client.paginate(path, parse_descriptor, page_size=page_size, limit=limit, cursor=cursor)
 
-    async def one(self, collection: str, object_id: str, relationship: str) -> VTObject[Any] | None:
+    async def get_one(self, collection: str, object_id: str, relationship: str) -> VTObject[Any] | None:
         """A to-one relationship (``last_serving_ip_address``, ``parent``...), or None."""
         path = f"{object_path(collection, object_id)}/{_check(relationship)}"
         body = await self._client.request_json("GET", path)

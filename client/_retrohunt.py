@@ -205,7 +205,7 @@ class Retrohunt(_Area):
         ident = parse_job_id(job_id)
         await self._client.request("DELETE", f"{_PATH}/{ident}")
 
-    def matching_files(
+    def list_matching_files(
         self,
         job_id: str,
         *,

@@ -621,12 +621,12 @@ class PrivateScanning(_Area):
         """A one-time URL for a private upload of up to 650 MB (``GET /private/files/upload_url``)."""
         return await _fetch_upload_url(self._client, "/private/files/upload_url")
 
-    async def analysis(self, analysis_id: str) -> PrivateAnalysisObject:
+    async def get_analysis(self, analysis_id: str) -> PrivateAnalysisObject:
         """A private analysis (``GET /private/analyses/{id}``)."""
         ident = parse_analysis_id(analysis_id)
         return await self._client.get_object(f"/private/analyses/{ident}", PrivateAnalysisAttributes)
 
-    async def analysis_item(self, analysis_id: str) -> VTObject[Any]:
+    async def get_analysis_item(self, analysis_id: str) -> VTObject[Any]:
         """The private file or URL a private analysis is about (``GET /private/analyses/{id}/item``)."""
         ident = parse_analysis_id(analysis_id)
         body = await self._client.request_json("GET", f"/private/analyses/{ident}/item")
@@ -657,7 +657,7 @@ class PrivateScanning(_Area):
         )
         return result  # type: ignore[return-value]
 
-    async def file(self, sha256: str) -> PrivateFileObject:
+    async def get_file(self, sha256: str) -> PrivateFileObject:
         """A private file's report (``GET /private/files/{sha256}``)."""
         ident = _sha256(sha256)
         return await self._client.get_object(f"/private/files/{ident}", PrivateFileAttributes)
@@ -688,7 +688,7 @@ class PrivateScanning(_Area):
         params = {"only_from_storage": "true"} if only_from_storage else None
         await self._client.request("DELETE", f"/private/files/{ident}", params=params)
 
-    def files(self, *, limit: int | None = None, cursor: str | None = None) -> Paginator[Any]:
+    def list_files(self, *, limit: int | None = None, cursor: str | None = None) -> Paginator[Any]:
         """The group's private files, ordered by SHA-256 (``GET /private/files``)."""
         if limit is not None and limit < 1:
             raise InvalidParameterError("limit must be positive")
@@ -733,7 +733,7 @@ class PrivateScanning(_Area):
         )
         return _descriptor(body, "/private/urls")
 
-    async def url(self, url: str) -> PrivateURLObject:
+    async def get_url(self, url: str) -> PrivateURLObject:
         """A private URL's report (``GET /private/urls/{id}``): a URL, its id or SHA-256."""
         ident = parse_url_identifier(url)
         return await self._client.get_object(f"/private/urls/{ident}", PrivateURLAttributes)

@@ -66,7 +66,7 @@ class Users(_Area):
             raise UnexpectedResponseError("InvalidResponse", "/users/...: no user id in the answer", 200)
         return ident
 
-    async def overall_quotas(self, user_id_or_key: str | None = None) -> OverallQuotas:
+    async def get_overall_quotas(self, user_id_or_key: str | None = None) -> OverallQuotas:
         """The quota use of a user (``GET /users/{id}/overall_quotas``).
 
         Args:
@@ -85,7 +85,7 @@ class Users(_Area):
             )
         return OverallQuotas.model_validate(data)
 
-    async def api_usage(
+    async def get_api_usage(
         self,
         user_id_or_key: str | None = None,
         *,

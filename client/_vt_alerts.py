@@ -74,7 +74,7 @@ def _page_size(value: int) -> int:
 class VtAlerts(_Area):
     """``/alerts/assets`` and ``/alerts/notifications``."""
 
-    def assets(
+    def list_assets(
         self, *, page_size: int = MAX_PAGE_SIZE, limit: int | None = None, cursor: str | None = None
     ) -> Paginator[AlertingAsset]:
         """The watchlist assets of the key's user (``GET /alerts/assets``)."""
@@ -93,7 +93,7 @@ class VtAlerts(_Area):
         answer = await self._client.request_json("POST", _ASSETS, json_body=body, idempotent=False)
         return parse_asset((answer or {}).get("data"))
 
-    async def asset(self, asset_id: str) -> AlertingAsset:
+    async def get_asset(self, asset_id: str) -> AlertingAsset:
         """One asset (``GET /alerts/assets/{id}``)."""
         ident = parse_notification_id(asset_id)
         return parse_asset((await self._client.request_json("GET", f"{_ASSETS}/{ident}")).get("data"))
@@ -103,7 +103,7 @@ class VtAlerts(_Area):
         ident = parse_notification_id(asset_id)
         await self._client.request("DELETE", f"{_ASSETS}/{ident}")
 
-    def notifications(
+    def list_notifications(
         self,
         *,
         order: str | None = None,
@@ -129,7 +129,7 @@ class VtAlerts(_Area):
             cursor=cursor,
         )
 
-    async def notification(self, notification_id: str) -> AlertingNotification:
+    async def get_notification(self, notification_id: str) -> AlertingNotification:
         """One notification (``GET /alerts/notifications/{id}``)."""
         ident = parse_notification_id(notification_id)
         answer = await self._client.request_json("GET", f"{_NOTIFICATIONS}/{ident}")

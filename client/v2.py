@@ -358,7 +358,7 @@ class V2Compat:
 
     # ---------------------------------------------------------------------- domains, IPs
     async def _related(self, collection: str, ident: str, name: str) -> list[VTObject[Any]]:
-        paginator = self._vt.relationships.objects(
+        paginator = self._vt.relationships.list_objects(
             collection, ident, name, page_size=self._related_limit, limit=self._related_limit
         )
         return [item async for item in paginator]

@@ -284,7 +284,7 @@ async def read_alert_page(
         # the poller's checkpoint drops what it has handed on already.
         if filter:
             raise InvalidParameterError("VT Alerts notifications take no filter")
-        vpage = await vt.alerts.notifications(order="created+", page_size=page_size).fetch_page(cursor)
+        vpage = await vt.alerts.list_notifications(order="created+", page_size=page_size).fetch_page(cursor)
         alerts = [Alert.from_vt_alert(item) for item in vpage.items]
         if since is not None:
             alerts = [a for a in alerts if _second(a) >= since]

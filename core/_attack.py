@@ -70,8 +70,8 @@ async def behaviour_profile(vt: VirusTotalClient, file_hash: str, limit: int = 5
     extra context in a report, never a reason to fail it.
     """
     try:
-        summary = await vt.behaviours.summary(file_hash)
-        trees = await vt.behaviours.mitre_trees(file_hash)
+        summary = await vt.behaviours.get_summary(file_hash)
+        trees = await vt.behaviours.get_mitre_trees(file_hash)
     except NotFoundError:
         return BehaviourProfile(sha256=file_hash.lower())
     return BehaviourProfile(

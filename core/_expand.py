@@ -345,7 +345,7 @@ class _Level:
         # Without a cursor (not promised by the contract) start over and skip what we have.
         skip = 0 if more.cursor is not None else more.have
         limit = more.wanted + skip
-        pager = self.vt.relationships.descriptors(
+        pager = self.vt.relationships.list_descriptors(
             _COLLECTIONS[node.type],
             node.id,
             name,
@@ -379,7 +379,7 @@ class _Level:
                 if more.allowance > 0 and self.stop is None:
                     more.allowance -= 1
                     try:
-                        one = await self.vt.relationships.one(_COLLECTIONS[node.type], node.id, name)
+                        one = await self.vt.relationships.get_one(_COLLECTIONS[node.type], node.id, name)
                     except (APIError, APIConnectionError, RequestBudgetExceededError):
                         reason = "error"
                     else:
@@ -387,7 +387,7 @@ class _Level:
                 else:
                     reason = "verdicts_budget"
             else:
-                pager = self.vt.relationships.objects(
+                pager = self.vt.relationships.list_objects(
                     _COLLECTIONS[node.type],
                     node.id,
                     name,

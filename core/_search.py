@@ -65,14 +65,14 @@ def hit_rows(hits: list[SearchHit]) -> list[dict[str, str]]:
     ]
 
 
-def search_plan(max_results: int, request_budget: int | None, max_page: int = 300) -> tuple[int, int]:
-    """``(page_size, results)``: the fewest requests for ``max_results``, cut to the budget."""
-    if max_results < 1:
-        raise ValueError("max_results must be at least 1")
-    page_size = min(max_results, max_page)
-    pages = math.ceil(max_results / page_size)
+def search_plan(limit: int, request_budget: int | None, max_page: int = 300) -> tuple[int, int]:
+    """``(page_size, results)``: the fewest requests for ``limit``, cut to the budget."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    page_size = min(limit, max_page)
+    pages = math.ceil(limit / page_size)
     if request_budget is not None:
         if request_budget < 1:
             raise ValueError("request_budget must be at least 1")
         pages = min(pages, request_budget)
-    return page_size, min(max_results, pages * page_size)
+    return page_size, min(limit, pages * page_size)

@@ -228,8 +228,8 @@ async def find_report(vt: VirusTotalClient, kind: str, indicator: str, private: 
     """
     try:
         if kind == "file":
-            return await (vt.private.file(indicator) if private else vt.files.get(indicator))
-        return await (vt.private.url(indicator) if private else vt.urls.get(indicator))
+            return await (vt.private.get_file(indicator) if private else vt.files.get(indicator))
+        return await (vt.private.get_url(indicator) if private else vt.urls.get(indicator))
     except NotFoundError:
         return None
 
@@ -261,7 +261,7 @@ async def submit_plan(vt: VirusTotalClient, plan: SubmissionPlan, *, known: bool
 
 async def analysis_item(vt: VirusTotalClient, analysis_id: str, private: bool) -> VTObject[Any]:
     """The file or URL a (private) analysis is about."""
-    return await (vt.private.analysis_item(analysis_id) if private else vt.analyses.item(analysis_id))
+    return await (vt.private.get_analysis_item(analysis_id) if private else vt.analyses.get_item(analysis_id))
 
 
 def mark_emulated(vt: VirusTotalClient, obj: ObjectT) -> ObjectT:

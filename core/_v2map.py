@@ -117,7 +117,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "POST",
         "/files/{id}/analyse",
         "resource goes into the path; v2's date/period/repeat/notify_url scheduling has no v3 parameter",
-        "tasks.rescan_file",
+        "tasks.analyse_file",
         "v2 private API; v3 reanalysis is open to every key (quota applies). v2 answered "
         "response_code 0 for an unknown file; v3 answers 404 NotFoundError",
         private=True,

@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import InvalidParameterError
-from prefect_virustotal.client.models import Alert, LookupStatus
+from prefect_virustotal.client.models import Alert, AlertSource, LookupStatus
 from prefect_virustotal.core import (
     MAX_PAGE_SIZE,
     AlertBatch,
@@ -210,12 +210,12 @@ async def _enrich(block: VirusTotalCredentials, alerts: Sequence[Alert]) -> int:
 
 @flow(name="virustotal-poll-alerts", log_prints=False)
 async def poll_alerts(
-    source: str = "ioc_stream",
+    source: AlertSource = "ioc_stream",
     filter: str | None = None,
     start: datetime | None = None,
     checkpoint: str | None = None,
-    max_alerts: int = 500,
-    max_requests: int = 100,
+    limit: int = 500,
+    request_budget: int = 100,
     page_size: int = 40,
     batch_pages: int = 5,
     acknowledge: bool = False,
@@ -275,8 +275,8 @@ async def poll_alerts(
         start: where the first run begins; None reads the whole stream.
         checkpoint: the checkpoint's name; ``virustotal-alerts-<source>`` by default
             (``virustotal-alerts-ioc-stream``, ``-hunting-notifications``, ``-vt-alerts``).
-        max_alerts: most alerts handed on per run (the rest wait for the next run).
-        max_requests: most VirusTotal requests per run (reads, deletions, lookups).
+        limit: most alerts handed on per run (the rest wait for the next run).
+        request_budget: most VirusTotal requests per run (reads, deletions, lookups).
         page_size: notifications per request, at most 40.
         batch_pages: pages handed on between two checkpoint writes (one write per batch,
             plus one before deleting when ``acknowledge`` is on). More pages, fewer writes;
@@ -303,9 +303,9 @@ async def poll_alerts(
     checked = check_alert_source(source)
     if checked == "vt_alerts" and (acknowledge or filter):
         raise InvalidParameterError("VT Alerts notifications take no filter and cannot be acknowledged")
-    if max_alerts < 1 or max_requests < 1 or not 1 <= page_size <= MAX_PAGE_SIZE or batch_pages < 1:
+    if limit < 1 or request_budget < 1 or not 1 <= page_size <= MAX_PAGE_SIZE or batch_pages < 1:
         raise InvalidParameterError(
-            "max_alerts, max_requests and batch_pages must be >= 1 and page_size in 1..40"
+            "limit, request_budget and batch_pages must be >= 1 and page_size in 1..40"
         )
     logger = get_run_logger()
     block = await resolve_credentials(credentials)
@@ -350,8 +350,8 @@ async def poll_alerts(
             batch = await fetch_alert_batch(
                 listing,
                 state,
-                max_alerts - report.handed_on,
-                max_requests - report.requests,
+                limit - report.handed_on,
+                request_budget - report.requests,
                 credentials=block,
             )
             report.add_batch(batch)

@@ -22,7 +22,7 @@ QUOTA_CHART_KEY = "virustotal-quota-chart"
 @flow(name="virustotal-quota-report", log_prints=False)
 async def quota_report(
     threshold: float = 0.8,
-    user: str | None = None,
+    user_id: str | None = None,
     days: int = 30,
     end_date: date | None = None,
     *,
@@ -38,7 +38,7 @@ async def quota_report(
     Args:
         credentials: a credentials block, or the name of a saved one.
         threshold: fraction of the daily allowance that triggers the event (0.8 = 80 %).
-        user: a user id; None for the key's own user (the key is never shown).
+        user_id: a user id; None for the key's own user (the key is never shown).
         days: days to chart, 1-30 (the service's limit).
         end_date: the last day charted; today (UTC) by default.
 
@@ -59,10 +59,10 @@ async def quota_report(
         raise InvalidParameterError("days must be 1-30")
     logger = get_run_logger()
     block = await resolve_credentials(credentials)
-    quotas = await get_overall_quotas(user, credentials=block)
+    quotas = await get_overall_quotas(user_id, credentials=block)
     end = end_date or datetime.now(timezone.utc).date()
     usage = await get_api_usage(
-        user, start_date=end - timedelta(days=days - 1), end_date=end, credentials=block
+        user_id, start_date=end - timedelta(days=days - 1), end_date=end, credentials=block
     )
     report = quota_usage(quotas, usage, end=end, days=days, threshold=threshold)
     per_day, allowed = report.days, quotas.daily.allowed or None
@@ -76,7 +76,7 @@ async def quota_report(
         report.alerted = True
         emit_event(
             event=QUOTA_EVENT,
-            resource={"prefect.resource.id": f"virustotal.quota.{user or 'own-key'}"},
+            resource={"prefect.resource.id": f"virustotal.quota.{user_id or 'own-key'}"},
             payload={"used": daily.used, "allowed": daily.allowed, "threshold": threshold},
         )
         logger.warning(

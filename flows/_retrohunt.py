@@ -43,8 +43,8 @@ from prefect_virustotal.tasks import (
     create_retrohunt_job,
     delete_retrohunt_job,
     get_retrohunt_job,
-    get_retrohunt_matching_files,
     list_retrohunt_jobs,
+    list_retrohunt_matching_files,
     validate_yara_rules,
 )
 
@@ -74,7 +74,7 @@ class RetrohuntReport(BaseModel):
     num_matches: int | None = None
     matches: list[FileObject] = Field(default_factory=list)
     more_matches: bool = False
-    """More files matched than were read (see ``max_matches``)."""
+    """More files matched than were read (see ``limit``)."""
     deleted: bool = False
     emulated: bool = False
 
@@ -189,7 +189,7 @@ async def _collect(
     block: VirusTotalCredentials,
     job: RetrohuntJob,
     *,
-    max_matches: int | None,
+    limit: int | None,
     relationships: list[str] | None,
     delete_after: bool,
     adopted: bool = False,
@@ -198,8 +198,8 @@ async def _collect(
 ) -> RetrohuntReport:
     """Read the matches into a table artifact and a report; delete the job if asked."""
     logger = _logger()
-    found: MatchingFiles = await get_retrohunt_matching_files(
-        job.id, limit=max_matches, relationships=relationships, credentials=block
+    found: MatchingFiles = await list_retrohunt_matching_files(
+        job.id, limit=limit, relationships=relationships, credentials=block
     )
     report = RetrohuntReport(
         job_id=job.id,
@@ -244,9 +244,9 @@ async def retrohunt(
     start: datetime | None = None,
     end: datetime | None = None,
     notification_email: str | None = None,
-    deadline_seconds: float = 6 * 3600,
+    timeout: float = 6 * 3600,
     poll_interval: float = 60.0,
-    max_matches: int | None = 1000,
+    limit: int | None = 1000,
     relationships: list[str] | None = None,
     delete_after: bool = False,
     adopt_existing: bool = True,
@@ -262,7 +262,7 @@ async def retrohunt(
     The rules are compiled locally first: a syntax error fails the run before any request.
     A rerun with the same rules and parameters adopts the job of the earlier run (still
     running, or finished within ``adopt_finished_within`` seconds) instead of taking a
-    second of the ten job slots. The job is aborted when ``deadline_seconds`` pass or the
+    second of the ten job slots. The job is aborted when ``timeout`` seconds pass or the
     run is cancelled; its matches so far are still collected.
 
     Args:
@@ -272,9 +272,9 @@ async def retrohunt(
         start: oldest submission date to scan (omitted: as far back as the licence allows).
         end: newest submission date to scan (omitted: now).
         notification_email: the address VirusTotal e-mails when the job ends (one string).
-        deadline_seconds: abort the job after this long.
+        timeout: abort the job after this long.
         poll_interval: seconds between checks (shorter near the job's end).
-        max_matches: most matching files read; None for all.
+        limit: most matching files read; None for all.
         relationships: relationships to embed in each matching file.
         delete_after: delete the job at VirusTotal once its matches are collected.
         collection: the name or id of an IoC collection to add the matching files to
@@ -295,7 +295,7 @@ async def retrohunt(
 
     Example:
         ```python
-        report = await retrohunt(rules=open("apt.yar").read(), deadline_seconds=3600)
+        report = await retrohunt(rules=open("apt.yar").read(), timeout=3600)
         ```
     """
     logger = get_run_logger()
@@ -332,16 +332,14 @@ async def retrohunt(
         key="virustotal-retrohunt-progress",
         description=f"Retrohunt job `{job.id}`",
     )
-    deadline = started + deadline_seconds
+    deadline = started + timeout
     stopped: str | None = None
     try:
         while not job.attributes.terminal:
             now = clock.monotonic()
             if now >= deadline:
                 stopped = "deadline"
-                logger.warning(
-                    "deadline of %.0fs passed: aborting retrohunt job %s", deadline_seconds, job.id
-                )
+                logger.warning("deadline of %.0fs passed: aborting retrohunt job %s", timeout, job.id)
                 job = await abort_retrohunt_job(job.id, credentials=block)
                 break
             pause = min(poll_interval, deadline - now)
@@ -370,7 +368,7 @@ async def retrohunt(
     report = await _collect(
         block,
         job,
-        max_matches=max_matches,
+        limit=limit,
         relationships=relationships,
         delete_after=delete_after,
         adopted=adopted,
@@ -384,7 +382,7 @@ async def retrohunt(
 @flow(name="virustotal-collect-retrohunt-results", log_prints=False)
 async def collect_retrohunt_results(
     job_id: str,
-    max_matches: int | None = 1000,
+    limit: int | None = 1000,
     relationships: list[str] | None = None,
     delete_after: bool = False,
     *,
@@ -398,7 +396,7 @@ async def collect_retrohunt_results(
     Args:
         job_id: the job id.
         credentials: a credentials block, or the name of a saved one.
-        max_matches: most matching files read; None for all.
+        limit: most matching files read; None for all.
         relationships: relationships to embed in each matching file.
         delete_after: delete the job once its matches are collected.
 
@@ -412,9 +410,7 @@ async def collect_retrohunt_results(
     """
     block = await resolve_credentials(credentials)
     job = await get_retrohunt_job(job_id, credentials=block)
-    return await _collect(
-        block, job, max_matches=max_matches, relationships=relationships, delete_after=delete_after
-    )
+    return await _collect(block, job, limit=limit, relationships=relationships, delete_after=delete_after)
 
 
 def _finished_event(job: RetrohuntJob) -> dict[str, Any]:

@@ -46,7 +46,7 @@ class SearchReport(BaseModel):
 @flow(name="virustotal-intelligence-search", log_prints=False)
 async def intelligence_search(
     query: str,
-    max_results: int = 50,
+    limit: int = 50,
     collection: str | None = None,
     order: str | None = None,
     request_budget: int | None = None,
@@ -60,18 +60,18 @@ async def intelligence_search(
 
     The query is checked before anything is sent (balanced quotes, braces and parentheses;
     known modifiers): a malformed query fails at once and costs no quota. Pages are fetched
-    lazily, with the fewest requests ``max_results`` needs and never more than
+    lazily, with the fewest requests ``limit`` needs and never more than
     ``request_budget``. The results become a table artifact, worst verdict first and
     defanged; with ``collection``, they are also added to that IoC collection through
     ``sync_collection`` (nothing is removed from it).
 
     Args:
         query: a VirusTotal Intelligence query, e.g. ``type:peexe p:10+ fs:2025-01-01+``.
-        max_results: results to fetch at most.
+        limit: results to fetch at most.
         collection: a collection's stable name or id to add the results to; None adds nothing.
         credentials: a credentials block (premium key), or the name of a saved one.
         order: ``<field>+``/``<field>-``, e.g. ``positives-`` (ignored for content searches).
-        request_budget: search requests to send at most; None means what ``max_results`` needs.
+        request_budget: search requests to send at most; None means what ``limit`` needs.
         policy: verdict thresholds.
         cursor: a previous run's ``resume`` token, to continue its listing.
         strict_modifiers: refuse modifiers the pre-check does not know.
@@ -85,13 +85,13 @@ async def intelligence_search(
 
     Example:
         ```python
-        report = await intelligence_search("type:peexe p:10+ tag:persistence", max_results=20)
+        report = await intelligence_search("type:peexe p:10+ tag:persistence", limit=20)
         ```
     """
     logger = get_run_logger()
     checked = check_query(query, strict_modifiers=strict_modifiers)
     try:
-        page_size, limit = search_plan(max_results, request_budget)
+        page_size, capped = search_plan(limit, request_budget)
     except ValueError as exc:
         from prefect_virustotal.client import InvalidParameterError
 
@@ -99,7 +99,7 @@ async def intelligence_search(
     block = await resolve_credentials(credentials)
     page = await search_intelligence(
         checked,
-        max_results=limit,
+        limit=capped,
         page_size=page_size,
         order=order,
         cursor=cursor,

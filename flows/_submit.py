@@ -94,7 +94,7 @@ async def submit_and_wait(
     timeout: float = 1800.0,
     initial_interval: float = 3.0,
     max_interval: float = 60.0,
-    poll_factor: float | None = None,
+    factor: float | None = None,
     policy: VerdictPolicy | None = None,
     checkpoints: CheckpointStore | None = None,
     clock: Clock | None = None,
@@ -128,7 +128,7 @@ async def submit_and_wait(
             rerun resumes.
         initial_interval: shortest pause between polls (floored by the key's quota).
         max_interval: longest pause between polls.
-        poll_factor: geometric growth of the pause; None (default) pauses a tenth of the
+        factor: geometric growth of the pause; None (default) pauses a tenth of the
             analysis' age, so its end is seen at most 10 % late.
         policy: verdict thresholds for engine results.
         checkpoints: where the submission's checkpoint lives; Prefect Variables by default.
@@ -170,7 +170,7 @@ async def submit_and_wait(
         logger.warning("credentials were removed from the URL before submitting it")
     block = await resolve_credentials(credentials)
     waiting = WaitSettings(
-        timeout=timeout, initial_interval=initial_interval, max_interval=max_interval, factor=poll_factor
+        timeout=timeout, initial_interval=initial_interval, max_interval=max_interval, factor=factor
     )
     # 2. Resume, or hash first, or submit; checkpoint; wait; read the report (the core's engine).
     run = await run_submission(

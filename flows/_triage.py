@@ -210,9 +210,9 @@ async def triage(
     files: list[str] | None = None,
     indicators: list[str] | None = None,
     submit_unknown: bool = True,
-    private_scanning: bool = True,
+    private: bool = True,
     allow_public_upload: bool = False,
-    wait_timeout: float = 900.0,
+    timeout: float = 900.0,  # noqa: ASYNC109 - a flow parameter: the wait's deadline, as everywhere
     expand: bool = True,
     expand_budget: int = 40,
     sync_case_collection: bool = True,
@@ -242,10 +242,10 @@ async def triage(
         indicators: indicators given one by one (an invalid one gets a row of its own).
         credentials: a credentials block, or the name of a saved one.
         submit_unknown: submit files and URLs VirusTotal does not know.
-        private_scanning: use private scanning for submissions.
+        private: use private scanning for submissions.
         allow_public_upload: when private scanning is not available, upload publicly
             (files become visible to VirusTotal's community).
-        wait_timeout: seconds to wait for each analysis.
+        timeout: seconds to wait for each analysis.
         expand: expand malicious indicators one hop.
         expand_budget: most requests the expansion may spend.
         sync_case_collection: keep the collection ``case-<case>`` holding the malicious and
@@ -326,8 +326,8 @@ async def triage(
         not_found = {e.lookup.indicator for e in enriched if e.lookup.status == LookupStatus.NOT_FOUND}
         emulated |= await _submit_unknown(
             items, not_found, file_hashes, block, skipped,
-            private=private_scanning, allow_public=allow_public_upload,
-            wait_timeout=wait_timeout, policy=policy, concurrency=max_concurrent_submissions,
+            private=private, allow_public=allow_public_upload,
+            wait_timeout=timeout, policy=policy, concurrency=max_concurrent_submissions,
         )  # fmt: skip
     else:
         for entry, item in zip(enriched, items, strict=True):

@@ -100,6 +100,10 @@ async def delete_ioc_stream_notification(notification_id: str, *, credentials: V
         credentials: the VirusTotal credentials block.
         notification_id: the notification's id.
 
+    Returns:
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
+
     Raises:
         NotFoundError: no such notification.
 
@@ -124,6 +128,10 @@ async def delete_ioc_stream_notifications(
     Args:
         credentials: the VirusTotal credentials block.
         filter: which ones, e.g. ``origin:subscriptions``; None deletes all.
+
+    Returns:
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
 
     Example:
         ```python
@@ -196,6 +204,10 @@ async def delete_hunting_notification(notification_id: str, *, credentials: Viru
         credentials: the VirusTotal credentials block.
         notification_id: the notification's id.
 
+    Returns:
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
+
     Raises:
         NotFoundError: no such notification.
 
@@ -216,6 +228,10 @@ async def delete_hunting_notifications(tag: str | None = None, *, credentials: V
     Args:
         credentials: the VirusTotal credentials block.
         tag: which ones; None deletes all of them.
+
+    Returns:
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
 
     Example:
         ```python
@@ -247,7 +263,7 @@ async def list_hunting_notification_files(
         ```
     """
     async with credentials.get_client() as vt:
-        items = await vt.hunting_notifications.files(filter=filter, limit=limit).collect()
+        items = await vt.hunting_notifications.list_files(filter=filter, limit=limit).collect()
     get_run_logger().info("livehunt notification files: %d", len(items))
     return items
 

@@ -52,7 +52,7 @@ async def get_behaviour_summary(
         ```
     """
     async with credentials.get_client() as vt:
-        summary = await vt.behaviours.summary(file_hash, private=private)
+        summary = await vt.behaviours.get_summary(file_hash, private=private)
     get_run_logger().info("behaviour summary: %d techniques", len(summary.mitre_attack_techniques))
     return summary
 
@@ -67,6 +67,6 @@ async def get_mitre_trees(file_hash: str, *, credentials: VirusTotalCredentials)
         ```
     """
     async with credentials.get_client() as vt:
-        trees = await vt.behaviours.mitre_trees(file_hash)
+        trees = await vt.behaviours.get_mitre_trees(file_hash)
     get_run_logger().info("ATT&CK trees from %d sandboxes", len(trees.sandboxes))
     return trees

@@ -156,6 +156,10 @@ async def delete_collection(collection_id: str, *, credentials: VirusTotalCreden
         credentials: the VirusTotal credentials block.
         collection_id: the collection's id.
 
+    Returns:
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
+
     Raises:
         ForbiddenError: the collection belongs to another user.
         NotFoundError: no such collection.
@@ -294,7 +298,7 @@ async def list_user_collections(
         ```
     """
     async with credentials.get_client() as vt:
-        found = await vt.collections.of_user(user_id, limit=limit).collect()
+        found = await vt.collections.list_of_user(user_id, limit=limit).collect()
     get_run_logger().info("user %s has %d collections", user_id, len(found))
     return found
 
@@ -347,7 +351,7 @@ async def list_collection_comments(
         ```
     """
     async with credentials.get_client() as vt:
-        comments = await vt.collections.comments(collection_id, limit=limit).collect()
+        comments = await vt.collections.list_comments(collection_id, limit=limit).collect()
     get_run_logger().info("collection %s has %d comments listed", collection_id, len(comments))
     return comments
 

@@ -22,7 +22,7 @@ async def list_comments(
         ```
     """
     async with credentials.get_client() as vt:
-        comments = [c async for c in vt.community.comments(indicator, limit=limit)]
+        comments = [c async for c in vt.community.list_comments(indicator, limit=limit)]
     get_run_logger().info("%d comments", len(comments))
     return comments
 
@@ -39,7 +39,7 @@ async def list_votes(
         ```
     """
     async with credentials.get_client() as vt:
-        votes = [v async for v in vt.community.votes(indicator, limit=limit)]
+        votes = [v async for v in vt.community.list_votes(indicator, limit=limit)]
     get_run_logger().info("%d votes", len(votes))
     return votes
 

@@ -180,7 +180,7 @@ async def update_hunting_ruleset(
 
 
 @task(name="VirusTotal: delete hunting ruleset", retries=0, cache_policy=NO_CACHE)
-async def delete_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCredentials) -> str:
+async def delete_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Delete a livehunt ruleset.
 
     Args:
@@ -188,7 +188,8 @@ async def delete_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCred
         ruleset_id: the ruleset id.
 
     Returns:
-        The id of the deleted ruleset.
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
 
     Example:
         ```python
@@ -198,11 +199,10 @@ async def delete_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCred
     async with credentials.get_client() as vt:
         await vt.livehunt.delete(ruleset_id)
     get_run_logger().info("hunting ruleset %s deleted", ruleset_id)
-    return ruleset_id
 
 
-@task(name="VirusTotal: get hunting ruleset files", retries=0, cache_policy=NO_CACHE)
-async def get_hunting_ruleset_files(
+@task(name="VirusTotal: list hunting ruleset files", retries=0, cache_policy=NO_CACHE)
+async def list_hunting_ruleset_files(
     ruleset_id: str,
     limit: int | None = 1000,
     cursor: str | None = None,
@@ -222,11 +222,11 @@ async def get_hunting_ruleset_files(
 
     Example:
         ```python
-        files = await get_hunting_ruleset_files(ruleset.id, credentials=credentials)
+        files = await list_hunting_ruleset_files(ruleset.id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
-        pages = vt.livehunt.matching_files(ruleset_id, limit=limit, cursor=cursor)
+        pages = vt.livehunt.list_matching_files(ruleset_id, limit=limit, cursor=cursor)
         files = await pages.collect()
         result = RulesetFiles(
             ruleset_id=ruleset_id, files=files, resume_cursor=pages.resume_token, total=pages.count

@@ -206,11 +206,13 @@ async def get_related_objects(
     parsed = parse_indicator(indicator)
     async with credentials.get_client() as vt:
         if descriptors_only:
-            pager_d = vt.relationships.descriptors(parsed.collection, parsed.id, relationship, limit=limit)
+            pager_d = vt.relationships.list_descriptors(
+                parsed.collection, parsed.id, relationship, limit=limit
+            )
             items_d = await pager_d.collect()
             get_run_logger().info("%s %s: %d %s", parsed.kind, parsed.value, len(items_d), relationship)
             return items_d
-        pager = vt.relationships.objects(parsed.collection, parsed.id, relationship, limit=limit)
+        pager = vt.relationships.list_objects(parsed.collection, parsed.id, relationship, limit=limit)
         items = await pager.collect()
     get_run_logger().info("%s %s: %d %s", parsed.kind, parsed.value, len(items), relationship)
     return items

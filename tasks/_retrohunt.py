@@ -171,7 +171,7 @@ async def abort_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials
 
 
 @task(name="VirusTotal: delete retrohunt job", retries=0, cache_policy=NO_CACHE)
-async def delete_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) -> str:
+async def delete_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Delete a retrohunt job and its results.
 
     Args:
@@ -179,7 +179,8 @@ async def delete_retrohunt_job(job_id: str, *, credentials: VirusTotalCredential
         job_id: the job id.
 
     Returns:
-        The id of the deleted job.
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
 
     Example:
         ```python
@@ -189,11 +190,10 @@ async def delete_retrohunt_job(job_id: str, *, credentials: VirusTotalCredential
     async with credentials.get_client() as vt:
         await vt.retrohunt.delete(job_id)
     get_run_logger().info("retrohunt job %s deleted", job_id)
-    return job_id
 
 
-@task(name="VirusTotal: get retrohunt matching files", retries=0, cache_policy=NO_CACHE)
-async def get_retrohunt_matching_files(
+@task(name="VirusTotal: list retrohunt matching files", retries=0, cache_policy=NO_CACHE)
+async def list_retrohunt_matching_files(
     job_id: str,
     limit: int | None = 1000,
     relationships: Sequence[str] | None = None,
@@ -215,11 +215,13 @@ async def get_retrohunt_matching_files(
 
     Example:
         ```python
-        matches = await get_retrohunt_matching_files(job.id, limit=100, credentials=credentials)
+        matches = await list_retrohunt_matching_files(job.id, limit=100, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
-        pages = vt.retrohunt.matching_files(job_id, relationships=relationships, limit=limit, cursor=cursor)
+        pages = vt.retrohunt.list_matching_files(
+            job_id, relationships=relationships, limit=limit, cursor=cursor
+        )
         files = await pages.collect()
         result = MatchingFiles(
             job_id=job_id,

@@ -105,8 +105,8 @@ async def scan_url(
     return analysis
 
 
-@task(name="VirusTotal: rescan file", retries=0, cache_policy=NO_CACHE)
-async def rescan_file(file_hash: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
+@task(name="VirusTotal: analyse file", retries=0, cache_policy=NO_CACHE)
+async def analyse_file(file_hash: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse a file it already has again.
 
     Args:
@@ -121,7 +121,7 @@ async def rescan_file(file_hash: str, *, credentials: VirusTotalCredentials) -> 
 
     Example:
         ```python
-        analysis = await rescan_file(sha256, credentials=credentials)
+        analysis = await analyse_file(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -130,8 +130,8 @@ async def rescan_file(file_hash: str, *, credentials: VirusTotalCredentials) -> 
     return analysis
 
 
-@task(name="VirusTotal: rescan URL", retries=0, cache_policy=NO_CACHE)
-async def rescan_url(url: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
+@task(name="VirusTotal: analyse URL", retries=0, cache_policy=NO_CACHE)
+async def analyse_url(url: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse a URL it already knows again.
 
     Args:
@@ -146,7 +146,7 @@ async def rescan_url(url: str, *, credentials: VirusTotalCredentials) -> VTObjec
 
     Example:
         ```python
-        analysis = await rescan_url("http://login-example.test/verify", credentials=credentials)
+        analysis = await analyse_url("http://login-example.test/verify", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -239,8 +239,8 @@ async def scan_private_url(
     return analysis
 
 
-@task(name="VirusTotal: rescan private file", retries=0, cache_policy=NO_CACHE)
-async def rescan_private_file(
+@task(name="VirusTotal: analyse private file", retries=0, cache_policy=NO_CACHE)
+async def analyse_private_file(
     sha256: str, options: PrivateScanOptions | None = None, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any]:
     """Analyse a private file again, optionally with other sandbox options.
@@ -259,7 +259,7 @@ async def rescan_private_file(
     Example:
         ```python
         options = PrivateScanOptions(enable_internet=True)
-        analysis = await rescan_private_file(sha256, options, credentials=credentials)
+        analysis = await analyse_private_file(sha256, options, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -348,7 +348,9 @@ async def get_analysis_item(
         ```
     """
     async with credentials.get_client() as vt:
-        item = await (vt.private.analysis_item(analysis_id) if private else vt.analyses.item(analysis_id))
+        item = await (
+            vt.private.get_analysis_item(analysis_id) if private else vt.analyses.get_item(analysis_id)
+        )
         mark_emulated(vt, item)
     get_run_logger().info("analysis %s is about %s %s", analysis_id, item.type, item.id)
     return item
@@ -374,7 +376,7 @@ async def get_private_file_report(sha256: str, *, credentials: VirusTotalCredent
         ```
     """
     async with credentials.get_client() as vt:
-        report = mark_emulated(vt, await vt.private.file(sha256))
+        report = mark_emulated(vt, await vt.private.get_file(sha256))
     get_run_logger().info("private file %s: %s", report.id, report.attributes.threat_verdict)
     return report
 
@@ -399,7 +401,7 @@ async def get_private_url_report(url: str, *, credentials: VirusTotalCredentials
         ```
     """
     async with credentials.get_client() as vt:
-        report = mark_emulated(vt, await vt.private.url(url))
+        report = mark_emulated(vt, await vt.private.get_url(url))
     get_run_logger().info("private url %s: %s", report.id, report.attributes.last_analysis_stats)
     return report
 
@@ -414,6 +416,10 @@ async def delete_private_file(
         credentials: the VirusTotal credentials block.
         sha256: the file's SHA-256.
         only_from_storage: keep the reports, delete the bytes.
+
+    Returns:
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
 
     Raises:
         NotFoundError: no such private file.
@@ -445,7 +451,7 @@ async def list_private_files(limit: int = 100, *, credentials: VirusTotalCredent
         ```
     """
     async with credentials.get_client() as vt:
-        files = [item async for item in vt.private.files(limit=limit)]
+        files = [item async for item in vt.private.list_files(limit=limit)]
     get_run_logger().info("listed %d private files", len(files))
     return files
 

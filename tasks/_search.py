@@ -26,7 +26,7 @@ class SearchPage(BaseModel):
 @task(name="VirusTotal: search intelligence", retries=0, cache_policy=NO_CACHE)
 async def search_intelligence(
     query: str,
-    max_results: int = 50,
+    limit: int = 50,
     page_size: int = 50,
     order: str | None = None,
     cursor: str | None = None,
@@ -34,7 +34,7 @@ async def search_intelligence(
     *,
     credentials: VirusTotalCredentials,
 ) -> SearchPage:
-    """Run a VirusTotal Intelligence search (premium), fetching pages lazily up to ``max_results``.
+    """Run a VirusTotal Intelligence search (premium), fetching pages lazily up to ``limit``.
 
     The query is checked first (balance, known modifiers): a malformed one fails before any
     request and costs no quota.
@@ -42,7 +42,7 @@ async def search_intelligence(
     Args:
         credentials: the VirusTotal credentials block (a premium key).
         query: the VirusTotal Intelligence query, e.g. ``type:peexe p:5+``.
-        max_results: stop after this many objects.
+        limit: stop after this many objects.
         page_size: objects per request (at most 300).
         order: ``<field>+``/``<field>-``.
         cursor: continue a previous search (its ``resume`` token).
@@ -58,18 +58,18 @@ async def search_intelligence(
     Example:
         ```python
         query = "type:peexe p:10+ fs:2025-01-01+"
-        page = await search_intelligence(query, max_results=20, credentials=credentials)
+        page = await search_intelligence(query, limit=20, credentials=credentials)
         ```
     """
     checked = check_query(query, strict_modifiers=strict_modifiers)
     async with credentials.get_client() as vt:
         listing = vt.search.intelligence(
-            checked, limit=max_results, page_size=page_size, order=order, cursor=cursor
+            checked, limit=limit, page_size=page_size, order=order, cursor=cursor
         )
         items = [item async for item in listing]
         page = SearchPage(
             items=items,
-            resume=listing.resume_token if len(items) >= max_results else None,
+            resume=listing.resume_token if len(items) >= limit else None,
             requests=vt.request_count,
             emulated=vt.emulated,
         )
@@ -78,9 +78,7 @@ async def search_intelligence(
 
 
 @task(name="VirusTotal: search basic", retries=0, cache_policy=NO_CACHE)
-async def search_basic(
-    query: str, max_results: int = 20, *, credentials: VirusTotalCredentials
-) -> SearchPage:
+async def search_basic(query: str, limit: int = 20, *, credentials: VirusTotalCredentials) -> SearchPage:
     """The basic search: an object by hash, URL, domain or IP address, or comments by text.
 
     Example:
@@ -89,7 +87,7 @@ async def search_basic(
         ```
     """
     async with credentials.get_client() as vt:
-        items = [item async for item in vt.search.basic(query, limit=max_results)]
+        items = [item async for item in vt.search.basic(query, limit=limit)]
         page = SearchPage(items=items, requests=vt.request_count, emulated=vt.emulated)
     get_run_logger().info("basic search: %d results", len(items))
     return page

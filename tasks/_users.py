@@ -43,12 +43,14 @@ async def check_daily_budget(
 
 
 @task(name="VirusTotal: get overall quotas", retries=0, cache_policy=NO_CACHE)
-async def get_overall_quotas(user: str | None = None, *, credentials: VirusTotalCredentials) -> OverallQuotas:
+async def get_overall_quotas(
+    user_id: str | None = None, *, credentials: VirusTotalCredentials
+) -> OverallQuotas:
     """Read a user's quota use per period (hourly, daily, monthly).
 
     Args:
         credentials: the VirusTotal credentials block.
-        user: a user id; None for the key's own user (the key then travels in the path and
+        user_id: a user id; None for the key's own user (the key then travels in the path and
             log lines hide it).
 
     Example:
@@ -57,14 +59,14 @@ async def get_overall_quotas(user: str | None = None, *, credentials: VirusTotal
         ```
     """
     async with credentials.get_client() as vt:
-        quotas = await vt.users.overall_quotas(user)
+        quotas = await vt.users.get_overall_quotas(user_id)
     get_run_logger().info("daily quota: %d of %d used", quotas.daily.used, quotas.daily.allowed)
     return quotas
 
 
 @task(name="VirusTotal: get API usage", retries=0, cache_policy=NO_CACHE)
 async def get_api_usage(
-    user: str | None = None,
+    user_id: str | None = None,
     start_date: date | None = None,
     end_date: date | None = None,
     *,
@@ -74,7 +76,7 @@ async def get_api_usage(
 
     Args:
         credentials: the VirusTotal credentials block.
-        user: a user id; None for the key's own user.
+        user_id: a user id; None for the key's own user.
         start_date: first day; with ``end_date``, at most 30 days apart.
         end_date: last day.
 
@@ -84,6 +86,6 @@ async def get_api_usage(
         ```
     """
     async with credentials.get_client() as vt:
-        usage = await vt.users.api_usage(user, start_date=start_date, end_date=end_date)
+        usage = await vt.users.get_api_usage(user_id, start_date=start_date, end_date=end_date)
     get_run_logger().info("api usage: %d days with requests", len(usage.daily))
     return usage

@@ -30,7 +30,7 @@ async def list_vt_alert_assets(
         ```
     """
     async with credentials.get_client() as vt:
-        assets = await vt.alerts.assets(limit=limit).collect()
+        assets = await vt.alerts.list_assets(limit=limit).collect()
     get_run_logger().info("VT Alerts: %d assets", len(assets))
     return assets
 
@@ -78,6 +78,10 @@ async def delete_vt_alert_asset(asset_id: str, *, credentials: VirusTotalCredent
         credentials: the VirusTotal credentials block.
         asset_id: the asset's id.
 
+    Returns:
+        None, like every delete of the pack (client and tasks): success is the absence of
+        an error; nothing with that id is a ``NotFoundError``.
+
     Example:
         ```python
         await delete_vt_alert_asset("12", credentials=credentials)
@@ -108,6 +112,6 @@ async def list_vt_alert_notifications(
         ```
     """
     async with credentials.get_client() as vt:
-        notes = await vt.alerts.notifications(order=order, limit=limit).collect()
+        notes = await vt.alerts.list_notifications(order=order, limit=limit).collect()
     get_run_logger().info("VT Alerts: %d notifications", len(notes))
     return notes

@@ -411,7 +411,10 @@ PUBLIC: dict[str, list[str]] = {
         "add_comment",
         "add_vote",
         "analyse_domain",
+        "analyse_file",
         "analyse_ip_address",
+        "analyse_private_file",
+        "analyse_url",
         "check_daily_budget",
         "create_collection",
         "create_hunting_ruleset",
@@ -443,7 +446,6 @@ PUBLIC: dict[str, list[str]] = {
         "get_file_report",
         "get_hunting_notification",
         "get_hunting_ruleset",
-        "get_hunting_ruleset_files",
         "get_ioc_stream_notification",
         "get_ip_report",
         "get_mitre_trees",
@@ -453,7 +455,6 @@ PUBLIC: dict[str, list[str]] = {
         "get_related_objects",
         "get_resolution",
         "get_retrohunt_job",
-        "get_retrohunt_matching_files",
         "get_url_report",
         "level_request_bound",
         "list_collection_comments",
@@ -461,19 +462,18 @@ PUBLIC: dict[str, list[str]] = {
         "list_comments",
         "list_hunting_notification_files",
         "list_hunting_notifications",
+        "list_hunting_ruleset_files",
         "list_hunting_rulesets",
         "list_ioc_stream",
         "list_private_files",
         "list_retrohunt_jobs",
+        "list_retrohunt_matching_files",
         "list_user_collections",
         "list_votes",
         "list_vt_alert_assets",
         "list_vt_alert_notifications",
         "lookup_indicators",
         "remove_collection_items",
-        "rescan_file",
-        "rescan_private_file",
-        "rescan_url",
         "scan_file",
         "scan_private_file",
         "scan_private_url",
@@ -631,3 +631,69 @@ def test_deployment_entrypoints_load_our_flows() -> None:
         assert (ROOT / path).is_file(), deployment["entrypoint"]
         exported = importlib.import_module("prefect_virustotal.flows")
         assert getattr(exported, function) is flow, f"{function} is deployed but not exported"
+
+
+# One name per concept: the names these replaced must not come back (see the changelog).
+RETIRED_PARAMETERS = {
+    "deadline_seconds": "timeout",
+    "wait_timeout": "timeout",
+    "max_requests": "request_budget",
+    "max_alerts": "limit",
+    "max_results": "limit",
+    "max_matches": "limit",
+    "poll_factor": "factor",
+    "user": "user_id",
+    "private_scanning": "private",
+}
+RETIRED_OPTIONS = {"--budget", "--deadline", "--max-alerts"}
+# The verbs of the client's areas: one per action, the same in every area.
+CLIENT_VERBS = {
+    "get", "list", "create", "update", "delete", "add", "remove", "scan", "upload", "analyse",
+    "wait", "download", "find", "enable", "disable", "rename", "abort", "all", "own",
+    "intelligence", "basic",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "obj"), TASKS_AND_FLOWS, ids=[n for n, _ in TASKS_AND_FLOWS])
+def test_one_name_per_concept(name: str, obj: Task[Any, Any] | Flow[Any, Any]) -> None:
+    for parameter in inspect.signature(obj.fn).parameters:
+        assert parameter not in RETIRED_PARAMETERS, (
+            f"{name}({parameter}=): use {RETIRED_PARAMETERS[parameter]}"
+        )
+
+
+def test_cli_options_use_the_same_names() -> None:
+    import click
+    import typer.main
+
+    from prefect_virustotal.cli import app
+
+    def options(command: click.Command) -> set[str]:
+        found = {o for p in command.params for o in getattr(p, "opts", [])}
+        for sub in getattr(command, "commands", {}).values():
+            found |= options(sub)
+        return found
+
+    assert not options(typer.main.get_command(app)) & RETIRED_OPTIONS
+
+
+def _client_areas() -> list[tuple[str, type]]:
+    from prefect_virustotal.client import VirusTotalClient
+    from prefect_virustotal.client._lookups import _Area
+
+    vt = VirusTotalClient(api_key="x" * 64)
+    return [(name, type(value)) for name, value in vars(vt).items() if isinstance(value, _Area)]
+
+
+@pytest.mark.parametrize(("area", "cls"), _client_areas(), ids=[n for n, _ in _client_areas()])
+def test_client_areas_share_their_verbs(area: str, cls: type) -> None:
+    for method in [m for m in vars(cls) if not m.startswith("_") and callable(getattr(cls, m))]:
+        assert method.split("_")[0] in CLIENT_VERBS, f"vt.{area}.{method}: not one of the client's verbs"
+        if method.startswith("delete"):
+            returns = inspect.signature(getattr(cls, method), eval_str=True).return_annotation
+            assert returns is None, f"vt.{area}.{method} returns {returns}: every delete returns None"
+
+
+@pytest.mark.parametrize(("name", "obj"), [t for t in TASKS_AND_FLOWS if t[0].startswith("tasks.delete")])
+def test_every_delete_task_returns_none(name: str, obj: Task[Any, Any]) -> None:
+    assert inspect.signature(obj.fn, eval_str=True).return_annotation is None, name

@@ -91,7 +91,9 @@ def test_scan_strips_the_credentials_of_a_url() -> None:
 
 def test_expand_prints_the_graph() -> None:
     seed = WORLD.pick("file", nature="malicious", min_relationship=("contacted_domains", 1))
-    result = runner.invoke(app, ["expand", seed, "--depth", "1", "--budget", "5", "--emulator", "--json"])
+    result = runner.invoke(
+        app, ["expand", seed, "--depth", "1", "--request-budget", "5", "--emulator", "--json"]
+    )
     assert result.exit_code == ExitCode.OK, result.output
     payload = json.loads(result.stdout)
     assert len(payload["result"]["nodes"]) > 1
@@ -109,7 +111,7 @@ def test_triage_writes_a_report(tmp_path: pytest.TempPathFactory) -> None:
             "INC-CLI",
             "--report",
             str(out),
-            "--budget",
+            "--expand-budget",
             "5",
             "--emulator",
             "--fail-on",

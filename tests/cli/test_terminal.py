@@ -64,7 +64,7 @@ def test_json_is_clean_with_a_flat_verdict() -> None:
     [
         ["alerts", "poll", "--source", "ioc-stream", "--emulator"],
         ["expand", "8.8.8.8", "--depth", "-1", "--emulator"],
-        ["expand", "8.8.8.8", "--budget", "0", "--emulator"],
+        ["expand", "8.8.8.8", "--request-budget", "0", "--emulator"],
         ["scan", "http://a.example/", "--timeout", "-5", "--emulator"],
     ],
 )

@@ -209,18 +209,20 @@ async def test_client_side_daily_budget_sends_nothing(emulator: Emulator, clock:
 
 async def test_pagination_over_several_pages_and_resume(vt: VirusTotalClient, emulator: Emulator) -> None:
     hub = emulator.world.pick("domain", min_relationship=("resolutions", 100))
-    everything = await vt.relationships.descriptors("domains", hub, "resolutions", page_size=40).collect()
+    everything = await vt.relationships.list_descriptors(
+        "domains", hub, "resolutions", page_size=40
+    ).collect()
     assert len(everything) >= 100
     assert len({d.id for d in everything}) == len(everything)
     emulator.reset_log()
-    pager = vt.relationships.descriptors("domains", hub, "resolutions", page_size=40)
+    pager = vt.relationships.list_descriptors("domains", hub, "resolutions", page_size=40)
     first = []
     async for item in pager:
         first.append(item)
         if len(first) == 55:
             break
     token = pager.resume_token
-    rest = await vt.relationships.descriptors(
+    rest = await vt.relationships.list_descriptors(
         "domains", hub, "resolutions", page_size=40, cursor=token
     ).collect()
     assert [d.id for d in first + rest] == [d.id for d in everything]
@@ -229,7 +231,7 @@ async def test_pagination_over_several_pages_and_resume(vt: VirusTotalClient, em
 async def test_pagination_limit_is_respected(vt: VirusTotalClient, emulator: Emulator) -> None:
     hub = emulator.world.pick("domain", min_relationship=("resolutions", 100))
     emulator.reset_log()
-    items = await vt.relationships.objects("domains", hub, "resolutions", limit=15).collect()
+    items = await vt.relationships.list_objects("domains", hub, "resolutions", limit=15).collect()
     assert len(items) == 15
     assert emulator.count() == 1
 
@@ -275,7 +277,7 @@ async def test_relationship_lists_parse_error_stubs_as_such(vt: VirusTotalClient
     seed = emulator.world.pick("file", "malicious", min_relationship=("contacted_ips", 2))
     gone = emulator.world.related("file", seed, "contacted_ips")[0][1]
     emulator.world.forget("ip_address", gone)
-    related = await vt.relationships.objects("files", seed, "contacted_ips").collect()
+    related = await vt.relationships.list_objects("files", seed, "contacted_ips").collect()
     stubs = [o for o in related if o.missing]
     assert [s.id for s in stubs] == [gone]
     assert stubs[0].error is not None and stubs[0].error.code == "NotFoundError"

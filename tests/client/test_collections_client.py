@@ -95,7 +95,7 @@ async def test_invalid_input_costs_no_request(vt: VirusTotalClient, emulator: Em
     with pytest.raises(InvalidParameterError):
         await vt.collections.add_comment("abc123", "")
     with pytest.raises(InvalidParameterError):
-        vt.collections.items("abc123", "graphs")
+        vt.collections.list_items("abc123", "graphs")
     assert len(emulator.requests) == before
 
 
@@ -113,7 +113,7 @@ async def test_update_rename_and_delete(vt: VirusTotalClient, emulator: Emulator
 
 async def test_urls_by_url_and_by_id(vt: VirusTotalClient, emulator: Emulator) -> None:
     created = await vt.collections.create("urls", items=["http://a.example/1", "http://b.example/2"])
-    listed = await vt.collections.items(created.id, "urls", descriptors_only=True).collect()
+    listed = await vt.collections.list_items(created.id, "urls", descriptors_only=True).collect()
     assert all(len(d.id) == 64 for d in listed)
     # Remove one by its SHA-256 id only (no URL known), the other by URL.
     by_id = Descriptor(type="url", id=listed[0].id)
@@ -134,7 +134,7 @@ async def test_non_owner_is_refused(vt: VirusTotalClient, other: VirusTotalClien
         await other.collections.delete(created.id)
     comment = await other.collections.add_comment(created.id, "seen it too #apt")
     assert comment.attributes.tags == ["apt"]
-    comments = await vt.collections.comments(created.id).collect()
+    comments = await vt.collections.list_comments(created.id).collect()
     assert [c.attributes.text for c in comments] == ["seen it too #apt"]
 
 
@@ -142,10 +142,10 @@ async def test_user_collections(vt: VirusTotalClient, emulator: Emulator) -> Non
     owner = emulator.quotas.get(PREMIUM_KEY)
     assert owner is not None
     ids = [(await vt.collections.create(f"c{i}")).id for i in range(3)]
-    listed = await vt.collections.of_user(owner.owner, page_size=2).collect()
+    listed = await vt.collections.list_of_user(owner.owner, page_size=2).collect()
     assert [c.id for c in listed] == ids
     with pytest.raises(InvalidParameterError):
-        vt.collections.of_user("has/slash")
+        vt.collections.list_of_user("has/slash")
 
 
 async def test_create_after_a_lost_answer_is_read_back_and_adding_is_retried(

@@ -76,7 +76,7 @@ async def test_hunting_notifications(vt: VirusTotalClient, emulator: Emulator) -
     alert = Alert.from_hunting_notification(listed[0])
     assert alert.entity_id == sha and alert.rule_name == "r1" and alert.origin == "hunting"
     assert (await vt.hunting_notifications.get(n.id)).attributes.rule_name == "r1"
-    files = await vt.hunting_notifications.files().collect()
+    files = await vt.hunting_notifications.list_files().collect()
     assert isinstance(files[0].file, type(files[0].file)) and files[0].context.ruleset_name == "emulated"
     assert FileObject.model_validate(files[0].file.model_dump()).id == sha
     await vt.hunting_notifications.delete(n.id)
@@ -103,8 +103,8 @@ async def test_hunting_notification_files_take_count_limit(vt: VirusTotalClient,
         emulator.inject_hunting_notification(
             key=PREMIUM_KEY, date=BASE + i, sha256=emulator.world.pick("file")
         )
-    capped = await vt.hunting_notifications.files(count_limit=3, page_size=2).collect()
+    capped = await vt.hunting_notifications.list_files(count_limit=3, page_size=2).collect()
     assert len(capped) == 3
     assert "count_limit=3" in emulator.requests[-1].query
     with pytest.raises(InvalidParameterError):
-        vt.hunting_notifications.files(count_limit=0)
+        vt.hunting_notifications.list_files(count_limit=0)

@@ -48,7 +48,7 @@ async def test_matching_file_makes_notifications_and_ioc_stream_entries(
     assert entry.sources == [{"type": "hunting_ruleset", "id": ruleset.id, "label": "acme-loader"}]
     assert entry.hunting_info is not None and entry.hunting_info["rule_name"] == "acme_loader"
 
-    files = await vt.livehunt.matching_files(ruleset.id).collect()
+    files = await vt.livehunt.list_matching_files(ruleset.id).collect()
     assert [f.id for f in files] == [sha256]
     context = files[0].context_attributes or {}
     assert context["ruleset_id"] == ruleset.id and context["rule_name"] == "acme_loader"

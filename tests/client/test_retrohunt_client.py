@@ -56,7 +56,7 @@ async def test_full_lifecycle_to_exact_matches(
     assert final.start_date is not None and final.finish_date is not None
     assert final.creation_date is not None and final.creation_date < final.start_date < final.finish_date
 
-    files = await vt.retrohunt.matching_files(
+    files = await vt.retrohunt.list_matching_files(
         job.id, relationships=["contacted_domains"], page_size=7
     ).collect()
     assert {f.id for f in files} == expected
@@ -86,7 +86,7 @@ async def test_goodware_corpus_and_time_range(
     clean = {o.id for o in emulator.world.objects("file") if o.nature == "clean"}
     job = await vt.retrohunt.create(rule, corpus="goodware")
     clock.advance(10_000)
-    assert {f.id for f in await vt.retrohunt.matching_files(job.id).collect()} == clean
+    assert {f.id for f in await vt.retrohunt.list_matching_files(job.id).collect()} == clean
 
     files = list(emulator.world.objects("file"))
     start = 1767225600 - 30 * 86400
@@ -113,7 +113,7 @@ async def test_abort_keeps_partial_matches(
     assert final.attributes.progress == pytest.approx(50.0, abs=0.5)
     total = emulator.world.count("file")
     assert final.attributes.num_matches == total // 2
-    assert len(await vt.retrohunt.matching_files(job.id).collect()) == total // 2
+    assert len(await vt.retrohunt.list_matching_files(job.id).collect()) == total // 2
     # Aborting again is harmless; deleting removes it.
     assert (await vt.retrohunt.abort(job.id)) is not None
     await vt.retrohunt.delete(job.id)

@@ -58,7 +58,7 @@ async def test_small_upload_completes_with_a_verdict(
     assert done.attributes.stats.malicious >= 5
     assert len(done.attributes.results) > len(partial.attributes.results)
     # The submitted content is now a file of the world: lookups see it.
-    item = await vt.analyses.item(descriptor.id)
+    item = await vt.analyses.get_item(descriptor.id)
     report = await vt.files.get(item.id)
     assert report.attributes.size == len(b"dropper " + EICAR)
     assert emulator.count("POST", "/files") == 1 and emulator.scanning.uploads == 1
@@ -81,7 +81,7 @@ async def test_large_upload_streams_through_an_upload_url(
     assert peak < 8 * MB, f"peak {peak / MB:.1f} MB"
     assert emulator.count("GET", "/files/upload_url") == 1
     assert emulator.count("POST", "/_upload/") == 1 and emulator.count("POST", "/api/v3/files") == 0
-    item = await vt.analyses.item(descriptor.id)
+    item = await vt.analyses.get_item(descriptor.id)
     assert item.attributes.size == size
     import hashlib
 
@@ -121,22 +121,22 @@ async def test_private_upload_large_and_small(
     assert emulator.count("GET", "/private/files/upload_url") == 1
     done = await vt.private.wait(big.id)
     assert done.type == "private_analysis" and done.attributes.status == "completed"
-    item = await vt.private.analysis_item(big.id)
-    report = await vt.private.file(item.id)
+    item = await vt.private.get_analysis_item(big.id)
+    report = await vt.private.get_file(item.id)
     assert report.type == "private_file"
     assert report.attributes.threat_verdict == "VERDICT_UNDETECTED"
     assert report.attributes.threat_severity is not None and report.attributes.sandbox_verdicts
     assert "last_analysis_results" not in (report.attributes.model_extra or {})
     assert report.attributes.expiration is not None
     await vt.private.wait(small.id)
-    small_report = await vt.private.file((await vt.private.analysis_item(small.id)).id)
+    small_report = await vt.private.get_file((await vt.private.get_analysis_item(small.id)).id)
     assert small_report.attributes.sandbox_verdicts == {}  # disable_sandbox
-    listed = [f.id async for f in vt.private.files(limit=10)]
+    listed = [f.id async for f in vt.private.list_files(limit=10)]
     assert listed == sorted([report.id, small_report.id])
     again = await vt.private.analyse(report.id, {"interaction_timeout": 120})
     assert again.type == "private_analysis"
     await vt.private.delete(report.id)
-    assert [f.id async for f in vt.private.files()] == [small_report.id]
+    assert [f.id async for f in vt.private.list_files()] == [small_report.id]
 
 
 async def test_private_options_are_checked_per_kind_before_sending(
@@ -185,13 +185,13 @@ async def test_private_files_expire_after_retention(
 ) -> None:
     emulator.scanning.set_durations(queued=0, running=0)
     analysis = await vt.private.upload(b"short-lived", {"retention_period_days": 1})
-    sha256 = (await vt.private.analysis_item(analysis.id)).id
-    assert (await vt.private.file(sha256)).id == sha256
+    sha256 = (await vt.private.get_analysis_item(analysis.id)).id
+    assert (await vt.private.get_file(sha256)).id == sha256
     clock.advance(86400 + 1)
     from prefect_virustotal.client import NotFoundError
 
     with pytest.raises(NotFoundError):
-        await vt.private.file(sha256)
+        await vt.private.get_file(sha256)
 
 
 async def test_private_url(vt: VirusTotalClient, emulator: Emulator) -> None:
@@ -200,7 +200,7 @@ async def test_private_url(vt: VirusTotalClient, emulator: Emulator) -> None:
     assert bad is not None
     analysis = await vt.private.scan_url(bad.attributes["url"], retention_period_days=3)
     await vt.private.wait(analysis.id)
-    report = await vt.private.url(bad.attributes["url"])
+    report = await vt.private.get_url(bad.attributes["url"])
     assert report.type == "private_url" and report.attributes.last_analysis_stats is not None
     assert report.attributes.last_analysis_stats.malicious > 0
 
@@ -286,7 +286,7 @@ async def test_url_with_credentials_is_refused_or_stripped(
     caplog.set_level(logging.WARNING)
     emulator.scanning.set_durations(queued=0, running=0)
     analysis = await vt.urls.scan(secret_url, strip_credentials=True)
-    item = await vt.analyses.item(analysis.id)
+    item = await vt.analyses.get_item(analysis.id)
     assert item.attributes.url == "https://login.example.com/portal"
     assert "removed credentials" in caplog.text and "s3cret" not in caplog.text
 

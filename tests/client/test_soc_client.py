@@ -42,7 +42,7 @@ def _campaign_file(emulator: Emulator) -> str:
 
 async def test_summary_agrees_with_the_world_relationships(vt: VirusTotalClient, emulator: Emulator) -> None:
     sha = _campaign_file(emulator)
-    summary = await vt.behaviours.summary(sha)
+    summary = await vt.behaviours.get_summary(sha)
     world = emulator.world
     contacted = {d for _, d in world.related("file", sha, "contacted_domains")}
     contacted_ips = {ip for _, ip in world.related("file", sha, "contacted_ips")}
@@ -54,14 +54,14 @@ async def test_summary_agrees_with_the_world_relationships(vt: VirusTotalClient,
     levels = {t.level for t in summary.mitre_attack_techniques}
     assert "HIGH" in levels
     # Deterministic: the same world gives the same behaviour.
-    assert (await vt.behaviours.summary(sha)).model_dump() == summary.model_dump()
+    assert (await vt.behaviours.get_summary(sha)).model_dump() == summary.model_dump()
 
 
 async def test_mitre_trees_and_per_sandbox_reports(
     vt: VirusTotalClient, emulator: Emulator, tmp_path: Path
 ) -> None:
     sha = _campaign_file(emulator)
-    trees = await vt.behaviours.mitre_trees(sha)
+    trees = await vt.behaviours.get_mitre_trees(sha)
     reports = [r async for r in vt.behaviours.list(sha)]
     assert {r.attributes.sandbox_name for r in reports} == set(trees.sandboxes)
     tactic = next(iter(trees.sandboxes.values())).tactics[0]
@@ -80,12 +80,12 @@ async def test_unknown_file_and_malformed_ids_cost_nothing_or_404(
 ) -> None:
     before = len(emulator.requests)
     with pytest.raises(InvalidIndicatorError):
-        await vt.behaviours.summary("not-a-hash")
+        await vt.behaviours.get_summary("not-a-hash")
     with pytest.raises(InvalidParameterError):
         await vt.behaviours.get("abc_Zenbox")
     assert len(emulator.requests) == before
     with pytest.raises(NotFoundError):
-        await vt.behaviours.mitre_trees("0" * 64)
+        await vt.behaviours.get_mitre_trees("0" * 64)
     with pytest.raises(NotFoundError):
         await vt.behaviours.get("0" * 64 + "_Zenbox")
 
@@ -93,7 +93,7 @@ async def test_unknown_file_and_malformed_ids_cost_nothing_or_404(
 async def test_archives_have_no_sandbox_reports(vt: VirusTotalClient, emulator: Emulator) -> None:
     world = emulator.world
     sha = next(o.id for o in world.objects("file") if o.attributes["type_tag"] == "zip")
-    assert (await vt.behaviours.mitre_trees(sha)).sandboxes == {}
+    assert (await vt.behaviours.get_mitre_trees(sha)).sandboxes == {}
     assert [r async for r in vt.behaviours.list(sha)] == []
 
 
@@ -101,12 +101,12 @@ async def test_private_behaviours_need_the_licence(public_vt: VirusTotalClient, 
     content = b"MZ\x90\x00 private sample for behaviour"
     await vt.private.upload(content, filename="p.exe")
     sha = hashlib.sha256(content).hexdigest()
-    summary = await vt.behaviours.summary(sha, private=True)
+    summary = await vt.behaviours.get_summary(sha, private=True)
     reports = [r async for r in vt.behaviours.list(sha, private=True)]
     assert reports and all(r.type == "private_file_behaviour" for r in reports)
     assert summary.processes_tree
     with pytest.raises(ForbiddenError):
-        await public_vt.behaviours.summary(sha, private=True)
+        await public_vt.behaviours.get_summary(sha, private=True)
 
 
 async def test_download_checks_the_hash_and_writes_0600(
@@ -154,14 +154,14 @@ async def test_download_redirect_does_not_carry_the_key(
 
 async def test_comments_and_votes_round_trip(vt: VirusTotalClient, emulator: Emulator) -> None:
     domain = emulator.world.pick("domain", "malicious")
-    assert [c async for c in vt.community.comments(domain)] == []
+    assert [c async for c in vt.community.list_comments(domain)] == []
     added = await vt.community.add_comment(domain, "C2 seen in #incident-42")
     assert added.attributes.tags == ["incident-42"]
-    listed = [c async for c in vt.community.comments(domain)]
+    listed = [c async for c in vt.community.list_comments(domain)]
     assert [c.id for c in listed] == [added.id]
     vote = await vt.community.add_vote(domain, "malicious")
     assert vote.attributes.verdict == "malicious"
-    assert [v.attributes.verdict async for v in vt.community.votes(domain)] == ["malicious"]
+    assert [v.attributes.verdict async for v in vt.community.list_votes(domain)] == ["malicious"]
     with pytest.raises(AlreadyExistsError):
         await vt.community.add_vote(domain, "harmless")
     before = len(emulator.requests)

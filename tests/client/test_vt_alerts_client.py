@@ -18,8 +18,8 @@ async def test_assets_and_the_notifications_they_raise(
     cidr = await vt.alerts.create_asset("ip range", "198.51.100.7/24")
     assert domain.type == "alerting_asset" and domain.attributes.value == "acme-corp.example"
     assert cidr.attributes.value == "198.51.100.0/24"
-    assert [a.id for a in await vt.alerts.assets(page_size=1).collect()] == [domain.id, cidr.id]
-    assert (await vt.alerts.asset(domain.id)).attributes.asset_type == "domain"
+    assert [a.id for a in await vt.alerts.list_assets(page_size=1).collect()] == [domain.id, cidr.id]
+    assert (await vt.alerts.get_asset(domain.id)).attributes.asset_type == "domain"
 
     emulator.scanning.set_durations(queued=0, running=0)
     await vt.urls.scan("http://login.acme-corp.example/verify")
@@ -27,7 +27,7 @@ async def test_assets_and_the_notifications_they_raise(
     await vt.files.upload(b"MZ beacon acme-corp.example", filename="implant.exe")
     clock.advance(2)
     emulator.inject_vt_alert(key=PREMIUM_KEY, entity_type="domain", event_severity="medium")
-    oldest_first = await vt.alerts.notifications(order="created+", page_size=2).collect()
+    oldest_first = await vt.alerts.list_notifications(order="created+", page_size=2).collect()
     assert [n.attributes.detection_category for n in oldest_first] == [
         "DETECTED_URL",
         "PATTERN_EMBEDDED_IN_FILE",
@@ -35,9 +35,9 @@ async def test_assets_and_the_notifications_they_raise(
     ]
     first = oldest_first[0]
     assert first.attributes.created.tzinfo == timezone.utc and first.attributes.is_read is False
-    assert (await vt.alerts.notification(first.id)).attributes.created == first.attributes.created
+    assert (await vt.alerts.get_notification(first.id)).attributes.created == first.attributes.created
     await vt.alerts.delete_asset(domain.id)
-    assert [a.id for a in await vt.alerts.assets().collect()] == [cidr.id]
+    assert [a.id for a in await vt.alerts.list_assets().collect()] == [cidr.id]
 
 
 async def test_bad_input_costs_no_request(vt: VirusTotalClient, emulator: Emulator) -> None:
@@ -48,7 +48,7 @@ async def test_bad_input_costs_no_request(vt: VirusTotalClient, emulator: Emulat
     with pytest.raises(InvalidIndicatorError):
         await vt.alerts.create_asset("domain", "no spaces.example")
     with pytest.raises(InvalidParameterError):
-        vt.alerts.notifications(order="date+")
+        vt.alerts.list_notifications(order="date+")
     with pytest.raises(InvalidParameterError):
-        await vt.alerts.notification("../users/me")
+        await vt.alerts.get_notification("../users/me")
     assert emulator.count() == 0

@@ -307,9 +307,9 @@ async def test_caps_defer_never_drop(
 ) -> None:
     ids = seed(mounted, 300, per_second=9)
     name = checkpoint_name()
-    first = await poll_alerts(credentials=credentials, checkpoint=name, max_alerts=70, emit_events=True)
+    first = await poll_alerts(credentials=credentials, checkpoint=name, limit=70, emit_events=True)
     assert first.handed_on == 70 and first.stopped == "max_alerts"
-    second = await poll_alerts(credentials=credentials, checkpoint=name, max_requests=3)
+    second = await poll_alerts(credentials=credentials, checkpoint=name, request_budget=3)
     # Three pages of 40 from the watermark second, whose first 7 were handed on already.
     assert second.stopped == "max_requests" and second.requests == 3 and second.handed_on == 113
     outcomes = await run_until_done(5, credentials=credentials, checkpoint=name)
@@ -332,7 +332,7 @@ async def test_crowded_second_keeps_the_checkpoint_under_the_variable_cap(
         credentials=credentials,
         checkpoint=name,
         acknowledge=True,
-        max_requests=1000,
+        request_budget=1000,
         batch_pages=1,
         checkpoints=fault,
     )

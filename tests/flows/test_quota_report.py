@@ -114,5 +114,5 @@ async def test_bad_bounds_cost_nothing(credentials: VirusTotalCredentials, mount
 async def test_client_refuses_a_range_over_thirty_days(vt: VirusTotalClient, emulator: Emulator) -> None:
     emulator.reset_log()
     with pytest.raises(InvalidParameterError):
-        await vt.users.api_usage(start_date=date(2025, 11, 1), end_date=date(2025, 12, 15))
+        await vt.users.get_api_usage(start_date=date(2025, 11, 1), end_date=date(2025, 12, 15))
     assert emulator.requests == []

@@ -85,9 +85,9 @@ async def test_deadline_aborts_the_job(
     report = await retrohunt(
         rules="rule every_file { condition: true }",
         credentials=credentials,
-        deadline_seconds=360,
+        timeout=360,
         poll_interval=60,
-        max_matches=50,
+        limit=50,
     )
     assert report.stopped == "deadline"
     assert report.status == "aborting"
@@ -212,9 +212,7 @@ async def test_collect_results_for_an_automation(
     marker = campaign_marker(mounted.world, 2)
     job = await vt.retrohunt.create(marker_rule(marker))
     clock.advance(5000)
-    report = await collect_retrohunt_results(
-        job.id, credentials=credentials, max_matches=3, delete_after=True
-    )
+    report = await collect_retrohunt_results(job.id, credentials=credentials, limit=3, delete_after=True)
     assert report.status == "finished" and len(report.matches) == 3 and report.more_matches
     assert {m.id for m in report.matches} <= files_containing(mounted.world, marker)
     assert report.deleted and job.id not in mounted.hunting.jobs

@@ -19,7 +19,7 @@ async def test_results_ranked_worst_first_into_a_table(
 ) -> None:
     mounted.reset_log()
     report = await intelligence_search(
-        "entity:domain tag:fast-flux or p:1+", max_results=25, credentials=credentials
+        "entity:domain tag:fast-flux or p:1+", limit=25, credentials=credentials
     )
     searches = [r for r in mounted.requests if r.path.endswith("/intelligence/search")]
     assert len(searches) == 1 and report.requests == 1
@@ -38,7 +38,7 @@ async def test_request_budget_bounds_the_pages(credentials: VirusTotalCredential
     assert search_plan(700, None) == (300, 700)
     assert search_plan(700, 2) == (300, 600)
     mounted.reset_log()
-    report = await intelligence_search("p:0+", max_results=700, request_budget=2, credentials=credentials)
+    report = await intelligence_search("p:0+", limit=700, request_budget=2, credentials=credentials)
     assert len(report.hits) == 600
     assert len([r for r in mounted.requests if r.path.endswith("/intelligence/search")]) == 2
 
@@ -53,11 +53,11 @@ async def test_a_malformed_query_costs_nothing(credentials: VirusTotalCredential
 async def test_results_join_a_collection_only_when_asked(
     credentials: VirusTotalCredentials, mounted: Emulator
 ) -> None:
-    report = await intelligence_search("type:pdf p:5+", max_results=5, credentials=credentials)
+    report = await intelligence_search("type:pdf p:5+", limit=5, credentials=credentials)
     assert report.collection is None
     assert not [r for r in mounted.requests if "/collections" in r.path]
     report = await intelligence_search(
-        "type:pdf p:5+", max_results=5, collection="hunt-pdf", credentials=credentials
+        "type:pdf p:5+", limit=5, collection="hunt-pdf", credentials=credentials
     )
     assert report.collection is not None and report.collection.created
     assert len(report.collection.added) == len(report.hits) == 5

@@ -157,7 +157,8 @@ def test_triage_never_writes_url_credentials(block: str, mounted: Emulator, tmp_
     ticket.write_text(f"User reported a phish at {SECRET_URL} and 8.8.8.8\n")
     report = tmp_path / "report.md"
     result = runner.invoke(
-        app, ["triage", str(ticket), "--block", block, "--report", str(report), "--budget", "2", "--json"]
+        app,
+        ["triage", str(ticket), "--block", block, "--report", str(report), "--expand-budget", "2", "--json"],
     )
     assert result.exit_code in (ExitCode.OK, ExitCode.PARTIAL), result.output
     assert "hunter2" not in result.output
@@ -246,8 +247,8 @@ def test_lookup_with_some_rows_failing_says_partial(block: str, mounted: Emulato
 
 @pytest.mark.parametrize(
     "args",
-    [["expand", "example.com", "--depth", "-1"], ["retrohunt", "RULES", "--deadline", "0"]],
-    ids=["depth", "deadline"],
+    [["expand", "example.com", "--depth", "-1"], ["retrohunt", "RULES", "--timeout", "0"]],
+    ids=["depth", "timeout"],
 )
 def test_negative_limits_are_refused_before_any_request(
     args: list[str], block: str, mounted: Emulator, tmp_path: Path

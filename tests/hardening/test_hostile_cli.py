@@ -128,7 +128,7 @@ hostile_text = st.lists(st.sampled_from(PIECES), max_size=20).map("".join) | st.
 def test_any_ticket_text_exits_0_or_2(tmp_path: Path, data: bytes) -> None:
     ticket = tmp_path / "ticket.txt"
     ticket.write_bytes(data)
-    result = runner.invoke(app, ["triage", str(ticket), "--emulator", "--budget", "0"])
+    result = runner.invoke(app, ["triage", str(ticket), "--emulator", "--expand-budget", "0"])
     assert result.exit_code in (ExitCode.OK, ExitCode.BAD_INPUT), result.output
     clean(result.output)
 

@@ -112,7 +112,9 @@ async def _exercise(client: VirusTotalClient) -> Any:
     async with client:
         await client.domains.get("example.com")
         await client.analyses.get("abc")
-        await client.relationships.descriptors("domains", "example.com", "resolutions", limit=100).collect()
+        await client.relationships.list_descriptors(
+            "domains", "example.com", "resolutions", limit=100
+        ).collect()
 
 
 @settings(
@@ -140,7 +142,7 @@ async def test_huge_page_is_bounded_by_limit() -> None:
         return httpx.Response(200, json=page)
 
     async with VirusTotalClient("k", transport=httpx.MockTransport(handler)) as client:
-        items = await client.relationships.descriptors(
+        items = await client.relationships.list_descriptors(
             "domains", "example.com", "resolutions", limit=50
         ).collect()
     assert len(items) == 50
@@ -158,7 +160,7 @@ async def test_a_page_that_never_ends_is_bounded_by_limit() -> None:
         )
 
     async with VirusTotalClient("k", transport=httpx.MockTransport(handler)) as client:
-        items = await client.relationships.descriptors(
+        items = await client.relationships.list_descriptors(
             "domains", "example.com", "subdomains", limit=25
         ).collect()
     assert len(items) == 25
@@ -173,4 +175,4 @@ async def test_a_cursor_that_does_not_move_is_an_error_not_a_hang() -> None:
 
     async with VirusTotalClient("k", transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(UnexpectedResponseError, match="cursor"):
-            await client.relationships.descriptors("domains", "example.com", "subdomains").collect()
+            await client.relationships.list_descriptors("domains", "example.com", "subdomains").collect()

@@ -150,20 +150,20 @@ async def test_overall_quotas_of_the_keys_own_user(
     vt: VirusTotalClient, emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    quotas = await vt.users.overall_quotas()
+    quotas = await vt.users.get_overall_quotas()
     assert isinstance(quotas, OverallQuotas)
     assert quotas.daily.allowed == 1_000_000
     assert quotas.daily.used == 1  # this request
     assert quotas.monthly.remaining == quotas.monthly.allowed - 1
     assert PREMIUM_KEY not in caplog.text  # the key travels in the path: logs hide it
     owner = emulator.quotas.get(PREMIUM_KEY).owner  # type: ignore[union-attr]
-    by_id = await vt.users.overall_quotas(owner)
+    by_id = await vt.users.get_overall_quotas(owner)
     assert by_id.daily.used == 2
 
 
 async def test_a_malformed_user_id_costs_no_request(vt: VirusTotalClient, emulator: Emulator) -> None:
     with pytest.raises(InvalidParameterError):
-        await vt.users.overall_quotas("a/b")
+        await vt.users.get_overall_quotas("a/b")
     assert emulator.count() == 0
 
 

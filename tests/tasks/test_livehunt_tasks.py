@@ -10,7 +10,7 @@ from prefect_virustotal.tasks import (
     create_hunting_ruleset,
     delete_hunting_ruleset,
     get_hunting_ruleset,
-    get_hunting_ruleset_files,
+    list_hunting_ruleset_files,
     list_hunting_rulesets,
     update_hunting_ruleset,
     validate_yara_rules,
@@ -28,7 +28,7 @@ async def test_livehunt_tasks_round_trip(credentials: VirusTotalCredentials, mou
         "task-hunt", rules, limit=10, tags=["runbook"], credentials=credentials
     )
     sha256 = mounted.add_file(b"xx TASK-MARKER xx")
-    files = await get_hunting_ruleset_files(ruleset.id, credentials=credentials)
+    files = await list_hunting_ruleset_files(ruleset.id, credentials=credentials)
     assert [f.id for f in files.files] == [sha256] and files.resume_cursor is None
     updated = await update_hunting_ruleset(
         ruleset.id, enabled=False, name="task-hunt-off", credentials=credentials
@@ -37,5 +37,5 @@ async def test_livehunt_tasks_round_trip(credentials: VirusTotalCredentials, mou
     assert (await get_hunting_ruleset(ruleset.id, credentials=credentials)).attributes.limit == 10
     listed = await list_hunting_rulesets(filter="enabled:false", credentials=credentials)
     assert [r.id for r in listed] == [ruleset.id]
-    assert await delete_hunting_ruleset(ruleset.id, credentials=credentials) == ruleset.id
+    assert await delete_hunting_ruleset(ruleset.id, credentials=credentials) is None
     assert await list_hunting_rulesets(credentials=credentials) == []

@@ -9,12 +9,12 @@ from prefect_virustotal.client import NotFoundError
 from prefect_virustotal.client.models import PrivateScanOptions
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.tasks import (
+    analyse_private_file,
+    analyse_url,
     delete_private_file,
     get_analysis_item,
     get_private_file_report,
     list_private_files,
-    rescan_private_file,
-    rescan_url,
     scan_private_file,
     scan_url,
     wait_for_analysis,
@@ -34,7 +34,7 @@ async def test_private_file_round_trip(credentials: VirusTotalCredentials, mount
     item = await get_analysis_item(analysis.id, private=True, credentials=credentials)
     report = await get_private_file_report(item.id, credentials=credentials)
     assert report.attributes.threat_verdict == "VERDICT_UNDETECTED"
-    again = await rescan_private_file(
+    again = await analyse_private_file(
         item.id, PrivateScanOptions(enable_internet=True), credentials=credentials
     )
     assert again.id != analysis.id
@@ -47,6 +47,6 @@ async def test_private_file_round_trip(credentials: VirusTotalCredentials, mount
 async def test_url_scan_and_rescan(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
     mounted.scanning.set_durations(queued=0, running=0)
     first = await scan_url("http://tasks-test.example/a", credentials=credentials)
-    second = await rescan_url("http://tasks-test.example/a", credentials=credentials)
+    second = await analyse_url("http://tasks-test.example/a", credentials=credentials)
     assert first.id != second.id
     assert (await wait_for_analysis(second.id, credentials=credentials)).attributes.completed
