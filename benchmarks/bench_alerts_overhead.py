@@ -15,7 +15,7 @@ process (Prefect's client-side services are process-wide), importing the pack fr
 * ``current``: this working tree.
 
 Each child seeds the emulator with ``N`` notifications (five per second, every entity type),
-runs ``poll_alerts`` once (``max_alerts=max_requests=N``, events on, default batch size) and
+runs ``poll_alerts`` once (``limit=request_budget=N``, events on, default batch size) and
 prints seconds per notification, the run's peak resident memory above the level before it,
 and the checkpoint writes. The parent prints both versions side by side and current/baseline.
 

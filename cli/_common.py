@@ -70,6 +70,14 @@ def _drop_emulated_notice(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith("EMULATED DATA")
 
 
+def _drop_run_failures(record: logging.LogRecord) -> bool:
+    """A failed flow or task run is reported by the command itself, in one line and an exit
+    code; Prefect's own record of it (a traceback) is for ``-v`` and the UI."""
+    return not (
+        record.levelno >= logging.ERROR and record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
+    )
+
+
 def configure_logging(verbosity: int) -> None:
     """Keep the terminal for the answer: WARNING by default, INFO with ``-v``, DEBUG with ``-vv``.
 
@@ -93,9 +101,14 @@ def _quiet_prefect_console() -> None:
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, PrefectConsoleHandler):
+            # Prefect bound its console to the stderr of the moment it was imported; the
+            # command's lines go to the stderr the command has now.
+            # (Not ``setStream``: it flushes the old stream, which may be closed by now.)
+            handler.stream = handler.console.file = sys.stderr
             handler.setLevel(level)
             if not verbosity:
                 handler.addFilter(_drop_emulated_notice)
+                handler.addFilter(_drop_run_failures)
     if verbosity >= 2:
         logging.getLogger("prefect_virustotal").setLevel(logging.DEBUG)
     # Prefect's notice that events are still being flushed at exit is not the user's business.

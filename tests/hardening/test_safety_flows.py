@@ -116,7 +116,7 @@ def test_a_retrohunt_aborted_at_its_deadline_exits_4(tmp_path: Path, monkeypatch
         emulator, "RetrohuntDurations", lambda **_: durations(queued=0, starting=0, running=600, aborting=1)
     )
     result = CliRunner().invoke(
-        app, ["retrohunt", str(rules), "--deadline", "1", "--poll-interval", "1", "--emulator", "--json"]
+        app, ["retrohunt", str(rules), "--timeout", "1", "--poll-interval", "1", "--emulator", "--json"]
     )
     assert result.exit_code == ExitCode.PARTIAL, result.output
     payload = json.loads(result.stdout)["result"]
