@@ -13,23 +13,25 @@ from rich.table import Table
 from prefect_virustotal.client import InvalidParameterError
 from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
 from prefect_virustotal.core import (
+    TriageReport,
     chunk_progress,
     defang,
     defang_text,
     enrich_chunk,
     enrich_in_chunks,
+    expand_graph,
     gather_indicators,
+    level_fetcher,
+    mermaid_diagram,
+    node_rows,
+    stix_bundle_json,
 )
 from prefect_virustotal.flows import (
     CollectionSyncReport,
     EnrichmentReport,
     PollReport,
     RetrohuntReport,
-    TriageReport,
     enrich_iocs,
-    expand_iocs,
-    mermaid_diagram,
-    node_rows,
     poll_alerts,
     retrohunt,
     submit_and_wait,
@@ -353,16 +355,40 @@ def expand(
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
+    record: RecordOption = False,
     send_internal: SendInternalOption = False,
     own_domain: OwnDomainOption = None,
 ) -> None:
-    """Expand indicators through their relationships, within a request budget."""
+    """Expand indicators through their relationships, within a request budget.
+
+    With no Prefect API configured (and neither ``--block`` nor ``--record``) it answers at once,
+    without starting Prefect; otherwise it runs the ``expand_iocs`` flow, which shows in the UI.
+    Both build the graph with the same core loop.
+    """
     if depth < 0 or budget < 0 or fan_out < 0:
         fail(ExitCode.BAD_INPUT, "--depth, --budget and --fan-out must not be negative")
     iocs = scrub_credentials(iocs)
     target = resolve_target(block, emulator)
+    direct = runs_direct(target, block=block, record=record)
 
     async def work() -> IOCGraph:
+        if direct:
+            # The flow's loop and defaults, each level fetched on one client, no level cache.
+            async with target.credentials.get_client() as vt:
+                public = target.credentials.key_tier == "public"  # as the flow: no Enterprise-only names
+                graph = await expand_graph(
+                    iocs,
+                    level_fetcher(vt, skip_enterprise=public),
+                    max_depth=depth,
+                    request_budget=budget,
+                    fan_out=fan_out,
+                    internal=None if send_internal else list(own_domain or []),
+                )
+            if stix:
+                stix.write_text(stix_bundle_json(graph), encoding="utf-8")
+            return graph
+        from prefect_virustotal.flows import expand_iocs
+
         return await expand_iocs(
             iocs,
             credentials=target.credentials,
