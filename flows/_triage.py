@@ -1,4 +1,9 @@
-"""``triage``: the incident-response runbook that chains the pack's flows and reports."""
+"""``triage``: the incident-response runbook that chains the pack's flows and reports.
+
+The flow runs the steps (subflows and tasks) and publishes the artifacts and the event; what it
+decides between the steps (items, skips, selections, the summary verdict, the markdown report)
+is ``prefect_virustotal.core``'s triage assembly.
+"""
 
 from __future__ import annotations
 
