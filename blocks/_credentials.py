@@ -42,6 +42,11 @@ class VirusTotalCredentials(Block):
         burst: most requests sent back to back (defaults to the minute quota).
         daily_budget: most requests per UTC day from one process (public keys: 500).
         max_retries: retries of a failed request (see the client's retry policy).
+        retry_initial_delay: the first backoff before a retry, in seconds (it doubles, with
+            jitter, up to ``retry_max_delay``).
+        retry_max_delay: the longest backoff between two retries, in seconds.
+        retry_quota_delay: the wait before retrying a minute-quota 429 that carries no
+            ``Retry-After`` (the minute window needs most of a minute to clear).
         rate_limit_name: the Prefect global concurrency limit that paces every client of
             this key on every worker (``deployments/setup.py`` creates it as
             ``virustotal-<block name>``); None paces per process only.
@@ -96,6 +101,21 @@ class VirusTotalCredentials(Block):
     max_retries: int = Field(
         default=3, ge=0, le=10, description="Retries of a failed request (only where retrying is safe)."
     )
+    retry_initial_delay: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Seconds of the first backoff before a retry (doubles each time).",
+    )
+    retry_max_delay: float = Field(
+        default=30.0, gt=0, le=600, description="The longest backoff between two retries, in seconds."
+    )
+    retry_quota_delay: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Seconds to wait before retrying a minute-quota 429 that says nothing of when to retry.",
+    )
     rate_limit_name: str | None = Field(
         default=None,
         description="Name of the Prefect global concurrency limit that carries this key's quota for "
@@ -134,6 +154,15 @@ class VirusTotalCredentials(Block):
             daily_budget=self.daily_budget,
         )
 
+    def retry_policy(self) -> RetryPolicy:
+        """How the clients of this block retry: the block's retry fields over the client's policy."""
+        return RetryPolicy(
+            max_retries=self.max_retries,
+            initial_delay=self.retry_initial_delay,
+            max_delay=self.retry_max_delay,
+            quota_delay=self.retry_quota_delay,
+        )
+
     @contextlib.asynccontextmanager
     async def get_client(self) -> AsyncIterator[VirusTotalClient]:
         """Build a client for one task run (a client belongs to one event loop).
@@ -149,7 +178,7 @@ class VirusTotalCredentials(Block):
             base_url=self.base_url,
             timeout=self.timeout,
             limiter=self.limiter(),
-            retry=RetryPolicy(max_retries=self.max_retries),
+            retry=self.retry_policy(),
         )
         async with client:
             yield client

@@ -13,6 +13,7 @@ from rich.table import Table
 from prefect_virustotal.client import InvalidParameterError
 from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
 from prefect_virustotal.core import (
+    CollectionSyncReport,
     TriageReport,
     chunk_progress,
     defang,
@@ -27,7 +28,6 @@ from prefect_virustotal.core import (
     stix_bundle_json,
 )
 from prefect_virustotal.flows import (
-    CollectionSyncReport,
     EnrichmentReport,
     PollReport,
     RetrohuntReport,

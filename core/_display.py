@@ -19,6 +19,8 @@ from ._safety import escape_control
 
 GUI_ROOT = "https://www.virustotal.com/gui"
 """The root of VirusTotal's web pages; the only links the pack shows."""
+EMULATED_BANNER = "EMULATED DATA: these results come from the prefect-virustotal emulator and are fiction."
+"""Said wherever answers of the pack's emulator are shown, so that fiction is never taken for intelligence."""
 SHORT_HASH_LENGTH = 12
 """Characters of a hash shown in text (the full value stays in the link)."""
 

@@ -12,9 +12,6 @@ from prefect_virustotal.client.models import GraphNode, IOCGraph
 
 from ._display import defang, node_display, relationship_summary, vt_link
 
-EMULATED_BANNER = "EMULATED DATA: these results come from the prefect-virustotal emulator and are fiction."
-"""Said first wherever results from the emulator reach a person (artifacts, reports, STIX notes)."""
-
 _TYPE_TAG = {"file": "file", "url": "url", "domain": "domain", "ip_address": "ip"}
 _LABEL_WIDTH = 36
 _CLASSES = (

@@ -31,7 +31,7 @@ from typing import Any
 
 from prefect_virustotal.client.models import GraphNode, IOCGraph
 
-from ._render import EMULATED_BANNER
+from ._display import EMULATED_BANNER
 
 # The namespace STIX 2.1 itself uses for deterministic SCO ids.
 _STIX_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")

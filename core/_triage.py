@@ -35,6 +35,7 @@ from prefect_virustotal.client.models import IOCGraph, LookupStatus, SubmissionR
 
 from ._attack import BehaviourProfile, behaviour_markdown, behaviour_seeds
 from ._display import (
+    EMULATED_BANNER,
     VERDICT_ORDER,
     defang,
     defang_text,
@@ -47,7 +48,6 @@ from ._display import (
     verdict_rank,
 )
 from ._enrich import EnrichedIndicator
-from ._render import EMULATED_BANNER
 
 SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable", "internal"]
 """Why a piece of the runbook was not done."""

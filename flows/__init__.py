@@ -4,7 +4,7 @@ from prefect_virustotal.core import EnrichedIndicator, EnrichmentReport
 
 from ._alerts import MAX_SEEN_IDS, AlertCheckpoint, PollReport, poll_alerts
 from ._checkpoints import VariableCheckpointStore
-from ._collections import CollectionSyncReport, sync_collection
+from ._collections import sync_collection
 from ._enrich import enrich_iocs
 from ._expand import CollectionHook, expand_iocs
 from ._migrate import MIGRATION_ARTIFACT_KEY, migration_report
@@ -33,7 +33,6 @@ __all__ = [
     "SEARCH_ARTIFACT_KEY",
     "AlertCheckpoint",
     "CollectionHook",
-    "CollectionSyncReport",
     "EnrichedIndicator",
     "EnrichmentReport",
     "PollReport",

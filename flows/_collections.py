@@ -1,55 +1,34 @@
 """``sync_collection``: make an IoC collection hold exactly a desired set of indicators.
 
 Finding the collection by a stable name: VirusTotal has no documented "find my collection by
-name" call. The flow keeps a Prefect Variable per stable name (``virustotal-collection-<hash>``,
-value ``{"id", "name"}``) written when it creates or first finds the collection; with ``owner``
-(the VirusTotal user id, never the key) it can also find it in ``GET /users/{owner}/collections``
-(the user's ``collections`` relationship), e.g. on a fresh Prefect server. A value that is
-itself a collection id is used directly.
+name" call. The flow keeps a checkpoint per stable name (``virustotal-collection-<hash>``, value
+``{"id", "name"}``; a Prefect Variable by default) written when it creates or first finds the
+collection; with ``owner`` (the VirusTotal user id, never the key) it can also find it in
+``GET /users/{owner}/collections`` (the user's ``collections`` relationship), e.g. on a fresh
+Prefect server. A value that is itself a collection id is used directly.
 
-Matching items: files by any of MD5/SHA-1/SHA-256 (listed objects carry all three when known),
-URLs by a light canonical form (scheme and host lower-cased, ``/`` for an empty path, as
-VirusTotal's canonical URLs look) or by the SHA-256 of that form, domains and IPs by id.
+What to add and remove, and the report, are the core's (``prefect_virustotal.core``); this flow
+reads and writes through tasks and keeps the Prefect state: the checkpoint, the artifact.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
-from typing import Any
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
-from prefect.variables import Variable
-from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import (
-    COLLECTION_BATCH_SIZE,
-    Indicator,
-    InvalidIndicatorError,
-    InvalidParameterError,
-    extract_indicators,
-    is_internal,
-    parse_indicator,
-    redact_all,
-    redact_url_credentials,
-)
-from prefect_virustotal.client.models import (
-    CollectionItemsUpdate,
-    CollectionObject,
-    Descriptor,
-    VTObject,
-)
+from prefect_virustotal.client import COLLECTION_BATCH_SIZE, InvalidParameterError, is_internal
+from prefect_virustotal.client.models import CollectionItemsUpdate, CollectionObject
 from prefect_virustotal.core import (
+    EMULATED_BANNER,
+    CheckpointStore,
+    CollectionSyncReport,
     artifact_key,
-    canonical_url,
-    check_mass_removal,
-    display_indicator,
-    markdown_cell,
-    read_text_file,
-    unused_lines,
-    url_page_id,
+    collection_attribute_changes,
+    collection_checkpoint,
+    collection_sync_markdown,
+    desired_indicators,
+    plan_collection_sync,
     vt_link,
 )
 from prefect_virustotal.tasks import (
@@ -62,113 +41,14 @@ from prefect_virustotal.tasks import (
     update_collection,
 )
 
-from ._enrich import EMULATED_BANNER
-
-_ARTIFACT_LIST_CAP = 200
-_VARIABLE_PREFIX = "virustotal-collection-"
-
-Key = tuple[str, str]
-
-
-class CollectionSyncReport(BaseModel):
-    """What ``sync_collection`` did.
-
-    Attributes:
-        collection_id: the collection.
-        name: its name after the sync.
-        link: its page on virustotal.com.
-        created: the collection did not exist and was created.
-        added: indicators added (as given).
-        removed: items removed (URLs as URLs when known, else ids).
-        unchanged: desired indicators that were already there.
-        invalid: inputs that are not indicators (skipped).
-        updated_attributes: attributes changed (name, description, tags, private).
-        emulated: the answers came from the pack's emulator: they are fiction.
-    """
-
-    collection_id: str
-    name: str
-    link: str
-    created: bool = False
-    added: list[str] = Field(default_factory=list)
-    removed: list[str] = Field(default_factory=list)
-    unchanged: int = 0
-    invalid: list[str] = Field(default_factory=list)
-    updated_attributes: list[str] = Field(default_factory=list)
-    emulated: bool = False
-
-    @property
-    def changed(self) -> bool:
-        """True when the sync wrote anything."""
-        return bool(self.created or self.added or self.removed or self.updated_attributes)
-
-
-def indicator_keys(indicator: Indicator) -> list[Key]:
-    """The keys a desired indicator matches under (see the module docstring)."""
-    if indicator.kind == "url":
-        return [("url", canonical_url(indicator.value)), ("url", url_page_id(indicator.value))]
-    return [(indicator.kind, indicator.id.lower())]
-
-
-def item_keys(item: VTObject[Any]) -> list[Key]:
-    """The keys a listed collection item answers to."""
-    attributes = item.attributes
-    keys: list[Key] = [(item.type, item.id.lower())]
-    if item.type == "file":
-        for name in ("md5", "sha1", "sha256"):
-            value = getattr(attributes, name, None)
-            if isinstance(value, str) and value:
-                keys.append(("file", value.lower()))
-    elif item.type == "url":
-        url = getattr(attributes, "url", None) or (item.context_attributes or {}).get("url")
-        if isinstance(url, str) and url:
-            keys.append(("url", canonical_url(url)))
-    return keys
-
-
-def _shown(item: VTObject[Any]) -> str:
-    url = getattr(item.attributes, "url", None) if item.type == "url" else None
-    return url if isinstance(url, str) and url else item.id
-
-
-def desired_indicators(
-    indicators: Sequence[str] | None, text: str | None, path: str | None
-) -> tuple[list[Indicator], list[str]]:
-    """Validated indicators from a list, free text and a file, in order and once each; and the
-    entries and lines that gave no indicator, by value (credentials in URLs removed).
-
-    Raises:
-        InvalidParameterError: the file is missing, not a regular file, too large or not text.
-    """
-    found: dict[Key, Indicator] = {}
-    invalid: list[str] = []
-    for raw in redact_all(indicators or [])[0]:
-        try:
-            indicator = parse_indicator(raw)
-        except InvalidIndicatorError:
-            invalid.append(raw)
-            continue
-        found.setdefault(indicator_keys(indicator)[0], indicator)
-    texts = [text] if text else []
-    if path:
-        texts.append(read_text_file(path, "indicator file"))
-    for chunk in texts:
-        chunk = redact_url_credentials(chunk)[0]
-        invalid += unused_lines(chunk)
-        for indicator in extract_indicators(chunk):
-            found.setdefault(indicator_keys(indicator)[0], indicator)
-    return list(found.values()), invalid
-
-
-def _variable_name(stable_name: str) -> str:
-    return _VARIABLE_PREFIX + hashlib.sha256(stable_name.encode()).hexdigest()[:24]
+from ._checkpoints import VariableCheckpointStore
 
 
 async def _find(
-    block: VirusTotalCredentials, collection: str, owner: str | None
+    block: VirusTotalCredentials, collection: str, owner: str | None, checkpoints: CheckpointStore
 ) -> tuple[CollectionObject | None, bool]:
     """The collection named by a stable name or id, and whether it was found by id."""
-    mapped = await Variable.aget(_variable_name(collection))
+    mapped = await checkpoints.load(collection_checkpoint(collection))
     if isinstance(mapped, dict) and isinstance(mapped.get("id"), str):
         remembered = await find_collection(block, mapped["id"])
         if remembered is not None:
@@ -181,27 +61,6 @@ async def _find(
     # None: not an id (a malformed one costs no request), a stable name seen for the first time.
     by_id = await find_collection(block, collection)
     return by_id, by_id is not None
-
-
-def _attribute_changes(
-    current: CollectionObject,
-    name: str | None,
-    description: str | None,
-    tags: Sequence[str] | None,
-    private: bool | None,
-) -> dict[str, Any]:
-    """The attributes that differ from what is wanted (None means "leave alone")."""
-    attributes = current.attributes
-    changes: dict[str, Any] = {}
-    if name is not None and attributes.name != name:
-        changes["name"] = name
-    if description is not None and (attributes.description or "") != description:
-        changes["description"] = description
-    if tags is not None and set(attributes.tags) != set(tags):
-        changes["tags"] = list(dict.fromkeys(tags))
-    if private is not None and attributes.private is not None and attributes.private != private:
-        changes["private"] = private
-    return changes
 
 
 @flow(name="sync_collection", log_prints=False)
@@ -221,6 +80,7 @@ async def sync_collection(
     allow_mass_removal: bool = False,
     send_internal: bool = False,
     own_domains: list[str] | None = None,
+    checkpoints: CheckpointStore | None = None,
 ) -> CollectionSyncReport:
     """Make an IoC collection hold exactly the given indicators; create it if missing.
 
@@ -250,6 +110,8 @@ async def sync_collection(
             multicast, reserved IPs; ``.local``, ``.internal``, ...); by default they are left
             out and listed as "internal, not sent".
         own_domains: the organisation's own domains, left out like internal names.
+        checkpoints: where the stable name's collection id is remembered (Prefect Variables
+            by default; ``core.MemoryCheckpointStore`` for a rehearsal that leaves none).
 
     Returns:
         What was added, removed and updated, and the collection's link.
@@ -283,7 +145,8 @@ async def sync_collection(
             + (f" (not indicators: {', '.join(repr(v) for v in invalid[:5])})" if invalid else "")
         )
 
-    current, by_id = await _find(block, collection, owner)
+    store = checkpoints if checkpoints is not None else VariableCheckpointStore()
+    current, by_id = await _find(block, collection, owner, store)
     wanted_name = name if name is not None else (None if by_id else collection)
     updates: list[CollectionItemsUpdate] = []
     created = False
@@ -300,36 +163,18 @@ async def sync_collection(
     else:
         listed = await list_collection_items(block, current.id)
         emulated = listed.emulated
-        held: dict[Key, VTObject[Any]] = {}
-        for items in listed.items.values():
-            for item in items:
-                for key in item_keys(item):
-                    held.setdefault(key, item)
-        matched: set[tuple[str, str]] = set()
-        to_add = []
-        for indicator in desired:
-            hit = next((held[k] for k in indicator_keys(indicator) if k in held), None)
-            if hit is None:
-                to_add.append(indicator)
-            else:
-                matched.add((hit.type, hit.id))
-                unchanged += 1
-        stale = [
-            item for items in listed.items.values() for item in items if (item.type, item.id) not in matched
-        ]
-        if remove_missing:
-            held_count = sum(len(items) for items in listed.items.values())
-            check_mass_removal(held_count, len(stale), allow_mass_removal)
-        if remove_missing and stale:
-            update = await remove_collection_items(
-                block,
-                current.id,
-                [Descriptor(type=item.type, id=item.id) for item in stale],
-                batch_size=batch_size,
+        plan = plan_collection_sync(
+            desired, listed, remove_missing=remove_missing, allow_mass_removal=allow_mass_removal
+        )
+        to_add, unchanged = plan.to_add, plan.unchanged
+        if plan.to_remove:
+            updates.append(
+                await remove_collection_items(
+                    block, current.id, plan.removal_descriptors(), batch_size=batch_size
+                )
             )
-            updates.append(update)
-            removed = [_shown(item) for item in stale]
-        changes = _attribute_changes(current, wanted_name, description, tags, private)
+            removed = plan.removed_shown()
+        changes = collection_attribute_changes(current, wanted_name, description, tags, private)
         if changes:
             current = await update_collection(block, current.id, **changes)
             changed_attributes = sorted(changes)
@@ -339,7 +184,7 @@ async def sync_collection(
             await add_collection_items(block, current.id, [i.value for i in to_add], batch_size=batch_size)
         )
     if not by_id:
-        await _remember(collection, current)
+        await _remember(store, collection, current)
 
     report = CollectionSyncReport(
         collection_id=current.id,
@@ -357,7 +202,7 @@ async def sync_collection(
     notice = f"\n\n**{EMULATED_BANNER}**" if report.emulated else ""
     await acreate_markdown_artifact(
         key=artifact_key("collection", collection),
-        markdown=_markdown(report),
+        markdown=collection_sync_markdown(report),
         description=f"VirusTotal collection {report.name} {state}: {len(report.added)} added, "
         f"{len(report.removed)} removed.{notice}",
     )
@@ -375,39 +220,9 @@ async def sync_collection(
     return report
 
 
-async def _remember(stable_name: str, current: CollectionObject) -> None:
-    """Map the stable name to the collection id in a Prefect Variable (when it changed)."""
-    variable = _variable_name(stable_name)
+async def _remember(checkpoints: CheckpointStore, stable_name: str, current: CollectionObject) -> None:
+    """Remember which collection the stable name stands for (written only when it changed)."""
+    name = collection_checkpoint(stable_name)
     value = {"id": current.id, "name": stable_name}
-    if await Variable.aget(variable) != value:
-        await Variable.aset(variable, value, overwrite=True)
-
-
-def _listing(title: str, values: list[str]) -> list[str]:
-    lines = [f"### {title} ({len(values)})", ""]
-    if not values:
-        return [*lines, "_none_", ""]
-    lines += [f"- `{display_indicator(None, value)}`" for value in values[:_ARTIFACT_LIST_CAP]]
-    if len(values) > _ARTIFACT_LIST_CAP:
-        lines.append(f"- ... and {len(values) - _ARTIFACT_LIST_CAP} more")
-    return [*lines, ""]
-
-
-def _markdown(report: CollectionSyncReport) -> str:
-    lines = [f"## Collection [{markdown_cell(report.name)}]({report.link})", ""]
-    if report.emulated:
-        lines += [f"**{EMULATED_BANNER}**", ""]
-    lines += [
-        f"- id: `{report.collection_id}`",
-        f"- created: {'yes' if report.created else 'no'}",
-        f"- added: {len(report.added)}, removed: {len(report.removed)}, unchanged: {report.unchanged}",
-        f"- attributes updated: {', '.join(report.updated_attributes) or 'none'}",
-    ]
-    if report.invalid:
-        lines.append(f"- skipped (not indicators): {len(report.invalid)}")
-    lines.append("")
-    lines += _listing("Added", report.added)
-    lines += _listing("Removed", report.removed)
-    if report.invalid:
-        lines += _listing("Not used (not indicators)", report.invalid)
-    return "\n".join(lines)
+    if await checkpoints.load(name) != value:
+        await checkpoints.save(name, value)

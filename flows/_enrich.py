@@ -9,6 +9,7 @@ from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import VerdictPolicy
 from prefect_virustotal.core import (
     DEFAULT_CHUNK_SIZE,
+    EMULATED_BANNER,
     EnrichmentReport,
     artifact_key,
     chunk_progress,
@@ -20,7 +21,7 @@ from prefect_virustotal.core import (
 )
 from prefect_virustotal.tasks import check_daily_budget, enrich_indicator_chunk
 
-EMULATED_BANNER = "EMULATED DATA: these results come from the prefect-virustotal emulator and are fiction."
+__all__ = ["EMULATED_BANNER", "enrich_iocs"]
 
 
 @flow(name="enrich_iocs", log_prints=False)

@@ -10,10 +10,17 @@ from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import VerdictPolicy
-from prefect_virustotal.core import SearchHit, check_query, hit_rows, rank_hits, search_plan
+from prefect_virustotal.core import (
+    CollectionSyncReport,
+    SearchHit,
+    check_query,
+    hit_rows,
+    rank_hits,
+    search_plan,
+)
 from prefect_virustotal.tasks import search_intelligence
 
-from ._collections import CollectionSyncReport, sync_collection
+from ._collections import sync_collection
 from ._enrich import EMULATED_BANNER
 
 SEARCH_ARTIFACT_KEY = "virustotal-intelligence-search"

@@ -9,6 +9,7 @@ from prefect.client.orchestration import get_client
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import ForbiddenError, InvalidParameterError
+from prefect_virustotal.core import MemoryCheckpointStore, collection_checkpoint
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.flows import sync_collection
 from tests.conftest import PREMIUM_KEY
@@ -151,3 +152,27 @@ async def test_sync_refuses_other_users_and_empty_input(
     with pytest.raises(InvalidParameterError):
         await sync_collection("case-empty", indicators=["??"], credentials=credentials)
     assert len(mounted.requests) == before
+
+
+async def test_the_stable_name_is_remembered_in_the_store_the_flow_is_given(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
+    store = MemoryCheckpointStore()
+    first = await sync_collection(
+        "case-store", indicators=["a.example"], credentials=credentials, checkpoints=store
+    )
+    name = collection_checkpoint("case-store")
+    assert store.values.keys() == {name} and store.writes == 1
+    assert await store.load(name) == {"id": first.collection_id, "name": "case-store"}
+    async with get_client() as prefect:
+        assert await prefect.read_variable_by_name(name) is None, "no Prefect Variable for a given store"
+    second = await sync_collection(
+        "case-store", indicators=["a.example", "b.example"], credentials=credentials, checkpoints=store
+    )
+    assert second.collection_id == first.collection_id and second.added == ["b.example"]
+    assert store.writes == 1, "an unchanged mapping is not written again"
+    # Without the store's memory the stable name is a new collection: the store is what finds it.
+    fresh = await sync_collection(
+        "case-store", indicators=["a.example"], credentials=credentials, checkpoints=MemoryCheckpointStore()
+    )
+    assert fresh.created and fresh.collection_id != first.collection_id

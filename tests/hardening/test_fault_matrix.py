@@ -14,9 +14,9 @@ retrohunt job, collection or ruleset behind (counted at the emulator). Besides t
 that every read-back path is exercised whatever the seed.
 
 The matrix is printed at the end of the module (``pytest -s``) and written to the file named by
-``FAULT_MATRIX_OUT`` when set. Client backoff is shortened (``RetryPolicy`` delays of
-milliseconds) so the run stays affordable; the decisions (what is retried, how often) are the
-real ones. The latency column serves the emulator on loopback, because ``httpx`` enforces
+``FAULT_MATRIX_OUT`` when set. Client backoff is shortened (the block's retry delays are
+milliseconds in this module's credentials) so the run stays affordable; the decisions (what is
+retried, how often) are the real ones. The latency column serves the emulator on loopback, because ``httpx`` enforces
 timeouts in its network layer only (an in-process ASGI transport never times out).
 """
 
@@ -34,8 +34,7 @@ import pytest
 from prefect import task
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.blocks import _credentials as credentials_module
-from prefect_virustotal.client import RetryPolicy, VirusTotalClient, VirusTotalError
+from prefect_virustotal.client import VirusTotalClient, VirusTotalError
 from prefect_virustotal.client.models import Alert
 from prefect_virustotal.emulator import Emulator, FakeClock
 from prefect_virustotal.emulator._faults import WRITES
@@ -121,11 +120,12 @@ def matrix() -> Iterator[dict[tuple[str, str], str]]:
         Path(out).write_text(table + "\n", encoding="utf-8")
 
 
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Block-built clients back off for milliseconds instead of seconds (same decisions)."""
-    fast = functools.partial(RetryPolicy, initial_delay=0.01, max_delay=0.05, quota_delay=0.05)
-    monkeypatch.setattr(credentials_module, "RetryPolicy", fast)
+@pytest.fixture
+def credentials(credentials: VirusTotalCredentials) -> VirusTotalCredentials:
+    """The emulator's block, backing off for milliseconds instead of seconds (same decisions)."""
+    return credentials.model_copy(
+        update={"retry_initial_delay": 0.01, "retry_max_delay": 0.05, "retry_quota_delay": 0.05}
+    )
 
 
 def typed_error(exc: BaseException) -> VirusTotalError | None:
