@@ -34,7 +34,6 @@ import itertools
 import os
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 import uuid
@@ -46,6 +45,7 @@ os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
 for _name in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
     os.environ.pop(_name, None)
 
+from bench_alerts_overhead import RssSampler  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
 from prefect_virustotal.blocks import VirusTotalCredentials  # noqa: E402
@@ -54,39 +54,6 @@ from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, Emulator, FakeClock  #
 from prefect_virustotal.flows import poll_alerts  # noqa: E402
 
 KINDS = ("file", "url", "domain", "ip_address")
-
-
-class RssSampler:
-    """Peak resident set size, sampled by a thread from ``/proc/self/statm``."""
-
-    def __init__(self) -> None:
-        self.page = os.sysconf("SC_PAGE_SIZE")
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def rss(self) -> int:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * self.page
-
-    def start(self) -> int:
-        """Start sampling; the resident set now (the baseline)."""
-        self.peak = baseline = self.rss()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return baseline
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, self.rss())
-
-    def stop(self) -> int:
-        """Stop sampling; the peak seen."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        return max(self.peak, self.rss())
 
 
 USE_RSS = "--rss" in sys.argv

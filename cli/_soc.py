@@ -102,7 +102,7 @@ def behaviour(
     target = resolve_target(block, emulator)
 
     async def work() -> BehaviourProfile:
-        return await get_behaviour_profile(target.credentials, sha, top=top)
+        return await get_behaviour_profile(sha, top=top, credentials=target.credentials)
 
     profile = run(target, work)
 
@@ -147,7 +147,7 @@ def download(
     target = resolve_target(block, emulator)
 
     async def work() -> DownloadedFile:
-        return await download_file(target.credentials, ident, dest, plain=plain)
+        return await download_file(ident, dest, plain=plain, credentials=target.credentials)
 
     result = run(target, work)
 
@@ -176,8 +176,8 @@ def comments(
     target = resolve_target(block, emulator)
 
     async def work() -> dict[str, list[dict[str, object]]]:
-        found = await list_comments(target.credentials, value, limit=limit)
-        votes = await list_votes(target.credentials, value, limit=limit)
+        found = await list_comments(value, limit=limit, credentials=target.credentials)
+        votes = await list_votes(value, limit=limit, credentials=target.credentials)
         return {
             "comments": [c.model_dump(mode="json") for c in found],
             "votes": [v.model_dump(mode="json") for v in votes],
@@ -226,7 +226,7 @@ def comment(
     target = resolve_target(block, emulator)
 
     async def work() -> CommentObject:
-        return await add_comment(target.credentials, value, text)
+        return await add_comment(value, text, credentials=target.credentials)
 
     posted = run(target, work)
     emit(
@@ -259,7 +259,7 @@ def vote(
     target = resolve_target(block, emulator)
 
     async def work() -> VoteObject:
-        return await add_vote(target.credentials, value, chosen)
+        return await add_vote(value, chosen, credentials=target.credentials)
 
     cast = run(target, work)
     emit(

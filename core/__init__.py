@@ -6,6 +6,20 @@ defanged display live here (see DESIGN.md). This package imports `prefect_virust
 well-kept libraries, never Prefect.
 """
 
+from ._alerts import (
+    ALERT_SOURCES,
+    MAX_INFLIGHT_IDS,
+    MAX_PAGE_SIZE,
+    MAX_SEEN_IDS,
+    AlertBatch,
+    AlertCheckpoint,
+    AlertListing,
+    alert_checkpoint_name,
+    check_alert_source,
+    notification_digest,
+    read_alert_batch,
+    read_alert_page,
+)
 from ._attack import (
     BehaviourProfile,
     TechniqueRow,
@@ -186,6 +200,7 @@ from ._v2map import (
 )
 
 __all__ = [
+    "ALERT_SOURCES",
     "CHECKPOINT_PREFIX",
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_RELATIONSHIPS",
@@ -196,8 +211,11 @@ __all__ = [
     "INTERNAL_NOT_SENT",
     "KNOWN_MODIFIERS",
     "MAX_CHECKPOINT_BYTES",
+    "MAX_INFLIGHT_IDS",
+    "MAX_PAGE_SIZE",
     "MAX_QUERY_CHARS",
     "MAX_SCAN_BYTES",
+    "MAX_SEEN_IDS",
     "MAX_TEXT_INPUT_BYTES",
     "SCANNED_SUFFIXES",
     "SHORT_HASH_LENGTH",
@@ -207,6 +225,9 @@ __all__ = [
     "V2_QUOTA_STATUS",
     "VERDICT_ORDER",
     "ZIP_PASSWORD",
+    "AlertBatch",
+    "AlertCheckpoint",
+    "AlertListing",
     "BehaviourProfile",
     "CaseInputs",
     "CheckpointStore",
@@ -233,6 +254,7 @@ __all__ = [
     "UsageDay",
     "V2Endpoint",
     "V2Field",
+    "alert_checkpoint_name",
     "artifact_key",
     "bar",
     "behaviour_failed",
@@ -243,6 +265,7 @@ __all__ = [
     "canonical_url",
     "case_evidence",
     "case_slug",
+    "check_alert_source",
     "check_expansion_limits",
     "check_mass_removal",
     "check_query",
@@ -289,10 +312,13 @@ __all__ = [
     "mermaid_markdown",
     "node_display",
     "node_rows",
+    "notification_digest",
     "over_threshold",
     "plan_collection_sync",
     "public_upload_refused",
     "rank_hits",
+    "read_alert_batch",
+    "read_alert_page",
     "read_text_file",
     "record_submission",
     "regular_file",

@@ -1,8 +1,8 @@
 """Flows composed from the pack's tasks. No HTTP here: the client owns it."""
 
-from prefect_virustotal.core import EnrichedIndicator, EnrichmentReport
+from prefect_virustotal.core import MAX_SEEN_IDS, AlertCheckpoint, EnrichedIndicator, EnrichmentReport
 
-from ._alerts import MAX_SEEN_IDS, AlertCheckpoint, PollReport, poll_alerts
+from ._alerts import PollReport, poll_alerts
 from ._checkpoints import VariableCheckpointStore
 from ._collections import sync_collection
 from ._enrich import enrich_iocs
@@ -13,7 +13,6 @@ from ._retrohunt import (
     FINISHED_EVENT,
     NOTIFIED_VARIABLE,
     RetrohuntReport,
-    abort_job_on_cancellation,
     collect_retrohunt_results,
     retrohunt,
     watch_retrohunt_jobs,
@@ -40,7 +39,6 @@ __all__ = [
     "RetrohuntReport",
     "SearchReport",
     "VariableCheckpointStore",
-    "abort_job_on_cancellation",
     "collect_retrohunt_results",
     "enrich_iocs",
     "expand_iocs",

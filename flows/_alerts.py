@@ -1,22 +1,12 @@
-"""``poll_alerts``: new IoC Stream or livehunt notifications, handed on once, across crashes.
+"""``poll_alerts``: new IoC Stream, livehunt or VT Alerts notifications, handed on once, across crashes.
 
-The checkpoint is one Prefect Variable (JSON, at most 5,000 characters)::
-
-    {"v": 1, "watermark": <epoch second>, "seen": [<digest>, ...],
-     "inflight": [<digest>, ...], "inflight_until": <epoch second>,
-     "pending_ack": [<notification id>, ...]}
-
-- ``watermark``: every notification dated before this second has been handed on.
-- ``seen``: digests (12 hex characters of SHA-256) of the notifications of the watermark
-  second already handed on (same-second notifications exist; a one-second step would drop
-  or repeat them). At most ``MAX_SEEN_IDS``; past that, see ``poll_alerts``.
-- ``inflight_until`` and ``inflight``: the batch being handed on, written before its hand-off
-  starts. A batch is every new notification from the checkpoint up to its last one, so it is
-  stored as that last second plus the digests of the batch's notifications at that second.
-- ``pending_ack``: ids handed on but not yet deleted at VirusTotal (acknowledgement on).
+The checkpoint (its shape, the digests, the in-flight record) and the listing are the core's
+(``prefect_virustotal.core.AlertCheckpoint``, ``read_alert_batch``); this flow keeps the
+checkpoint in a store (Prefect Variables by default), runs one task per batch, hands each
+alert on and emits its event.
 
 Per batch (``batch_pages`` pages of ``order=date+``, ``filter=date:<watermark>+``, cursor):
-fetch page by page -> drop seen ids -> write ``inflight`` (the same write records the previous
+fetch the batch (one task run) -> write ``inflight`` (the same write records the previous
 batch's advance) -> hand each alert on (the user's task, then one Prefect event) -> flush the
 events -> advance ``watermark``/``seen`` in memory. With acknowledgement on, the advance and
 ``pending_ack`` are written before deleting at VirusTotal. Whatever is still unwritten is
@@ -26,129 +16,46 @@ written at the end of the run, and before an error leaves it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import inspect
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.client.schemas.actions import VariableCreate, VariableUpdate
-from prefect.client.utilities import get_or_create_client
-from prefect.events import emit_event
-from prefect.events.worker import EventsWorker
-from prefect.exceptions import ObjectAlreadyExists, PrefectHTTPStatusError
-from prefect.variables import Variable
+from prefect.events import Event
+from prefect.events.worker import EventsWorker, should_emit_events
+from prefect.exceptions import EventTooLarge
+from prefect.logging import get_logger
+from prefect.settings import get_current_settings
 from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import BadRequestError, InvalidParameterError
+from prefect_virustotal.client import InvalidParameterError
 from prefect_virustotal.client.models import Alert, LookupStatus
-from prefect_virustotal.core import vt_link
+from prefect_virustotal.core import (
+    MAX_PAGE_SIZE,
+    AlertBatch,
+    AlertCheckpoint,
+    AlertListing,
+    CheckpointStore,
+    alert_checkpoint_name,
+    check_alert_source,
+    vt_link,
+)
 from prefect_virustotal.flows._enrich import EMULATED_BANNER
-from prefect_virustotal.tasks import acknowledge_alerts, fetch_alert_page, lookup_indicators
+from prefect_virustotal.tasks import acknowledge_alerts, fetch_alert_batch, lookup_indicators
 
-MAX_SEEN_IDS = 150
-"""Digests of same-second notifications the checkpoint keeps (150 x 15 characters)."""
-MAX_INFLIGHT_IDS = 100
-"""Digests of a batch's last second the checkpoint keeps; past that the whole second is suspect."""
-MAX_CHECKPOINT_CHARS = 4_900
-"""Prefect Variables hold at most 5,000 characters of JSON."""
-_DIGEST_CHARS = 12
-_SOURCES = ("ioc_stream", "hunting_notifications", "vt_alerts")
+from ._checkpoints import VariableCheckpointStore
+
 _ENRICHABLE = {"file", "domain", "ip_address"}
-
-
-def notification_digest(notification_id: str) -> str:
-    """The short, fixed-size form of a notification id kept in the checkpoint."""
-    return hashlib.sha256(notification_id.encode()).hexdigest()[:_DIGEST_CHARS]
-
-
-def default_checkpoint_name(source: str) -> str:
-    """``virustotal-alerts-ioc-stream`` or ``virustotal-alerts-hunting-notifications``."""
-    return f"virustotal-alerts-{source.replace('_', '-')}"
-
-
-class AlertCheckpoint(BaseModel):
-    """What ``poll_alerts`` remembers between runs (see the module docstring)."""
-
-    v: int = 1
-    watermark: int | None = None
-    seen: list[str] = Field(default_factory=list)
-    inflight: list[str] = Field(default_factory=list)
-    inflight_until: int | None = None
-    pending_ack: list[str] = Field(default_factory=list)
-    skipped_seconds: int = 0
-    """Crowded seconds (more than ``MAX_SEEN_IDS`` notifications) the watermark stepped past."""
-
-    def is_new(self, alert: Alert) -> bool:
-        """Not handed on yet, as far as the checkpoint knows."""
-        if self.watermark is None:
-            return True
-        second = int(alert.date.timestamp())
-        if second != self.watermark:
-            return second > self.watermark
-        return notification_digest(alert.notification_id) not in self.seen
-
-    def mark_in_flight(self, batch: Sequence[Alert]) -> None:
-        """Record a batch (new alerts in ``date+`` order) as being handed on."""
-        if not batch:
-            self.clear_in_flight()
-            return
-        last = int(batch[-1].date.timestamp())
-        at_last = [notification_digest(a.notification_id) for a in batch if int(a.date.timestamp()) == last]
-        if len(at_last) > MAX_INFLIGHT_IDS:
-            # A crowded last second: suspect all of it rather than overflow the Variable.
-            self.inflight_until, self.inflight = last + 1, []
-        else:
-            self.inflight_until, self.inflight = last, at_last
-
-    def clear_in_flight(self) -> None:
-        """No batch is being handed on."""
-        self.inflight, self.inflight_until = [], None
-
-    def in_flight(self) -> Callable[[Alert], bool]:
-        """Whether a new alert belonged to the batch in flight when this checkpoint was written."""
-        until, digests = self.inflight_until, frozenset(self.inflight)
-
-        def suspect(alert: Alert) -> bool:
-            if until is not None and int(alert.date.timestamp()) < until:
-                return True
-            return notification_digest(alert.notification_id) in digests
-
-        return suspect
-
-    def advance(self, delivered: Sequence[Alert]) -> None:
-        """Record alerts handed on (a prefix of a page in ``date+`` order)."""
-        for alert in delivered:
-            second = int(alert.date.timestamp())
-            digest = notification_digest(alert.notification_id)
-            if self.watermark is None or second > self.watermark:
-                self.watermark, self.seen = second, [digest]
-            elif second == self.watermark and digest not in self.seen:
-                self.seen.append(digest)
-        if len(self.seen) > MAX_SEEN_IDS and self.watermark is not None:
-            # Too many to remember for one second: step past it (see poll_alerts, "Limits").
-            self.watermark += 1
-            self.seen = []
-            self.skipped_seconds += 1
-
-    def dump(self) -> dict[str, Any]:
-        """The Variable's value, trimmed to fit: only ``pending_ack`` is ever trimmed."""
-        value = self.model_dump()
-        while len(json.dumps(value)) > MAX_CHECKPOINT_CHARS and value["pending_ack"]:
-            value["pending_ack"] = value["pending_ack"][:-1]
-        return value
 
 
 class PollReport(BaseModel):
     """What one ``poll_alerts`` run did.
 
     Attributes:
-        source: ``ioc_stream`` or ``hunting_notifications``.
+        source: ``ioc_stream``, ``hunting_notifications`` or ``vt_alerts``.
         handed_on: alerts handed on in this run.
         possible_duplicates: of those, alerts a killed run may have handed on already.
         acknowledged: notifications deleted at VirusTotal.
@@ -175,35 +82,14 @@ class PollReport(BaseModel):
     watermark: datetime | None = None
     emulated: bool = False
 
-
-async def load_checkpoint(name: str) -> AlertCheckpoint:
-    """The checkpoint stored in the Variable ``name``; an empty one the first time."""
-    value = await Variable.aget(name)
-    if not value:
-        return AlertCheckpoint()
-    raw = json.loads(value) if isinstance(value, str) else value
-    return AlertCheckpoint.model_validate(raw)
-
-
-async def save_checkpoint(name: str, checkpoint: AlertCheckpoint) -> None:
-    """Overwrite the Variable ``name`` with the checkpoint.
-
-    One PATCH per write (``Variable.aset(overwrite=True)`` sends three requests: read, update,
-    read back); the Variable is created only the first time. Two writes per page make this
-    the flow's most frequent Prefect API call.
-    """
-    value = checkpoint.dump()
-    client, _ = get_or_create_client()
-    try:
-        await client.update_variable(VariableUpdate(name=name, value=value))
-        return
-    except PrefectHTTPStatusError as exc:
-        if exc.response.status_code != 404:
-            raise
-    try:
-        await client.create_variable(VariableCreate(name=name, value=value))
-    except ObjectAlreadyExists:  # created meanwhile by another run: overwrite it
-        await client.update_variable(VariableUpdate(name=name, value=value))
+    def add_batch(self, batch: AlertBatch) -> None:
+        """Count what a batch's listing did (its alerts count once handed on)."""
+        self.pages += batch.pages
+        self.requests += batch.requests
+        self.cursor_restarts += batch.cursor_restarts
+        self.out_of_order += batch.out_of_order
+        self.emulated = self.emulated or batch.emulated
+        self.stopped = self.stopped or batch.stopped
 
 
 def _event_resources(alert: Alert) -> tuple[dict[str, str], list[dict[str, str]]]:
@@ -250,32 +136,64 @@ def _event_resources(alert: Alert) -> tuple[dict[str, str], list[dict[str, str]]
     return resource, related
 
 
-def emit_alert_event(alert: Alert) -> None:
-    """Emit ``virustotal.alert.<origin>`` with the alert's deterministic id."""
+def _alert_event(alert: Alert) -> Event:
+    """``virustotal.alert.<origin>`` with the alert's deterministic id."""
     resource, related = _event_resources(alert)
-    payload = alert.model_dump(mode="json", exclude={"entity"})
-    emit_event(
+    return Event(
         event=f"virustotal.alert.{alert.origin}",
         resource=resource,
         related=related,
-        payload=payload,
+        payload=alert.model_dump(mode="json", exclude={"entity"}),
         id=alert.event_id,
+        occurred=datetime.now(timezone.utc),
     )
 
 
-async def _flush_events() -> None:
-    """Wait until Prefect's events worker has passed every queued event to its client."""
-    await asyncio.to_thread(EventsWorker.instance().wait_until_empty)
+def emit_alert_event(alert: Alert) -> None:
+    """Emit ``virustotal.alert.<origin>`` with the alert's deterministic id."""
+    _AlertEvents().emit(alert)
 
 
-async def _hand_on(alert: Alert, handoff: Callable[[Alert], Any] | None, emit: bool) -> None:
+class _AlertEvents:
+    """Prefect's ``emit_event`` for a batch of alerts.
+
+    ``emit_event`` reads Prefect's settings and finds the events worker for every event (a
+    few settings look-ups each, a measurable share of a 100,000-alert run); here that is done
+    once per batch. What is sent, and when, is the same: one event per alert, to the same
+    worker, refused over the server's size cap, any other failure logged and not raised.
+    """
+
+    def __init__(self) -> None:
+        self.worker = EventsWorker.instance() if should_emit_events() else None
+        self.max_size = get_current_settings().server.events.maximum_size_bytes
+
+    def emit(self, alert: Alert) -> None:
+        if self.worker is None:
+            return
+        try:
+            event = _alert_event(alert)
+            if event.size_bytes > self.max_size:
+                raise EventTooLarge(event.size_bytes, self.max_size)
+            self.worker.send(event)
+        except EventTooLarge:
+            raise
+        except Exception:
+            get_logger(__name__).exception("Error emitting event: virustotal.alert.%s", alert.origin)
+
+    async def flush(self) -> None:
+        """Wait until the events worker has passed every queued event to its client."""
+        if self.worker is not None:
+            await asyncio.to_thread(self.worker.wait_until_empty)
+
+
+async def _hand_on(alert: Alert, handoff: Callable[[Alert], Any] | None, events: _AlertEvents | None) -> None:
     """The user's task first (if it raises, nothing about this alert went out), then the event."""
     if handoff is not None:
         outcome = handoff(alert)
         if inspect.isawaitable(outcome):
             await outcome
-    if emit:
-        emit_alert_event(alert)
+    if events is not None:
+        events.emit(alert)
 
 
 async def _enrich(block: VirusTotalCredentials, alerts: Sequence[Alert]) -> int:
@@ -283,16 +201,15 @@ async def _enrich(block: VirusTotalCredentials, alerts: Sequence[Alert]) -> int:
     wanted = [a for a in alerts if a.entity is None and a.entity_type in _ENRICHABLE and a.entity_id]
     if not wanted:
         return 0
-    results = await lookup_indicators(block, [a.entity_id for a in wanted])
+    results = await lookup_indicators([a.entity_id for a in wanted], credentials=block)
     for alert, result in zip(wanted, results, strict=True):
         if result.status == LookupStatus.FOUND:
             alert.entity = result.report
     return len(wanted)
 
 
-@flow(name="poll_alerts", log_prints=False)
+@flow(name="virustotal-poll-alerts", log_prints=False)
 async def poll_alerts(
-    credentials: VirusTotalCredentials | str = "virustotal",
     source: str = "ioc_stream",
     filter: str | None = None,
     start: datetime | None = None,
@@ -305,17 +222,21 @@ async def poll_alerts(
     enrich: bool = False,
     emit_events: bool = True,
     handoff: Callable[[Alert], Any] | None = None,
+    checkpoints: CheckpointStore | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> PollReport:
     """Hand on new VirusTotal alerts exactly once, then advance a durable checkpoint.
 
     Meant to run on a schedule, one run at a time. Reads the IoC Stream (files, URLs,
-    domains, IPs; origins ``hunting`` and ``subscriptions``) or the livehunt notifications
-    since the checkpoint in a Prefect Variable, page by page (never the whole stream in
-    memory), skips what was handed on already, and hands each new alert on: the optional
-    ``handoff`` task, then a Prefect event ``virustotal.alert.<origin>`` whose resource is
-    the entity (``vt.sha256`` for files) and whose related resources are the notification,
-    the rule and the sources, so that an automation can start a runbook. Then the
-    checkpoint advances, and only then, if asked, the notifications are deleted at
+    domains, IPs; origins ``hunting`` and ``subscriptions``), the livehunt notifications or
+    the VT Alerts notifications since the checkpoint (a Prefect Variable unless
+    ``checkpoints`` says otherwise), page by page (never the whole stream in memory), skips
+    what was handed on already, and hands each new alert on: the optional ``handoff`` task,
+    then a Prefect event ``virustotal.alert.<origin>`` whose resource is the entity
+    (``vt.sha256`` for files) and whose related resources are the notification, the rule
+    and the sources, so that an automation can start a runbook. Then the checkpoint
+    advances, and only then, if asked, the notifications are deleted at
     VirusTotal (acknowledged).
 
     Guarantee:
@@ -338,8 +259,9 @@ async def poll_alerts(
         - The checkpoint keeps ``MAX_SEEN_IDS`` (150) digests for the watermark second. If
           more notifications share one second, the watermark steps to the next second:
           notifications of that second not yet listed are skipped (counted in the
-          Variable's ``skipped_seconds``). ``pending_ack`` is trimmed to fit 5,000
-          characters: trimmed ids stay at VirusTotal, below the watermark, never repeated.
+          checkpoint's ``skipped_seconds``). ``pending_ack`` is trimmed so the checkpoint fits
+          the store's cap (``MAX_CHECKPOINT_BYTES``, 4,900 bytes of JSON; a Variable holds
+          5,000): trimmed ids stay at VirusTotal, below the watermark, never repeated.
         - Relies on VirusTotal honouring ``order=date+`` and ``date:<iso>+``; a
           notification listed after the watermark passed its second is counted in
           ``out_of_order`` and not handed on.
@@ -351,7 +273,8 @@ async def poll_alerts(
             no acknowledgement).
         filter: more filter text, e.g. ``origin:hunting`` or ``entity_type:file``.
         start: where the first run begins; None reads the whole stream.
-        checkpoint: the Variable's name; ``virustotal-alerts-<source>`` by default.
+        checkpoint: the checkpoint's name; ``virustotal-alerts-<source>`` by default
+            (``virustotal-alerts-ioc-stream``, ``-hunting-notifications``, ``-vt-alerts``).
         max_alerts: most alerts handed on per run (the rest wait for the next run).
         max_requests: most VirusTotal requests per run (reads, deletions, lookups).
         page_size: notifications per request, at most 40.
@@ -363,6 +286,8 @@ async def poll_alerts(
         enrich: look up the objects of alerts that came without them (files, domains, IPs).
         emit_events: emit a Prefect event per alert.
         handoff: a task (or function) called with each ``Alert`` before its event.
+        checkpoints: where the checkpoint is kept; Prefect Variables
+            (``VariableCheckpointStore``) by default, ``MemoryCheckpointStore`` for a rehearsal.
 
     Returns:
         Counts of what the run did; the alerts themselves went to the hand-off.
@@ -375,38 +300,43 @@ async def poll_alerts(
         report = await poll_alerts(credentials="virustotal", acknowledge=True)
         ```
     """
-    if source not in _SOURCES:
-        raise InvalidParameterError(f"source must be one of {', '.join(_SOURCES)}, got {source!r}")
-    if source == "vt_alerts" and (acknowledge or filter):
+    checked = check_alert_source(source)
+    if checked == "vt_alerts" and (acknowledge or filter):
         raise InvalidParameterError("VT Alerts notifications take no filter and cannot be acknowledged")
-    if max_alerts < 1 or max_requests < 1 or not 1 <= page_size <= 40 or batch_pages < 1:
+    if max_alerts < 1 or max_requests < 1 or not 1 <= page_size <= MAX_PAGE_SIZE or batch_pages < 1:
         raise InvalidParameterError(
             "max_alerts, max_requests and batch_pages must be >= 1 and page_size in 1..40"
         )
     logger = get_run_logger()
     block = await resolve_credentials(credentials)
-    name = checkpoint or default_checkpoint_name(source)
-    state = await load_checkpoint(name)
-    report = PollReport(source=source)
+    store: CheckpointStore = checkpoints if checkpoints is not None else VariableCheckpointStore()
+    name = checkpoint or alert_checkpoint_name(checked)
+    state = AlertCheckpoint.from_stored(await store.load(name))
+    report = PollReport(source=checked)
     origins: Counter[str] = Counter()
     suspect = state.in_flight()
-    first_second = int(start.timestamp()) if start is not None else None
-    unsaved = False  # the checkpoint in memory is ahead of the Variable
+    unsaved = False  # the checkpoint in memory is ahead of the stored one
 
     async def save() -> None:
         nonlocal unsaved
-        await save_checkpoint(name, state)
+        await store.save(name, state.dump())
         unsaved = False
 
     async def acknowledge_pending() -> None:
         nonlocal unsaved
-        result = await acknowledge_alerts(block, list(state.pending_ack), source)
+        result = await acknowledge_alerts(list(state.pending_ack), checked, credentials=block)
         report.requests += result.requests
         report.acknowledged += len(result.deleted) + len(result.already_gone)
         state.pending_ack = []
         unsaved = True  # written with the next batch: deleting twice is harmless
 
-    listing = _Listing(block, source, filter, page_size, batch_pages, max_alerts, max_requests, first_second)
+    listing = AlertListing(
+        checked,
+        filter,
+        page_size,
+        batch_pages,
+        int(start.timestamp()) if start is not None else None,
+    )
     try:
         if state.pending_ack:
             if acknowledge:
@@ -416,13 +346,23 @@ async def poll_alerts(
                 unsaved = True
         more = True
         while more and report.stopped is None:
-            batch, more, failure = await listing.next_batch(state, report, logger)
-            if batch:
-                for alert in batch:
+            # One task run reads the whole batch (up to batch_pages pages, one client).
+            batch = await fetch_alert_batch(
+                listing,
+                state,
+                max_alerts - report.handed_on,
+                max_requests - report.requests,
+                credentials=block,
+            )
+            report.add_batch(batch)
+            listing, more = batch.listing, batch.more
+            if batch.alerts:
+                alerts = batch.alerts
+                for alert in alerts:
                     alert.possible_duplicate = suspect(alert)
                 if enrich:
-                    report.requests += await _enrich(block, batch)
-                state.mark_in_flight(batch)
+                    report.requests += await _enrich(block, alerts)
+                state.mark_in_flight(alerts)
                 try:
                     await save()  # also records the previous batch's advance
                 except BaseException:
@@ -430,24 +370,25 @@ async def poll_alerts(
                     unsaved = True
                     raise
                 delivered: list[Alert] = []
+                events = _AlertEvents() if emit_events else None
                 try:
-                    for alert in batch:
-                        await _hand_on(alert, handoff, emit_events)
+                    for alert in alerts:
+                        await _hand_on(alert, handoff, events)
                         delivered.append(alert)
-                    if emit_events:
-                        await _flush_events()
+                    if events is not None:
+                        await events.flush()
                 finally:
-                    _record(state, delivered, acknowledge)
+                    state.record_hand_off(delivered, acknowledge)
                     unsaved = True
-                report.handed_on += len(batch)
-                report.possible_duplicates += sum(a.possible_duplicate for a in batch)
-                origins.update(a.origin for a in batch)
+                report.handed_on += len(alerts)
+                report.possible_duplicates += sum(a.possible_duplicate for a in alerts)
+                origins.update(a.origin for a in alerts)
                 if acknowledge:
                     await save()  # the advance and pending_ack are durable before deleting
                     await acknowledge_pending()
-                    listing.restart()  # deletions shift later pages: read again from the checkpoint
-            if failure is not None:
-                raise failure
+                    listing = listing.restarted()  # deletions shift later pages: read again
+            if batch.error is not None:
+                raise batch.error
         if unsaved:
             await save()
     except BaseException:
@@ -473,92 +414,3 @@ async def poll_alerts(
         f", stopped by {report.stopped}" if report.stopped else "",
     )
     return report
-
-
-@dataclass
-class _Listing:
-    """Reads a source page after page, batch after batch, within the run's caps.
-
-    A cursor belongs to the query that issued it: the date filter (``since``) changes only
-    when a listing starts again from the checkpoint.
-    """
-
-    block: VirusTotalCredentials
-    source: str
-    filter: str | None
-    page_size: int
-    batch_pages: int
-    max_alerts: int
-    max_requests: int
-    first_second: int | None
-    cursor: str | None = None
-    since: int | None = None
-
-    def restart(self) -> None:
-        """Read again from the checkpoint with the next batch."""
-        self.cursor = None
-
-    async def next_batch(
-        self, state: AlertCheckpoint, report: PollReport, logger: Any
-    ) -> tuple[list[Alert], bool, Exception | None]:
-        """Up to ``batch_pages`` pages of new alerts: (alerts, more to read, error).
-
-        An error after some pages is returned, not raised, so that the alerts already read
-        are handed on (their quota not spent twice) before the run fails. A refused cursor
-        ends the batch and makes the next one start again from the checkpoint. Sets
-        ``report.stopped`` when a cap is reached.
-        """
-        batch: list[Alert] = []
-        ids: set[str] = set()
-        for _ in range(self.batch_pages):
-            if report.requests >= self.max_requests:
-                report.stopped = "max_requests"
-                break
-            if report.handed_on + len(batch) >= self.max_alerts:
-                report.stopped = "max_alerts"
-                break
-            if self.cursor is None:
-                self.since = state.watermark if state.watermark is not None else self.first_second
-            try:
-                page = await fetch_alert_page(
-                    self.block, self.source, self.since, self.filter, self.cursor, self.page_size
-                )
-            except BadRequestError as exc:
-                # InvalidArgumentError derives from BadRequestError: an expired or refused cursor.
-                if self.cursor is None:
-                    return batch, False, exc
-                logger.warning("cursor refused (%s); reading again from the checkpoint", exc.code)
-                report.requests += 1
-                report.cursor_restarts += 1
-                self.restart()
-                return batch, True, None
-            except Exception as exc:
-                return batch, False, exc
-            report.pages += 1
-            report.requests += page.requests
-            report.emulated = report.emulated or page.emulated
-            room = self.max_alerts - report.handed_on - len(batch)
-            for alert in page.alerts:
-                if alert.notification_id in ids:
-                    continue
-                if state.is_new(alert):
-                    if room == 0:
-                        report.stopped = "max_alerts"
-                        break
-                    batch.append(alert)
-                    ids.add(alert.notification_id)
-                    room -= 1
-                elif state.watermark is not None and int(alert.date.timestamp()) < state.watermark:
-                    report.out_of_order += 1
-            self.cursor = page.cursor
-            if report.stopped is not None or self.cursor is None:
-                break
-        return batch, self.cursor is not None, None
-
-
-def _record(state: AlertCheckpoint, delivered: Sequence[Alert], acknowledge: bool) -> None:
-    """Advance past the alerts handed on; the batch is no longer in flight."""
-    state.advance(delivered)
-    state.clear_in_flight()
-    if acknowledge:
-        state.pending_ack = list(dict.fromkeys([*state.pending_ack, *(a.notification_id for a in delivered)]))

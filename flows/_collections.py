@@ -50,26 +50,25 @@ async def _find(
     """The collection named by a stable name or id, and whether it was found by id."""
     mapped = await checkpoints.load(collection_checkpoint(collection))
     if isinstance(mapped, dict) and isinstance(mapped.get("id"), str):
-        remembered = await find_collection(block, mapped["id"])
+        remembered = await find_collection(mapped["id"], credentials=block)
         if remembered is not None:
             return remembered, False
         get_run_logger().warning("collection %s (%r) is gone; making it anew", mapped["id"], collection)
     if owner:
-        for candidate in await list_user_collections(block, owner):
+        for candidate in await list_user_collections(owner, credentials=block):
             if candidate.attributes.name == collection:
                 return candidate, False
     # None: not an id (a malformed one costs no request), a stable name seen for the first time.
-    by_id = await find_collection(block, collection)
+    by_id = await find_collection(collection, credentials=block)
     return by_id, by_id is not None
 
 
-@flow(name="sync_collection", log_prints=False)
+@flow(name="virustotal-sync-collection", log_prints=False)
 async def sync_collection(
     collection: str,
     indicators: list[str] | None = None,
     text: str | None = None,
     path: str | None = None,
-    credentials: VirusTotalCredentials | str = "virustotal",
     name: str | None = None,
     description: str | None = None,
     tags: list[str] | None = None,
@@ -81,6 +80,8 @@ async def sync_collection(
     send_internal: bool = False,
     own_domains: list[str] | None = None,
     checkpoints: CheckpointStore | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> CollectionSyncReport:
     """Make an IoC collection hold exactly the given indicators; create it if missing.
 
@@ -156,12 +157,12 @@ async def sync_collection(
     emulated = False
     if current is None:
         current = await create_collection(
-            block, wanted_name or collection, description=description, tags=tags, private=private
+            wanted_name or collection, description=description, tags=tags, private=private, credentials=block
         )
         created = True
         to_add = desired
     else:
-        listed = await list_collection_items(block, current.id)
+        listed = await list_collection_items(current.id, credentials=block)
         emulated = listed.emulated
         plan = plan_collection_sync(
             desired, listed, remove_missing=remove_missing, allow_mass_removal=allow_mass_removal
@@ -170,18 +171,20 @@ async def sync_collection(
         if plan.to_remove:
             updates.append(
                 await remove_collection_items(
-                    block, current.id, plan.removal_descriptors(), batch_size=batch_size
+                    current.id, plan.removal_descriptors(), batch_size=batch_size, credentials=block
                 )
             )
             removed = plan.removed_shown()
         changes = collection_attribute_changes(current, wanted_name, description, tags, private)
         if changes:
-            current = await update_collection(block, current.id, **changes)
+            current = await update_collection(current.id, **changes, credentials=block)
             changed_attributes = sorted(changes)
     to_add = [i for i in to_add if i not in inside]
     if to_add:
         updates.append(
-            await add_collection_items(block, current.id, [i.value for i in to_add], batch_size=batch_size)
+            await add_collection_items(
+                current.id, [i.value for i in to_add], batch_size=batch_size, credentials=block
+            )
         )
     if not by_id:
         await _remember(store, collection, current)

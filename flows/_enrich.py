@@ -24,11 +24,10 @@ from prefect_virustotal.tasks import check_daily_budget, enrich_indicator_chunk
 __all__ = ["EMULATED_BANNER", "enrich_iocs"]
 
 
-@flow(name="enrich_iocs", log_prints=False)
+@flow(name="virustotal-enrich-iocs", log_prints=False)
 async def enrich_iocs(
     indicators: list[str] | None = None,
     text: str | None = None,
-    credentials: VirusTotalCredentials | str = "virustotal",
     policy: VerdictPolicy | None = None,
     concurrency: int = 8,
     case: str | None = None,
@@ -36,6 +35,8 @@ async def enrich_iocs(
     own_domains: list[str] | None = None,
     path: str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> EnrichmentReport:
     """Enrich indicators with VirusTotal reports and explained verdicts.
 
@@ -85,16 +86,16 @@ async def enrich_iocs(
         return EnrichmentReport()
     if block.daily_reserve:
         # The block keeps part of the day for incident response: refuse to eat into it.
-        await check_daily_budget(block, needed=len(wanted))
+        await check_daily_budget(needed=len(wanted), credentials=block)
 
     async def enrich(chunk: list[str]) -> EnrichmentReport:
         return await enrich_indicator_chunk(
-            block,
             chunk,
             policy,
             concurrency=concurrency,
             send_internal=send_internal,
             own_domains=own_domains or [],
+            credentials=block,
         )
 
     # Chunk by chunk: every chunk is a task run; a chunk whose requests all fail alike before

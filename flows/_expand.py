@@ -48,10 +48,9 @@ CollectionHook = Callable[[list[GraphNode]], Awaitable[Any]]
 """Called with the malicious nodes once the graph is built (e.g. to add them to a collection)."""
 
 
-@flow(name="expand_iocs", log_prints=False)
+@flow(name="virustotal-expand-iocs", log_prints=False)
 async def expand_iocs(
     seeds: list[str],
-    credentials: VirusTotalCredentials | str = "virustotal",
     relationships: dict[str, list[str]] | None = None,
     max_depth: int = 2,
     fan_out: int = 20,
@@ -69,6 +68,8 @@ async def expand_iocs(
     collection: str | None = None,
     send_internal: bool = False,
     own_domains: list[str] | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> IOCGraph:
     """Expand indicators through their VirusTotal relationships into a graph, within a budget.
 
@@ -140,7 +141,6 @@ async def expand_iocs(
     ) -> tuple[LevelResult, bool]:
         # An async task called with return_state=True gives an awaitable of its State.
         called: Any = level_task(
-            block,
             frontier,
             relationships,
             fan_out,
@@ -149,6 +149,7 @@ async def expand_iocs(
             concurrency,
             leaf_verdicts,
             block.key_tier == "public",  # skip what VirusTotal keeps for VT Enterprise users
+            credentials=block,
             return_state=True,
         )
         state: State[LevelResult] = await called

@@ -12,7 +12,7 @@ from prefect_virustotal.core import MigrationReport, render_markdown, scan_paths
 MIGRATION_ARTIFACT_KEY = "virustotal-v2-migration"
 
 
-@flow(name="migration_report", log_prints=False)
+@flow(name="virustotal-migration-report", log_prints=False)
 async def migration_report(paths: list[str]) -> MigrationReport:
     """Find VirusTotal API v2 usage in scripts and playbooks, and say what replaces it.
 

@@ -36,13 +36,14 @@ class QuotaReport(BaseModel):
         return self.quotas.daily.used
 
 
-@flow(name="quota_report", log_prints=False)
+@flow(name="virustotal-quota-report", log_prints=False)
 async def quota_report(
-    credentials: VirusTotalCredentials | str = "virustotal",
     threshold: float = 0.8,
     user: str | None = None,
     days: int = 30,
     end_date: date | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> QuotaReport:
     """Report the key's API use over the last days and warn before the daily quota runs out.
 
@@ -75,9 +76,11 @@ async def quota_report(
         raise InvalidParameterError("days must be 1-30")
     logger = get_run_logger()
     block = await resolve_credentials(credentials)
-    quotas = await get_overall_quotas(block, user)
+    quotas = await get_overall_quotas(user, credentials=block)
     end = end_date or datetime.now(timezone.utc).date()
-    usage = await get_api_usage(block, user, start_date=end - timedelta(days=days - 1), end_date=end)
+    usage = await get_api_usage(
+        user, start_date=end - timedelta(days=days - 1), end_date=end, credentials=block
+    )
     per_day = usage_days(usage, end, days)
     allowed = quotas.daily.allowed or None
     report = QuotaReport(days=per_day, quotas=quotas, per_endpoint=usage.per_endpoint, threshold=threshold)

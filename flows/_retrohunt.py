@@ -180,7 +180,7 @@ async def abort_job_on_cancellation(flow: Flow[Any, Any], flow_run: FlowRun, sta
         logger.info("no retrohunt job to abort for flow run %s", run_id)
         return
     job_id = str(saved["job_id"])
-    job = await abort_retrohunt_job(await resolve_credentials(named), job_id)
+    job = await abort_retrohunt_job(job_id, credentials=await resolve_credentials(named))
     logger.warning("flow run cancelled: retrohunt job %s aborted (%s)", job_id, job.attributes.status)
     await store.clear(_run_checkpoint(run_id))
 
@@ -199,7 +199,7 @@ async def _collect(
     """Read the matches into a table artifact and a report; delete the job if asked."""
     logger = _logger()
     found: MatchingFiles = await get_retrohunt_matching_files(
-        block, job.id, limit=max_matches, relationships=relationships
+        job.id, limit=max_matches, relationships=relationships, credentials=block
     )
     report = RetrohuntReport(
         job_id=job.id,
@@ -231,16 +231,15 @@ async def _collect(
             collection, indicators=[m.id for m in report.matches], credentials=block, remove_missing=False
         )
     if delete_after:
-        await delete_retrohunt_job(block, job.id)
+        await delete_retrohunt_job(job.id, credentials=block)
         report.deleted = True
     logger.info("retrohunt job %s: %s, %d match(es) collected", job.id, report.status, len(report.matches))
     return report
 
 
-@flow(name="retrohunt", log_prints=False, on_cancellation=[abort_job_on_cancellation])
+@flow(name="virustotal-retrohunt", log_prints=False, on_cancellation=[abort_job_on_cancellation])
 async def retrohunt(
     rules: str,
-    credentials: VirusTotalCredentials | str = "virustotal",
     corpus: str = "main",
     start: datetime | None = None,
     end: datetime | None = None,
@@ -255,6 +254,8 @@ async def retrohunt(
     collection: str | None = None,
     checkpoints: CheckpointStore | None = None,
     clock: Clock | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> RetrohuntReport:
     """Run YARA rules over VirusTotal's past corpus and collect the matching files.
 
@@ -306,7 +307,7 @@ async def retrohunt(
     first, last, emails = _epoch(start), _epoch(end), _emails(notification_email)
     job: RetrohuntJob | None = None
     if adopt_existing:
-        for candidate in await list_retrohunt_jobs(block):
+        for candidate in await list_retrohunt_jobs(credentials=block):
             if _same_job(candidate, rules, corpus, first, last, emails, adopt_finished_within, clock.time()):
                 job = candidate
                 logger.info(
@@ -316,7 +317,12 @@ async def retrohunt(
     adopted = job is not None
     if job is None:
         job = await create_retrohunt_job(
-            block, rules, corpus=corpus, start=start, end=end, notification_email=notification_email
+            rules,
+            corpus=corpus,
+            start=start,
+            end=end,
+            notification_email=notification_email,
+            credentials=block,
         )
         logger.info("retrohunt job %s created with %d rule(s)", job.id, check.number_of_rules)
     run_id = _run_id()
@@ -336,13 +342,13 @@ async def retrohunt(
                 logger.warning(
                     "deadline of %.0fs passed: aborting retrohunt job %s", deadline_seconds, job.id
                 )
-                job = await abort_retrohunt_job(block, job.id)
+                job = await abort_retrohunt_job(job.id, credentials=block)
                 break
             pause = min(poll_interval, deadline - now)
             if job.attributes.eta_seconds and job.attributes.status == "running":
                 pause = min(pause, max(1.0, float(job.attributes.eta_seconds)))
             await clock.sleep(pause)
-            job = await get_retrohunt_job(block, job.id)
+            job = await get_retrohunt_job(job.id, credentials=block)
             attrs = job.attributes
             logger.info(
                 "retrohunt job %s: %s, %.1f%% scanned, %s match(es), eta %ss",
@@ -356,7 +362,7 @@ async def retrohunt(
     except (asyncio.CancelledError, TerminationSignal):
         # Cancelled while waiting: free the job slot before going.
         logger.warning("flow run cancelled: aborting retrohunt job %s", job.id)
-        await abort_retrohunt_job(block, job.id)
+        await abort_retrohunt_job(job.id, credentials=block)
         await _forget(store, run_id)
         raise
     if job.attributes.status == "finished":
@@ -375,13 +381,14 @@ async def retrohunt(
     return report
 
 
-@flow(name="collect_retrohunt_results", log_prints=False)
+@flow(name="virustotal-collect-retrohunt-results", log_prints=False)
 async def collect_retrohunt_results(
     job_id: str,
-    credentials: VirusTotalCredentials | str = "virustotal",
     max_matches: int | None = 1000,
     relationships: list[str] | None = None,
     delete_after: bool = False,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> RetrohuntReport:
     """Collect the matching files of a retrohunt job, e.g. when the watcher announces it.
 
@@ -404,7 +411,7 @@ async def collect_retrohunt_results(
         ```
     """
     block = await resolve_credentials(credentials)
-    job = await get_retrohunt_job(block, job_id)
+    job = await get_retrohunt_job(job_id, credentials=block)
     return await _collect(
         block, job, max_matches=max_matches, relationships=relationships, delete_after=delete_after
     )
@@ -430,11 +437,12 @@ def _finished_event(job: RetrohuntJob) -> dict[str, Any]:
     }
 
 
-@flow(name="watch_retrohunt_jobs", log_prints=False)
+@flow(name="virustotal-watch-retrohunt-jobs", log_prints=False)
 async def watch_retrohunt_jobs(
-    credentials: VirusTotalCredentials | str = "virustotal",
     variable_name: str = NOTIFIED_VARIABLE,
     checkpoints: CheckpointStore | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> list[str]:
     """Check every retrohunt job and announce each finished one once, as a Prefect event.
 
@@ -462,7 +470,7 @@ async def watch_retrohunt_jobs(
     logger = get_run_logger()
     block = await resolve_credentials(credentials)
     store = checkpoints or VariableCheckpointStore()
-    jobs = await list_retrohunt_jobs(block, limit=None)
+    jobs = await list_retrohunt_jobs(limit=None, credentials=block)
     saved = await store.load(variable_name)
     announced: list[str] = list(saved.get("announced", [])) if isinstance(saved, dict) else []
     known = set(announced)

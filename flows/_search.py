@@ -43,17 +43,18 @@ class SearchReport(BaseModel):
         return dict(Counter(hit.assessment.verdict.value for hit in self.hits))
 
 
-@flow(name="intelligence_search", log_prints=False)
+@flow(name="virustotal-intelligence-search", log_prints=False)
 async def intelligence_search(
     query: str,
     max_results: int = 50,
     collection: str | None = None,
-    credentials: VirusTotalCredentials | str = "virustotal",
     order: str | None = None,
     request_budget: int | None = None,
     policy: VerdictPolicy | None = None,
     cursor: str | None = None,
     strict_modifiers: bool = True,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> SearchReport:
     """Search VirusTotal Intelligence and rank what it finds by verdict.
 
@@ -97,13 +98,13 @@ async def intelligence_search(
         raise InvalidParameterError(str(exc)) from None
     block = await resolve_credentials(credentials)
     page = await search_intelligence(
-        block,
         checked,
         max_results=limit,
         page_size=page_size,
         order=order,
         cursor=cursor,
         strict_modifiers=False,
+        credentials=block,
     )
     report = SearchReport(
         query=checked,

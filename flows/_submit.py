@@ -139,12 +139,11 @@ def _link(kind: str, indicator: str, private: bool) -> str:
     return vt_link(kind, indicator, private=private)
 
 
-@flow(name="submit_and_wait", log_prints=False)
+@flow(name="virustotal-submit-and-wait", log_prints=False)
 async def submit_and_wait(
     file_path: str | None = None,
     file_bytes: bytes | None = None,
     url: str | None = None,
-    credentials: VirusTotalCredentials | str = "virustotal",
     private: bool = False,
     options: PrivateScanOptions | None = None,
     rescan: RescanPolicy = "stale",
@@ -159,6 +158,8 @@ async def submit_and_wait(
     checkpoints: CheckpointStore | None = None,
     clock: Clock | None = None,
     wait: bool = True,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> SubmissionResult:
     """Submit a file or URL to VirusTotal, wait for the analysis, and give the verdict.
 
@@ -304,16 +305,16 @@ async def submit_and_wait(
     if report is None:
         assert analysis_id is not None
         analysis = await wait_for_analysis(
-            block,
             analysis_id,
             private=private,
             timeout=timeout,
             initial_interval=initial_interval,
             max_interval=max_interval,
             factor=poll_factor,
+            credentials=block,
         )
         emulated = bool((analysis.meta or {}).get("emulated"))
-        report = await get_analysis_item(block, analysis_id, private=private)
+        report = await get_analysis_item(analysis_id, private=private, credentials=block)
         await store.save(
             name, {"analysis_id": analysis_id, "kind": kind, "private": private, "status": "completed"}
         )
@@ -325,7 +326,7 @@ async def _existing_report(
     block: VirusTotalCredentials, kind: str, indicator: str, private: bool
 ) -> VTObject[Any] | None:
     """The current report, or None when VirusTotal has none (an answer, not a failure)."""
-    return await find_report(block, kind, indicator, private)
+    return await find_report(kind, indicator, private, credentials=block)
 
 
 async def _submit(
@@ -342,21 +343,25 @@ async def _submit(
     if kind == "url":
         if private:
             return await scan_private_url(
-                block,
                 indicator,
                 retention_period_days=options.retention_period_days if options else None,
                 storage_region=options.storage_region if options else None,
+                credentials=block,
             )
-        return await scan_url(block, indicator)
+        return await scan_url(indicator, credentials=block)
     if known:
         return await (
-            rescan_private_file(block, indicator, options) if private else rescan_file(block, indicator)
+            rescan_private_file(indicator, options, credentials=block)
+            if private
+            else rescan_file(indicator, credentials=block)
         )
     assert source is not None
     file: str | bytes = str(source.path) if source.path is not None else (source.content or b"")
     if private:
-        return await scan_private_file(block, file, options, filename=source.name, expected_sha256=indicator)
-    return await scan_file(block, file, filename=source.name, expected_sha256=indicator)
+        return await scan_private_file(
+            file, options, filename=source.name, expected_sha256=indicator, credentials=block
+        )
+    return await scan_file(file, filename=source.name, expected_sha256=indicator, credentials=block)
 
 
 async def _publish(

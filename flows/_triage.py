@@ -55,13 +55,12 @@ from ._expand import expand_iocs
 from ._submit import submit_and_wait
 
 
-@flow(name="triage")
+@flow(name="virustotal-triage")
 async def triage(
     case: str,
     text: str | None = None,
     files: list[str] | None = None,
     indicators: list[str] | None = None,
-    credentials: VirusTotalCredentials | str = "virustotal",
     submit_unknown: bool = True,
     private_scanning: bool = True,
     allow_public_upload: bool = False,
@@ -76,6 +75,8 @@ async def triage(
     behaviour: bool = True,
     max_behaviour_files: int = 10,
     ticket_path: str | None = None,
+    *,
+    credentials: VirusTotalCredentials | str = "virustotal",
 ) -> TriageReport:
     """Triage an incident: enrich, scan what is unknown, expand what is malicious, report.
 
@@ -171,7 +172,7 @@ async def triage(
         shas, over = behaviour_files(items, max_behaviour_files)
         skipped += over
         profiles = await asyncio.gather(
-            *(get_behaviour_profile(block, sha) for sha in shas), return_exceptions=True
+            *(get_behaviour_profile(sha, credentials=block) for sha in shas), return_exceptions=True
         )
         for sha, profile in zip(shas, profiles, strict=True):
             if isinstance(profile, BehaviourProfile):

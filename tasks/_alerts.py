@@ -1,4 +1,4 @@
-"""IoC Stream and livehunt notification tasks: list, get, delete, and the poller's page fetch."""
+"""IoC Stream and livehunt notification tasks: list, get, delete, and the poller's page and batch reads."""
 
 from __future__ import annotations
 
@@ -9,41 +9,33 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.client import (
-    InvalidParameterError,
-    NotFoundError,
-    VirusTotalClient,
-    hunting_filter,
-    ioc_stream_filter,
-)
+from prefect_virustotal.client import InvalidParameterError, NotFoundError
 from prefect_virustotal.client.models import (
     AcknowledgeResult,
-    Alert,
     AlertPage,
-    AlertSource,
     HuntingNotificationFile,
     HuntingNotificationObject,
     IoCStreamItem,
     IoCStreamNotificationObject,
 )
+from prefect_virustotal.core import (
+    AlertBatch,
+    AlertCheckpoint,
+    AlertListing,
+    check_alert_source,
+    read_alert_batch,
+    read_alert_page,
+)
 
-_SOURCES: tuple[AlertSource, ...] = ("ioc_stream", "hunting_notifications", "vt_alerts")
 
-
-def _check_source(source: str) -> AlertSource:
-    for known in _SOURCES:
-        if source == known:
-            return known
-    raise InvalidParameterError(f"source must be one of {', '.join(_SOURCES)}, got {source!r}")
-
-
-@task(name="list_ioc_stream", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list IoC stream", retries=0, cache_policy=NO_CACHE)
 async def list_ioc_stream(
-    credentials: VirusTotalCredentials,
     filter: str | None = None,
     order: str = "date-",
     limit: int = 40,
     descriptors_only: bool = False,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> list[IoCStreamItem]:
     """List IoC Stream entries (files, URLs, domains, IP addresses) with their context.
 
@@ -63,7 +55,7 @@ async def list_ioc_stream(
 
     Example:
         ```python
-        items = await list_ioc_stream(credentials, filter="origin:hunting", limit=100)
+        items = await list_ioc_stream(filter="origin:hunting", limit=100, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -74,9 +66,9 @@ async def list_ioc_stream(
     return items
 
 
-@task(name="get_ioc_stream_notification", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get IoC stream notification", retries=0, cache_policy=NO_CACHE)
 async def get_ioc_stream_notification(
-    credentials: VirusTotalCredentials, notification_id: str
+    notification_id: str, *, credentials: VirusTotalCredentials
 ) -> IoCStreamNotificationObject:
     """Get one IoC Stream notification.
 
@@ -92,7 +84,7 @@ async def get_ioc_stream_notification(
 
     Example:
         ```python
-        notification = await get_ioc_stream_notification(credentials, "1234567890")
+        notification = await get_ioc_stream_notification("1234567890", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -101,8 +93,8 @@ async def get_ioc_stream_notification(
     return notification
 
 
-@task(name="delete_ioc_stream_notification", retries=0, cache_policy=NO_CACHE)
-async def delete_ioc_stream_notification(credentials: VirusTotalCredentials, notification_id: str) -> None:
+@task(name="VirusTotal: delete IoC stream notification", retries=0, cache_policy=NO_CACHE)
+async def delete_ioc_stream_notification(notification_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Delete one IoC Stream notification.
 
     Args:
@@ -114,7 +106,7 @@ async def delete_ioc_stream_notification(credentials: VirusTotalCredentials, not
 
     Example:
         ```python
-        await delete_ioc_stream_notification(credentials, "1234567890")
+        await delete_ioc_stream_notification("1234567890", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -122,9 +114,9 @@ async def delete_ioc_stream_notification(credentials: VirusTotalCredentials, not
     get_run_logger().info("deleted IoC Stream notification %s", notification_id)
 
 
-@task(name="delete_ioc_stream_notifications", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete IoC stream notifications", retries=0, cache_policy=NO_CACHE)
 async def delete_ioc_stream_notifications(
-    credentials: VirusTotalCredentials, filter: str | None = None
+    filter: str | None = None, *, credentials: VirusTotalCredentials
 ) -> None:
     """Delete every IoC Stream notification matching a filter (all of them without one).
 
@@ -136,7 +128,7 @@ async def delete_ioc_stream_notifications(
 
     Example:
         ```python
-        await delete_ioc_stream_notifications(credentials, "origin:subscriptions")
+        await delete_ioc_stream_notifications("origin:subscriptions", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -144,9 +136,9 @@ async def delete_ioc_stream_notifications(
     get_run_logger().info("deleted IoC Stream notifications matching %r", filter or "(all)")
 
 
-@task(name="list_hunting_notifications", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list hunting notifications", retries=0, cache_policy=NO_CACHE)
 async def list_hunting_notifications(
-    credentials: VirusTotalCredentials, filter: str | None = None, order: str = "date-", limit: int = 40
+    filter: str | None = None, order: str = "date-", limit: int = 40, *, credentials: VirusTotalCredentials
 ) -> list[HuntingNotificationObject]:
     """List livehunt notifications, each with its file's descriptor embedded.
 
@@ -161,7 +153,7 @@ async def list_hunting_notifications(
 
     Example:
         ```python
-        notifications = await list_hunting_notifications(credentials, filter="tag:my_rule")
+        notifications = await list_hunting_notifications(filter="tag:my_rule", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -170,9 +162,9 @@ async def list_hunting_notifications(
     return items
 
 
-@task(name="get_hunting_notification", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get hunting notification", retries=0, cache_policy=NO_CACHE)
 async def get_hunting_notification(
-    credentials: VirusTotalCredentials, notification_id: str
+    notification_id: str, *, credentials: VirusTotalCredentials
 ) -> HuntingNotificationObject:
     """Get one livehunt notification.
 
@@ -188,7 +180,7 @@ async def get_hunting_notification(
 
     Example:
         ```python
-        notification = await get_hunting_notification(credentials, "5681415357202432")
+        notification = await get_hunting_notification("5681415357202432", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -197,8 +189,8 @@ async def get_hunting_notification(
     return notification
 
 
-@task(name="delete_hunting_notification", retries=0, cache_policy=NO_CACHE)
-async def delete_hunting_notification(credentials: VirusTotalCredentials, notification_id: str) -> None:
+@task(name="VirusTotal: delete hunting notification", retries=0, cache_policy=NO_CACHE)
+async def delete_hunting_notification(notification_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Delete one livehunt notification.
 
     Args:
@@ -210,7 +202,7 @@ async def delete_hunting_notification(credentials: VirusTotalCredentials, notifi
 
     Example:
         ```python
-        await delete_hunting_notification(credentials, "5681415357202432")
+        await delete_hunting_notification("5681415357202432", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -218,8 +210,8 @@ async def delete_hunting_notification(credentials: VirusTotalCredentials, notifi
     get_run_logger().info("deleted livehunt notification %s", notification_id)
 
 
-@task(name="delete_hunting_notifications", retries=0, cache_policy=NO_CACHE)
-async def delete_hunting_notifications(credentials: VirusTotalCredentials, tag: str | None = None) -> None:
+@task(name="VirusTotal: delete hunting notifications", retries=0, cache_policy=NO_CACHE)
+async def delete_hunting_notifications(tag: str | None = None, *, credentials: VirusTotalCredentials) -> None:
     """Delete every livehunt notification with a tag (a rule or ruleset name), or all.
 
     Args:
@@ -228,7 +220,7 @@ async def delete_hunting_notifications(credentials: VirusTotalCredentials, tag: 
 
     Example:
         ```python
-        await delete_hunting_notifications(credentials, tag="my_ruleset")
+        await delete_hunting_notifications(tag="my_ruleset", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -236,9 +228,9 @@ async def delete_hunting_notifications(credentials: VirusTotalCredentials, tag: 
     get_run_logger().info("deleted livehunt notifications tagged %r", tag or "(all)")
 
 
-@task(name="list_hunting_notification_files", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list hunting notification files", retries=0, cache_policy=NO_CACHE)
 async def list_hunting_notification_files(
-    credentials: VirusTotalCredentials, filter: str | None = None, limit: int = 40
+    filter: str | None = None, limit: int = 40, *, credentials: VirusTotalCredentials
 ) -> list[HuntingNotificationFile]:
     """List the files livehunt matched, each with its notification's context.
 
@@ -252,7 +244,7 @@ async def list_hunting_notification_files(
 
     Example:
         ```python
-        files = await list_hunting_notification_files(credentials, limit=100)
+        files = await list_hunting_notification_files(limit=100, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -261,46 +253,15 @@ async def list_hunting_notification_files(
     return items
 
 
-async def _fetch(
-    vt: VirusTotalClient,
-    source: AlertSource,
-    since: int | None,
-    filter: str | None,
-    cursor: str | None,
-    page_size: int,
-) -> AlertPage:
-    """One page of the source, oldest first, as alerts."""
-    if source == "vt_alerts":
-        # VT Alerts documents no filter (UNCONFIRMED): the whole list is read oldest first and
-        # the poller's checkpoint drops what it has handed on already.
-        if filter:
-            raise InvalidParameterError("VT Alerts notifications take no filter")
-        vpage = await vt.alerts.notifications(order="created+", page_size=page_size).fetch_page(cursor)
-        alerts = [Alert.from_vt_alert(item) for item in vpage.items]
-        if since is not None:
-            alerts = [a for a in alerts if int(a.date.timestamp()) >= since]
-        return AlertPage(alerts=alerts, cursor=vpage.cursor)
-    if source == "ioc_stream":
-        query = ioc_stream_filter(since=since, extra=filter)
-        page = await vt.ioc_stream.list(filter=query, order="date+", page_size=page_size).fetch_page(cursor)
-        return AlertPage(alerts=[Alert.from_ioc_stream(item) for item in page.items], cursor=page.cursor)
-    query = " ".join(part for part in (hunting_filter(since=since), filter) if part) or None
-    hpage = await vt.hunting_notifications.list(filter=query, order="date+", page_size=page_size).fetch_page(
-        cursor
-    )
-    return AlertPage(
-        alerts=[Alert.from_hunting_notification(item) for item in hpage.items], cursor=hpage.cursor
-    )
-
-
-@task(name="fetch_alert_page", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+@task(name="VirusTotal: fetch alert page", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
 async def fetch_alert_page(
-    credentials: VirusTotalCredentials,
     source: str = "ioc_stream",
     since: int | None = None,
     filter: str | None = None,
     cursor: str | None = None,
     page_size: int = 40,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> AlertPage:
     """Fetch one page of notifications, oldest first (``order=date+``), as alerts.
 
@@ -322,27 +283,65 @@ async def fetch_alert_page(
 
     Example:
         ```python
-        page = await fetch_alert_page(credentials, since=1767225600, filter="origin:hunting")
+        page = await fetch_alert_page(since=1767225600, filter="origin:hunting", credentials=credentials)
         ```
     """
-    checked = _check_source(source)
+    checked = check_alert_source(source)
     async with credentials.get_client() as vt:
-        page = await _fetch(vt, checked, since, filter, cursor, page_size)
-        page.requests = vt.request_count
-        if vt.emulated:
-            page.emulated = True
-            for alert in page.alerts:
-                alert.emulated = True
+        page = await read_alert_page(vt, checked, since, filter, cursor, page_size)
     get_run_logger().info("%s: %d alerts (more: %s)", checked, len(page.alerts), page.cursor is not None)
     return page
 
 
-@task(name="acknowledge_alerts", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
-async def acknowledge_alerts(
+@task(name="VirusTotal: fetch alert batch", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+async def fetch_alert_batch(
+    listing: AlertListing,
+    checkpoint: AlertCheckpoint,
+    alerts_left: int,
+    requests_left: int,
+    *,
     credentials: VirusTotalCredentials,
+) -> AlertBatch:
+    """Read a batch of new alerts: up to ``listing.batch_pages`` pages with one client.
+
+    ``poll_alerts`` runs it once per batch (one task run for several pages). An error after
+    some pages is returned in ``AlertBatch.error`` with the alerts read before it.
+
+    Args:
+        listing: the source, its query and where the listing stands.
+        checkpoint: what was handed on already (those alerts are dropped).
+        alerts_left: most new alerts to return.
+        requests_left: most requests to send.
+        credentials: the VirusTotal credentials block.
+
+    Returns:
+        The new alerts, where the listing goes on, and counts (pages, requests, caps).
+
+    Example:
+        ```python
+        batch = await fetch_alert_batch(
+            AlertListing("ioc_stream"), AlertCheckpoint(), 200, 10, credentials=credentials
+        )
+        ```
+    """
+    async with credentials.get_client() as vt:
+        batch = await read_alert_batch(vt, listing, checkpoint, alerts_left, requests_left)
+    logger = get_run_logger()
+    if batch.cursor_restarts:
+        logger.warning("%s: cursor refused; reading again from the checkpoint", listing.source)
+    logger.info(
+        "%s: %d new alerts in %d pages (more: %s)", listing.source, len(batch.alerts), batch.pages, batch.more
+    )
+    return batch
+
+
+@task(name="VirusTotal: acknowledge alerts", retries=0, cache_policy=NO_CACHE, cache_result_in_memory=False)
+async def acknowledge_alerts(
     notification_ids: Sequence[str],
     source: str = "ioc_stream",
     concurrency: int = 4,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> AcknowledgeResult:
     """Delete notifications at VirusTotal once they have been handed on.
 
@@ -360,10 +359,11 @@ async def acknowledge_alerts(
 
     Example:
         ```python
-        result = await acknowledge_alerts(credentials, [alert.notification_id for alert in alerts])
+        ids = [alert.notification_id for alert in alerts]
+        result = await acknowledge_alerts(ids, credentials=credentials)
         ```
     """
-    checked = _check_source(source)
+    checked = check_alert_source(source)
     if checked == "vt_alerts":
         # The reference documents no deletion of VT Alerts notifications.
         raise InvalidParameterError(

@@ -10,9 +10,9 @@ from prefect_virustotal.client.models import BehaviourSummary, MitreTrees
 from prefect_virustotal.core import BehaviourProfile, behaviour_profile
 
 
-@task(name="get_behaviour_profile", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get behaviour profile", retries=0, cache_policy=NO_CACHE)
 async def get_behaviour_profile(
-    credentials: VirusTotalCredentials, file_hash: str, top: int = 5
+    file_hash: str, top: int = 5, *, credentials: VirusTotalCredentials
 ) -> BehaviourProfile:
     """A file's top ATT&CK techniques, sandbox verdicts and the network indicators seen in the sandboxes.
 
@@ -26,7 +26,7 @@ async def get_behaviour_profile(
 
     Example:
         ```python
-        profile = await get_behaviour_profile(credentials, sha256)
+        profile = await get_behaviour_profile(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -40,15 +40,15 @@ async def get_behaviour_profile(
     return profile
 
 
-@task(name="get_behaviour_summary", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get behaviour summary", retries=0, cache_policy=NO_CACHE)
 async def get_behaviour_summary(
-    credentials: VirusTotalCredentials, file_hash: str, private: bool = False
+    file_hash: str, private: bool = False, *, credentials: VirusTotalCredentials
 ) -> BehaviourSummary:
     """Every sandbox's report on a file, merged (processes, files, registry, network, techniques, verdicts).
 
     Example:
         ```python
-        summary = await get_behaviour_summary(credentials, sha256)
+        summary = await get_behaviour_summary(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -57,13 +57,13 @@ async def get_behaviour_summary(
     return summary
 
 
-@task(name="get_mitre_trees", retries=0, cache_policy=NO_CACHE)
-async def get_mitre_trees(credentials: VirusTotalCredentials, file_hash: str) -> MitreTrees:
+@task(name="VirusTotal: get MITRE trees", retries=0, cache_policy=NO_CACHE)
+async def get_mitre_trees(file_hash: str, *, credentials: VirusTotalCredentials) -> MitreTrees:
     """The ATT&CK tactics and techniques each sandbox attributed to a file.
 
     Example:
         ```python
-        trees = await get_mitre_trees(credentials, sha256)
+        trees = await get_mitre_trees(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:

@@ -22,9 +22,8 @@ from prefect_virustotal.client.models import (
 )
 
 
-@task(name="create_collection", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: create collection", retries=0, cache_policy=NO_CACHE)
 async def create_collection(
-    credentials: VirusTotalCredentials,
     name: str,
     description: str | None = None,
     indicators: Sequence[str] = (),
@@ -32,6 +31,8 @@ async def create_collection(
     tags: Sequence[str] | None = None,
     private: bool | None = None,
     batch_size: int = COLLECTION_BATCH_SIZE,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> CollectionObject:
     """Create an IoC collection from indicators and/or free text.
 
@@ -54,7 +55,9 @@ async def create_collection(
 
     Example:
         ```python
-        case = await create_collection(credentials, "IR-2041", "phishing wave", ["evil[.]example"])
+        case = await create_collection(
+            "IR-2041", "phishing wave", ["evil[.]example"], credentials=credentials
+        )
         ```
     """
     async with credentials.get_client() as vt:
@@ -77,8 +80,8 @@ async def create_collection(
     return collection
 
 
-@task(name="get_collection", retries=0, cache_policy=NO_CACHE)
-async def get_collection(credentials: VirusTotalCredentials, collection_id: str) -> CollectionObject:
+@task(name="VirusTotal: get collection", retries=0, cache_policy=NO_CACHE)
+async def get_collection(collection_id: str, *, credentials: VirusTotalCredentials) -> CollectionObject:
     """Get an IoC collection.
 
     Args:
@@ -94,7 +97,7 @@ async def get_collection(credentials: VirusTotalCredentials, collection_id: str)
 
     Example:
         ```python
-        case = await get_collection(credentials, collection_id)
+        case = await get_collection(collection_id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -103,15 +106,16 @@ async def get_collection(credentials: VirusTotalCredentials, collection_id: str)
     return collection
 
 
-@task(name="update_collection", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: update collection", retries=0, cache_policy=NO_CACHE)
 async def update_collection(
-    credentials: VirusTotalCredentials,
     collection_id: str,
     name: str | None = None,
     description: str | None = None,
     tags: Sequence[str] | None = None,
     private: bool | None = None,
     raw_text: str | None = None,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> CollectionObject:
     """Update a collection's attributes, and/or add the indicators found in free text.
 
@@ -133,7 +137,7 @@ async def update_collection(
 
     Example:
         ```python
-        await update_collection(credentials, collection_id, name="IR-2041 (closed)")
+        await update_collection(collection_id, name="IR-2041 (closed)", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -144,8 +148,8 @@ async def update_collection(
     return collection
 
 
-@task(name="delete_collection", retries=0, cache_policy=NO_CACHE)
-async def delete_collection(credentials: VirusTotalCredentials, collection_id: str) -> None:
+@task(name="VirusTotal: delete collection", retries=0, cache_policy=NO_CACHE)
+async def delete_collection(collection_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Delete a collection (owner only).
 
     Args:
@@ -158,7 +162,7 @@ async def delete_collection(credentials: VirusTotalCredentials, collection_id: s
 
     Example:
         ```python
-        await delete_collection(credentials, collection_id)
+        await delete_collection(collection_id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -166,12 +170,13 @@ async def delete_collection(credentials: VirusTotalCredentials, collection_id: s
     get_run_logger().info("deleted collection %s", collection_id)
 
 
-@task(name="add_collection_items", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: add collection items", retries=0, cache_policy=NO_CACHE)
 async def add_collection_items(
-    credentials: VirusTotalCredentials,
     collection_id: str,
     indicators: Sequence[str | Descriptor],
     batch_size: int = COLLECTION_BATCH_SIZE,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> CollectionItemsUpdate:
     """Add indicators to a collection, in batches (adding one twice is harmless).
 
@@ -190,7 +195,7 @@ async def add_collection_items(
 
     Example:
         ```python
-        await add_collection_items(credentials, collection_id, ["1.2.3.4", sha256])
+        await add_collection_items(collection_id, ["1.2.3.4", sha256], credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -201,12 +206,13 @@ async def add_collection_items(
     return update
 
 
-@task(name="remove_collection_items", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: remove collection items", retries=0, cache_policy=NO_CACHE)
 async def remove_collection_items(
-    credentials: VirusTotalCredentials,
     collection_id: str,
     indicators: Sequence[str | Descriptor],
     batch_size: int = COLLECTION_BATCH_SIZE,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> CollectionItemsUpdate:
     """Remove indicators from a collection, in batches.
 
@@ -226,7 +232,7 @@ async def remove_collection_items(
 
     Example:
         ```python
-        await remove_collection_items(credentials, collection_id, ["1.2.3.4"])
+        await remove_collection_items(collection_id, ["1.2.3.4"], credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -237,11 +243,9 @@ async def remove_collection_items(
     return update
 
 
-@task(name="list_collection_items", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list collection items", retries=0, cache_policy=NO_CACHE)
 async def list_collection_items(
-    credentials: VirusTotalCredentials,
-    collection_id: str,
-    relationships: Sequence[str] | None = None,
+    collection_id: str, relationships: Sequence[str] | None = None, *, credentials: VirusTotalCredentials
 ) -> CollectionItems:
     """List every item of a collection (all pages), per relationship.
 
@@ -258,7 +262,7 @@ async def list_collection_items(
 
     Example:
         ```python
-        listed = await list_collection_items(credentials, collection_id, ["domains"])
+        listed = await list_collection_items(collection_id, ["domains"], credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -270,9 +274,9 @@ async def list_collection_items(
     return listed
 
 
-@task(name="list_user_collections", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list user collections", retries=0, cache_policy=NO_CACHE)
 async def list_user_collections(
-    credentials: VirusTotalCredentials, user_id: str, limit: int | None = None
+    user_id: str, limit: int | None = None, *, credentials: VirusTotalCredentials
 ) -> list[CollectionObject]:
     """List a user's collections (the user's own, or another user's public ones).
 
@@ -286,7 +290,7 @@ async def list_user_collections(
 
     Example:
         ```python
-        mine = await list_user_collections(credentials, "my-team-account")
+        mine = await list_user_collections("my-team-account", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -295,9 +299,9 @@ async def list_user_collections(
     return found
 
 
-@task(name="add_collection_comment", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: add collection comment", retries=0, cache_policy=NO_CACHE)
 async def add_collection_comment(
-    credentials: VirusTotalCredentials, collection_id: str, text: str
+    collection_id: str, text: str, *, credentials: VirusTotalCredentials
 ) -> CommentObject:
     """Comment on a collection.
 
@@ -314,7 +318,7 @@ async def add_collection_comment(
 
     Example:
         ```python
-        await add_collection_comment(credentials, collection_id, "contained #ir2041")
+        await add_collection_comment(collection_id, "contained #ir2041", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -323,9 +327,9 @@ async def add_collection_comment(
     return comment
 
 
-@task(name="list_collection_comments", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list collection comments", retries=0, cache_policy=NO_CACHE)
 async def list_collection_comments(
-    credentials: VirusTotalCredentials, collection_id: str, limit: int | None = 40
+    collection_id: str, limit: int | None = 40, *, credentials: VirusTotalCredentials
 ) -> list[CommentObject]:
     """List the comments on a collection.
 
@@ -339,7 +343,7 @@ async def list_collection_comments(
 
     Example:
         ```python
-        comments = await list_collection_comments(credentials, collection_id)
+        comments = await list_collection_comments(collection_id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -348,8 +352,10 @@ async def list_collection_comments(
     return comments
 
 
-@task(name="find_collection", retries=0, cache_policy=NO_CACHE)
-async def find_collection(credentials: VirusTotalCredentials, collection_id: str) -> CollectionObject | None:
+@task(name="VirusTotal: find collection", retries=0, cache_policy=NO_CACHE)
+async def find_collection(
+    collection_id: str, *, credentials: VirusTotalCredentials
+) -> CollectionObject | None:
     """Get an IoC collection, or None when there is none by that id (yet).
 
     A collection that does not exist yet is an expected answer ("create it"), not a failure:
@@ -367,7 +373,7 @@ async def find_collection(credentials: VirusTotalCredentials, collection_id: str
 
     Example:
         ```python
-        case = await find_collection(credentials, collection_id) or await create_collection(...)
+        case = await find_collection(collection_id, credentials=credentials) or await create_collection(...)
         ```
     """
     try:

@@ -10,15 +10,15 @@ from prefect_virustotal.client import VoteVerdict
 from prefect_virustotal.client.models import CommentObject, VoteObject
 
 
-@task(name="list_comments", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list comments", retries=0, cache_policy=NO_CACHE)
 async def list_comments(
-    credentials: VirusTotalCredentials, indicator: str, limit: int = 20
+    indicator: str, limit: int = 20, *, credentials: VirusTotalCredentials
 ) -> list[CommentObject]:
     """Community comments on a file, URL, domain or IP address, newest first.
 
     Example:
         ```python
-        comments = await list_comments(credentials, "evil[.]example")
+        comments = await list_comments("evil[.]example", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -27,13 +27,15 @@ async def list_comments(
     return comments
 
 
-@task(name="list_votes", retries=0, cache_policy=NO_CACHE)
-async def list_votes(credentials: VirusTotalCredentials, indicator: str, limit: int = 20) -> list[VoteObject]:
+@task(name="VirusTotal: list votes", retries=0, cache_policy=NO_CACHE)
+async def list_votes(
+    indicator: str, limit: int = 20, *, credentials: VirusTotalCredentials
+) -> list[VoteObject]:
     """Community votes on a file, URL, domain or IP address.
 
     Example:
         ```python
-        votes = await list_votes(credentials, sha256)
+        votes = await list_votes(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -42,15 +44,15 @@ async def list_votes(credentials: VirusTotalCredentials, indicator: str, limit: 
     return votes
 
 
-@task(name="add_comment", retries=0, cache_policy=NO_CACHE)
-async def add_comment(credentials: VirusTotalCredentials, indicator: str, text: str) -> CommentObject:
+@task(name="VirusTotal: add comment", retries=0, cache_policy=NO_CACHE)
+async def add_comment(indicator: str, text: str, *, credentials: VirusTotalCredentials) -> CommentObject:
     """Publish a comment on an object. Every VirusTotal user will see it, under your user name.
 
     Never retried: a repeat would publish it twice.
 
     Example:
         ```python
-        await add_comment(credentials, sha256, "Seen in IR-2041 #phishing")
+        await add_comment(sha256, "Seen in IR-2041 #phishing", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -59,13 +61,13 @@ async def add_comment(credentials: VirusTotalCredentials, indicator: str, text: 
     return comment
 
 
-@task(name="add_vote", retries=0, cache_policy=NO_CACHE)
-async def add_vote(credentials: VirusTotalCredentials, indicator: str, verdict: VoteVerdict) -> VoteObject:
+@task(name="VirusTotal: add vote", retries=0, cache_policy=NO_CACHE)
+async def add_vote(indicator: str, verdict: VoteVerdict, *, credentials: VirusTotalCredentials) -> VoteObject:
     """Cast a public vote (``malicious`` or ``harmless``) on an object.
 
     Example:
         ```python
-        await add_vote(credentials, "evil[.]example", "malicious")
+        await add_vote("evil[.]example", "malicious", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:

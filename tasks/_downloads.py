@@ -12,9 +12,9 @@ from prefect_virustotal.client.models import DownloadedFile
 from prefect_virustotal.core import download_sample
 
 
-@task(name="download_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: download file", retries=0, cache_policy=NO_CACHE)
 async def download_file(
-    credentials: VirusTotalCredentials, file_hash: str, dest: str | Path, plain: bool = False
+    file_hash: str, dest: str | Path, plain: bool = False, *, credentials: VirusTotalCredentials
 ) -> DownloadedFile:
     """Download a sample (premium key) into a ZIP protected by the password ``infected``.
 
@@ -34,7 +34,7 @@ async def download_file(
 
     Example:
         ```python
-        sample = await download_file(credentials, sha256, "/cases/IR-2041/sample.zip")
+        sample = await download_file(sha256, "/cases/IR-2041/sample.zip", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:

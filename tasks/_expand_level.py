@@ -31,7 +31,7 @@ EXPAND_CACHE_EXPIRATION = timedelta(days=1)
 
 
 @task(
-    name="expand_level",
+    name="VirusTotal: expand level",
     retries=0,
     cache_policy=EXPAND_CACHE,
     cache_expiration=EXPAND_CACHE_EXPIRATION,
@@ -39,7 +39,6 @@ EXPAND_CACHE_EXPIRATION = timedelta(days=1)
     result_serializer="json",
 )
 async def expand_level(
-    credentials: VirusTotalCredentials,
     frontier: list[NodeRef],
     relationships: dict[str, list[str]],
     fan_out: int = 20,
@@ -48,6 +47,8 @@ async def expand_level(
     concurrency: int = 8,
     leaf_verdicts: bool = False,
     skip_enterprise: bool = False,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> LevelResult:
     """Fetch one breadth-first level of an IOC graph: every frontier node and its neighbours.
 

@@ -9,12 +9,13 @@ from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client.models import HuntingRuleset, RulesetFiles
 
 
-@task(name="list_hunting_rulesets", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list hunting rulesets", retries=0, cache_policy=NO_CACHE)
 async def list_hunting_rulesets(
-    credentials: VirusTotalCredentials,
     filter: str | None = None,
     order: str | None = None,
     limit: int | None = 200,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> list[HuntingRuleset]:
     """List the user's livehunt rulesets.
 
@@ -29,7 +30,7 @@ async def list_hunting_rulesets(
 
     Example:
         ```python
-        enabled = await list_hunting_rulesets(credentials, filter="enabled:true")
+        enabled = await list_hunting_rulesets(filter="enabled:true", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -38,9 +39,8 @@ async def list_hunting_rulesets(
     return rulesets
 
 
-@task(name="create_hunting_ruleset", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: create hunting ruleset", retries=0, cache_policy=NO_CACHE)
 async def create_hunting_ruleset(
-    credentials: VirusTotalCredentials,
     name: str,
     rules: str,
     enabled: bool = True,
@@ -49,6 +49,8 @@ async def create_hunting_ruleset(
     match_object_type: str | None = None,
     tags: list[str] | None = None,
     validate: bool = True,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> HuntingRuleset:
     """Create a livehunt ruleset; the rules are compiled locally first.
 
@@ -72,7 +74,7 @@ async def create_hunting_ruleset(
 
     Example:
         ```python
-        ruleset = await create_hunting_ruleset(credentials, "apt-x", rules, limit=50)
+        ruleset = await create_hunting_ruleset("apt-x", rules, limit=50, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -95,8 +97,8 @@ async def create_hunting_ruleset(
     return ruleset
 
 
-@task(name="get_hunting_ruleset", retries=0, cache_policy=NO_CACHE)
-async def get_hunting_ruleset(credentials: VirusTotalCredentials, ruleset_id: str) -> HuntingRuleset:
+@task(name="VirusTotal: get hunting ruleset", retries=0, cache_policy=NO_CACHE)
+async def get_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCredentials) -> HuntingRuleset:
     """Get a livehunt ruleset.
 
     Args:
@@ -111,7 +113,7 @@ async def get_hunting_ruleset(credentials: VirusTotalCredentials, ruleset_id: st
 
     Example:
         ```python
-        ruleset = await get_hunting_ruleset(credentials, "5000000001")
+        ruleset = await get_hunting_ruleset("5000000001", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -120,9 +122,8 @@ async def get_hunting_ruleset(credentials: VirusTotalCredentials, ruleset_id: st
     return ruleset
 
 
-@task(name="update_hunting_ruleset", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: update hunting ruleset", retries=0, cache_policy=NO_CACHE)
 async def update_hunting_ruleset(
-    credentials: VirusTotalCredentials,
     ruleset_id: str,
     name: str | None = None,
     rules: str | None = None,
@@ -132,6 +133,8 @@ async def update_hunting_ruleset(
     match_object_type: str | None = None,
     tags: list[str] | None = None,
     validate: bool = True,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> HuntingRuleset:
     """Change a livehunt ruleset: enable, disable, rename, new rules, limit, e-mails, type, tags.
 
@@ -157,7 +160,7 @@ async def update_hunting_ruleset(
 
     Example:
         ```python
-        await update_hunting_ruleset(credentials, ruleset.id, enabled=False)
+        await update_hunting_ruleset(ruleset.id, enabled=False, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -176,8 +179,8 @@ async def update_hunting_ruleset(
     return ruleset
 
 
-@task(name="delete_hunting_ruleset", retries=0, cache_policy=NO_CACHE)
-async def delete_hunting_ruleset(credentials: VirusTotalCredentials, ruleset_id: str) -> str:
+@task(name="VirusTotal: delete hunting ruleset", retries=0, cache_policy=NO_CACHE)
+async def delete_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCredentials) -> str:
     """Delete a livehunt ruleset.
 
     Args:
@@ -189,7 +192,7 @@ async def delete_hunting_ruleset(credentials: VirusTotalCredentials, ruleset_id:
 
     Example:
         ```python
-        await delete_hunting_ruleset(credentials, ruleset.id)
+        await delete_hunting_ruleset(ruleset.id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -198,9 +201,13 @@ async def delete_hunting_ruleset(credentials: VirusTotalCredentials, ruleset_id:
     return ruleset_id
 
 
-@task(name="get_hunting_ruleset_files", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get hunting ruleset files", retries=0, cache_policy=NO_CACHE)
 async def get_hunting_ruleset_files(
-    credentials: VirusTotalCredentials, ruleset_id: str, limit: int | None = 1000, cursor: str | None = None
+    ruleset_id: str,
+    limit: int | None = 1000,
+    cursor: str | None = None,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> RulesetFiles:
     """Read the files a livehunt ruleset notified about, with each notification's context.
 
@@ -215,7 +222,7 @@ async def get_hunting_ruleset_files(
 
     Example:
         ```python
-        files = await get_hunting_ruleset_files(credentials, ruleset.id)
+        files = await get_hunting_ruleset_files(ruleset.id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:

@@ -39,9 +39,9 @@ Opt in to save quota when the same indicator is looked up again, e.g.
 LOOKUP_CACHE_EXPIRATION = timedelta(hours=1)
 
 
-@task(name="get_file_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get file report", retries=0, cache_policy=NO_CACHE)
 async def get_file_report(
-    credentials: VirusTotalCredentials, file_hash: str, relationships: Sequence[str] | None = None
+    file_hash: str, relationships: Sequence[str] | None = None, *, credentials: VirusTotalCredentials
 ) -> FileObject:
     """Get the VirusTotal report of a file.
 
@@ -59,7 +59,7 @@ async def get_file_report(
 
     Example:
         ```python
-        report = await get_file_report(credentials, "44d88612fea8a8f36de82e1278abb02f")
+        report = await get_file_report("44d88612fea8a8f36de82e1278abb02f", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -68,9 +68,9 @@ async def get_file_report(
     return report
 
 
-@task(name="get_url_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get URL report", retries=0, cache_policy=NO_CACHE)
 async def get_url_report(
-    credentials: VirusTotalCredentials, url: str, relationships: Sequence[str] | None = None
+    url: str, relationships: Sequence[str] | None = None, *, credentials: VirusTotalCredentials
 ) -> URLObject:
     """Get the VirusTotal report of a URL.
 
@@ -88,7 +88,7 @@ async def get_url_report(
 
     Example:
         ```python
-        report = await get_url_report(credentials, "http://example.com/login")
+        report = await get_url_report("http://example.com/login", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -97,9 +97,9 @@ async def get_url_report(
     return report
 
 
-@task(name="get_domain_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get domain report", retries=0, cache_policy=NO_CACHE)
 async def get_domain_report(
-    credentials: VirusTotalCredentials, domain: str, relationships: Sequence[str] | None = None
+    domain: str, relationships: Sequence[str] | None = None, *, credentials: VirusTotalCredentials
 ) -> DomainObject:
     """Get the VirusTotal report of a domain.
 
@@ -117,7 +117,7 @@ async def get_domain_report(
 
     Example:
         ```python
-        report = await get_domain_report(credentials, "example.com")
+        report = await get_domain_report("example.com", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -126,9 +126,9 @@ async def get_domain_report(
     return report
 
 
-@task(name="get_ip_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get IP report", retries=0, cache_policy=NO_CACHE)
 async def get_ip_report(
-    credentials: VirusTotalCredentials, ip: str, relationships: Sequence[str] | None = None
+    ip: str, relationships: Sequence[str] | None = None, *, credentials: VirusTotalCredentials
 ) -> IPAddressObject:
     """Get the VirusTotal report of an IP address.
 
@@ -146,7 +146,7 @@ async def get_ip_report(
 
     Example:
         ```python
-        report = await get_ip_report(credentials, "8.8.8.8")
+        report = await get_ip_report("8.8.8.8", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -155,8 +155,8 @@ async def get_ip_report(
     return report
 
 
-@task(name="get_analysis", retries=0, cache_policy=NO_CACHE)
-async def get_analysis(credentials: VirusTotalCredentials, analysis_id: str) -> AnalysisObject:
+@task(name="VirusTotal: get analysis", retries=0, cache_policy=NO_CACHE)
+async def get_analysis(analysis_id: str, *, credentials: VirusTotalCredentials) -> AnalysisObject:
     """Get one analysis: its status, engine counts and per-engine results.
 
     Args:
@@ -168,7 +168,7 @@ async def get_analysis(credentials: VirusTotalCredentials, analysis_id: str) -> 
 
     Example:
         ```python
-        analysis = await get_analysis(credentials, analysis_id)
+        analysis = await get_analysis(analysis_id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -177,13 +177,14 @@ async def get_analysis(credentials: VirusTotalCredentials, analysis_id: str) -> 
     return analysis
 
 
-@task(name="get_related_objects", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get related objects", retries=0, cache_policy=NO_CACHE)
 async def get_related_objects(
-    credentials: VirusTotalCredentials,
     indicator: str,
     relationship: str,
     limit: int = 40,
     descriptors_only: bool = False,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> list[VTObject[Any]] | list[Descriptor]:
     """Get the objects related to an indicator through one relationship.
 
@@ -199,7 +200,7 @@ async def get_related_objects(
 
     Example:
         ```python
-        domains = await get_related_objects(credentials, sha256, "contacted_domains", limit=20)
+        domains = await get_related_objects(sha256, "contacted_domains", limit=20, credentials=credentials)
         ```
     """
     parsed = parse_indicator(indicator)
@@ -215,14 +216,15 @@ async def get_related_objects(
     return items
 
 
-@task(name="lookup_indicators", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: lookup indicators", retries=0, cache_policy=NO_CACHE)
 async def lookup_indicators(
-    credentials: VirusTotalCredentials,
     indicators: Sequence[str],
     relationships: Sequence[str] | None = None,
     concurrency: int = 8,
     send_internal: bool = False,
     own_domains: Sequence[str] = (),
+    *,
+    credentials: VirusTotalCredentials,
 ) -> list[LookupResult]:
     """Look many indicators up concurrently, in one task.
 
@@ -252,7 +254,7 @@ async def lookup_indicators(
 
     Example:
         ```python
-        results = await lookup_indicators(credentials, ["8.8.8.8", "evil[.]example", sha256])
+        results = await lookup_indicators(["8.8.8.8", "evil[.]example", sha256], credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -271,14 +273,15 @@ async def lookup_indicators(
     return results
 
 
-@task(name="enrich_indicator_chunk", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: enrich indicator chunk", retries=0, cache_policy=NO_CACHE)
 async def enrich_indicator_chunk(
-    credentials: VirusTotalCredentials,
     indicators: Sequence[str],
     policy: VerdictPolicy | None = None,
     concurrency: int = 8,
     send_internal: bool = False,
     own_domains: Sequence[str] = (),
+    *,
+    credentials: VirusTotalCredentials,
 ) -> EnrichmentReport:
     """Look one chunk of a large batch up and assess it; rows keep no full report.
 
@@ -304,7 +307,7 @@ async def enrich_indicator_chunk(
 
     Example:
         ```python
-        part = await enrich_indicator_chunk(credentials, chunk, VerdictPolicy())
+        part = await enrich_indicator_chunk(chunk, VerdictPolicy(), credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:

@@ -11,13 +11,13 @@ from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client.models import ResolutionObject, VTObject
 
 
-@task(name="analyse_domain", retries=0, cache_policy=NO_CACHE)
-async def analyse_domain(credentials: VirusTotalCredentials, domain: str) -> VTObject[Any]:
+@task(name="VirusTotal: analyse domain", retries=0, cache_policy=NO_CACHE)
+async def analyse_domain(domain: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse a domain again; returns the analysis descriptor.
 
     Example:
         ```python
-        analysis = await analyse_domain(credentials, "evil.example")
+        analysis = await analyse_domain("evil.example", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -26,13 +26,13 @@ async def analyse_domain(credentials: VirusTotalCredentials, domain: str) -> VTO
     return analysis
 
 
-@task(name="analyse_ip_address", retries=0, cache_policy=NO_CACHE)
-async def analyse_ip_address(credentials: VirusTotalCredentials, ip: str) -> VTObject[Any]:
+@task(name="VirusTotal: analyse IP address", retries=0, cache_policy=NO_CACHE)
+async def analyse_ip_address(ip: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse an IP address again; returns the analysis descriptor.
 
     Example:
         ```python
-        analysis = await analyse_ip_address(credentials, "198.51.100.7")
+        analysis = await analyse_ip_address("198.51.100.7", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -41,13 +41,13 @@ async def analyse_ip_address(credentials: VirusTotalCredentials, ip: str) -> VTO
     return analysis
 
 
-@task(name="get_resolution", retries=0, cache_policy=NO_CACHE)
-async def get_resolution(credentials: VirusTotalCredentials, resolution_id: str) -> ResolutionObject:
+@task(name="VirusTotal: get resolution", retries=0, cache_policy=NO_CACHE)
+async def get_resolution(resolution_id: str, *, credentials: VirusTotalCredentials) -> ResolutionObject:
     """A DNS resolution object (id: the IP address followed by the domain).
 
     Example:
         ```python
-        resolution = await get_resolution(credentials, "198.51.100.7evil.example")
+        resolution = await get_resolution("198.51.100.7evil.example", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:

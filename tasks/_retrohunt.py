@@ -13,7 +13,7 @@ from prefect_virustotal.client import MAX_RULES_PER_JOB, check_yara_rules
 from prefect_virustotal.client.models import MatchingFiles, RetrohuntJob, YaraCheck
 
 
-@task(name="validate_yara_rules", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: validate YARA rules", retries=0, cache_policy=NO_CACHE)
 async def validate_yara_rules(rules: str, max_rules: int | None = MAX_RULES_PER_JOB) -> YaraCheck:
     """Compile YARA rules locally (yara-python) and enforce the rule-count limit; no request.
 
@@ -40,9 +40,9 @@ async def validate_yara_rules(rules: str, max_rules: int | None = MAX_RULES_PER_
     return check
 
 
-@task(name="list_retrohunt_jobs", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list retrohunt jobs", retries=0, cache_policy=NO_CACHE)
 async def list_retrohunt_jobs(
-    credentials: VirusTotalCredentials, filter: str | None = None, limit: int | None = 200
+    filter: str | None = None, limit: int | None = 200, *, credentials: VirusTotalCredentials
 ) -> list[RetrohuntJob]:
     """List the user's retrohunt jobs, newest first.
 
@@ -56,7 +56,7 @@ async def list_retrohunt_jobs(
 
     Example:
         ```python
-        jobs = await list_retrohunt_jobs(credentials, filter="status:running")
+        jobs = await list_retrohunt_jobs(filter="status:running", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -65,15 +65,16 @@ async def list_retrohunt_jobs(
     return jobs
 
 
-@task(name="create_retrohunt_job", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: create retrohunt job", retries=0, cache_policy=NO_CACHE)
 async def create_retrohunt_job(
-    credentials: VirusTotalCredentials,
     rules: str,
     corpus: str = "main",
     start: datetime | int | None = None,
     end: datetime | int | None = None,
     notification_email: str | None = None,
     validate: bool = True,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> RetrohuntJob:
     """Start a retrohunt job; the rules are compiled locally first.
 
@@ -95,7 +96,7 @@ async def create_retrohunt_job(
 
     Example:
         ```python
-        job = await create_retrohunt_job(credentials, rules, corpus="goodware")
+        job = await create_retrohunt_job(rules, corpus="goodware", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -113,8 +114,8 @@ async def create_retrohunt_job(
     return job
 
 
-@task(name="get_retrohunt_job", retries=0, cache_policy=NO_CACHE)
-async def get_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> RetrohuntJob:
+@task(name="VirusTotal: get retrohunt job", retries=0, cache_policy=NO_CACHE)
+async def get_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) -> RetrohuntJob:
     """Get a retrohunt job: status, progress, eta, scanned bytes and matches so far.
 
     Args:
@@ -129,7 +130,7 @@ async def get_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> 
 
     Example:
         ```python
-        job = await get_retrohunt_job(credentials, "alice-1767225600")
+        job = await get_retrohunt_job("alice-1767225600", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -145,8 +146,8 @@ async def get_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> 
     return job
 
 
-@task(name="abort_retrohunt_job", retries=0, cache_policy=NO_CACHE)
-async def abort_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> RetrohuntJob:
+@task(name="VirusTotal: abort retrohunt job", retries=0, cache_policy=NO_CACHE)
+async def abort_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) -> RetrohuntJob:
     """Abort a retrohunt job (it keeps the matches found so far) and return its state.
 
     Args:
@@ -158,7 +159,7 @@ async def abort_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -
 
     Example:
         ```python
-        job = await abort_retrohunt_job(credentials, job.id)
+        job = await abort_retrohunt_job(job.id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -169,8 +170,8 @@ async def abort_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -
     return job
 
 
-@task(name="delete_retrohunt_job", retries=0, cache_policy=NO_CACHE)
-async def delete_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) -> str:
+@task(name="VirusTotal: delete retrohunt job", retries=0, cache_policy=NO_CACHE)
+async def delete_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) -> str:
     """Delete a retrohunt job and its results.
 
     Args:
@@ -182,7 +183,7 @@ async def delete_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) 
 
     Example:
         ```python
-        await delete_retrohunt_job(credentials, job.id)
+        await delete_retrohunt_job(job.id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -191,13 +192,14 @@ async def delete_retrohunt_job(credentials: VirusTotalCredentials, job_id: str) 
     return job_id
 
 
-@task(name="get_retrohunt_matching_files", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get retrohunt matching files", retries=0, cache_policy=NO_CACHE)
 async def get_retrohunt_matching_files(
-    credentials: VirusTotalCredentials,
     job_id: str,
     limit: int | None = 1000,
     relationships: Sequence[str] | None = None,
     cursor: str | None = None,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> MatchingFiles:
     """Read the files a retrohunt job matched, page by page inside this one task.
 
@@ -213,7 +215,7 @@ async def get_retrohunt_matching_files(
 
     Example:
         ```python
-        matches = await get_retrohunt_matching_files(credentials, job.id, limit=100)
+        matches = await get_retrohunt_matching_files(job.id, limit=100, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:

@@ -39,13 +39,14 @@ def _describe(file: FileArg) -> str:
     return f"{len(file)} bytes" if isinstance(file, bytes) else Path(file).name
 
 
-@task(name="scan_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: scan file", retries=0, cache_policy=NO_CACHE)
 async def scan_file(
-    credentials: VirusTotalCredentials,
     file: FileArg,
     password: str | None = None,
     filename: str | None = None,
     expected_sha256: str | None = None,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> VTObject[Any]:
     """Upload a file for public analysis, streamed from disk (an upload URL above 32 MB).
 
@@ -69,7 +70,7 @@ async def scan_file(
 
     Example:
         ```python
-        analysis = await scan_file(credentials, "/cases/4711/sample.bin")
+        analysis = await scan_file("/cases/4711/sample.bin", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -83,9 +84,9 @@ async def scan_file(
     return analysis
 
 
-@task(name="scan_url", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: scan URL", retries=0, cache_policy=NO_CACHE)
 async def scan_url(
-    credentials: VirusTotalCredentials, url: str, strip_credentials: bool = False
+    url: str, strip_credentials: bool = False, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any]:
     """Submit a URL for public analysis.
 
@@ -102,7 +103,7 @@ async def scan_url(
 
     Example:
         ```python
-        analysis = await scan_url(credentials, "http://login-example.test/verify")
+        analysis = await scan_url("http://login-example.test/verify", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -111,8 +112,8 @@ async def scan_url(
     return analysis
 
 
-@task(name="rescan_file", retries=0, cache_policy=NO_CACHE)
-async def rescan_file(credentials: VirusTotalCredentials, file_hash: str) -> VTObject[Any]:
+@task(name="VirusTotal: rescan file", retries=0, cache_policy=NO_CACHE)
+async def rescan_file(file_hash: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse a file it already has again.
 
     Args:
@@ -127,7 +128,7 @@ async def rescan_file(credentials: VirusTotalCredentials, file_hash: str) -> VTO
 
     Example:
         ```python
-        analysis = await rescan_file(credentials, sha256)
+        analysis = await rescan_file(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -136,8 +137,8 @@ async def rescan_file(credentials: VirusTotalCredentials, file_hash: str) -> VTO
     return analysis
 
 
-@task(name="rescan_url", retries=0, cache_policy=NO_CACHE)
-async def rescan_url(credentials: VirusTotalCredentials, url: str) -> VTObject[Any]:
+@task(name="VirusTotal: rescan URL", retries=0, cache_policy=NO_CACHE)
+async def rescan_url(url: str, *, credentials: VirusTotalCredentials) -> VTObject[Any]:
     """Ask VirusTotal to analyse a URL it already knows again.
 
     Args:
@@ -152,7 +153,7 @@ async def rescan_url(credentials: VirusTotalCredentials, url: str) -> VTObject[A
 
     Example:
         ```python
-        analysis = await rescan_url(credentials, "http://login-example.test/verify")
+        analysis = await rescan_url("http://login-example.test/verify", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -161,13 +162,14 @@ async def rescan_url(credentials: VirusTotalCredentials, url: str) -> VTObject[A
     return analysis
 
 
-@task(name="scan_private_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: scan private file", retries=0, cache_policy=NO_CACHE)
 async def scan_private_file(
-    credentials: VirusTotalCredentials,
     file: FileArg,
     options: PrivateScanOptions | None = None,
     filename: str | None = None,
     expected_sha256: str | None = None,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> VTObject[Any]:
     """Upload a file for private scanning, with sandbox options (validated before sending).
 
@@ -190,7 +192,7 @@ async def scan_private_file(
     Example:
         ```python
         options = PrivateScanOptions(retention_period_days=7, enable_internet=True)
-        analysis = await scan_private_file(credentials, "/cases/4711/sample.bin", options)
+        analysis = await scan_private_file("/cases/4711/sample.bin", options, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -203,13 +205,14 @@ async def scan_private_file(
     return analysis
 
 
-@task(name="scan_private_url", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: scan private URL", retries=0, cache_policy=NO_CACHE)
 async def scan_private_url(
-    credentials: VirusTotalCredentials,
     url: str,
     retention_period_days: int | None = None,
     storage_region: str | None = None,
     strip_credentials: bool = False,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> VTObject[Any]:
     """Submit a URL for private scanning.
 
@@ -228,7 +231,7 @@ async def scan_private_url(
 
     Example:
         ```python
-        analysis = await scan_private_url(credentials, "https://intranet-lookalike.test/")
+        analysis = await scan_private_url("https://intranet-lookalike.test/", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -243,9 +246,9 @@ async def scan_private_url(
     return analysis
 
 
-@task(name="rescan_private_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: rescan private file", retries=0, cache_policy=NO_CACHE)
 async def rescan_private_file(
-    credentials: VirusTotalCredentials, sha256: str, options: PrivateScanOptions | None = None
+    sha256: str, options: PrivateScanOptions | None = None, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any]:
     """Analyse a private file again, optionally with other sandbox options.
 
@@ -262,7 +265,8 @@ async def rescan_private_file(
 
     Example:
         ```python
-        analysis = await rescan_private_file(credentials, sha256, PrivateScanOptions(enable_internet=True))
+        options = PrivateScanOptions(enable_internet=True)
+        analysis = await rescan_private_file(sha256, options, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -271,9 +275,8 @@ async def rescan_private_file(
     return analysis
 
 
-@task(name="wait_for_analysis", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: wait for analysis", retries=0, cache_policy=NO_CACHE)
 async def wait_for_analysis(
-    credentials: VirusTotalCredentials,
     analysis_id: str,
     private: bool = False,
     timeout: float = 900.0,
@@ -282,6 +285,8 @@ async def wait_for_analysis(
     factor: float | None = None,
     poll_share: float = 0.25,
     precision: float = 0.1,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> AnalysisObject:
     """Wait for an analysis to complete, within a deadline, without starving the quota.
 
@@ -311,7 +316,7 @@ async def wait_for_analysis(
 
     Example:
         ```python
-        done = await wait_for_analysis(credentials, analysis.id, timeout=1800)
+        done = await wait_for_analysis(analysis.id, timeout=1800, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -330,9 +335,9 @@ async def wait_for_analysis(
     return result
 
 
-@task(name="get_analysis_item", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get analysis item", retries=0, cache_policy=NO_CACHE)
 async def get_analysis_item(
-    credentials: VirusTotalCredentials, analysis_id: str, private: bool = False
+    analysis_id: str, private: bool = False, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any]:
     """Get the file or URL report an analysis is about.
 
@@ -346,7 +351,7 @@ async def get_analysis_item(
 
     Example:
         ```python
-        report = await get_analysis_item(credentials, analysis.id)
+        report = await get_analysis_item(analysis.id, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -356,8 +361,8 @@ async def get_analysis_item(
     return item
 
 
-@task(name="get_private_file_report", retries=0, cache_policy=NO_CACHE)
-async def get_private_file_report(credentials: VirusTotalCredentials, sha256: str) -> PrivateFileObject:
+@task(name="VirusTotal: get private file report", retries=0, cache_policy=NO_CACHE)
+async def get_private_file_report(sha256: str, *, credentials: VirusTotalCredentials) -> PrivateFileObject:
     """Get a private file's report: threat verdict, severity, sandbox verdicts.
 
     Args:
@@ -372,7 +377,7 @@ async def get_private_file_report(credentials: VirusTotalCredentials, sha256: st
 
     Example:
         ```python
-        report = await get_private_file_report(credentials, sha256)
+        report = await get_private_file_report(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -381,8 +386,8 @@ async def get_private_file_report(credentials: VirusTotalCredentials, sha256: st
     return report
 
 
-@task(name="get_private_url_report", retries=0, cache_policy=NO_CACHE)
-async def get_private_url_report(credentials: VirusTotalCredentials, url: str) -> PrivateURLObject:
+@task(name="VirusTotal: get private URL report", retries=0, cache_policy=NO_CACHE)
+async def get_private_url_report(url: str, *, credentials: VirusTotalCredentials) -> PrivateURLObject:
     """Get a private URL's report.
 
     Args:
@@ -397,7 +402,7 @@ async def get_private_url_report(credentials: VirusTotalCredentials, url: str) -
 
     Example:
         ```python
-        report = await get_private_url_report(credentials, "https://intranet-lookalike.test/")
+        report = await get_private_url_report("https://intranet-lookalike.test/", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -406,9 +411,9 @@ async def get_private_url_report(credentials: VirusTotalCredentials, url: str) -
     return report
 
 
-@task(name="delete_private_file", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: delete private file", retries=0, cache_policy=NO_CACHE)
 async def delete_private_file(
-    credentials: VirusTotalCredentials, sha256: str, only_from_storage: bool = False
+    sha256: str, only_from_storage: bool = False, *, credentials: VirusTotalCredentials
 ) -> None:
     """Delete a private file and its analyses (or only its stored bytes).
 
@@ -422,7 +427,7 @@ async def delete_private_file(
 
     Example:
         ```python
-        await delete_private_file(credentials, sha256)
+        await delete_private_file(sha256, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -430,8 +435,8 @@ async def delete_private_file(
     get_run_logger().info("deleted private file %s%s", sha256, " (storage only)" if only_from_storage else "")
 
 
-@task(name="list_private_files", retries=0, cache_policy=NO_CACHE)
-async def list_private_files(credentials: VirusTotalCredentials, limit: int = 100) -> list[VTObject[Any]]:
+@task(name="VirusTotal: list private files", retries=0, cache_policy=NO_CACHE)
+async def list_private_files(limit: int = 100, *, credentials: VirusTotalCredentials) -> list[VTObject[Any]]:
     """List the group's private files, ordered by SHA-256.
 
     Args:
@@ -443,7 +448,7 @@ async def list_private_files(credentials: VirusTotalCredentials, limit: int = 10
 
     Example:
         ```python
-        files = await list_private_files(credentials, limit=40)
+        files = await list_private_files(limit=40, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -452,9 +457,9 @@ async def list_private_files(credentials: VirusTotalCredentials, limit: int = 10
     return files
 
 
-@task(name="find_report", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: find report", retries=0, cache_policy=NO_CACHE)
 async def find_report(
-    credentials: VirusTotalCredentials, kind: str, indicator: str, private: bool = False
+    kind: str, indicator: str, private: bool = False, *, credentials: VirusTotalCredentials
 ) -> VTObject[Any] | None:
     """The current report of a file or URL, public or private; None when VirusTotal has none.
 
@@ -472,7 +477,7 @@ async def find_report(
 
     Example:
         ```python
-        report = await find_report(credentials, "file", sha256, private=True)
+        report = await find_report("file", sha256, private=True, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:

@@ -23,15 +23,16 @@ class SearchPage(BaseModel):
     emulated: bool = False
 
 
-@task(name="search_intelligence", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: search intelligence", retries=0, cache_policy=NO_CACHE)
 async def search_intelligence(
-    credentials: VirusTotalCredentials,
     query: str,
     max_results: int = 50,
     page_size: int = 50,
     order: str | None = None,
     cursor: str | None = None,
     strict_modifiers: bool = True,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> SearchPage:
     """Run a VirusTotal Intelligence search (premium), fetching pages lazily up to ``max_results``.
 
@@ -56,7 +57,8 @@ async def search_intelligence(
 
     Example:
         ```python
-        page = await search_intelligence(credentials, "type:peexe p:10+ fs:2025-01-01+", max_results=20)
+        query = "type:peexe p:10+ fs:2025-01-01+"
+        page = await search_intelligence(query, max_results=20, credentials=credentials)
         ```
     """
     checked = check_query(query, strict_modifiers=strict_modifiers)
@@ -75,13 +77,15 @@ async def search_intelligence(
     return page
 
 
-@task(name="search_basic", retries=0, cache_policy=NO_CACHE)
-async def search_basic(credentials: VirusTotalCredentials, query: str, max_results: int = 20) -> SearchPage:
+@task(name="VirusTotal: search basic", retries=0, cache_policy=NO_CACHE)
+async def search_basic(
+    query: str, max_results: int = 20, *, credentials: VirusTotalCredentials
+) -> SearchPage:
     """The basic search: an object by hash, URL, domain or IP address, or comments by text.
 
     Example:
         ```python
-        page = await search_basic(credentials, "evil.example")
+        page = await search_basic("evil.example", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:

@@ -11,9 +11,9 @@ from prefect_virustotal.blocks import VirusTotalCredentials, ensure_daily_budget
 from prefect_virustotal.client.models import ApiUsage, OverallQuotas
 
 
-@task(name="check_daily_budget", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: check daily budget", retries=0, cache_policy=NO_CACHE)
 async def check_daily_budget(
-    credentials: VirusTotalCredentials, needed: int, reserve: int | None = None
+    needed: int, reserve: int | None = None, *, credentials: VirusTotalCredentials
 ) -> OverallQuotas:
     """Refuse work that would eat into the requests kept for incident response.
 
@@ -33,7 +33,7 @@ async def check_daily_budget(
 
     Example:
         ```python
-        await check_daily_budget(credentials, needed=len(indicators))
+        await check_daily_budget(needed=len(indicators), credentials=credentials)
         ```
     """
     quotas = await ensure_daily_budget(credentials, needed, reserve=reserve)
@@ -42,8 +42,8 @@ async def check_daily_budget(
     return quotas
 
 
-@task(name="get_overall_quotas", retries=0, cache_policy=NO_CACHE)
-async def get_overall_quotas(credentials: VirusTotalCredentials, user: str | None = None) -> OverallQuotas:
+@task(name="VirusTotal: get overall quotas", retries=0, cache_policy=NO_CACHE)
+async def get_overall_quotas(user: str | None = None, *, credentials: VirusTotalCredentials) -> OverallQuotas:
     """Read a user's quota use per period (hourly, daily, monthly).
 
     Args:
@@ -62,12 +62,13 @@ async def get_overall_quotas(credentials: VirusTotalCredentials, user: str | Non
     return quotas
 
 
-@task(name="get_api_usage", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: get API usage", retries=0, cache_policy=NO_CACHE)
 async def get_api_usage(
-    credentials: VirusTotalCredentials,
     user: str | None = None,
     start_date: date | None = None,
     end_date: date | None = None,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> ApiUsage:
     """Read a user's requests per day and endpoint group (at most 30 days, the last 30 by default).
 

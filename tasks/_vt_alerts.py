@@ -11,8 +11,10 @@ from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client.models import AlertingAsset, AlertingNotification
 
 
-@task(name="list_vt_alert_assets", retries=0, cache_policy=NO_CACHE)
-async def list_vt_alert_assets(credentials: VirusTotalCredentials, limit: int = 200) -> list[AlertingAsset]:
+@task(name="VirusTotal: list VT alert assets", retries=0, cache_policy=NO_CACHE)
+async def list_vt_alert_assets(
+    limit: int = 200, *, credentials: VirusTotalCredentials
+) -> list[AlertingAsset]:
     """List the VT Alerts watchlist assets of the key's user.
 
     Args:
@@ -33,9 +35,13 @@ async def list_vt_alert_assets(credentials: VirusTotalCredentials, limit: int = 
     return assets
 
 
-@task(name="create_vt_alert_asset", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: create VT alert asset", retries=0, cache_policy=NO_CACHE)
 async def create_vt_alert_asset(
-    credentials: VirusTotalCredentials, asset_type: str, value: str, asset_info: dict[str, Any] | None = None
+    asset_type: str,
+    value: str,
+    asset_info: dict[str, Any] | None = None,
+    *,
+    credentials: VirusTotalCredentials,
 ) -> AlertingAsset:
     """Watch a base domain, an IP range (CIDR) or a brand with VT Alerts.
 
@@ -53,7 +59,7 @@ async def create_vt_alert_asset(
 
     Example:
         ```python
-        asset = await create_vt_alert_asset(credentials, "domain", "example.com")
+        asset = await create_vt_alert_asset("domain", "example.com", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -64,8 +70,8 @@ async def create_vt_alert_asset(
     return asset
 
 
-@task(name="delete_vt_alert_asset", retries=0, cache_policy=NO_CACHE)
-async def delete_vt_alert_asset(credentials: VirusTotalCredentials, asset_id: str) -> None:
+@task(name="VirusTotal: delete VT alert asset", retries=0, cache_policy=NO_CACHE)
+async def delete_vt_alert_asset(asset_id: str, *, credentials: VirusTotalCredentials) -> None:
     """Stop watching a VT Alerts asset.
 
     Args:
@@ -74,7 +80,7 @@ async def delete_vt_alert_asset(credentials: VirusTotalCredentials, asset_id: st
 
     Example:
         ```python
-        await delete_vt_alert_asset(credentials, "12")
+        await delete_vt_alert_asset("12", credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:
@@ -82,9 +88,9 @@ async def delete_vt_alert_asset(credentials: VirusTotalCredentials, asset_id: st
     get_run_logger().info("VT Alerts: asset %s deleted", asset_id)
 
 
-@task(name="list_vt_alert_notifications", retries=0, cache_policy=NO_CACHE)
+@task(name="VirusTotal: list VT alert notifications", retries=0, cache_policy=NO_CACHE)
 async def list_vt_alert_notifications(
-    credentials: VirusTotalCredentials, order: str | None = None, limit: int = 40
+    order: str | None = None, limit: int = 40, *, credentials: VirusTotalCredentials
 ) -> list[AlertingNotification]:
     """List VT Alerts notifications (``poll_alerts(source="vt_alerts")`` hands them on once each).
 
@@ -98,7 +104,7 @@ async def list_vt_alert_notifications(
 
     Example:
         ```python
-        latest = await list_vt_alert_notifications(credentials, order="created-", limit=10)
+        latest = await list_vt_alert_notifications(order="created-", limit=10, credentials=credentials)
         ```
     """
     async with credentials.get_client() as vt:

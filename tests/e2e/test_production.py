@@ -258,7 +258,7 @@ def test_three_runs_on_two_workers_share_one_quota(stack: dict[str, Any]) -> Non
 
     stage("deployed")
     http = httpx.Client(base_url=api, timeout=30)
-    deployment = http.get("/deployments/name/enrich_iocs/enrich-iocs").json()
+    deployment = http.get("/deployments/name/virustotal-enrich-iocs/enrich-iocs").json()
     # Entrypoints resolve against the directory `prefect deploy` ran in: the repository root.
     assert deployment["entrypoint"] == "flows/_enrich.py:enrich_iocs"
     assert deployment["pull_steps"] == [

@@ -47,8 +47,8 @@ async def test_not_found_not_scanned_not_created_are_completed(
     )
     assert synced.created
     states = await _task_runs_since(started)
-    assert any(name.startswith("find_report") for name in states), states
-    assert any(name.startswith("find_collection") for name in states), states
+    assert any(name.startswith("VirusTotal: find report") for name in states), states
+    assert any(name.startswith("VirusTotal: find collection") for name in states), states
     assert set(states.values()) == {"COMPLETED"}, states
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [
         r.getMessage() for r in caplog.records

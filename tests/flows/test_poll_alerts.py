@@ -17,9 +17,14 @@ from prefect.variables import Variable
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import ForbiddenError
 from prefect_virustotal.client.models import Alert
+from prefect_virustotal.core import (
+    MAX_CHECKPOINT_BYTES,
+    CheckpointStore,
+    MemoryCheckpointStore,
+    checkpoint_size,
+)
 from prefect_virustotal.emulator import Emulator, FakeClock
-from prefect_virustotal.flows import MAX_SEEN_IDS, PollReport, poll_alerts
-from prefect_virustotal.flows import _alerts as alerts_flow
+from prefect_virustotal.flows import MAX_SEEN_IDS, PollReport, VariableCheckpointStore, poll_alerts
 from tests.conftest import PREMIUM_KEY, PUBLIC_KEY
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -113,28 +118,43 @@ async def run_until_done(runs: int, **kwargs: Any) -> list[PollReport | BaseExce
     return outcomes
 
 
-class SaveFault:
-    """Make ``save_checkpoint`` fail at chosen calls: before writing, or after writing."""
+class FaultyStore:
+    """A checkpoint store that fails chosen writes (counted from 1): before or after writing.
+
+    Passed to ``poll_alerts(checkpoints=...)``; it keeps the values in ``inner`` (in memory
+    unless a test wants the Prefect Variables).
+    """
 
     def __init__(
-        self, fail_calls: set[int], after_write: bool = False, forever_from: int | None = None
+        self,
+        fail_calls: set[int] | None = None,
+        after_write: bool = False,
+        forever_from: int | None = None,
+        inner: CheckpointStore | None = None,
     ) -> None:
-        self.real = alerts_flow.save_checkpoint
-        self.fail_calls = fail_calls
+        self.inner: CheckpointStore = inner if inner is not None else MemoryCheckpointStore()
+        self.fail_calls = fail_calls or set()
         self.after_write = after_write
         self.forever_from = forever_from
         self.calls = 0
         self.sizes: list[int] = []
 
-    async def __call__(self, name: str, checkpoint: Any) -> None:
+    async def load(self, name: str) -> Any:
+        return await self.inner.load(name)
+
+    async def clear(self, name: str) -> None:
+        await self.inner.clear(name)
+
+    async def save(self, name: str, value: Any) -> None:
         self.calls += 1
         failing = self.calls in self.fail_calls or (
             self.forever_from is not None and self.calls >= self.forever_from
         )
         if failing and not self.after_write:
             raise RuntimeError(f"killed before checkpoint write #{self.calls}")
-        await self.real(name, checkpoint)
-        self.sizes.append(len(json.dumps(checkpoint.dump())))
+        await self.inner.save(name, value)
+        self.sizes.append(len(json.dumps(value)))
+        assert checkpoint_size(value) <= MAX_CHECKPOINT_BYTES
         if failing:
             raise RuntimeError(f"killed after checkpoint write #{self.calls}")
 
@@ -146,11 +166,11 @@ def checkpoint_name() -> str:
 # With acknowledgement and one page per batch, the writes are: #1 page 1 in flight, #2 its
 # advance and pending deletions, then #3 page 2 in flight (and page 1's deletions done), #4 its
 # advance, and so on.
-CRASHES = {
-    "after_fetch": {"save": SaveFault({1})},  # the in-flight write of page 1 never happens
+CRASHES: dict[str, dict[str, Any]] = {
+    "after_fetch": {"save": ({1}, False)},  # the in-flight write of page 1 never happens
     "mid_handoff": {"fail_on_call": 14},
-    "before_checkpoint_write": {"save": SaveFault({4})},  # page 2's advance
-    "after_checkpoint_write": {"save": SaveFault({4}, after_write=True)},
+    "before_checkpoint_write": {"save": ({4}, False)},  # page 2's advance
+    "after_checkpoint_write": {"save": ({4}, True)},
     "mid_acknowledgement": {"delete_fault": 17},
 }
 
@@ -161,14 +181,12 @@ async def test_every_alert_handed_on_exactly_once_across_a_crash(
     credentials: VirusTotalCredentials,
     mounted: Emulator,
     events: EventsWorker,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ids = seed(mounted, 30)
     ledger = Ledger(mounted)
     plan = CRASHES[crash]
-    if "save" in plan:
-        fault = SaveFault(plan["save"].fail_calls, plan["save"].after_write)
-        monkeypatch.setattr(alerts_flow, "save_checkpoint", fault)
+    fail_calls, after_write = plan.get("save", (set(), False))
+    store = FaultyStore(fail_calls, after_write)
     ledger.fail_on_call = plan.get("fail_on_call")
     if "delete_fault" in plan:
         victim = ids[plan["delete_fault"]]
@@ -188,6 +206,7 @@ async def test_every_alert_handed_on_exactly_once_across_a_crash(
         batch_pages=1,
         acknowledge=True,
         handoff=ledger.task(),
+        checkpoints=store,
     )
     assert isinstance(outcomes[0], Exception), f"{crash}: the first run should have been killed"
     final = outcomes[-1]
@@ -211,7 +230,6 @@ async def test_hard_kill_mid_handoff_repeats_only_flagged_alerts_with_the_same_e
     credentials: VirusTotalCredentials,
     mounted: Emulator,
     events: EventsWorker,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ids = seed(mounted, 30)
     ledger = Ledger(mounted)
@@ -219,15 +237,20 @@ async def test_hard_kill_mid_handoff_repeats_only_flagged_alerts_with_the_same_e
     # advance); the hand-off fails on its 4th alert and the recovery write fails too, as if
     # the process had died.
     ledger.fail_on_call = 14
-    fault = SaveFault(set(), forever_from=3)
-    monkeypatch.setattr(alerts_flow, "save_checkpoint", fault)
+    fault = FaultyStore(forever_from=3)
     name = checkpoint_name()
     with pytest.raises(RuntimeError):
         await poll_alerts(
-            credentials=credentials, checkpoint=name, page_size=10, batch_pages=1, handoff=ledger.task()
+            credentials=credentials,
+            checkpoint=name,
+            page_size=10,
+            batch_pages=1,
+            handoff=ledger.task(),
+            checkpoints=fault,
         )
-    monkeypatch.setattr(alerts_flow, "save_checkpoint", fault.real)
-    report = await poll_alerts(credentials=credentials, checkpoint=name, page_size=10, handoff=ledger.task())
+    report = await poll_alerts(
+        credentials=credentials, checkpoint=name, page_size=10, handoff=ledger.task(), checkpoints=fault.inner
+    )
     counts = ledger.counts()
     assert set(counts) == set(ids)
     twice = {i for i, c in counts.items() if c > 1}
@@ -299,16 +322,19 @@ async def test_crowded_second_keeps_the_checkpoint_under_the_variable_cap(
     credentials: VirusTotalCredentials,
     mounted: Emulator,
     events: EventsWorker,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Past MAX_SEEN_IDS in one second the watermark steps on: the documented, counted limit."""
     ids = seed(mounted, MAX_SEEN_IDS + 20, per_second=MAX_SEEN_IDS + 20)
     later = seed(mounted, 5, start=BASE + 10)
-    fault = SaveFault(set())
-    monkeypatch.setattr(alerts_flow, "save_checkpoint", fault)
+    fault = FaultyStore(inner=VariableCheckpointStore())  # the Prefect Variable itself
     name = checkpoint_name()
     report = await poll_alerts(
-        credentials=credentials, checkpoint=name, acknowledge=True, max_requests=1000, batch_pages=1
+        credentials=credentials,
+        checkpoint=name,
+        acknowledge=True,
+        max_requests=1000,
+        batch_pages=1,
+        checkpoints=fault,
     )
     assert max(fault.sizes) <= 5000
     stored = await Variable.aget(name)
@@ -348,12 +374,12 @@ async def test_one_checkpoint_write_per_batch_of_pages(
     credentials: VirusTotalCredentials,
     mounted: Emulator,
     events: EventsWorker,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ids = seed(mounted, 400)
-    fault = SaveFault(set())
-    monkeypatch.setattr(alerts_flow, "save_checkpoint", fault)
-    report = await poll_alerts(credentials=credentials, checkpoint=checkpoint_name(), batch_pages=5)
+    fault = FaultyStore()
+    report = await poll_alerts(
+        credentials=credentials, checkpoint=checkpoint_name(), batch_pages=5, checkpoints=fault
+    )
     assert report.handed_on == 400 and report.pages == 10
     # Batch 1 in flight; batch 2 in flight with batch 1's advance; the final advance.
     assert fault.calls == 3 and max(fault.sizes) <= 5000
@@ -399,33 +425,6 @@ async def test_an_error_mid_batch_still_hands_on_the_pages_already_read(
     assert ledger.counts() == Counter(ids[:16])  # read, so handed on: their quota is not spent again
     await poll_alerts(credentials=credentials, checkpoint=name, page_size=8, handoff=ledger.task())
     assert ledger.counts() == Counter(ids)
-
-
-def test_a_crowded_last_second_marks_the_whole_second_in_flight() -> None:
-    from datetime import datetime, timezone
-
-    def alert(i: int, second: int) -> Alert:
-        return Alert.model_validate(
-            {
-                "source": "ioc_stream",
-                "notification_id": f"n{i}",
-                "date": datetime.fromtimestamp(second, tz=timezone.utc),
-                "origin": "subscriptions",
-                "entity_type": "file",
-                "entity_id": f"{i:064x}",
-            }
-        )
-
-    state = alerts_flow.AlertCheckpoint()
-    few = [alert(i, BASE + i // 3) for i in range(9)]
-    state.mark_in_flight(few)
-    assert state.inflight_until == BASE + 2 and len(state.inflight) == 3
-    assert all(state.in_flight()(a) for a in few) and not state.in_flight()(alert(99, BASE + 2))
-    crowd = [alert(i, BASE) for i in range(alerts_flow.MAX_INFLIGHT_IDS + 1)]
-    state.mark_in_flight(crowd)
-    assert state.inflight_until == BASE + 1 and state.inflight == []
-    assert state.in_flight()(alert(999, BASE)) and not state.in_flight()(alert(1000, BASE + 1))
-    assert len(json.dumps(state.dump())) < 200
 
 
 async def test_vt_alerts_is_a_third_source_with_the_same_exactly_once_scheme(

@@ -22,11 +22,11 @@ from prefect_virustotal.client import VirusTotalClient, YaraSyntaxError
 from prefect_virustotal.core import MemoryCheckpointStore
 from prefect_virustotal.emulator import Emulator, FakeClock
 from prefect_virustotal.flows import (
-    abort_job_on_cancellation,
     collect_retrohunt_results,
     watch_retrohunt_jobs,
 )
 from prefect_virustotal.flows import retrohunt as retrohunt_flow
+from prefect_virustotal.flows._retrohunt import abort_job_on_cancellation
 from tests.conftest import PREMIUM_KEY, latest_artifact
 from tests.hunting import BAD_RULES, campaign_marker, files_containing, marker_rule
 
@@ -191,18 +191,18 @@ async def test_watcher_announces_each_finished_job_once(
     first = await vt.retrohunt.create("rule one { condition: true }")
     clock.advance(400)
     second = await vt.retrohunt.create("rule two { condition: true }")
-    assert await watch_retrohunt_jobs(credentials, variable_name=variable) == []
+    assert await watch_retrohunt_jobs(variable_name=variable, credentials=credentials) == []
     clock.advance(400)  # the first job finishes, the second is still running
-    assert await watch_retrohunt_jobs(credentials, variable_name=variable) == [first.id]
-    assert await watch_retrohunt_jobs(credentials, variable_name=variable) == []
+    assert await watch_retrohunt_jobs(variable_name=variable, credentials=credentials) == [first.id]
+    assert await watch_retrohunt_jobs(variable_name=variable, credentials=credentials) == []
     clock.advance(400)
-    assert await watch_retrohunt_jobs(credentials, variable_name=variable) == [second.id]
+    assert await watch_retrohunt_jobs(variable_name=variable, credentials=credentials) == [second.id]
     assert await Variable.aget(variable) == {"announced": [second.id, first.id]}
     # A deleted job leaves the Variable, so it does not grow forever.
     await vt.retrohunt.delete(first.id)
     await vt.retrohunt.create("rule three { condition: true }")
     clock.advance(2000)
-    (third,) = await watch_retrohunt_jobs(credentials, variable_name=variable)
+    (third,) = await watch_retrohunt_jobs(variable_name=variable, credentials=credentials)
     assert await Variable.aget(variable) == {"announced": [third, second.id]}
 
 
@@ -240,7 +240,11 @@ async def test_watcher_keeps_its_checkpoint_in_the_store_it_is_given(
     variable = f"retrohunt-watch-{uuid.uuid4().hex[:8]}"
     job = await vt.retrohunt.create("rule four { condition: true }")
     clock.advance(2000)
-    assert await watch_retrohunt_jobs(credentials, variable_name=variable, checkpoints=store) == [job.id]
-    assert await watch_retrohunt_jobs(credentials, variable_name=variable, checkpoints=store) == []
+    assert await watch_retrohunt_jobs(variable_name=variable, checkpoints=store, credentials=credentials) == [
+        job.id
+    ]
+    assert (
+        await watch_retrohunt_jobs(variable_name=variable, checkpoints=store, credentials=credentials) == []
+    )
     assert await store.load(variable) == {"announced": [job.id]} and store.writes == 1
     assert await Variable.aget(variable) is None

@@ -395,7 +395,7 @@ def case_ruleset(emulator: Emulator, tag: str, big: Path | None) -> Case:
         assert mine() <= 1, "duplicate ruleset"
 
     return Case(
-        lambda c: create_hunting_ruleset(c, name, rules),
+        lambda c: create_hunting_ruleset(name, rules, credentials=c),
         lambda r: ((r.attributes.name, r.attributes.rules), []),
         invariants,
         made=lambda: {"rulesets": mine()},

@@ -196,10 +196,10 @@ async def test_the_reserve_guard_refuses_work_that_would_eat_into_it(
 
 @pytest.mark.usefixtures("prefect_harness")
 async def test_check_daily_budget_task(small_day: VirusTotalCredentials) -> None:
-    quotas = await check_daily_budget(small_day, needed=1)
+    quotas = await check_daily_budget(needed=1, credentials=small_day)
     assert quotas.daily.allowed == 20
     with pytest.raises(DailyReserveError):
-        await check_daily_budget(small_day, needed=15)
+        await check_daily_budget(needed=15, credentials=small_day)
 
 
 @pytest.mark.usefixtures("prefect_harness")

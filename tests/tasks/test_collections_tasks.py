@@ -27,36 +27,44 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 async def test_collection_lifecycle(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
     sha256 = mounted.world.pick("file", "malicious")
     created = await create_collection(
-        credentials, "IR-7", "ransomware", indicators=[sha256, "bad[.]example"], raw_text="c2 198.51.100.77"
+        "IR-7",
+        "ransomware",
+        indicators=[sha256, "bad[.]example"],
+        raw_text="c2 198.51.100.77",
+        credentials=credentials,
     )
     assert created.attributes.items_count == 3
-    added = await add_collection_items(credentials, created.id, ["http://bad.example/a", "192.0.2.8"])
+    added = await add_collection_items(
+        created.id, ["http://bad.example/a", "192.0.2.8"], credentials=credentials
+    )
     assert added.requests == 2 and added.emulated
-    removed = await remove_collection_items(credentials, created.id, ["bad.example"])
+    removed = await remove_collection_items(created.id, ["bad.example"], credentials=credentials)
     assert removed.items == {"domains": ["bad.example"]}
-    listed = await list_collection_items(credentials, created.id)
+    listed = await list_collection_items(created.id, credentials=credentials)
     assert listed.count == 4 and {o.id for o in listed.items["files"]} == {sha256}
-    only_urls = await list_collection_items(credentials, created.id, ["urls"])
+    only_urls = await list_collection_items(created.id, ["urls"], credentials=credentials)
     assert list(only_urls.items) == ["urls"]
-    renamed = await update_collection(credentials, created.id, name="IR-7 (contained)", tags=["ir-7"])
+    renamed = await update_collection(
+        created.id, name="IR-7 (contained)", tags=["ir-7"], credentials=credentials
+    )
     assert renamed.attributes.name == "IR-7 (contained)"
-    await add_collection_comment(credentials, created.id, "contained #ir7")
-    comments = await list_collection_comments(credentials, created.id)
+    await add_collection_comment(created.id, "contained #ir7", credentials=credentials)
+    comments = await list_collection_comments(created.id, credentials=credentials)
     assert [c.attributes.tags for c in comments] == [["ir7"]]
     owner = mounted.quotas.get(PREMIUM_KEY)
     assert owner is not None
-    assert [c.id for c in await list_user_collections(credentials, owner.owner)] == [created.id]
-    assert (await get_collection(credentials, created.id)).attributes.tags == ["ir-7"]
-    await delete_collection(credentials, created.id)
+    assert [c.id for c in await list_user_collections(owner.owner, credentials=credentials)] == [created.id]
+    assert (await get_collection(created.id, credentials=credentials)).attributes.tags == ["ir-7"]
+    await delete_collection(created.id, credentials=credentials)
     with pytest.raises(NotFoundError):
-        await get_collection(credentials, created.id)
+        await get_collection(created.id, credentials=credentials)
     with pytest.raises(InvalidIndicatorError):
-        await add_collection_items(credentials, created.id, ["???"])
+        await add_collection_items(created.id, ["???"], credentials=credentials)
 
 
 async def test_tasks_refuse_a_non_owner(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
     theirs = mounted.collections.create("someone-else", "their case")
     with pytest.raises(ForbiddenError):
-        await add_collection_items(credentials, theirs.id, ["a.example"])
+        await add_collection_items(theirs.id, ["a.example"], credentials=credentials)
     with pytest.raises(ForbiddenError):
-        await delete_collection(credentials, theirs.id)
+        await delete_collection(theirs.id, credentials=credentials)

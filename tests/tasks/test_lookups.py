@@ -19,18 +19,20 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 async def test_single_lookups(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
     sha256 = mounted.world.pick("file")
-    assert (await get_file_report(credentials, sha256)).id == sha256
+    assert (await get_file_report(sha256, credentials=credentials)).id == sha256
     domain = mounted.world.pick("domain")
-    assert (await get_domain_report(credentials, domain)).id == domain
+    assert (await get_domain_report(domain, credentials=credentials)).id == domain
     with pytest.raises(NotFoundError):
-        await get_file_report(credentials, "1" * 64)
+        await get_file_report("1" * 64, credentials=credentials)
 
 
 async def test_related_objects(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
     sha256 = mounted.world.pick("file", min_relationship=("contacted_domains", 2))
-    related = await get_related_objects(credentials, sha256, "contacted_domains", limit=2)
+    related = await get_related_objects(sha256, "contacted_domains", limit=2, credentials=credentials)
     assert len(related) == 2 and all(r.type == "domain" for r in related)
-    descriptors = await get_related_objects(credentials, sha256, "contacted_domains", descriptors_only=True)
+    descriptors = await get_related_objects(
+        sha256, "contacted_domains", descriptors_only=True, credentials=credentials
+    )
     assert {d.id for d in descriptors} >= {r.id for r in related}
 
 
@@ -39,7 +41,7 @@ async def test_batch_statuses_and_no_request_for_invalid(
 ) -> None:
     mounted.reset_log()
     found = mounted.world.pick("domain")
-    results = await lookup_indicators(credentials, [found, "bad input", "2" * 64])
+    results = await lookup_indicators([found, "bad input", "2" * 64], credentials=credentials)
     assert [r.status.value for r in results] == ["found", "invalid", "not_found"]
     assert mounted.count() == 2
 
@@ -52,7 +54,7 @@ async def test_batch_stops_spending_when_the_day_is_spent(mounted: Emulator) -> 
         api_key=SecretStr("daily-two"), base_url=mounted.base_url, requests_per_minute=1000, daily_budget=None
     )
     domains = [mounted.world.pick("domain", index=i) for i in range(6)]
-    results = await lookup_indicators(block, domains, concurrency=1)
+    results = await lookup_indicators(domains, concurrency=1, credentials=block)
     statuses = [r.status.value for r in results]
     assert statuses[:2] == ["found", "found"]
     assert set(statuses[2:]) == {"quota_limited"}

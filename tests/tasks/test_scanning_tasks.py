@@ -26,25 +26,27 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 async def test_private_file_round_trip(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
     mounted.scanning.set_durations(queued=0, running=0)
     analysis = await scan_private_file(
-        credentials, b"MZ tasks sample", PrivateScanOptions(retention_period_days=2)
+        b"MZ tasks sample", PrivateScanOptions(retention_period_days=2), credentials=credentials
     )
     assert (analysis.meta or {}).get("emulated") is True
-    done = await wait_for_analysis(credentials, analysis.id, private=True)
+    done = await wait_for_analysis(analysis.id, private=True, credentials=credentials)
     assert done.type == "private_analysis"
-    item = await get_analysis_item(credentials, analysis.id, private=True)
-    report = await get_private_file_report(credentials, item.id)
+    item = await get_analysis_item(analysis.id, private=True, credentials=credentials)
+    report = await get_private_file_report(item.id, credentials=credentials)
     assert report.attributes.threat_verdict == "VERDICT_UNDETECTED"
-    again = await rescan_private_file(credentials, item.id, PrivateScanOptions(enable_internet=True))
+    again = await rescan_private_file(
+        item.id, PrivateScanOptions(enable_internet=True), credentials=credentials
+    )
     assert again.id != analysis.id
-    assert [f.id for f in await list_private_files(credentials)] == [item.id]
-    await delete_private_file(credentials, item.id)
+    assert [f.id for f in await list_private_files(credentials=credentials)] == [item.id]
+    await delete_private_file(item.id, credentials=credentials)
     with pytest.raises(NotFoundError):
-        await get_private_file_report(credentials, item.id)
+        await get_private_file_report(item.id, credentials=credentials)
 
 
 async def test_url_scan_and_rescan(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
     mounted.scanning.set_durations(queued=0, running=0)
-    first = await scan_url(credentials, "http://tasks-test.example/a")
-    second = await rescan_url(credentials, "http://tasks-test.example/a")
+    first = await scan_url("http://tasks-test.example/a", credentials=credentials)
+    second = await rescan_url("http://tasks-test.example/a", credentials=credentials)
     assert first.id != second.id
-    assert (await wait_for_analysis(credentials, second.id)).attributes.completed
+    assert (await wait_for_analysis(second.id, credentials=credentials)).attributes.completed

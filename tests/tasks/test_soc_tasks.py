@@ -28,7 +28,7 @@ async def test_sample_lands_in_an_encrypted_zip(
     credentials: VirusTotalCredentials, mounted: Emulator, tmp_path: Path
 ) -> None:
     sha = _sample(mounted)
-    result = await download_file(credentials, sha, tmp_path / "sample.zip")
+    result = await download_file(sha, tmp_path / "sample.zip", credentials=credentials)
     assert result.zipped and result.sha256 == sha
     assert sorted(os.listdir(tmp_path)) == ["sample.zip"]
     assert stat.S_IMODE(os.stat(result.path).st_mode) == 0o600
@@ -43,7 +43,7 @@ async def test_plain_only_when_asked(
     credentials: VirusTotalCredentials, mounted: Emulator, tmp_path: Path
 ) -> None:
     sha = _sample(mounted)
-    result = await download_file(credentials, sha, tmp_path / "sample.bin", plain=True)
+    result = await download_file(sha, tmp_path / "sample.bin", plain=True, credentials=credentials)
     assert not result.zipped
     assert stat.S_IMODE(os.stat(result.path).st_mode) == 0o600  # never executable
 
@@ -53,7 +53,7 @@ async def test_corruption_in_transit_leaves_nothing(
 ) -> None:
     mounted.soc.corrupt_downloads = 1
     with pytest.raises(DownloadIntegrityError):
-        await download_file(credentials, _sample(mounted), tmp_path / "sample.zip")
+        await download_file(_sample(mounted), tmp_path / "sample.zip", credentials=credentials)
     assert os.listdir(tmp_path) == []
 
 
@@ -65,7 +65,7 @@ async def test_public_key_gets_a_clear_error(mounted: Emulator, tmp_path: Path) 
         daily_budget=None,
     )
     with pytest.raises(ForbiddenError, match="premium"):
-        await download_file(block, _sample(mounted), tmp_path / "sample.zip")
+        await download_file(_sample(mounted), tmp_path / "sample.zip", credentials=block)
     assert os.listdir(tmp_path) == []
 
 
@@ -82,14 +82,14 @@ async def test_behaviour_profile_ranks_techniques(
         and o.attributes["type_tag"] == "peexe"
         and world.related("file", o.id, "contacted_ips")
     )
-    profile = await get_behaviour_profile(credentials, sha, top=4)
+    profile = await get_behaviour_profile(sha, top=4, credentials=credentials)
     assert len(profile.techniques) == 4 and profile.techniques[0].severity == "HIGH"
     assert all(t.tactic and t.name and t.sandboxes for t in profile.techniques)
     assert "MALWARE" in profile.verdicts
     assert set(profile.network["ip_addresses"]) == {
         ip for _, ip in world.related("file", sha, "contacted_ips")
     }
-    unknown = await get_behaviour_profile(credentials, "f" * 64)
+    unknown = await get_behaviour_profile("f" * 64, credentials=credentials)
     assert not unknown.ran
 
 
@@ -105,13 +105,15 @@ async def test_comment_vote_and_rescan_tasks(credentials: VirusTotalCredentials,
     )
 
     domain = mounted.world.pick("domain", "malicious", min_relationship=("resolutions", 1))
-    assert await list_comments(credentials, domain.replace(".", "[.]")) == []
-    await add_comment(credentials, domain, "phishing kit host #ir")
-    await add_vote(credentials, domain, "malicious")
-    assert [c.attributes.text for c in await list_comments(credentials, domain)] == ["phishing kit host #ir"]
-    assert [v.attributes.verdict for v in await list_votes(credentials, domain)] == ["malicious"]
-    assert (await analyse_domain(credentials, domain)).type == "analysis"
+    assert await list_comments(domain.replace(".", "[.]"), credentials=credentials) == []
+    await add_comment(domain, "phishing kit host #ir", credentials=credentials)
+    await add_vote(domain, "malicious", credentials=credentials)
+    assert [c.attributes.text for c in await list_comments(domain, credentials=credentials)] == [
+        "phishing kit host #ir"
+    ]
+    assert [v.attributes.verdict for v in await list_votes(domain, credentials=credentials)] == ["malicious"]
+    assert (await analyse_domain(domain, credentials=credentials)).type == "analysis"
     ip = mounted.world.pick("ip_address", "malicious")
-    assert (await analyse_ip_address(credentials, ip)).type == "analysis"
+    assert (await analyse_ip_address(ip, credentials=credentials)).type == "analysis"
     rid = mounted.world.related("domain", domain, "resolutions")[0][1]
-    assert (await get_resolution(credentials, rid)).attributes.host_name == domain
+    assert (await get_resolution(rid, credentials=credentials)).attributes.host_name == domain

@@ -17,10 +17,10 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 async def test_vt_alert_tasks_round_trip(credentials: VirusTotalCredentials, mounted: Emulator) -> None:
-    asset = await create_vt_alert_asset(credentials, "domain", "acme-corp.example")
-    assert [a.id for a in await list_vt_alert_assets(credentials)] == [asset.id]
+    asset = await create_vt_alert_asset("domain", "acme-corp.example", credentials=credentials)
+    assert [a.id for a in await list_vt_alert_assets(credentials=credentials)] == [asset.id]
     mounted.world.add_url("http://payroll.acme-corp.example/login", nature="malicious")
-    (note,) = await list_vt_alert_notifications(credentials, order="created-")
+    (note,) = await list_vt_alert_notifications(order="created-", credentials=credentials)
     assert note.attributes.detection_category == "DETECTED_URL" and note.attributes.event_severity == "high"
-    await delete_vt_alert_asset(credentials, asset.id)
-    assert await list_vt_alert_assets(credentials) == []
+    await delete_vt_alert_asset(asset.id, credentials=credentials)
+    assert await list_vt_alert_assets(credentials=credentials) == []

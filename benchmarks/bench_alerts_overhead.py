@@ -1,0 +1,253 @@
+"""``poll_alerts`` overhead: this tree against a baseline revision, in one run, on PostgreSQL (and SQLite).
+
+Issue 20's target: 100,000 notifications in one run in at most 5 minutes of pack and Prefect
+overhead on a PostgreSQL-backed server, peak memory as before (+40 MB). The emulator runs in
+process with no latency and no quota (the key's minute quota is lifted), so the time measured
+is the pack's and Prefect's: task runs, checkpoint writes, event emission, model parsing.
+
+For each backend a fresh database and ``prefect server start`` (all services on, as in
+production; ``bench_backends.prefect_server``) is started per measured code version, so that
+neither version inherits the other's recorded runs. Each version runs in its own child
+process (Prefect's client-side services are process-wide), importing the pack from:
+
+* ``baseline``: ``git archive <ref>`` (``--baseline``, default ``main``) extracted to a
+  temporary folder and put first on ``sys.path``;
+* ``current``: this working tree.
+
+Each child seeds the emulator with ``N`` notifications (five per second, every entity type),
+runs ``poll_alerts`` once (``max_alerts=max_requests=N``, events on, default batch size) and
+prints seconds per notification, the run's peak resident memory above the level before it,
+and the checkpoint writes. The parent prints both versions side by side and current/baseline.
+
+Run: ``PREFECT_HOME=$(mktemp -d) .venv/bin/python benchmarks/bench_alerts_overhead.py [N]
+[--baseline REF] [--backends postgresql,sqlite] [--only current]`` (N defaults to 20,000;
+``BENCH_PROFILE=<file>`` runs the child under cProfile).
+No figure is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("client", "core", "blocks", "tasks", "flows", "emulator", "cli")
+KINDS = ("file", "url", "domain", "ip_address")
+
+
+def baseline_tree(ref: str) -> Path:
+    """The pack at ``ref`` as an importable ``prefect_virustotal`` folder; its parent folder."""
+    root = Path(tempfile.mkdtemp(prefix="bench-alerts-baseline-"))
+    archive = root / "src.tar"
+    with archive.open("wb") as out:
+        subprocess.run(["git", "archive", ref, *LAYERS], cwd=ROOT, stdout=out, check=True)
+    package = root / "prefect_virustotal"
+    with tarfile.open(archive) as tar:
+        tar.extractall(package, filter="data")
+    return root
+
+
+class RssSampler:
+    """Peak resident set size, sampled every 50 ms by a thread from ``/proc/self/statm``."""
+
+    def __init__(self) -> None:
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def rss(self) -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * self.page
+
+    def start(self) -> int:
+        self.peak = baseline = self.rss()
+        self._thread.start()
+        return baseline
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self.rss())
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return max(self.peak, self.rss())
+
+
+def child(count: int, api: str) -> dict[str, float]:
+    """Run in the child: one ``poll_alerts`` over ``count`` notifications against ``api``."""
+    os.environ["PREFECT_API_URL"] = api
+    import httpx
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from pydantic import SecretStr
+
+    import prefect_virustotal.flows._alerts as alerts_module
+    from prefect_virustotal.blocks import VirusTotalCredentials
+    from prefect_virustotal.client import VirusTotalClient, mount_transport
+    from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, Emulator, FakeClock
+    from prefect_virustotal.flows import poll_alerts
+
+    print(f"[code: {Path(alerts_module.__file__).parent.parent}]", file=sys.stderr, flush=True)
+
+    class TimedTransport(httpx.AsyncBaseTransport):
+        """The emulator's transport, timing the requests: the stand-in for VirusTotal's latency."""
+
+        def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+            self.inner = inner
+            self.seconds = 0.0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            started = time.perf_counter()
+            try:
+                return await self.inner.handle_async_request(request)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+    async def run() -> dict[str, float]:
+        emulator = Emulator(seed=0, clock=FakeClock())
+        emulator.add_key(PREMIUM_DEMO_KEY, "premium", per_minute=10_000_000)
+        emulator.notifications._ids = itertools.count(70_000_000)
+        for i in range(count):
+            emulator.inject_ioc_notification(
+                key=PREMIUM_DEMO_KEY,
+                date=1767225600 + i // 5,
+                entity_type=KINDS[i % 4],
+                origin="subscriptions",
+            )
+        credentials = VirusTotalCredentials(
+            api_key=SecretStr(PREMIUM_DEMO_KEY),
+            base_url=emulator.base_url,
+            requests_per_minute=1_000_000,
+            daily_budget=None,
+        )
+        transport = TimedTransport(emulator.transport())
+        with mount_transport(emulator.base_url, transport):
+            async with VirusTotalClient(PREMIUM_DEMO_KEY, base_url=emulator.base_url) as vt:
+                await vt.ioc_stream.list(order="date+", page_size=1, limit=1).collect()  # the index
+            # Warm-up on another checkpoint: the flow's registration, pools, imports.
+            await poll_alerts(
+                credentials=credentials, checkpoint=f"bench-warm-{uuid.uuid4().hex[:8]}", max_alerts=40
+            )
+            sampler = RssSampler()
+            before = sampler.start()
+            transport.seconds = 0.0
+            started = time.perf_counter()
+            report = await poll_alerts(
+                credentials=credentials,
+                checkpoint=f"bench-{uuid.uuid4().hex[:8]}",
+                max_alerts=count,
+                max_requests=count,
+                emit_events=True,
+            )
+            elapsed = time.perf_counter() - started
+            peak = sampler.stop()
+        if report.handed_on != count:
+            raise SystemExit(f"handed on {report.handed_on} of {count}: {report}")
+        overhead = elapsed - transport.seconds
+        return {
+            "seconds": elapsed,
+            "emulator_s": transport.seconds,
+            "ms_per_alert": elapsed / count * 1000,
+            "overhead_ms": overhead / count * 1000,
+            "peak_mb": (peak - before) / 1e6,
+        }
+
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        return asyncio.run(run())
+
+
+def measure(backend: str, code: Path | None, count: int) -> dict[str, float]:
+    """A fresh database and server for ``backend``; the child measures ``code`` against it."""
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_backends import prefect_server
+
+    from tests.postgres import postgres_server
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+    with ExitStack() as stack:
+        url = stack.enter_context(postgres_server(fast=False)) if backend == "postgresql" else None
+        api = stack.enter_context(prefect_server(url))
+        profile = os.environ.get("BENCH_PROFILE")  # a file: the child runs under cProfile
+        python = [sys.executable, "-m", "cProfile", "-o", profile] if profile else [sys.executable]
+        result = subprocess.run(
+            [*python, __file__, "--child", str(count), api],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    sys.stderr.write(result.stderr[-400:] if result.returncode == 0 else result.stderr[-4000:])
+    if result.returncode != 0:
+        raise SystemExit(f"{backend} child failed ({result.returncode}):\n{result.stdout[-3000:]}")
+    figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def option(name: str, default: str) -> str:
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+def main() -> None:
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    count = int(numbers[0]) if numbers else 20_000
+    ref = option("--baseline", "main")
+    backends = option("--backends", "postgresql,sqlite").split(",")
+    versions = option("--only", "baseline,current").split(",")
+    trees = {"baseline": baseline_tree(ref), "current": None} if "baseline" in versions else {"current": None}
+    rows: dict[tuple[str, str], dict[str, float]] = {}
+    for backend in backends:
+        for version in versions:
+            started = time.perf_counter()
+            rows[backend, version] = measure(backend, trees[version], count)
+            print(f"[{backend} {version}: {time.perf_counter() - started:.0f} s in all]", flush=True)
+    revision = subprocess.run(
+        ["git", "rev-parse", "--short", ref], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    print(f"poll_alerts over {count} notifications, one run; baseline {ref} ({revision}), current this tree")
+    print("overhead = wall time less the time spent inside the emulator (VirusTotal's stand-in)")
+    print(
+        f"{'':28} {'wall s':>7} {'emul. s':>7} {'ms/alert':>9} {'overhead':>9} {'peak MB':>8} "
+        f"{'100k min':>9} {'100k ovh':>9}"
+    )
+    for (backend, version), fig in rows.items():
+        print(
+            f"{backend + ' ' + version:28} {fig['seconds']:7.1f} {fig['emulator_s']:7.1f} "
+            f"{fig['ms_per_alert']:9.2f} {fig['overhead_ms']:9.2f} {fig['peak_mb']:8.1f} "
+            f"{fig['ms_per_alert'] * 100 / 60:9.1f} {fig['overhead_ms'] * 100 / 60:9.1f}"
+        )
+    for backend in backends:
+        if (backend, "baseline") in rows and (backend, "current") in rows:
+            now, before = rows[backend, "current"], rows[backend, "baseline"]
+            wall = now["ms_per_alert"] / before["ms_per_alert"]
+            overhead = now["overhead_ms"] / before["overhead_ms"]
+            print(f"{backend}: current/baseline per notification: wall {wall:.2f}, overhead {overhead:.2f}")
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:
+        at = sys.argv.index("--child")
+        print(json.dumps(child(int(sys.argv[at + 1]), sys.argv[at + 2])))
+    else:
+        os.environ.setdefault("DO_NOT_TRACK", "1")
+        os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+        os.environ["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] = "ignore"
+        os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+        for _name in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
+            os.environ.pop(_name, None)
+        main()
