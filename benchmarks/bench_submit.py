@@ -16,16 +16,23 @@ Run: ``PREFECT_HOME=$(mktemp -d) .venv/bin/python benchmarks/bench_submit.py`` (
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import psutil
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="prefect-home-"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
-os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] = "ignore"
 # Many concurrent flow runs on one SQLite file: give a busy machine time instead of 503s.
 os.environ.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "60")
@@ -36,7 +43,7 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 for _name in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
     os.environ.pop(_name, None)
 
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings  # noqa: E402
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings  # noqa: E402
 from prefect.testing.utilities import prefect_test_harness  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
@@ -55,6 +62,43 @@ QUEUED, RUNNING = 2.0, 4.0
 INITIAL, FACTOR, MAX_INTERVAL = 1.0, 1.15, 60.0
 REQUESTS_PER_MINUTE = 6000
 KEY = "bench-premium-key"
+
+
+class PrefectCalls:
+    """Counts the requests this process sends to Prefect's API, by method and path shape.
+
+    A machine shared with other work stretches wall times several-fold; the calls each
+    submission costs do not change with the load (events travel on a websocket: not counted).
+    """
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._send = httpx.AsyncClient.send
+
+    def __enter__(self) -> PrefectCalls:
+        netloc = urlsplit(str(PREFECT_API_URL.value())).netloc
+        counts, send = self.counts, self._send
+
+        async def counting(
+            client: httpx.AsyncClient, request: httpx.Request, **kwargs: Any
+        ) -> httpx.Response:
+            if request.url.netloc.decode() == netloc:
+                shape = re.sub(r"/[0-9a-f-]{36}|/name/[^/]+", "/{id}", request.url.path.removeprefix("/api"))
+                counts[f"{request.method} {shape}"] += 1
+            return await send(client, request, **kwargs)
+
+        httpx.AsyncClient.send = counting  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        httpx.AsyncClient.send = self._send  # type: ignore[method-assign]
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process, and of its children (Prefect's server)."""
+    me = psutil.Process()
+    children = sum(sum(c.cpu_times()[:2]) for c in me.children(recursive=True))
+    return sum(me.cpu_times()[:2]), children
 
 
 def minimum_polls(duration: float) -> int:
@@ -104,9 +148,14 @@ async def main() -> None:
         await one(file_bytes=b"warm-up")  # Prefect's first flow run is slow; not measured
         emulator.reset_log()
         uploads_before, submissions_before = emulator.scanning.uploads, len(emulator.scanning.submissions)
+        cpu_before = cpu_seconds()
         start = time.perf_counter()
-        verdicts = await asyncio.gather(*(one(file_path=str(p)) for p in paths), *(one(url=u) for u in urls))
+        with PrefectCalls() as calls:
+            verdicts = await asyncio.gather(
+                *(one(file_path=str(p)) for p in paths), *(one(url=u) for u in urls)
+            )
         wall = time.perf_counter() - start
+        cpu_after = cpu_seconds()
 
     total = FILES + URLS
     records = emulator.requests
@@ -142,6 +191,15 @@ async def main() -> None:
     )
     print(
         f"wall time: {wall:.1f} s vs sum(durations)/concurrency = {ideal:.1f} s -> ratio {wall / ideal:.2f}"
+        f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
+    print(
+        f"Prefect API requests per submission: {sum(calls.counts.values()) / total:.2f} = "
+        + " + ".join(f"{kind} {n / total:.2f}" for kind, n in calls.counts.most_common())
+    )
+    print(
+        f"CPU seconds per submission: this process {(cpu_after[0] - cpu_before[0]) / total:.3f}, "
+        f"Prefect's server {(cpu_after[1] - cpu_before[1]) / total:.3f}"
     )
     await client_only(emulator, block, folder)
 
@@ -180,7 +238,9 @@ async def client_only(emulator: Emulator, block: VirusTotalCredentials, folder: 
 
 if __name__ == "__main__":
     with (
-        prefect_test_harness(server_startup_timeout=120),
+        prefect_test_harness(
+            server_startup_timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
+        ),
         temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
     ):
         asyncio.run(main())

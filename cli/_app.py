@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Awaitable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from prefect_virustotal.client import InvalidParameterError
+from prefect_virustotal.client import InvalidParameterError, VirusTotalClient
 from prefect_virustotal.client.models import VERDICT_SEVERITY, IOCGraph, SubmissionResult
 from prefect_virustotal.core import (
     CollectionSyncReport,
+    EnrichmentReport,
     TriageReport,
     chunk_progress,
     defang,
@@ -27,17 +30,6 @@ from prefect_virustotal.core import (
     node_rows,
     stix_bundle_json,
 )
-from prefect_virustotal.flows import (
-    EnrichmentReport,
-    PollReport,
-    RetrohuntReport,
-    enrich_iocs,
-    poll_alerts,
-    retrohunt,
-    submit_and_wait,
-    sync_collection,
-    triage,
-)
 
 from ._common import (
     ExitCode,
@@ -50,7 +42,7 @@ from ._common import (
     read_input,
     resolve_target,
     run,
-    runs_direct,
+    run_command,
     shown,
     text_cell,
     warn,
@@ -58,10 +50,18 @@ from ._common import (
 from ._common import scrub as scrub_credentials
 from ._migrate import migrate_app
 
+if TYPE_CHECKING:
+    # Flows (and so Prefect) are imported inside the commands that run them, never here:
+    # a direct command must not pay for Prefect (see ``run_command``).
+    from prefect_virustotal.blocks import VirusTotalCredentials
+    from prefect_virustotal.flows import PollReport, RetrohuntReport
+
 app = typer.Typer(
     name="prefect-virustotal",
     help="VirusTotal API v3 workflows as Prefect flows. Runs show in Prefect's UI when a server "
-    "is configured. Exit codes: 0 ok, 1 a verdict at or above --fail-on, 2 bad input (nothing "
+    "is configured; with none, lookup, expand, behaviour, comments, comment, vote, download and quota "
+    "answer directly, without Prefect (--record runs them through Prefect). Exit codes: 0 ok, "
+    "1 a verdict at or above --fail-on, 2 bad input (nothing "
     "sent), 3 the run failed (authentication, quota, connection), 4 partial (some rows failed), "
     "5 internal error.",
     no_args_is_help=True,
@@ -78,7 +78,13 @@ app.add_typer(migrate_app, name="migrate")
 @app.callback()
 def _main(
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="Log Prefect's INFO lines (-vv: DEBUG).")
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="Log INFO lines (Prefect's; the pack's own on a direct command). -vv: DEBUG.",
+        ),
     ] = 0,
 ) -> None:
     configure_logging(verbose)
@@ -178,7 +184,7 @@ def lookup(
         # again by path, so the feed never becomes a flow-run parameter.
         scrub_credentials([read_input(feed, "indicator file")])
     target = resolve_target(block, emulator)
-    direct = runs_direct(target, block=block, record=record)
+    path = str(feed) if feed is not None else None
 
     # A feed shows its progress (chunks done) on the terminal's stderr; never with --json.
     progress = Progress(console=errors, transient=True, disable=as_json or feed is None)
@@ -187,29 +193,37 @@ def lookup(
     def advance(done: int, total: int) -> None:
         progress.update(bar, completed=done, total=total)
 
-    async def work() -> EnrichmentReport:
-        if direct:
-            # The same steps as the flow, without Prefect (the feed read here, by path too).
-            wanted, _ = gather_indicators(iocs, path=str(feed) if feed is not None else None)
-            async with target.credentials.get_client() as vt:
+    async def at_once(vt: VirusTotalClient) -> EnrichmentReport:
+        # The same steps as the flow, without Prefect (the feed read here, by path too).
+        wanted, _ = gather_indicators(iocs, path=path)
 
-                async def enrich(chunk: list[str]) -> EnrichmentReport:
-                    return await enrich_chunk(
-                        vt, chunk, send_internal=send_internal, own_domains=own_domain or []
-                    )
+        async def enrich(chunk: list[str]) -> EnrichmentReport:
+            return await enrich_chunk(vt, chunk, send_internal=send_internal, own_domains=own_domain or [])
 
-                return await enrich_in_chunks(enrich, wanted, on_chunk=advance)
+        return await enrich_in_chunks(enrich, wanted, on_chunk=advance)
+
+    async def as_flow(credentials: VirusTotalCredentials) -> EnrichmentReport:
+        from prefect_virustotal.flows import enrich_iocs
+
         chunk_progress.set(advance)
         return await enrich_iocs(
-            path=str(feed) if feed is not None else None,
+            path=path,
             indicators=iocs,
-            credentials=target.credentials,
+            credentials=credentials,
             send_internal=send_internal,
             own_domains=own_domain,
         )
 
     with progress:
-        report = run(target, work)
+        # A feed has its bar; a few indicators get the spinner if they take a while.
+        report = run_command(
+            target,
+            flow=as_flow,
+            direct=at_once,
+            record=record,
+            progress=not as_json and feed is None,
+            label="looking up",
+        )
 
     def render() -> None:
         console.print(_verdict_table(report.rows(), ["indicator", "verdict", "reason", "detections", "type"]))
@@ -253,11 +267,15 @@ def scan(
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
     fail_on: FailOnOption = None,
+    record: RecordOption = False,
 ) -> None:
     """Submit a file or a URL, wait for the analysis, print the verdict.
 
     A file VirusTotal does not know is uploaded only with --private or --public; a name
     without a scheme is a file, and one that does not exist is an error (nothing is sent).
+    With no Prefect API configured (and neither ``--block`` nor ``--record``) it runs the
+    submission directly, its checkpoint in a local folder (``$VT_STATE_DIR``); otherwise it
+    runs the ``submit_and_wait`` flow, which shows in the UI.
     """
     from prefect_virustotal.client import MAX_UPLOAD_SIZE, PublicUploadRefusedError
     from prefect_virustotal.core import regular_file
@@ -282,25 +300,63 @@ def scan(
             warn(f"{target} is a link to {real}; scanning {real}")
         file_path = str(real)
     target_ = resolve_target(block, emulator)
+    # A file is uploaded publicly only when asked for by name.
+    confidential = not is_url and not public
 
-    async def work() -> SubmissionResult | dict[str, str]:
+    async def at_once(vt: VirusTotalClient) -> SubmissionResult:
+        # The flow's own engine, without Prefect: the same plan, checks and checkpoint.
+        from prefect_virustotal.core import (
+            ClientSteps,
+            DirectoryCheckpointStore,
+            WaitSettings,
+            default_state_dir,
+            plan_submission,
+            run_submission,
+            submission_result,
+        )
+
+        plan = plan_submission(
+            file_path=file_path,
+            url=target if is_url else None,
+            private=private,
+            confidential=confidential,
+            timeout=timeout,
+        )
+        # One folder per API: an emulator's analysis ids mean nothing to VirusTotal.
+        api = hashlib.sha256(target_.base_url.encode()).hexdigest()[:12]
+        store = DirectoryCheckpointStore(default_state_dir() / "checkpoints" / api)
+        steps = ClientSteps(vt, WaitSettings(timeout=timeout))
+        return submission_result(await run_submission(plan, steps, store, wait=not no_wait))
+
+    async def as_flow(credentials: VirusTotalCredentials) -> SubmissionResult:
+        from prefect_virustotal.flows import submit_and_wait
+
+        return await submit_and_wait(
+            file_path=file_path,
+            url=target if is_url else None,
+            private=private,
+            confidential=confidential,
+            timeout=timeout,
+            wait=not no_wait,
+            credentials=credentials,
+        )
+
+    async def refused_as_answer(work: Awaitable[SubmissionResult]) -> SubmissionResult | dict[str, str]:
         if target_.emulated and target_.emulator is not None and not no_wait:
             target_.emulator.scanning.set_durations(queued=0, running=0)
         try:
-            return await submit_and_wait(
-                file_path=file_path,
-                url=target if is_url else None,
-                credentials=target_.credentials,
-                private=private,
-                # A file is uploaded publicly only when asked for by name.
-                confidential=not is_url and not public,
-                timeout=timeout,
-                wait=not no_wait,
-            )
+            return await work
         except PublicUploadRefusedError as exc:
             return {"file": file_path or "", "sha256": exc.sha256, "status": "not_uploaded"}
 
-    outcome = run(target_, work)
+    outcome = run_command(
+        target_,
+        flow=lambda credentials: refused_as_answer(as_flow(credentials)),
+        direct=lambda vt: refused_as_answer(at_once(vt)),
+        record=record,
+        progress=not as_json,
+        label="waiting for the analysis",
+    )
     if isinstance(outcome, dict):
         refused = outcome
         emit(
@@ -363,35 +419,34 @@ def expand(
 
     With no Prefect API configured (and neither ``--block`` nor ``--record``) it answers at once,
     without starting Prefect; otherwise it runs the ``expand_iocs`` flow, which shows in the UI.
-    Both build the graph with the same core loop.
+    Both build the graph with the same core loop (``core.expand_graph``).
     """
     if depth < 0 or budget < 0 or fan_out < 0:
         fail(ExitCode.BAD_INPUT, "--depth, --budget and --fan-out must not be negative")
     iocs = scrub_credentials(iocs)
     target = resolve_target(block, emulator)
-    direct = runs_direct(target, block=block, record=record)
 
-    async def work() -> IOCGraph:
-        if direct:
-            # The flow's loop and defaults, each level fetched on one client, no level cache.
-            async with target.credentials.get_client() as vt:
-                public = target.credentials.key_tier == "public"  # as the flow: no Enterprise-only names
-                graph = await expand_graph(
-                    iocs,
-                    level_fetcher(vt, skip_enterprise=public),
-                    max_depth=depth,
-                    request_budget=budget,
-                    fan_out=fan_out,
-                    internal=None if send_internal else list(own_domain or []),
-                )
-            if stix:
-                stix.write_text(stix_bundle_json(graph), encoding="utf-8")
-            return graph
+    async def at_once(vt: VirusTotalClient) -> IOCGraph:
+        # The flow's loop and defaults, each level fetched on one client, no level cache.
+        public = target.credentials.key_tier == "public"  # as the flow: no Enterprise-only names
+        graph = await expand_graph(
+            iocs,
+            level_fetcher(vt, skip_enterprise=public),
+            max_depth=depth,
+            request_budget=budget,
+            fan_out=fan_out,
+            internal=None if send_internal else list(own_domain or []),
+        )
+        if stix:
+            stix.write_text(stix_bundle_json(graph), encoding="utf-8")
+        return graph
+
+    async def as_flow(credentials: VirusTotalCredentials) -> IOCGraph:
         from prefect_virustotal.flows import expand_iocs
 
         return await expand_iocs(
             iocs,
-            credentials=target.credentials,
+            credentials=credentials,
             max_depth=depth,
             request_budget=budget,
             fan_out=fan_out,
@@ -400,7 +455,9 @@ def expand(
             own_domains=own_domain,
         )
 
-    graph = run(target, work)
+    graph = run_command(
+        target, flow=as_flow, direct=at_once, record=record, progress=not as_json, label="expanding"
+    )
 
     def render() -> None:
         columns = ["indicator", "verdict", "detections", "found via", "type", "depth"]
@@ -436,6 +493,8 @@ def retrohunt_command(
     target = resolve_target(block, emulator)
 
     async def work() -> RetrohuntReport:
+        from prefect_virustotal.flows import retrohunt
+
         if target.emulated and target.emulator is not None:
             from prefect_virustotal.emulator import RetrohuntDurations
 
@@ -487,6 +546,8 @@ def alerts_poll(
     target = resolve_target(block, emulator)
 
     async def work() -> PollReport:
+        from prefect_virustotal.flows import poll_alerts
+
         return await poll_alerts(
             credentials=target.credentials,
             source=source.value,
@@ -542,6 +603,8 @@ def triage_command(
     target = resolve_target(block, emulator)
 
     async def work() -> TriageReport:
+        from prefect_virustotal.flows import triage
+
         if target.emulated and target.emulator is not None:
             target.emulator.scanning.set_durations(queued=0, running=0)
         return await triage(
@@ -557,6 +620,7 @@ def triage_command(
     result = run(target, work)
 
     def render() -> None:
+
         # Line by line, so that the report keeps its lines and only data escapes are escaped.
         console.print("\n".join(shown(line) for line in result.markdown.splitlines()), markup=False)
         if mermaid and result.graph is not None:
@@ -607,6 +671,8 @@ def collection_sync(
     target = resolve_target(block, emulator)
 
     async def work() -> CollectionSyncReport:
+        from prefect_virustotal.flows import sync_collection
+
         return await sync_collection(
             name,
             path=file,

@@ -4,32 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr
 from rich.console import Console
 from rich.text import Text
 
-from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import (
+    DEFAULT_BASE_URL,
     APIConnectionError,
     APIError,
     InvalidIndicatorError,
     InvalidParameterError,
     RequestBudgetExceededError,
+    RetryPolicy,
+    VirusTotalClient,
     VirusTotalError,
     mount_transport,
     redact_all,
+    shared_limiter,
 )
 from prefect_virustotal.core import escape_control, read_text_file
+
+if TYPE_CHECKING:
+    # Prefect is imported only where a command runs a flow or reads a saved block: a direct
+    # command (no Prefect API configured) never pays for it (~2-4 s on a small machine).
+    from prefect_virustotal.blocks import VirusTotalCredentials
 
 T = TypeVar("T")
 
@@ -42,6 +52,19 @@ console = Console(stderr=False, highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# When the command started (this module is imported first thing): the spinner's clock.
+STARTED = time.monotonic()
+
+# A command that has not answered within this many seconds of starting shows a spinner.
+SPINNER_AFTER = 1.0
+
+
+class _Logging:
+    """The ``-v`` count, kept until Prefect is imported (a direct command never imports it)."""
+
+    verbosity = 0
+
+
 def _drop_emulated_notice(record: logging.LogRecord) -> bool:
     """The flows warn that data is emulated; the command line labels its output itself."""
     return not str(record.msg).startswith("EMULATED DATA")
@@ -50,23 +73,54 @@ def _drop_emulated_notice(record: logging.LogRecord) -> bool:
 def configure_logging(verbosity: int) -> None:
     """Keep the terminal for the answer: WARNING by default, INFO with ``-v``, DEBUG with ``-vv``.
 
-    Only the console handler is turned down: flow and task runs still send their INFO lines to
-    the Prefect API, so the UI shows the whole run.
+    Prefect's console handler is turned down when Prefect is loaded (a flow or a saved block);
+    a direct command sends the pack's own log lines to stderr instead (see ``run_command``).
+    """
+    _Logging.verbosity = verbosity
+    if "prefect" in sys.modules:
+        _quiet_prefect_console()
+
+
+def _quiet_prefect_console() -> None:
+    """Turn Prefect's console handler down to the ``-v`` level.
+
+    Only the console handler: flow and task runs still send their INFO lines to the Prefect
+    API, so the UI shows the whole run.
     """
     from prefect.logging.handlers import PrefectConsoleHandler
 
+    verbosity = _Logging.verbosity
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, PrefectConsoleHandler):
             handler.setLevel(level)
-    if not verbosity:
-        for handler in logging.getLogger().handlers:
-            if isinstance(handler, PrefectConsoleHandler):
+            if not verbosity:
                 handler.addFilter(_drop_emulated_notice)
     if verbosity >= 2:
         logging.getLogger("prefect_virustotal").setLevel(logging.DEBUG)
     # Prefect's notice that events are still being flushed at exit is not the user's business.
     logging.getLogger("EventsWorker").setLevel(logging.WARNING if verbosity else logging.ERROR)
+
+
+def _log_direct() -> None:
+    """With ``-v``, the pack's own log lines go to stderr (no Prefect handler is there)."""
+    if not _Logging.verbosity:
+        return
+    logger = logging.getLogger("prefect_virustotal")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if _Logging.verbosity == 1 else logging.DEBUG)
+
+
+def start_prefect() -> None:
+    """Import Prefect (through the pack's flows) and quiet its console to the ``-v`` level.
+
+    Called where a command runs a flow or reads a saved block, and only there.
+    """
+    import prefect_virustotal.flows  # noqa: F401 - the import is the point (Prefect's logging set-up)
+
+    _quiet_prefect_console()
 
 
 class ExitCode(IntEnum):
@@ -86,13 +140,101 @@ class ExitCode(IntEnum):
     """An unexpected error inside the pack (a bug): one line on stderr, no traceback."""
 
 
-class Target:
-    """Where commands send requests: a saved block, a key from the environment, or the emulator."""
+@dataclasses.dataclass(frozen=True)
+class KeySettings:
+    """A key and how to use it, without Prefect: what a direct command builds its client from.
 
-    def __init__(self, credentials: VirusTotalCredentials, emulated: bool) -> None:
-        self.credentials = credentials
+    The fields and defaults of the ``VirusTotalCredentials`` block but the two that need a
+    Prefect server (``rate_limit_name``, ``daily_reserve``); a test holds them equal, so a new
+    block field fails it until it is added here. :meth:`block` builds that block when a command
+    runs as a flow. A key from ``VT_API_KEY`` or the emulator's key lives here; a saved
+    ``--block`` is read from Prefect instead.
+    """
+
+    api_key: SecretStr
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = 60.0
+    requests_per_minute: int = 4
+    burst: int | None = None
+    daily_budget: int | None = 500
+    max_retries: int = 3
+    retry_initial_delay: float = 1.0
+    retry_max_delay: float = 30.0
+    retry_quota_delay: float = 30.0
+    key_tier: Literal["public", "premium"] = "public"
+
+    @contextlib.asynccontextmanager
+    async def get_client(self) -> AsyncIterator[VirusTotalClient]:
+        """A client paced by this process's limiter for the key, as the block builds it."""
+        limiter = shared_limiter(
+            self.api_key.get_secret_value(),
+            self.requests_per_minute,
+            burst=self.burst,
+            daily_budget=self.daily_budget,
+        )
+        client = VirusTotalClient(
+            self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            limiter=limiter,
+            retry=RetryPolicy(
+                max_retries=self.max_retries,
+                initial_delay=self.retry_initial_delay,
+                max_delay=self.retry_max_delay,
+                quota_delay=self.retry_quota_delay,
+            ),
+        )
+        async with client:
+            yield client
+
+    def block(self) -> VirusTotalCredentials:
+        """The same settings as a ``VirusTotalCredentials`` block, for a flow (imports Prefect)."""
+        from prefect_virustotal.blocks import VirusTotalCredentials
+
+        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        return VirusTotalCredentials(**fields)
+
+
+class Target:
+    """Where commands send requests: a key (``VT_API_KEY``, the emulator's) or a saved block."""
+
+    def __init__(
+        self,
+        settings: KeySettings | None = None,
+        *,
+        emulated: bool = False,
+        block: VirusTotalCredentials | None = None,
+    ) -> None:
+        if (settings is None) == (block is None):
+            raise ValueError("a target has either key settings or a saved block")
+        self.settings = settings
         self.emulated = emulated
+        self._block = block
         self._emulator: Any = None
+
+    @property
+    def credentials(self) -> VirusTotalCredentials:
+        """The credentials block a flow takes (built from the key on first use: imports Prefect)."""
+        if self._block is None:
+            assert self.settings is not None
+            self._block = self.settings.block()
+        return self._block
+
+    def client(self) -> contextlib.AbstractAsyncContextManager[VirusTotalClient]:
+        """A client for a direct command: from the key, without Prefect."""
+        if self.settings is not None:
+            return self.settings.get_client()
+        return self.credentials.get_client()
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to (without building a block)."""
+        return self.settings.base_url if self.settings is not None else self.credentials.base_url
+
+    @property
+    def key_tier(self) -> Literal["public", "premium"]:
+        """The key's licence, ``public`` or ``premium`` (without building a block)."""
+        return self.settings.key_tier if self.settings is not None else self.credentials.key_tier
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
@@ -100,10 +242,11 @@ class Target:
         if not self.emulated:
             yield
             return
+        # Imported here: only --emulator needs the emulator (Starlette, its world).
         from prefect_virustotal.emulator import Emulator
 
         self._emulator = Emulator(seed=0)
-        with mount_transport(self.credentials.base_url, self._emulator.transport()):
+        with mount_transport(self.base_url, self._emulator.transport()):
             yield
 
     @property
@@ -112,51 +255,75 @@ class Target:
         return self._emulator
 
 
-def emulator_credentials(base_url: str | None = None) -> VirusTotalCredentials:
-    """Credentials for the in-process emulator: its premium demo key, fast pacing, no budget.
+def emulator_settings(base_url: str | None = None) -> KeySettings:
+    """The in-process emulator's premium demo key, fast pacing, no budget (no Prefect)."""
+    from prefect_virustotal.emulator import DEFAULT_BASE_URL as EMULATOR_URL
+    from prefect_virustotal.emulator import PREMIUM_DEMO_KEY
 
-    ``base_url`` defaults to the emulator's in-process ``DEFAULT_BASE_URL``. Used by
-    ``--emulator`` and by ``make demo``.
-    """
-    from prefect_virustotal.emulator import DEFAULT_BASE_URL, PREMIUM_DEMO_KEY
-
-    return VirusTotalCredentials(
+    return KeySettings(
         api_key=SecretStr(PREMIUM_DEMO_KEY),
-        base_url=base_url or DEFAULT_BASE_URL,
+        base_url=base_url or EMULATOR_URL,
         requests_per_minute=1000,
         daily_budget=None,
         key_tier="premium",
     )
 
 
+def emulator_credentials(base_url: str | None = None) -> VirusTotalCredentials:
+    """Credentials for the in-process emulator: its premium demo key, fast pacing, no budget.
+
+    ``base_url`` defaults to the emulator's in-process ``DEFAULT_BASE_URL``. Used by
+    ``--emulator`` (as a flow) and by ``make demo``.
+    """
+    return emulator_settings(base_url).block()
+
+
 def resolve_target(block: str | None, emulator: bool) -> Target:
     """Pick the credentials: ``--emulator``, ``--block NAME``, or ``VT_API_KEY``.
 
-    ``VT_BASE_URL``, when set, is the endpoint for a block and for ``VT_API_KEY`` alike.
+    ``VT_BASE_URL``, when set, is the endpoint for a block and for ``VT_API_KEY`` alike. Only
+    ``--block`` imports Prefect (the block is saved on its server).
 
     Exits with ``BAD_INPUT`` and a pointer to ``--emulator`` when nothing is configured.
     """
     if emulator:
-        return Target(emulator_credentials(), emulated=True)
-    base_url = os.environ.get("VT_BASE_URL", "").strip() or None
+        return Target(emulator_settings(), emulated=True)
+    base_url = _base_url_from_env()
     if block:
+        start_prefect()
+        from prefect_virustotal.blocks import VirusTotalCredentials
+
         try:
-            loaded = asyncio.run(VirusTotalCredentials.aload(block))
+            found = asyncio.run(VirusTotalCredentials.aload(block))
         except ValueError as exc:
             fail(ExitCode.BAD_INPUT, f"no credentials block named {block!r}: {exc}")
-        assert isinstance(loaded, VirusTotalCredentials)
+        assert isinstance(found, VirusTotalCredentials)
+        loaded: VirusTotalCredentials = found
         if base_url:
-            loaded = _with_base_url(loaded, base_url)
-        return Target(loaded, emulated=False)
+            # A new block (not a copy, which would keep the saved document's identity).
+            loaded = VirusTotalCredentials(
+                **(loaded.model_dump() | {"api_key": loaded.api_key, "base_url": base_url})
+            )
+        return Target(block=loaded)
     key = os.environ.get("VT_API_KEY", "").strip()
     if key:
-        fields = {"base_url": base_url} if base_url else {}
-        return Target(_credentials(api_key=SecretStr(key), **fields), emulated=False)
+        settings = KeySettings(api_key=SecretStr(key))
+        return Target(dataclasses.replace(settings, base_url=base_url) if base_url else settings)
     fail(
         ExitCode.BAD_INPUT,
         "no VirusTotal key configured: set VT_API_KEY, or pass --block NAME for a saved "
         "credentials block, or try it offline with --emulator",
     )
+
+
+def _base_url_from_env() -> str | None:
+    """``VT_BASE_URL`` without its trailing slash; not an http(s) URL is bad input (exit 2)."""
+    value = os.environ.get("VT_BASE_URL", "").strip()
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")):
+        fail(ExitCode.BAD_INPUT, "VT_BASE_URL: base_url must be an http(s) URL")
+    return value.rstrip("/")
 
 
 RecordOption = Annotated[
@@ -169,36 +336,119 @@ RecordOption = Annotated[
 
 
 def prefect_api_configured() -> bool:
-    """Whether Prefect has an API to record runs in (``PREFECT_API_URL``, a profile, a test harness)."""
+    """Whether Prefect has an API to record runs in (``PREFECT_API_URL``, a profile, a test harness).
+
+    Prefect is imported to ask only when some source of its settings could name an API:
+    otherwise there is none, and a direct command stays free of Prefect.
+    """
+    if "prefect.settings" not in sys.modules and not _may_name_a_prefect_api():
+        return False
     from prefect.settings import get_current_settings
 
     return bool(get_current_settings().api.url)
 
 
-def runs_direct(target: Target, *, block: str | None, record: bool) -> bool:
-    """Whether a command calls the core directly instead of running a flow.
+def _may_name_a_prefect_api() -> bool:
+    """Whether any source Prefect reads its settings from could name an API (checked without Prefect).
+
+    Prefect 3 reads the environment, the active profile of ``profiles.toml`` (under
+    ``PREFECT_HOME``, ``~/.prefect`` by default, or at ``PREFECT_PROFILES_PATH``), and ``.env``,
+    ``prefect.toml`` and ``pyproject.toml``'s ``[tool.prefect]`` in the working directory. Any
+    doubt is a yes: Prefect itself then decides.
+    """
+    if any(name.startswith(("PREFECT_API", "PREFECT_PROFILE")) for name in os.environ):
+        return True
+    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
+    sources = [
+        (home / "profiles.toml", "PREFECT_API"),
+        (Path(".env"), "PREFECT_"),
+        (Path("prefect.toml"), ""),
+        (Path("pyproject.toml"), "tool.prefect"),
+    ]
+    for path, mark in sources:
+        try:
+            if path.is_file() and mark in path.read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            return True  # unreadable by us: let Prefect decide
+    return False
+
+
+def runs_direct(target: Target, *, record: bool, block: str | None = None) -> bool:
+    """Whether a command calls the client and core directly instead of running a flow.
 
     Direct when nothing would be recorded anyway (no Prefect API configured, no ``--record``)
-    and nothing needs Prefect's server: a saved ``--block`` is read from it, and a block
-    that shares a rate limit or keeps a daily reserve asks it too.
+    and nothing needs Prefect's server: a saved ``--block`` is read from it (and a block may
+    share a rate limit or keep a daily reserve there), so a target from a block never is.
+    ``block`` (the ``--block`` name) is accepted for the callers written before ``Target``
+    knew where its key came from; ``run_command`` is the helper to use.
     """
-    credentials = target.credentials
-    if record or block is not None or credentials.rate_limit_name or credentials.daily_reserve:
+    if record or block is not None or target.settings is None:
         return False
     return not prefect_api_configured()
 
 
-def _credentials(**fields: Any) -> VirusTotalCredentials:
-    """A block from the environment's values; a malformed ``VT_BASE_URL`` is bad input (exit 2)."""
-    try:
-        return VirusTotalCredentials(**fields)
-    except ValidationError as exc:
-        fail(ExitCode.BAD_INPUT, f"VT_BASE_URL: {exc.errors()[0]['msg']}")
+def run_command(
+    target: Target,
+    *,
+    flow: Callable[[VirusTotalCredentials], Awaitable[T]],
+    direct: Callable[[VirusTotalClient], Awaitable[T]] | None = None,
+    record: bool = False,
+    progress: bool = True,
+    label: str = "waiting for VirusTotal",
+) -> T:
+    """Run a command directly or as a flow, with the target active and errors as exit codes.
+
+    A command that is one or a few client (or core) calls gives ``direct``: it runs at once,
+    without importing Prefect, when ``runs_direct`` says so (no Prefect API configured, no
+    ``--record``, no saved block), with a spinner on a terminal's stderr once the command has
+    taken ``SPINNER_AFTER`` seconds (``progress=False`` with ``--json``, or where the command
+    shows its own progress). Otherwise ``flow`` runs with the credentials block: a Prefect
+    flow, shown in the UI. Import the flow inside ``flow``, never at module level.
+
+    Example:
+        ```python
+        async def as_flow(credentials: VirusTotalCredentials) -> Report:
+            from prefect_virustotal.flows import some_flow
+
+            return await some_flow(value, credentials=credentials)
+
+        async def at_once(vt: VirusTotalClient) -> Report:
+            return await core_function(vt, value)
+
+        report = run_command(target, flow=as_flow, direct=at_once, record=record, progress=not as_json)
+        ```
+    """
+    if direct is not None and runs_direct(target, record=record):
+        _log_direct()
+
+        async def at_once() -> T:
+            async with target.client() as vt:
+                return await with_spinner(direct(vt), errors if progress else None, label)
+
+        return _run(target, at_once)
+    return run(target, lambda: flow(target.credentials))
 
 
-def _with_base_url(block: VirusTotalCredentials, base_url: str) -> VirusTotalCredentials:
-    """The block pointed at ``VT_BASE_URL`` (which wins, as in ``setup``)."""
-    return _credentials(**(block.model_dump() | {"api_key": block.api_key, "base_url": base_url}))
+async def with_spinner(
+    work: Awaitable[T], console: Console | None, label: str, *, after: float | None = None
+) -> T:
+    """Await ``work``, with a transient spinner on ``console`` if it is still running ``after`` s on.
+
+    By default the spinner shows once the command has been running ``SPINNER_AFTER`` seconds
+    (its start-up counts), but never for less than a quarter second of work, so that a quick
+    answer does not flash. No spinner when ``console`` is None or not a terminal.
+    """
+    job = asyncio.ensure_future(work)
+    if console is None or not console.is_terminal:
+        return await job
+    if after is None:
+        after = max(0.25, SPINNER_AFTER - (time.monotonic() - STARTED))
+    done, _ = await asyncio.wait({job}, timeout=after)
+    if done:
+        return job.result()
+    with console.status(label):
+        return await job
 
 
 def fail(code: ExitCode, message: str) -> NoReturn:
@@ -208,7 +458,16 @@ def fail(code: ExitCode, message: str) -> NoReturn:
 
 
 def run(target: Target, work: Callable[[], Awaitable[T]]) -> T:
-    """Run a flow call with the target active, turning errors into exit codes."""
+    """Run a flow call (imported inside ``work``) with the target active, errors as exit codes.
+
+    Prefect is imported here, before ``work`` starts, and its console quieted to ``-v``.
+    """
+    start_prefect()
+    return _run(target, work)
+
+
+def _run(target: Target, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` with the target active, turning errors into exit codes."""
     try:
         with target.active():
             return asyncio.run(work())  # type: ignore[arg-type]

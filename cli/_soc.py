@@ -9,15 +9,19 @@ and votes are public and permanent: ``comment`` and ``vote`` ask for confirmatio
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from prefect_virustotal.client import InvalidParameterError, VoteVerdict, parse_indicator
+from prefect_virustotal.client import InvalidParameterError, VirusTotalClient, VoteVerdict, parse_indicator
 from prefect_virustotal.core import defang, defang_text, hit_rows, usage_chart
 
-from ._common import ExitCode, console, emit, fail, resolve_target, run
+from ._common import ExitCode, RecordOption, console, emit, fail, resolve_target, run, run_command
+
+if TYPE_CHECKING:
+    from prefect_virustotal.blocks import VirusTotalCredentials
+    from prefect_virustotal.flows import SearchReport
 
 BlockOption = Annotated[
     str | None, typer.Option("--block", help="Name of a saved VirusTotalCredentials block.")
@@ -52,7 +56,6 @@ def search(
 ) -> None:
     """Search VirusTotal Intelligence (premium); results ranked worst first."""
     from prefect_virustotal.core import check_query
-    from prefect_virustotal.flows import SearchReport, intelligence_search
 
     try:
         check_query(query, strict_modifiers=strict)
@@ -61,6 +64,8 @@ def search(
     target = resolve_target(block, emulator)
 
     async def work() -> SearchReport:
+        from prefect_virustotal.flows import intelligence_search
+
         return await intelligence_search(
             query,
             max_results=limit,
@@ -89,11 +94,11 @@ def behaviour(
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
+    record: RecordOption = False,
 ) -> None:
     """Show what a file did in the sandboxes: ATT&CK techniques, verdicts, network indicators."""
     from prefect_virustotal.client import parse_file_hash
-    from prefect_virustotal.core import BehaviourProfile
-    from prefect_virustotal.tasks import get_behaviour_profile
+    from prefect_virustotal.core import BehaviourProfile, behaviour_profile
 
     try:
         sha = parse_file_hash(file_hash)
@@ -101,10 +106,16 @@ def behaviour(
         fail(ExitCode.BAD_INPUT, str(exc))
     target = resolve_target(block, emulator)
 
-    async def work() -> BehaviourProfile:
-        return await get_behaviour_profile(sha, top=top, credentials=target.credentials)
+    # The tasks take every argument by name: their credentials are keyword-only (issue 17, point 5).
+    async def as_flow(credentials: VirusTotalCredentials) -> BehaviourProfile:
+        from prefect_virustotal.tasks import get_behaviour_profile
 
-    profile = run(target, work)
+        return await get_behaviour_profile(file_hash=sha, top=top, credentials=credentials)
+
+    async def at_once(vt: VirusTotalClient) -> BehaviourProfile:
+        return await behaviour_profile(vt, sha, top)
+
+    profile = run_command(target, flow=as_flow, direct=at_once, record=record, progress=not as_json)
 
     def render() -> None:
         if not profile.ran:
@@ -133,11 +144,12 @@ def download(
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
+    record: RecordOption = False,
 ) -> None:
     """Download a sample (premium) into a ZIP with the password 'infected', hash-checked, mode 0600."""
     from prefect_virustotal.client import free_destination, parse_file_hash
     from prefect_virustotal.client.models import DownloadedFile
-    from prefect_virustotal.tasks import download_file
+    from prefect_virustotal.core import download_sample
 
     try:
         ident = parse_file_hash(file_hash)
@@ -146,10 +158,17 @@ def download(
         fail(ExitCode.BAD_INPUT, str(exc))
     target = resolve_target(block, emulator)
 
-    async def work() -> DownloadedFile:
-        return await download_file(ident, dest, plain=plain, credentials=target.credentials)
+    async def as_flow(credentials: VirusTotalCredentials) -> DownloadedFile:
+        from prefect_virustotal.tasks import download_file
 
-    result = run(target, work)
+        return await download_file(file_hash=ident, dest=dest, plain=plain, credentials=credentials)
+
+    async def at_once(vt: VirusTotalClient) -> DownloadedFile:
+        return await download_sample(vt, ident, dest, plain=plain)
+
+    result = run_command(
+        target, flow=as_flow, direct=at_once, record=record, progress=not as_json, label="downloading"
+    )
 
     def render() -> None:
         kind = "ZIP (password: infected)" if result.zipped else "plain sample (do not open)"
@@ -168,22 +187,31 @@ def comments(
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
+    record: RecordOption = False,
 ) -> None:
     """Show the community's comments and votes on an object."""
-    from prefect_virustotal.tasks import list_comments, list_votes
+    from prefect_virustotal.client.models import CommentObject, VoteObject
 
     value = _indicator_or_exit(indicator)
     target = resolve_target(block, emulator)
 
-    async def work() -> dict[str, list[dict[str, object]]]:
-        found = await list_comments(value, limit=limit, credentials=target.credentials)
-        votes = await list_votes(value, limit=limit, credentials=target.credentials)
+    def listed(found: list[CommentObject], votes: list[VoteObject]) -> dict[str, list[dict[str, object]]]:
         return {
             "comments": [c.model_dump(mode="json") for c in found],
             "votes": [v.model_dump(mode="json") for v in votes],
         }
 
-    result = run(target, work)
+    async def as_flow(credentials: VirusTotalCredentials) -> dict[str, list[dict[str, object]]]:
+        from prefect_virustotal.tasks import list_comments, list_votes
+
+        found = await list_comments(indicator=value, limit=limit, credentials=credentials)
+        return listed(found, await list_votes(indicator=value, limit=limit, credentials=credentials))
+
+    async def at_once(vt: VirusTotalClient) -> dict[str, list[dict[str, object]]]:
+        found = [c async for c in vt.community.comments(value, limit=limit)]
+        return listed(found, [v async for v in vt.community.votes(value, limit=limit)])
+
+    result = run_command(target, flow=as_flow, direct=at_once, record=record, progress=not as_json)
 
     def render() -> None:
         tally: dict[str, int] = {}
@@ -214,10 +242,10 @@ def comment(
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
+    record: RecordOption = False,
 ) -> None:
     """Publish a comment on an object (public and permanent)."""
     from prefect_virustotal.client.models import CommentObject
-    from prefect_virustotal.tasks import add_comment
 
     value = _indicator_or_exit(indicator)
     if not text.strip():
@@ -225,10 +253,15 @@ def comment(
     _confirm(yes, "A comment")
     target = resolve_target(block, emulator)
 
-    async def work() -> CommentObject:
-        return await add_comment(value, text, credentials=target.credentials)
+    async def as_flow(credentials: VirusTotalCredentials) -> CommentObject:
+        from prefect_virustotal.tasks import add_comment
 
-    posted = run(target, work)
+        return await add_comment(indicator=value, text=text, credentials=credentials)
+
+    async def at_once(vt: VirusTotalClient) -> CommentObject:
+        return await vt.community.add_comment(value, text)
+
+    posted = run_command(target, flow=as_flow, direct=at_once, record=record, progress=not as_json)
     emit(
         posted,
         as_json=as_json,
@@ -246,10 +279,10 @@ def vote(
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
+    record: RecordOption = False,
 ) -> None:
     """Vote an object malicious or harmless (public and permanent)."""
     from prefect_virustotal.client.models import VoteObject
-    from prefect_virustotal.tasks import add_vote
 
     value = _indicator_or_exit(indicator)
     if verdict not in ("malicious", "harmless"):
@@ -258,10 +291,15 @@ def vote(
     _confirm(yes, "A vote")
     target = resolve_target(block, emulator)
 
-    async def work() -> VoteObject:
-        return await add_vote(value, chosen, credentials=target.credentials)
+    async def as_flow(credentials: VirusTotalCredentials) -> VoteObject:
+        from prefect_virustotal.tasks import add_vote
 
-    cast = run(target, work)
+        return await add_vote(indicator=value, verdict=chosen, credentials=credentials)
+
+    async def at_once(vt: VirusTotalClient) -> VoteObject:
+        return await vt.community.add_vote(value, chosen)
+
+    cast = run_command(target, flow=as_flow, direct=at_once, record=record, progress=not as_json)
     emit(
         cast,
         as_json=as_json,
@@ -278,18 +316,34 @@ def quota(
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
+    record: RecordOption = False,
 ) -> None:
-    """Show the key's quota use and a chart of requests per day."""
-    from prefect_virustotal.flows import QuotaReport, quota_report
+    """Show the key's quota use and a chart of requests per day.
+
+    As a flow (``--record``, or a Prefect API configured) it also writes the artifacts and emits
+    the quota event an automation can act on.
+    """
+    from datetime import datetime, timedelta, timezone
+
+    from prefect_virustotal.core import QuotaReport, quota_usage
 
     if not 0 < threshold <= 1 or not 1 <= days <= 30:
         fail(ExitCode.BAD_INPUT, "--threshold is a fraction in (0, 1] and --days is 1-30")
     target = resolve_target(block, emulator)
 
-    async def work() -> QuotaReport:
-        return await quota_report(credentials=target.credentials, threshold=threshold, days=days)
+    async def as_flow(credentials: VirusTotalCredentials) -> QuotaReport:
+        from prefect_virustotal.flows import quota_report
 
-    report = run(target, work)
+        return await quota_report(credentials=credentials, threshold=threshold, days=days)
+
+    async def at_once(vt: VirusTotalClient) -> QuotaReport:
+        # The flow's two requests (the key's own user), without its artifacts and event.
+        end = datetime.now(timezone.utc).date()
+        quotas = await vt.users.overall_quotas(None)
+        usage = await vt.users.api_usage(None, start_date=end - timedelta(days=days - 1), end_date=end)
+        return quota_usage(quotas, usage, end=end, days=days, threshold=threshold)
+
+    report = run_command(target, flow=as_flow, direct=at_once, record=record, progress=not as_json)
 
     def render() -> None:
         daily, monthly = report.quotas.daily, report.quotas.monthly
@@ -297,7 +351,7 @@ def quota(
             f"today: {daily.used} of {daily.allowed}; this month: {monthly.used} of {monthly.allowed}"
         )
         console.print(usage_chart(report.days, daily.allowed or None), markup=False)
-        if report.alerted:
+        if report.over_threshold:
             console.print(f"[bold red]today's use has passed {threshold:.0%} of the daily quota[/]")
 
     emit(report, as_json=as_json, emulated=target.emulated, render=render)

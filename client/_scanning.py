@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from ._analyses import parse_analysis_id
+from ._clock import Clock
 from ._errors import (
     APIConnectionError,
     BadRequestError,
@@ -46,7 +47,7 @@ from ._identifiers import normalize_url, parse_file_hash, parse_url_identifier, 
 from ._identifiers import url_has_credentials as _has_credentials
 from ._lookups import _Area
 from ._pagination import Paginator
-from ._polling import poll_until
+from ._polling import poll_budget, poll_until
 from .models import AnalysisObject, VTObject
 from .models._objects import AnalysisAttributes, FileAttributes
 from .models._registry import parse_object
@@ -451,9 +452,20 @@ async def wait_for_analysis(
     path = f"/private/analyses/{ident}" if private else f"/analyses/{ident}"
     attributes: type[AnalysisAttributes] = PrivateAnalysisAttributes if private else AnalysisAttributes
 
+    # Every poll of this key in this process takes a turn from one budget: concurrent waits
+    # share the quota floor instead of each spending it.
+    budget = poll_budget(client.clock, client.base_url, client._key)
+    deadline = client.clock.monotonic() + timeout
+    progress = SandboxProgress(client.clock) if private else None
+
     async def fetch() -> AnalysisObject | None:
+        if floor > 0 and not await budget.turn(client.clock, floor, deadline):
+            return None  # no turn before the deadline: the wait times out without polling
         try:
-            return await client.get_object(path, attributes)
+            analysis = await client.get_object(path, attributes)
+            if progress is not None:
+                progress.observe(analysis)
+            return analysis
         except QuotaExceededError as exc:
             if exc.is_long_term:
                 raise
@@ -490,10 +502,63 @@ async def wait_for_analysis(
         factor=factor if factor is not None else 1.0,
         precision=None if factor is not None else precision,
         age=age,
+        eta=lambda _: progress.eta() if progress is not None else None,
         clock=client.clock,
     )
     assert result is not None
     return result
+
+
+_ETA_MARGIN = 0.5
+"""Seconds added to an estimated end: a poll just before it would be one spent for nothing."""
+
+
+class SandboxProgress:
+    """When a private analysis should end, by its sandboxes' own progress.
+
+    A private analysis reports ``sandbox_status`` ``{sandbox: {"status": ..., "in_progress_percent":
+    n}}`` (VirusTotal's reference, "Private Analyses" object). The rate at which the slowest
+    sandbox's percentage grows between two polls gives its end; the wait looks then rather
+    than up to a tenth of the age later. UNCONFIRMED: that the percentage grows about linearly
+    with time and that the analysis completes when its sandboxes reach 100 %; the reference
+    shows the field, not how it moves. So the estimate only ever brings a poll forward (never
+    delays one past the proportional schedule), and anything unexpected (no percentage, one
+    not a number, one going backwards, a single observation) gives no estimate at all.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._first: dict[str, tuple[float, float]] = {}
+        self._last: dict[str, tuple[float, float]] = {}
+
+    def observe(self, analysis: AnalysisObject) -> None:
+        """Record each sandbox's percentage as seen now."""
+        statuses = getattr(analysis.attributes, "sandbox_status", None)
+        if not isinstance(statuses, dict):
+            return
+        now = self._clock.monotonic()
+        for name, status in statuses.items():
+            percent = status.get("in_progress_percent") if isinstance(status, dict) else None
+            if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 < percent < 100:
+                continue
+            last = self._last.get(name)
+            if last is not None and percent < last[1]:
+                self._first.pop(name, None)  # went backwards: start over
+            self._first.setdefault(name, (now, float(percent)))
+            self._last[name] = (now, float(percent))
+
+    def eta(self) -> float | None:
+        """Seconds from now until the slowest sandbox should reach 100 %; None when unknown or past."""
+        ends: list[float] = []
+        for name, (t1, p1) in self._first.items():
+            t2, p2 = self._last[name]
+            if t2 <= t1 or p2 <= p1:
+                continue
+            ends.append(t2 + (100.0 - p2) * (t2 - t1) / (p2 - p1))
+        remaining = max(ends, default=-1.0) - self._clock.monotonic()
+        # Once the expected end has passed without completion, the estimate says nothing more:
+        # the proportional schedule takes over (no stream of polls at the shortest pause).
+        return remaining + _ETA_MARGIN if remaining > 0 else None
 
 
 def _options(options: PrivateScanOptions | Mapping[str, Any] | None) -> PrivateScanOptions:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pyzipper  # type: ignore[import-untyped]
-
 from prefect_virustotal.client import VirusTotalClient, free_destination, private_file
 from prefect_virustotal.client.models import DownloadedFile
 
@@ -28,6 +26,10 @@ def zip_sample(sample: Path, dest: Path, member: str, password: str = ZIP_PASSWO
 
     ``dest`` must not exist. On any failure the half-written ZIP is removed.
     """
+    # Imported here: pyzipper loads pycryptodome (~0.3 s), which only a download needs, and
+    # every command that imports the core (a direct lookup too) would pay for it.
+    import pyzipper  # type: ignore[import-untyped]
+
     fd = private_file(dest)
     try:
         with (

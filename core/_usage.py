@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from prefect_virustotal.client.models import ApiUsage
+from prefect_virustotal.client.models import ApiUsage, OverallQuotas
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 _FULL = "█"
@@ -74,3 +74,33 @@ def over_threshold(used: int, allowed: int, threshold: float) -> bool:
     if not 0 < threshold <= 1:
         raise ValueError("threshold is a fraction in (0, 1]")
     return allowed > 0 and used >= threshold * allowed
+
+
+class QuotaReport(BaseModel):
+    """What ``quota_report`` (and ``prefect-virustotal quota``) returns."""
+
+    days: list[UsageDay] = Field(default_factory=list)
+    quotas: OverallQuotas
+    per_endpoint: dict[str, int] = Field(default_factory=dict)
+    threshold: float
+    alerted: bool = False
+    """Whether the quota event was emitted (only a flow emits it)."""
+
+    @property
+    def today_used(self) -> int:
+        """Requests used today, as the quota counter says."""
+        return self.quotas.daily.used
+
+    @property
+    def over_threshold(self) -> bool:
+        """Whether today's use has reached the threshold of the daily allowance."""
+        return over_threshold(self.quotas.daily.used, self.quotas.daily.allowed, self.threshold)
+
+
+def quota_usage(
+    quotas: OverallQuotas, usage: ApiUsage, *, end: date, days: int, threshold: float
+) -> QuotaReport:
+    """The report of ``days`` days of use ending on ``end`` (the event is the flow's business)."""
+    return QuotaReport(
+        days=usage_days(usage, end, days), quotas=quotas, per_endpoint=usage.per_endpoint, threshold=threshold
+    )

@@ -1,6 +1,12 @@
 """Flows composed from the pack's tasks. No HTTP here: the client owns it."""
 
-from prefect_virustotal.core import MAX_SEEN_IDS, AlertCheckpoint, EnrichedIndicator, EnrichmentReport
+from prefect_virustotal.core import (
+    MAX_SEEN_IDS,
+    AlertCheckpoint,
+    EnrichedIndicator,
+    EnrichmentReport,
+    QuotaReport,
+)
 
 from ._alerts import PollReport, poll_alerts
 from ._checkpoints import VariableCheckpointStore
@@ -8,7 +14,7 @@ from ._collections import sync_collection
 from ._enrich import enrich_iocs
 from ._expand import CollectionHook, expand_iocs
 from ._migrate import MIGRATION_ARTIFACT_KEY, migration_report
-from ._quota import QUOTA_CHART_KEY, QUOTA_EVENT, QUOTA_TABLE_KEY, QuotaReport, quota_report
+from ._quota import QUOTA_CHART_KEY, QUOTA_EVENT, QUOTA_TABLE_KEY, quota_report
 from ._retrohunt import (
     FINISHED_EVENT,
     NOTIFIED_VARIABLE,

@@ -7,33 +7,16 @@ from datetime import date, datetime, timedelta, timezone
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.events import emit_event
-from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import InvalidParameterError
-from prefect_virustotal.client.models import OverallQuotas
-from prefect_virustotal.core import UsageDay, over_threshold, usage_chart, usage_days, usage_rows
+from prefect_virustotal.core import QuotaReport, over_threshold, quota_usage, usage_chart, usage_rows
 from prefect_virustotal.tasks import get_api_usage, get_overall_quotas
 
 QUOTA_EVENT = "virustotal.quota.threshold"
 """Emitted when the day's use passes the threshold; payload: used, allowed, threshold."""
 QUOTA_TABLE_KEY = "virustotal-quota-usage"
 QUOTA_CHART_KEY = "virustotal-quota-chart"
-
-
-class QuotaReport(BaseModel):
-    """What ``quota_report`` returns."""
-
-    days: list[UsageDay] = Field(default_factory=list)
-    quotas: OverallQuotas
-    per_endpoint: dict[str, int] = Field(default_factory=dict)
-    threshold: float
-    alerted: bool = False
-
-    @property
-    def today_used(self) -> int:
-        """Requests used today, as the quota counter says."""
-        return self.quotas.daily.used
 
 
 @flow(name="virustotal-quota-report", log_prints=False)
@@ -81,9 +64,8 @@ async def quota_report(
     usage = await get_api_usage(
         user, start_date=end - timedelta(days=days - 1), end_date=end, credentials=block
     )
-    per_day = usage_days(usage, end, days)
-    allowed = quotas.daily.allowed or None
-    report = QuotaReport(days=per_day, quotas=quotas, per_endpoint=usage.per_endpoint, threshold=threshold)
+    report = quota_usage(quotas, usage, end=end, days=days, threshold=threshold)
+    per_day, allowed = report.days, quotas.daily.allowed or None
     await acreate_table_artifact(
         key=QUOTA_TABLE_KEY, table=usage_rows(per_day, allowed), description="VirusTotal API requests per day"
     )

@@ -1,142 +1,83 @@
 """``submit_and_wait``: a file or URL in, a verdict out; idempotent and crash-safe.
 
-The order of things, and why:
+The decisions (resume, hash first, checkpoint, upload, wait) are the core's
+(``core.run_submission``, see ``core/_submission.py``); this flow supplies them as tasks, keeps
+the checkpoint in Prefect Variables by default, and publishes the verdict (artifacts, event).
 
-1. Everything is validated first (file size and readability, sandbox options, credentials in
-   a URL): a bad input costs no request.
-2. The submission's identity is ``(sha256 or URL, private, options)``. Its checkpoint is named
-   ``virustotal-submit-<hash of the identity>`` (``core.submission_checkpoint``) in the
-   checkpoint store (Prefect Variables by default).
-3. A checkpoint of an unfinished analysis (a crash, a timeout, a cancelled run) is resumed:
-   no upload.
-4. Hash first: a fresh enough report (``max_age_days``) means no upload at all. A stale one is
-   re-analysed by hash (``/files/{id}/analyse``): no upload either.
-5. Only then is the file uploaded (never publicly when ``confidential``), and the analysis id is
-   checkpointed *before* waiting. A crash between the upload and the checkpoint is covered by
-   step 4: the uploaded file is known by its hash on the rerun.
+What Prefect costs per submission, kept to what it is there for: one flow run, one task run
+per request step (lookup when not rescanning, submission, the whole wait, the report), one
+checkpoint read and at most two one-request writes, each beside a request to VirusTotal
+rather than before it, and two artifacts created together.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, Literal
+import asyncio
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_link_artifact, acreate_table_artifact
 from prefect.events import emit_event
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import (
-    SYSTEM_CLOCK,
-    Assessment,
-    Clock,
-    InvalidParameterError,
-    PublicUploadRefusedError,
-    UploadSource,
-    Verdict,
-    VerdictPolicy,
-    assess_object,
-    check_url_for_submission,
-    private_options,
-    url_has_credentials,
-)
+from prefect_virustotal.client import SYSTEM_CLOCK, Clock, VerdictPolicy
 from prefect_virustotal.client.models import (
+    AnalysisObject,
     PrivateScanOptions,
-    SubmissionOutcome,
     SubmissionResult,
     VTObject,
 )
 from prefect_virustotal.core import (
     CheckpointStore,
+    RescanPolicy,
+    SubmissionPlan,
+    WaitSettings,
     artifact_key,
     defang_text,
     display_indicator,
-    submission_checkpoint,
-    vt_link,
+    plan_submission,
+    run_submission,
+    submission_result,
+    submission_rows,
 )
 from prefect_virustotal.tasks import (
     find_report,
     get_analysis_item,
-    rescan_file,
-    rescan_private_file,
-    scan_file,
-    scan_private_file,
-    scan_private_url,
-    scan_url,
+    submit_for_analysis,
     wait_for_analysis,
 )
 
 from ._checkpoints import VariableCheckpointStore
 from ._enrich import EMULATED_BANNER
 
-RescanPolicy = Literal["never", "stale", "always"]
-_PRIVATE_VERDICTS = {
-    "VERDICT_MALICIOUS": Verdict.MALICIOUS,
-    "VERDICT_SUSPICIOUS": Verdict.SUSPICIOUS,
-    "VERDICT_UNDETECTED": Verdict.CLEAN,
-    "VERDICT_UNKNOWN": Verdict.UNKNOWN,
-}
 
+class _TaskSteps:
+    """The core's submission steps as Prefect tasks: one task run per step, one for the whole wait."""
 
-def _now(clock: Clock) -> datetime:
-    return datetime.fromtimestamp(clock.time(), tz=timezone.utc)
+    def __init__(self, block: VirusTotalCredentials, waiting: WaitSettings) -> None:
+        self.block = block
+        self.waiting = waiting
 
+    async def find(self, plan: SubmissionPlan) -> VTObject[Any] | None:
+        return await find_report(plan.kind, plan.indicator, plan.private, credentials=self.block)
 
-def _fresh(report: VTObject[Any], max_age_days: float, now: datetime) -> bool:
-    analysed = getattr(report.attributes, "last_analysis_date", None)
-    return isinstance(analysed, datetime) and now - analysed <= timedelta(days=max_age_days)
+    async def submit(self, plan: SubmissionPlan, *, known: bool) -> VTObject[Any]:
+        return await submit_for_analysis(plan, known, credentials=self.block)
 
+    async def wait(self, plan: SubmissionPlan, analysis_id: str) -> AnalysisObject:
+        w = self.waiting
+        return await wait_for_analysis(
+            analysis_id,
+            private=plan.private,
+            timeout=w.timeout,
+            initial_interval=w.initial_interval,
+            max_interval=w.max_interval,
+            factor=w.factor,
+            credentials=self.block,
+        )
 
-def _assessment(report: VTObject[Any], policy: VerdictPolicy) -> Assessment:
-    """The verdict of a report: engines for public objects, the threat verdict for private files."""
-    attributes = report.attributes
-    threat = getattr(attributes, "threat_verdict", None)
-    if report.type == "private_file":
-        verdict = _PRIVATE_VERDICTS.get(str(threat), Verdict.UNKNOWN)
-        severity = getattr(getattr(attributes, "threat_severity", None), "threat_severity_level", None)
-        sandboxes = getattr(attributes, "sandbox_verdicts", {}) or {}
-        reason = f"private scanning threat verdict {threat or 'not available yet'}"
-        if severity:
-            reason += f", severity {severity}"
-        if sandboxes:
-            reason += f", {len(sandboxes)} sandbox verdict(s)"
-        return Assessment(verdict=verdict, reason=reason)
-    return assess_object(report, policy)
-
-
-def _rows(report: VTObject[Any]) -> list[dict[str, str]]:
-    """Table rows: one per engine, or the private threat verdict, severity and sandbox verdicts."""
-    attributes = report.attributes
-    if report.type == "private_file":
-        severity = getattr(attributes, "threat_severity", None)
-        rows = [
-            {"source": "threat_verdict", "category": str(getattr(attributes, "threat_verdict", None) or "-")},
-            {
-                "source": "threat_severity",
-                "category": str(getattr(severity, "threat_severity_level", None) or "-"),
-            },
-        ]
-        for name, verdict in sorted((getattr(attributes, "sandbox_verdicts", {}) or {}).items()):
-            names = ", ".join(verdict.get("malware_names", []) or [])
-            rows.append(
-                {"source": f"sandbox {name}", "category": f"{verdict.get('category', '-')} {names}".strip()}
-            )
-        return rows
-    results = getattr(attributes, "last_analysis_results", {}) or {}
-    return [
-        {
-            "engine": name,
-            "category": result.category,
-            "result": result.result or "",
-            "method": result.method or "",
-        }
-        for name, result in sorted(results.items())
-    ]
-
-
-def _link(kind: str, indicator: str, private: bool) -> str:
-    return vt_link(kind, indicator, private=private)
+    async def item(self, plan: SubmissionPlan, analysis_id: str) -> VTObject[Any]:
+        return await get_analysis_item(analysis_id, private=plan.private, credentials=self.block)
 
 
 @flow(name="virustotal-submit-and-wait", log_prints=False)
@@ -212,206 +153,69 @@ async def submit_and_wait(
         ```
     """
     logger = get_run_logger()
-    given = [
-        name for name, value in (("file_path", file_path), ("file_bytes", file_bytes), ("url", url)) if value
-    ]
-    if len(given) != 1:
-        raise InvalidParameterError("give exactly one of file_path, file_bytes or url")
-    if options is not None and not private:
-        raise InvalidParameterError("sandbox options apply to private scanning only (private=True)")
-    if max_age_days < 0 or timeout < 0:
-        raise InvalidParameterError("max_age_days and timeout must not be negative")
-    opts = private_options(options) if private else None
-    policy = policy or VerdictPolicy()
-    store = checkpoints or VariableCheckpointStore()
-    clock = clock or SYSTEM_CLOCK
-
-    # 1. Validate and identify, before any request.
-    source: UploadSource | None = None
-    if url:
-        kind: Literal["file", "url"] = "url"
-        indicator = check_url_for_submission(url, strip_credentials=strip_url_credentials)
-        if url_has_credentials(url):
-            logger.warning("credentials were removed from the URL before submitting it")
-    else:
-        kind = "file"
-        source = UploadSource.of(Path(file_path) if file_path else (file_bytes or b""))
-        indicator = source.sha256()
-    block = await resolve_credentials(credentials)
-    name = submission_checkpoint(kind, indicator, private, opts)
-
-    report: VTObject[Any] | None = None
-    analysis_id: str | None = None
-    outcome = SubmissionOutcome.SUBMITTED
-    emulated = False
-
-    # 2. Resume an unfinished analysis of the same submission.
-    checkpoint: Any = await store.load(name)
-    if (
-        isinstance(checkpoint, dict)
-        and checkpoint.get("status") != "completed"
-        and checkpoint.get("analysis_id")
-    ):
-        analysis_id = str(checkpoint["analysis_id"])
-        outcome = SubmissionOutcome.ATTACHED
-        logger.info("resuming analysis %s of an earlier run (checkpoint %s)", analysis_id, name)
-    else:
-        # 3. Hash first.
-        existing: VTObject[Any] | None = None
-        if rescan != "always":
-            existing = await _existing_report(block, kind, indicator, private)
-        if existing is not None and (rescan == "never" or _fresh(existing, max_age_days, _now(clock))):
-            report, outcome = existing, SubmissionOutcome.EXISTING_REPORT
-            logger.info("a fresh report exists for this %s: nothing submitted", kind)
-        else:
-            if kind == "file" and confidential and not private:
-                raise PublicUploadRefusedError(
-                    indicator,
-                    "the file is confidential and has no usable public report; it is never uploaded "
-                    "publicly: submit it with private=True",
-                )
-            descriptor = await _submit(
-                block, kind, indicator, source, private, opts, known=existing is not None
-            )
-            analysis_id = descriptor.id
-            emulated = bool((descriptor.meta or {}).get("emulated"))
-            # 4. Checkpoint BEFORE waiting: a rerun attaches to this analysis.
-            await store.save(
-                name,
-                {
-                    "analysis_id": analysis_id,
-                    "kind": kind,
-                    "private": private,
-                    "status": "submitted",
-                    "submitted_at": _now(clock).isoformat(),
-                },
-            )
-            logger.info("submitted; analysis %s checkpointed as %s", analysis_id, name)
-
-    if report is None and not wait:
-        assert analysis_id is not None
-        logger.info("analysis %s not waited for (wait=False): run again to attach to it", analysis_id)
-        return SubmissionResult(
-            kind=kind,
-            indicator=indicator,
-            private=private,
-            outcome=outcome,
-            analysis_id=analysis_id,
-            verdict="unknown",
-            reason=f"analysis {analysis_id} submitted, not waited for",
-            link=_link(kind, indicator, private),
-            emulated=emulated,
-        )
-    if report is None:
-        assert analysis_id is not None
-        analysis = await wait_for_analysis(
-            analysis_id,
-            private=private,
-            timeout=timeout,
-            initial_interval=initial_interval,
-            max_interval=max_interval,
-            factor=poll_factor,
-            credentials=block,
-        )
-        emulated = bool((analysis.meta or {}).get("emulated"))
-        report = await get_analysis_item(analysis_id, private=private, credentials=block)
-        await store.save(
-            name, {"analysis_id": analysis_id, "kind": kind, "private": private, "status": "completed"}
-        )
-    emulated = emulated or bool((report.meta or {}).get("emulated"))
-    return await _publish(report, kind, indicator, private, outcome, analysis_id, policy, emulated)
-
-
-async def _existing_report(
-    block: VirusTotalCredentials, kind: str, indicator: str, private: bool
-) -> VTObject[Any] | None:
-    """The current report, or None when VirusTotal has none (an answer, not a failure)."""
-    return await find_report(kind, indicator, private, credentials=block)
-
-
-async def _submit(
-    block: VirusTotalCredentials,
-    kind: str,
-    indicator: str,
-    source: UploadSource | None,
-    private: bool,
-    options: PrivateScanOptions | None,
-    *,
-    known: bool,
-) -> VTObject[Any]:
-    """Submit: re-analyse a known file by hash, else upload it; URLs are always posted."""
-    if kind == "url":
-        if private:
-            return await scan_private_url(
-                indicator,
-                retention_period_days=options.retention_period_days if options else None,
-                storage_region=options.storage_region if options else None,
-                credentials=block,
-            )
-        return await scan_url(indicator, credentials=block)
-    if known:
-        return await (
-            rescan_private_file(indicator, options, credentials=block)
-            if private
-            else rescan_file(indicator, credentials=block)
-        )
-    assert source is not None
-    file: str | bytes = str(source.path) if source.path is not None else (source.content or b"")
-    if private:
-        return await scan_private_file(
-            file, options, filename=source.name, expected_sha256=indicator, credentials=block
-        )
-    return await scan_file(file, filename=source.name, expected_sha256=indicator, credentials=block)
-
-
-async def _publish(
-    report: VTObject[Any],
-    kind: Literal["file", "url"],
-    indicator: str,
-    private: bool,
-    outcome: SubmissionOutcome,
-    analysis_id: str | None,
-    policy: VerdictPolicy,
-    emulated: bool,
-) -> SubmissionResult:
-    """Verdict, table and link artifacts, and the ``virustotal.verdict.<verdict>`` event."""
-    logger = get_run_logger()
-    assessment = _assessment(report, policy)
-    link = _link(kind, indicator, private)
-    result = SubmissionResult(
-        kind=kind,
-        indicator=indicator,
+    # 1. Validate and identify, before any request (the core's plan).
+    plan = plan_submission(
+        file_path=file_path,
+        file_bytes=file_bytes,
+        url=url,
         private=private,
-        outcome=outcome,
-        analysis_id=analysis_id,
-        verdict=assessment.verdict.value,
-        reason=assessment.reason,
-        report=report,
-        link=link,
-        emulated=emulated,
+        options=options,
+        rescan=rescan,
+        max_age_days=max_age_days,
+        confidential=confidential,
+        strip_url_credentials=strip_url_credentials,
+        timeout=timeout,
     )
+    if plan.credentials_removed:
+        logger.warning("credentials were removed from the URL before submitting it")
+    block = await resolve_credentials(credentials)
+    waiting = WaitSettings(
+        timeout=timeout, initial_interval=initial_interval, max_interval=max_interval, factor=poll_factor
+    )
+    # 2. Resume, or hash first, or submit; checkpoint; wait; read the report (the core's engine).
+    run = await run_submission(
+        plan,
+        _TaskSteps(block, waiting),
+        checkpoints or VariableCheckpointStore(),
+        clock=clock or SYSTEM_CLOCK,
+        wait=wait,
+        log=logger,
+    )
+    result = submission_result(run, policy)
+    if run.report is None:
+        return result
+    await _publish(result, run.report)
+    return result
+
+
+async def _publish(result: SubmissionResult, report: VTObject[Any]) -> None:
+    """Table and link artifacts (created together), and the ``virustotal.verdict.<verdict>`` event."""
+    logger = get_run_logger()
+    kind, indicator = result.kind, result.indicator
     shown = display_indicator(kind, indicator)
     description = (
         f"VirusTotal verdict for {kind} `{shown}`: **{result.verdict}** ({defang_text(result.reason)})."
     )
-    if emulated:
+    if result.emulated:
         description = f"{description}\n\n**{EMULATED_BANNER}**"
         logger.warning(EMULATED_BANNER)
-    rows = _rows(report) or [{"engine": "-", "category": "no engine results"}]
-    await acreate_table_artifact(
-        key=artifact_key("submission", indicator), table=rows, description=description
-    )
-    await acreate_link_artifact(
-        link,
-        link_text=f"VirusTotal page of {kind} {shown[:80]}",
-        key=artifact_key("submission-link", indicator),
-        description=description,
+    rows = submission_rows(report) or [{"engine": "-", "category": "no engine results"}]
+    await asyncio.gather(
+        acreate_table_artifact(
+            key=artifact_key("submission", indicator), table=rows, description=description
+        ),
+        acreate_link_artifact(
+            result.link,
+            link_text=f"VirusTotal page of {kind} {shown[:80]}",
+            key=artifact_key("submission-link", indicator),
+            description=description,
+        ),
     )
     resource = {
         "prefect.resource.id": f"virustotal.{kind}.{report.id}",
         "prefect.resource.name": indicator[:200],
         "vt.kind": kind,
-        "vt.private": str(private).lower(),
+        "vt.private": str(result.private).lower(),
         f"vt.{'sha256' if kind == 'file' else 'url'}": indicator,
     }
     emit_event(
@@ -419,11 +223,10 @@ async def _publish(
         resource=resource,
         payload={
             "reason": result.reason,
-            "analysis_id": analysis_id,
-            "outcome": outcome.value,
-            "link": link,
-            "emulated": emulated,
+            "analysis_id": result.analysis_id,
+            "outcome": result.outcome.value,
+            "link": result.link,
+            "emulated": result.emulated,
         },
     )
     logger.info("%s %s: %s (%s)", kind, indicator[:80], result.verdict, result.reason)
-    return result

@@ -77,6 +77,7 @@ from ._scanning import (
     scan_private_file,
     scan_private_url,
     scan_url,
+    submit_for_analysis,
     wait_for_analysis,
 )
 from ._search import SearchPage, search_basic, search_intelligence
@@ -173,6 +174,7 @@ __all__ = [
     "scan_url",
     "search_basic",
     "search_intelligence",
+    "submit_for_analysis",
     "update_collection",
     "update_hunting_ruleset",
     "validate_yara_rules",

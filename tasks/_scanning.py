@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from os import PathLike
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.client import NotFoundError, VirusTotalClient
 from prefect_virustotal.client.models import (
     AnalysisObject,
     PrivateFileObject,
@@ -22,16 +21,10 @@ from prefect_virustotal.client.models import (
     PrivateURLObject,
     VTObject,
 )
+from prefect_virustotal.core import SubmissionPlan, mark_emulated, submit_plan
+from prefect_virustotal.core import find_report as find_current_report
 
 FileArg = str | PathLike[str] | bytes
-ObjectT = TypeVar("ObjectT", bound=VTObject[Any])
-
-
-def mark_emulated(vt: VirusTotalClient, obj: ObjectT) -> ObjectT:
-    """Set ``meta["emulated"]`` when the answer came from the pack's emulator (it is fiction)."""
-    if vt.emulated:
-        obj.meta = {**(obj.meta or {}), "emulated": True}
-    return obj
 
 
 def _describe(file: FileArg) -> str:
@@ -481,14 +474,8 @@ async def find_report(
         ```
     """
     async with credentials.get_client() as vt:
-        try:
-            if kind == "file":
-                found: VTObject[Any] = await (
-                    vt.private.file(indicator) if private else vt.files.get(indicator)
-                )
-            else:
-                found = await (vt.private.url(indicator) if private else vt.urls.get(indicator))
-        except NotFoundError:
+        found = await find_current_report(vt, kind, indicator, private)
+        if found is None:
             get_run_logger().info(
                 "no %s%s report for %s (yet)", "private " if private else "", kind, indicator
             )
@@ -496,3 +483,36 @@ async def find_report(
         report = mark_emulated(vt, found)
     get_run_logger().info("%s report found: %s", kind, report.id)
     return report
+
+
+@task(name="VirusTotal: submit for analysis", retries=0, cache_policy=NO_CACHE)
+async def submit_for_analysis(
+    plan: SubmissionPlan, known: bool = False, *, credentials: VirusTotalCredentials
+) -> VTObject[Any]:
+    """Send a planned submission: re-analyse a known file by hash, else upload it; post a URL.
+
+    The plan (``core.plan_submission``) was validated before; what is sent follows from it:
+    public or private, file or URL, sandbox options. The uploaded bytes are hashed as they go
+    and must be those the plan hashed.
+
+    Args:
+        plan: the validated submission.
+        known: VirusTotal has the file: re-analyse it by hash, no upload.
+        credentials: the VirusTotal credentials block.
+
+    Returns:
+        The ``analysis`` (or ``private_analysis``) descriptor.
+
+    Raises:
+        ContentChangedError: the file changed since it was hashed.
+
+    Example:
+        ```python
+        analysis = await submit_for_analysis(plan_submission(file_path="sample.bin"), credentials=credentials)
+        ```
+    """
+    async with credentials.get_client() as vt:
+        analysis = mark_emulated(vt, await submit_plan(vt, plan, known=known))
+    how = (" privately" if plan.private else "") + (" by hash" if known and plan.kind == "file" else "")
+    get_run_logger().info("submitted a %s%s: analysis %s", plan.kind, how, analysis.id)
+    return analysis

@@ -20,7 +20,7 @@ from prefect_virustotal.client.models import PrivateScanOptions, SubmissionOutco
 from prefect_virustotal.core import MemoryCheckpointStore, submission_checkpoint
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.emulator._scanning import EICAR
-from prefect_virustotal.flows import submit_and_wait
+from prefect_virustotal.flows import VariableCheckpointStore, submit_and_wait
 from tests.conftest import PREMIUM_KEY, latest_artifact
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -183,3 +183,16 @@ async def test_bad_input_makes_no_request(
     with pytest.raises(InvalidParameterError):
         await submit_and_wait(credentials=credentials, **kwargs)
     assert mounted.count() == 0
+
+
+async def test_the_variable_store_creates_what_it_found_absent_and_survives_a_race() -> None:
+    name = submission_checkpoint("url", "http://race.example/", False, None)
+    first, second = VariableCheckpointStore(), VariableCheckpointStore()
+    assert await first.load(name) is None and await second.load(name) is None
+    await second.save(name, {"status": "submitted", "by": "second"})  # created by another run meanwhile
+    await first.save(name, {"status": "submitted", "by": "first"})  # its create meets the Variable
+    assert await Variable.aget(name) == {"status": "submitted", "by": "first"}
+    await first.save(name, {"status": "completed"})
+    assert await second.load(name) == {"status": "completed"}
+    await first.clear(name)
+    assert await Variable.aget(name) is None

@@ -21,6 +21,7 @@ from prefect_virustotal.client.models import LookupStatus
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.flows import enrich_iocs, expand_iocs, submit_and_wait
 from tests.conftest import PREMIUM_KEY, PUBLIC_KEY
+from tests.transports import SwapOnLookup
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -74,19 +75,6 @@ async def test_a_cached_level_is_not_served_to_another_endpoint(mounted: Emulato
 
 
 # 8. The bytes uploaded are the bytes looked up --------------------------------------------------
-
-
-class SwapOnLookup(httpx.AsyncBaseTransport):
-    """The emulator, but the file on disk is replaced right after its hash lookup is answered."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, path: Path, replacement: bytes) -> None:
-        self.inner, self.path, self.replacement = inner, path, replacement
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        if request.method == "GET" and "/files/" in request.url.path:
-            self.path.write_bytes(self.replacement)
-        return response
 
 
 async def test_a_file_swapped_after_its_lookup_is_not_reported(emulator: Emulator, tmp_path: Path) -> None:
