@@ -428,7 +428,10 @@ def expand(
 
     async def at_once(vt: VirusTotalClient) -> IOCGraph:
         # The flow's loop and defaults, each level fetched on one client, no level cache.
-        public = target.credentials.key_tier == "public"  # as the flow: no Enterprise-only names
+        # As the flow: a public key skips the Enterprise-only names. Read from the key's settings,
+        # not the block (building a block imports Prefect).
+        settings = target.settings
+        public = (settings.key_tier if settings is not None else target.credentials.key_tier) == "public"
         graph = await expand_graph(
             iocs,
             level_fetcher(vt, skip_enterprise=public),

@@ -14,6 +14,15 @@ from prefect_virustotal.emulator import Emulator
 
 WORLD = Emulator(seed=0).world
 
+# The command line as ``python -m prefect_virustotal.cli``, saying on stderr at exit whether
+# anything imported Prefect.
+_REPORTS_PREFECT = (
+    "import atexit, runpy, sys; "
+    "atexit.register(lambda: sys.stderr.write(f\"prefect imported: {'prefect' in sys.modules}\\n\")); "
+    "sys.argv[0] = 'prefect-virustotal'; "
+    "runpy.run_module('prefect_virustotal.cli', run_name='__main__')"
+)
+
 
 @pytest.mark.slow
 def test_expand_without_a_prefect_api_starts_no_server(tmp_path: Path) -> None:
@@ -34,7 +43,7 @@ def test_expand_without_a_prefect_api_starts_no_server(tmp_path: Path) -> None:
         str(bundle),
     ]
     result = subprocess.run(
-        [sys.executable, "-m", "prefect_virustotal.cli", *command],
+        [sys.executable, "-c", _REPORTS_PREFECT, *command],
         env=env,
         capture_output=True,
         text=True,
@@ -52,5 +61,6 @@ def test_expand_without_a_prefect_api_starts_no_server(tmp_path: Path) -> None:
     assert [level["cached"] for level in graph["levels"]] == [False]
     stix = json.loads(bundle.read_text(encoding="utf-8"))
     assert stix["type"] == "bundle" and any(o["type"] == "file" for o in stix["objects"])
+    assert "prefect imported: False" in result.stderr, result.stderr
     # Prefect's ephemeral server would have created its database under PREFECT_HOME.
     assert not list(home.glob("*.db")), sorted(p.name for p in home.iterdir())
