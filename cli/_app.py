@@ -19,14 +19,20 @@ from prefect_virustotal.core import (
     MAX_TABLE_ROWS,
     CollectionSyncReport,
     EnrichmentReport,
+    TriageReport,
     chunk_progress,
     defang,
     defang_text,
     enrich_chunk,
     enrich_in_chunks,
+    expand_graph,
     gather_indicators,
+    level_fetcher,
+    mermaid_diagram,
+    node_rows,
     read_text_lines,
     report_json,
+    stix_bundle_json,
 )
 
 from ._common import (
@@ -52,12 +58,12 @@ if TYPE_CHECKING:
     # Flows (and so Prefect) are imported inside the commands that run them, never here:
     # a direct command must not pay for Prefect (see ``run_command``).
     from prefect_virustotal.blocks import VirusTotalCredentials
-    from prefect_virustotal.flows import PollReport, RetrohuntReport, TriageReport
+    from prefect_virustotal.flows import PollReport, RetrohuntReport
 
 app = typer.Typer(
     name="prefect-virustotal",
     help="VirusTotal API v3 workflows as Prefect flows. Runs show in Prefect's UI when a server "
-    "is configured; with none, lookup, behaviour, comments, comment, vote, download and quota "
+    "is configured; with none, lookup, expand, behaviour, comments, comment, vote, download and quota "
     "answer directly, without Prefect (--record runs them through Prefect). Exit codes: 0 ok, "
     "1 a verdict at or above --fail-on, 2 bad input (nothing "
     "sent), 3 the run failed (authentication, quota, connection), 4 partial (some rows failed), "
@@ -423,21 +429,44 @@ def expand(
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
+    record: RecordOption = False,
     send_internal: SendInternalOption = False,
     own_domain: OwnDomainOption = None,
 ) -> None:
-    """Expand indicators through their relationships, within a request budget."""
+    """Expand indicators through their relationships, within a request budget.
+
+    With no Prefect API configured (and neither ``--block`` nor ``--record``) it answers at once,
+    without starting Prefect; otherwise it runs the ``expand_iocs`` flow, which shows in the UI.
+    Both build the graph with the same core loop (``core.expand_graph``).
+    """
     if depth < 0 or request_budget < 0 or fan_out < 0:
         fail(ExitCode.BAD_INPUT, "--depth, --request-budget and --fan-out must not be negative")
     iocs = scrub_credentials(iocs)
     target = resolve_target(block, emulator)
 
-    async def work() -> IOCGraph:
+    async def at_once(vt: VirusTotalClient) -> IOCGraph:
+        # The flow's loop and defaults, each level fetched on one client, no level cache.
+        # As the flow: a public key skips the Enterprise-only names. Read from the key's settings,
+        # not the block (building a block imports Prefect).
+        public = target.key_tier == "public"
+        graph = await expand_graph(
+            iocs,
+            level_fetcher(vt, skip_enterprise=public),
+            max_depth=depth,
+            request_budget=request_budget,
+            fan_out=fan_out,
+            internal=None if send_internal else list(own_domain or []),
+        )
+        if stix:
+            stix.write_text(stix_bundle_json(graph), encoding="utf-8")
+        return graph
+
+    async def as_flow(credentials: VirusTotalCredentials) -> IOCGraph:
         from prefect_virustotal.flows import expand_iocs
 
         return await expand_iocs(
             iocs,
-            credentials=target.credentials,
+            credentials=credentials,
             max_depth=depth,
             request_budget=request_budget,
             fan_out=fan_out,
@@ -446,11 +475,11 @@ def expand(
             own_domains=own_domain,
         )
 
-    graph = run(target, work)
+    graph = run_command(
+        target, flow=as_flow, direct=at_once, record=record, progress=not as_json, label="expanding"
+    )
 
     def render() -> None:
-        from prefect_virustotal.flows import mermaid_diagram, node_rows
-
         columns = ["indicator", "verdict", "detections", "found via", "type", "depth"]
         console.print(_verdict_table(node_rows(graph)[:50], columns))
         console.print(f"{len(graph.nodes)} nodes, {len(graph.edges)} edges, {graph.requests} requests")
@@ -613,7 +642,6 @@ def triage_command(
     result = run(target, work)
 
     def render() -> None:
-        from prefect_virustotal.flows import mermaid_diagram
 
         # Line by line, so that the report keeps its lines and only data escapes are escaped.
         console.print("\n".join(shown(line) for line in result.markdown.splitlines()), markup=False)

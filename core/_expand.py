@@ -593,8 +593,9 @@ async def fetch_level(
     level = _Level(
         vt, relationships, max(0, fan_out), _Budget(request_budget), policy, concurrency, leaf_verdicts
     )
+    sent_before = vt.request_count  # the client may have served earlier levels (the CLI's one client)
     result = await level.run(frontier)
-    result.requests_sent = vt.request_count
+    result.requests_sent = vt.request_count - sent_before
     result.emulated = vt.emulated
     for node in result.nodes if skip_enterprise else ():
         if skipped.get(node.type) and node.status in (NodeStatus.EXPANDED, NodeStatus.FETCHED):

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from prefect_virustotal.cli import emulator_credentials
 from prefect_virustotal.client import mount_transport
+from prefect_virustotal.core import EMULATED_BANNER
 from prefect_virustotal.emulator import Emulator
-from prefect_virustotal.flows import EMULATED_BANNER, triage
+from prefect_virustotal.flows import triage
 
 HERE = Path(__file__).resolve().parent
 TICKET = HERE / "ticket.txt"

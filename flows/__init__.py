@@ -11,9 +11,8 @@ from prefect_virustotal.core import (
 from ._alerts import PollReport, poll_alerts
 from ._checkpoints import VariableCheckpointStore
 from ._collections import sync_collection
-from ._enrich import EMULATED_BANNER, enrich_iocs
+from ._enrich import enrich_iocs
 from ._expand import CollectionHook, expand_iocs
-from ._expand_artifacts import mermaid_diagram, mermaid_markdown, node_rows
 from ._migrate import MIGRATION_ARTIFACT_KEY, migration_report
 from ._quota import QUOTA_CHART_KEY, QUOTA_EVENT, QUOTA_TABLE_KEY, quota_report
 from ._retrohunt import (
@@ -25,12 +24,10 @@ from ._retrohunt import (
     watch_retrohunt_jobs,
 )
 from ._search import SEARCH_ARTIFACT_KEY, SearchReport, intelligence_search
-from ._stix import stix_bundle, stix_bundle_json
 from ._submit import submit_and_wait
-from ._triage import SkippedWork, TriageItem, TriageReport, case_slug, triage
+from ._triage import triage
 
 __all__ = [
-    "EMULATED_BANNER",
     "FINISHED_EVENT",
     "MAX_SEEN_IDS",
     "MIGRATION_ARTIFACT_KEY",
@@ -47,24 +44,15 @@ __all__ = [
     "QuotaReport",
     "RetrohuntReport",
     "SearchReport",
-    "SkippedWork",
-    "TriageItem",
-    "TriageReport",
     "VariableCheckpointStore",
-    "case_slug",
     "collect_retrohunt_results",
     "enrich_iocs",
     "expand_iocs",
     "intelligence_search",
-    "mermaid_diagram",
-    "mermaid_markdown",
     "migration_report",
-    "node_rows",
     "poll_alerts",
     "quota_report",
     "retrohunt",
-    "stix_bundle",
-    "stix_bundle_json",
     "submit_and_wait",
     "sync_collection",
     "triage",

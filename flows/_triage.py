@@ -1,206 +1,58 @@
-"""``triage``: the incident-response runbook that chains the pack's flows and reports."""
+"""``triage``: the incident-response runbook that chains the pack's flows and reports.
+
+The flow runs the steps (subflows and tasks) and publishes the artifacts and the event; what it
+decides between the steps (items, skips, selections, the summary verdict, the markdown report)
+is ``prefect_virustotal.core``'s triage assembly.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import re
-from collections import Counter
 from pathlib import Path
-from typing import Literal
 
 import anyio
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.events import emit_event
-from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import (
-    ForbiddenError,
-    InvalidParameterError,
-    QuotaExceededError,
-    RequestBudgetExceededError,
-    Verdict,
-    VerdictPolicy,
-    VirusTotalError,
-    extract_indicators,
-    quota_refusal,
-    redact_all,
-    redact_url_credentials,
-    sha256_of_file,
-)
-from prefect_virustotal.client.models import IOCGraph, LookupStatus
+from prefect_virustotal.client import ForbiddenError, VerdictPolicy, VirusTotalError
+from prefect_virustotal.client.models import IOCGraph
 from prefect_virustotal.core import (
-    VERDICT_ORDER,
+    EMULATED_BANNER,
     BehaviourProfile,
     EnrichedIndicator,
+    SkippedWork,
+    TriageItem,
+    TriageReport,
     artifact_key,
-    behaviour_markdown,
-    behaviour_seeds,
-    defang,
+    behaviour_failed,
+    behaviour_files,
+    case_evidence,
+    case_slug,
     defang_text,
-    display_indicator,
     escape_control,
+    expansion_failed,
+    expansion_gaps,
+    expansion_seeds,
+    gather_case,
     markdown_cell,
-    markdown_link,
-    relationship_summary,
-    shorten_hashes,
+    mermaid_markdown,
+    public_upload_refused,
+    record_submission,
+    submission_candidates,
+    submission_failed,
+    summary_verdict,
+    triage_items,
+    triage_markdown,
     verdict_counts,
-    verdict_rank,
 )
 from prefect_virustotal.tasks import get_behaviour_profile
 
 from ._collections import sync_collection
-from ._enrich import EMULATED_BANNER, enrich_iocs
+from ._enrich import enrich_iocs
 from ._expand import expand_iocs
-from ._expand_artifacts import mermaid_markdown
 from ._submit import submit_and_wait
-
-SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable", "internal"]
-_GAP_REASONS: dict[str, SkipReason] = {
-    "request_budget": "budget",
-    "quota": "quota",
-    "invalid": "invalid",
-    "tier": "policy",  # a relationship the key's licence does not cover, skipped on purpose
-    "internal": "internal",
-}
-
-
-class TriageItem(BaseModel):
-    """One indicator of the case and what the runbook found."""
-
-    indicator: str
-    kind: str | None = None
-    verdict: str
-    detections: str = "-"
-    reason: str = ""
-    source: str = "ticket"
-    """Where it came from: ``ticket`` (the text), ``file`` (an attached file) or ``expansion``."""
-    action: str = "looked up"
-    """What was done: looked up, scanned privately, scanned publicly, not submitted."""
-    link: str | None = None
-
-
-class SkippedWork(BaseModel):
-    """Something the runbook did not do, and why."""
-
-    what: str
-    reason: SkipReason
-    detail: str
-
-
-class TriageReport(BaseModel):
-    """What ``triage`` returns; ``markdown`` is the report artifact's text."""
-
-    case: str
-    summary_verdict: str
-    items: list[TriageItem] = Field(default_factory=list)
-    graph: IOCGraph | None = None
-    collection_link: str | None = None
-    skipped: list[SkippedWork] = Field(default_factory=list)
-    emulated: bool = False
-    markdown: str = ""
-    behaviours: dict[str, BehaviourProfile] = Field(default_factory=dict)
-    """Sandbox behaviour (top ATT&CK techniques, verdicts, contacts) of malicious and suspicious files."""
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """How many items got each verdict."""
-        return dict(Counter(item.verdict for item in self.items))
-
-
-def case_slug(case: str) -> str:
-    """A lowercase, dash-separated form of the case name (artifact keys, collection names)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", case.lower()).strip("-")
-    if not slug:
-        raise InvalidParameterError("the case name needs at least one letter or digit")
-    return slug[:60]
-
-
-def _item_from_lookup(enriched: EnrichedIndicator, source: str) -> TriageItem:
-    lookup = enriched.lookup
-    found = enriched.assessment
-    return TriageItem(
-        indicator=lookup.indicator,
-        kind=lookup.kind,
-        verdict=enriched.verdict,
-        detections=found.ratio if found else "-",
-        reason=found.reason if found else (lookup.error or ""),
-        source=source,
-        link=lookup.link,
-    )
-
-
-def _skip_for_status(enriched: EnrichedIndicator) -> SkippedWork | None:
-    status = enriched.lookup.status
-    mapping: dict[LookupStatus, SkipReason] = {
-        LookupStatus.INVALID: "invalid",
-        LookupStatus.QUOTA_LIMITED: "quota",
-        LookupStatus.ERROR: "error",
-        LookupStatus.SKIPPED: "internal",
-    }
-    if status not in mapping:
-        return None
-    return SkippedWork(
-        what=enriched.lookup.indicator, reason=mapping[status], detail=enriched.lookup.error or ""
-    )
-
-
-def summary_verdict(items: list[TriageItem]) -> str:
-    """The worst verdict of the case (invalid and failed items do not count)."""
-    verdicts = [item.verdict for item in items if item.verdict in VERDICT_ORDER]
-    if not verdicts:
-        return Verdict.UNKNOWN.value
-    return min(verdicts, key=verdict_rank)
-
-
-def _markdown(report: TriageReport, graph_key: str | None) -> str:
-    """The report: the reason first, indicators defanged, links only to VirusTotal's pages."""
-    lines = [f"# Triage: {markdown_cell(defang_text(report.case))}", ""]
-    if report.emulated:
-        lines += [f"> **{EMULATED_BANNER}**", ""]
-    counts = verdict_counts(report.counts)
-    lines += [f"**Summary verdict: {report.summary_verdict.upper()}** ({counts or 'no indicators'})", ""]
-    lines += [
-        "| indicator | verdict | reason | detections | action | type | source |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for item in sorted(report.items, key=lambda i: verdict_rank(i.verdict)):
-        text = display_indicator(item.kind, item.indicator)
-        shown = markdown_link(text, item.link) if item.link else f"`{markdown_cell(text)}`"
-        reason = markdown_cell(defang_text(item.reason)) or "-"
-        cells = [
-            shown,
-            f"**{item.verdict}**",
-            reason,
-            item.detections,
-            item.action,
-            item.kind or "-",
-            item.source,
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    if report.behaviours:
-        lines += ["", *behaviour_markdown(report.behaviours)]
-    if report.graph is not None and report.graph.edges:
-        lines += ["", "## Relationships of the malicious indicators (one hop)", ""]
-        lines += [f"- {markdown_cell(line)}" for line in relationship_summary(report.graph)]
-        if graph_key:
-            lines += ["", f"The graph is drawn in the artifact `{graph_key}`."]
-    lines += ["", "## Case collection", ""]
-    if report.collection_link:
-        lines.append(f"[case-{case_slug(report.case)}]({report.collection_link}) on VirusTotal")
-    else:
-        lines.append("None.")
-    lines += ["", "## Skipped", ""]
-    if report.skipped:
-        lines += [
-            f"- `{markdown_cell(shorten_hashes(defang(s.what)))}`: **{s.reason}**: "
-            f"{markdown_cell(defang_text(s.detail))}"
-            for s in report.skipped
-        ]
-    else:
-        lines.append("Nothing.")
-    return "\n".join(lines) + "\n"
 
 
 @flow(name="virustotal-triage")
@@ -275,142 +127,79 @@ async def triage(
     logger = get_run_logger()
     slug = case_slug(case)
     block = await resolve_credentials(credentials)
-    skipped: list[SkippedWork] = []
-    items: list[TriageItem] = []
 
     # 1. What the case names: the ticket's indicators and the attached files' hashes.
     # Credentials in the ticket's URLs never reach a request, the report or an artifact.
-    text, masked = redact_url_credentials(text or "")
-    indicators, masked_given = redact_all(indicators or [])
-    for url in masked + masked_given:
+    inputs = gather_case(text, files, indicators, text_in_file=bool(ticket_path))
+    for url in inputs.masked:
         logger.warning("removed credentials from %s: they are not sent", url)
-    found = [] if ticket_path else extract_indicators(text)
-    file_hashes: dict[str, Path] = {}
-    for raw in files or []:
-        path = Path(raw)
-        try:
-            file_hashes[sha256_of_file(path)] = path
-        except OSError as exc:
-            skipped.append(
-                SkippedWork(what=raw, reason="unreadable", detail=f"{type(exc).__name__}: {exc.strerror}")
-            )
-    wanted = list(dict.fromkeys([*(indicators or []), *(i.value for i in found), *file_hashes]))
+    file_hashes = inputs.file_hashes
+    skipped: list[SkippedWork] = list(inputs.skipped)
 
     # 2. Enrich everything in one batch.
     enriched: list[EnrichedIndicator] = []
     emulated = False
-    if wanted and not ticket_path:
-        enrichment = await enrich_iocs(indicators=wanted, credentials=block, policy=policy, case=case)
+    if inputs.wanted and not ticket_path:
+        enrichment = await enrich_iocs(indicators=inputs.wanted, credentials=block, policy=policy, case=case)
         enriched, emulated = enrichment.items, enrichment.emulated
     elif ticket_path:
         # The ticket's indicators are gathered by enrich_iocs from the file (credentials in its
         # URLs removed there), after those given and the attachments' hashes.
         enrichment = await enrich_iocs(
-            indicators=[*(indicators or []), *file_hashes],
-            text=text or None,
+            indicators=[*inputs.given, *file_hashes],
+            text=inputs.text or None,
             path=ticket_path,
             credentials=block,
             policy=policy,
             case=case,
         )
         enriched, emulated = enrichment.items, enrichment.emulated
-    for entry in enriched:
-        source = "file" if entry.lookup.indicator in file_hashes else "ticket"
-        skip = _skip_for_status(entry)
-        if skip is not None:
-            skipped.append(skip)
-        items.append(_item_from_lookup(entry, source))
+    items, lookup_skips, not_found = triage_items(enriched, file_hashes)
+    skipped += lookup_skips
 
     # 3. Submit the unknown files and URLs, and wait for their verdicts.
-    if submit_unknown:
-        not_found = {e.lookup.indicator for e in enriched if e.lookup.status == LookupStatus.NOT_FOUND}
+    unknown = submission_candidates(items, not_found, file_hashes, submit=submit_unknown)
+    if unknown:
         emulated |= await _submit_unknown(
-            items, not_found, file_hashes, block, skipped,
+            unknown, file_hashes, block, skipped,
             private=private, allow_public=allow_public_upload,
             wait_timeout=timeout, policy=policy, concurrency=max_concurrent_submissions,
         )  # fmt: skip
-    else:
-        for entry, item in zip(enriched, items, strict=True):
-            if entry.lookup.status == LookupStatus.NOT_FOUND:
-                item.action = "not submitted"
 
     # 3b. Sandbox behaviour of the malicious and suspicious files (public reports only).
     behaviours: dict[str, BehaviourProfile] = {}
     if behaviour:
-        bad_files = [
-            item.indicator
-            for item in items
-            if item.kind == "file"
-            and item.verdict in ("malicious", "suspicious")
-            and item.action != "scanned privately"
-        ]
-        for sha in bad_files[max_behaviour_files:]:
-            skipped.append(
-                SkippedWork(what=f"behaviour {sha}", reason="budget", detail="over max_behaviour_files")
-            )
+        shas, over = behaviour_files(items, max_behaviour_files)
+        skipped += over
         profiles = await asyncio.gather(
-            *(get_behaviour_profile(sha, credentials=block) for sha in bad_files[:max_behaviour_files]),
-            return_exceptions=True,
+            *(get_behaviour_profile(sha, credentials=block) for sha in shas), return_exceptions=True
         )
-        for sha, profile in zip(bad_files, profiles, strict=False):
+        for sha, profile in zip(shas, profiles, strict=True):
             if isinstance(profile, BehaviourProfile):
                 behaviours[sha] = profile
             else:
-                detail = f"{type(profile).__name__}: {profile}"
-                skipped.append(SkippedWork(what=f"behaviour {sha}", reason="error", detail=detail))
+                skipped.append(behaviour_failed(sha, profile))
 
-    # 4. Expand the malicious ones, one hop, within the budget.
+    # 4. Expand the malicious ones (and what the sandboxes saw them contact), one hop, within the budget.
     graph: IOCGraph | None = None
-    malicious = [
-        item.indicator
-        for item in items
-        if item.verdict == "malicious" and item.kind and item.action != "scanned privately"
-    ]
-    # What the sandboxes saw the malicious files contact joins the seeds, within the same budget.
-    malicious += [s for s in behaviour_seeds(behaviours) if s not in malicious]
-    for item in items:
-        if expand and item.verdict == "malicious" and item.action == "scanned privately":
-            skipped.append(
-                SkippedWork(
-                    what=f"expand {item.indicator}",
-                    reason="policy",
-                    detail="scanned privately: it has no public relationships to follow",
-                )
-            )
+    seeds, private_skips = expansion_seeds(items, behaviours, expand=expand)
+    skipped += private_skips
     quota_spent = False
-    if expand and malicious:
+    if expand and seeds:
         try:
             graph = await expand_iocs(
-                seeds=malicious, credentials=block, max_depth=1, request_budget=expand_budget, policy=policy
+                seeds=seeds, credentials=block, max_depth=1, request_budget=expand_budget, policy=policy
             )
         except (VirusTotalError, ValueError) as exc:
-            # A level that failed as a whole (issue 15) on a spent day or month: the rest of
-            # the runbook would only be refused too.
-            if isinstance(exc, (QuotaExceededError, RequestBudgetExceededError)):
-                quota_spent = quota_refusal(exc)[1]
-            skipped.append(
-                SkippedWork(
-                    what="expansion",
-                    reason="quota" if quota_spent else "error",
-                    detail=f"{type(exc).__name__}: {exc}",
-                )
-            )
+            # A level that failed as a whole (issue 15).
+            skip, quota_spent = expansion_failed(exc)
+            skipped.append(skip)
         else:
-            for gap in graph.unexpanded:
-                reason = _GAP_REASONS.get(gap.reason, "error")
-                detail = f"{gap.reason}: {gap.detail}" if gap.detail else gap.reason
-                skipped.append(SkippedWork(what=f"expand {gap.node}", reason=reason, detail=detail))
+            skipped += expansion_gaps(graph)
 
     # 5. The case collection holds everything malicious or suspicious.
     collection_link: str | None = None
-    evidence = [item.indicator for item in items if item.verdict in ("malicious", "suspicious")]
-    if graph is not None:
-        known = set(evidence)
-        for node in graph.with_verdict("malicious", "suspicious"):
-            value = node.label or node.id
-            if value not in known and node.type in ("file", "url", "domain", "ip_address"):
-                evidence.append(node.id if node.type != "url" else value)
-                known.add(value)
+    evidence = case_evidence(items, graph)
     if sync_case_collection and evidence and quota_spent:
         skipped.append(SkippedWork(what="case collection", reason="quota", detail="the key's quota is spent"))
     elif sync_case_collection and evidence:
@@ -440,7 +229,7 @@ async def triage(
         behaviours=behaviours,
     )
     graph_key = artifact_key("triage-graph", slug) if graph is not None and graph.edges else None
-    report.markdown = _markdown(report, graph_key)
+    report.markdown = triage_markdown(report, graph_key)
     title = f"Triage of case {escape_control(case)}: {report.summary_verdict.upper()}"
     notice = f"\n\n**{EMULATED_BANNER}**" if report.emulated else ""
     await acreate_markdown_artifact(
@@ -471,8 +260,7 @@ async def triage(
 
 
 async def _submit_unknown(
-    items: list[TriageItem],
-    not_found: set[str],
+    unknown: list[TriageItem],
     file_hashes: dict[str, Path],
     block: VirusTotalCredentials,
     skipped: list[SkippedWork],
@@ -499,15 +287,7 @@ async def _submit_unknown(
         async with semaphore:
             for use_private in attempts:
                 if not use_private and not allow_public:
-                    item.action = "not submitted"
-                    skipped.append(
-                        SkippedWork(
-                            what=item.indicator,
-                            reason="policy",
-                            detail="private scanning is not available and public upload was not allowed "
-                            "(allow_public_upload=True)",
-                        )
-                    )
+                    skipped.append(public_upload_refused(item))
                     return
                 try:
                     result = await submit_and_wait(
@@ -522,25 +302,11 @@ async def _submit_unknown(
                 except ForbiddenError:
                     continue  # no private scanning licence: maybe public, if allowed
                 except (VirusTotalError, ValueError, OSError) as exc:
-                    item.verdict, item.action = "error", "submission failed"
-                    item.reason = f"{type(exc).__name__}: {exc}"
-                    skipped.append(SkippedWork(what=item.indicator, reason="error", detail=item.reason))
+                    skipped.append(submission_failed(item, exc))
                     return
-                item.verdict, item.reason = result.verdict, result.reason
-                item.action = "scanned privately" if result.private else "scanned publicly"
-                item.link = result.link
+                record_submission(item, result)
                 emulated |= result.emulated
                 return
 
-    unknown = [
-        item
-        for item in items
-        if item.indicator in not_found and (item.indicator in file_hashes or item.kind == "url")
-    ]
-    for item in items:
-        if item.indicator in not_found and item not in unknown:
-            item.action = "not submitted"
-            if item.kind == "file":
-                item.reason += " (no file attached to submit)"
     await asyncio.gather(*(one(item) for item in unknown))
     return emulated

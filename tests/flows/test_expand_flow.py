@@ -14,6 +14,7 @@ import pytest
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client.models import GraphNode, IOCGraph, NodeStatus
+from prefect_virustotal.core import expand_graph, level_fetcher
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.flows import expand_iocs
 from prefect_virustotal.tasks import DEFAULT_RELATIONSHIPS
@@ -351,3 +352,18 @@ async def test_malicious_nodes_pushed_into_a_collection(
     (stored,) = [c for c in mounted.collections.collections.values() if c.name == "case-expand"]
     held = {item_id for items in stored.items.values() for item_id in items}
     assert {n.id for n in malicious if n.type != "url"} <= held
+
+
+async def test_the_flow_and_the_direct_loop_build_the_same_graph(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
+    """The command line without Prefect calls ``core.expand_graph`` on a client: same graph, same cost."""
+    seed = mounted.world.pick("domain", "malicious", min_relationship=("urls", 2))
+    mounted.reset_log()
+    flowed = await expand_iocs([seed, "not an indicator"], credentials=credentials, reuse_cached_levels=False)
+    by_flow = [r.path for r in mounted.requests]
+    mounted.reset_log()
+    async with credentials.get_client() as vt:
+        direct = await expand_graph([seed, "not an indicator"], level_fetcher(vt))
+    assert sorted(r.path for r in mounted.requests) == sorted(by_flow)  # the same requests, once each
+    assert direct.model_dump() == flowed.model_dump()

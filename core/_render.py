@@ -1,11 +1,16 @@
-"""How an expansion graph is shown: a Mermaid diagram (collapsed past a size) and a ranked table."""
+"""How an expansion graph is shown: a Mermaid diagram (collapsed past a size) and a ranked table.
+
+Pure functions of the graph model (no Prefect): the ``expand_iocs`` and ``triage`` flows put
+their output in artifacts, the command line prints it.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from prefect_virustotal.client.models import GraphNode, IOCGraph
-from prefect_virustotal.core import defang, node_display, relationship_summary, vt_link
+
+from ._display import defang, node_display, relationship_summary, vt_link
 
 _TYPE_TAG = {"file": "file", "url": "url", "domain": "domain", "ip_address": "ip"}
 _LABEL_WIDTH = 36
@@ -16,11 +21,6 @@ _CLASSES = (
     "classDef unknown fill:#e9ecef,stroke:#6c757d,color:#212529",
     "classDef collapsed fill:#ffffff,stroke:#adb5bd,stroke-dasharray:4 3,color:#495057",
 )
-
-
-def gui_link(node: GraphNode) -> str:
-    """The node's page on virustotal.com."""
-    return vt_link(node.type, node.id)
 
 
 def _short(text: str, width: int = _LABEL_WIDTH) -> str:
@@ -159,7 +159,7 @@ def node_rows(graph: IOCGraph) -> list[dict[str, str]]:
                 "depth": str(node.depth),
                 "rank": str(rank),
                 "status": node.status.value,
-                "link": gui_link(node),
+                "link": vt_link(node.type, node.id),
             }
         )
     return rows

@@ -1,9 +1,9 @@
 """STIX 2.1 export of an expansion graph, built with the ``stix2`` library (``stix`` extra).
 
-Why in ``flows/`` and not in ``client/``: STIX is a report format of what a flow found, not
-part of the v3 API; ``client/`` stays "the v3 API in Python" with httpx and pydantic as its
-only dependencies, while flows own their outputs (artifacts, exports). The function takes
-the graph model only, so a runbook can call it on any graph, and ``stix2`` is imported
+Why in ``core/`` and not in ``client/``: STIX is a report format of what an expansion found,
+not part of the v3 API; ``client/`` stays "the v3 API in Python" with httpx and pydantic as
+its only dependencies. The function takes the graph model only (no Prefect), so a runbook,
+the ``expand_iocs`` flow and the command line call it on any graph, and ``stix2`` is imported
 lazily: the pack works without the extra until a bundle is asked for.
 
 Mapping:
@@ -31,7 +31,7 @@ from typing import Any
 
 from prefect_virustotal.client.models import GraphNode, IOCGraph
 
-from ._enrich import EMULATED_BANNER
+from ._display import EMULATED_BANNER
 
 # The namespace STIX 2.1 itself uses for deterministic SCO ids.
 _STIX_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")

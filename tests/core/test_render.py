@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from prefect_virustotal.client.models import GraphEdge, GraphNode, IOCGraph
-from prefect_virustotal.flows import mermaid_diagram, mermaid_markdown, node_rows
+from prefect_virustotal.core import mermaid_diagram, mermaid_markdown, node_rows
 from tests.client.test_graph_model import sample_graph
 
 
