@@ -122,7 +122,8 @@ class Case:
 
     def line(self) -> str:
         return (
-            f"  {self.mode:5s} runs={self.runs}  steady {self.steady:6.1f}/min = {self.steady / self.quota:6.1%}"
+            f"  {self.mode:5s} runs={self.runs}"
+            f"  steady {self.steady:6.1f}/min = {self.steady / self.quota:6.1%}"
             f"   whole {self.whole:6.1f}/min = {self.whole / self.quota:6.1%}"
             f"   429s={self.refused}   max60={self.max60}/{self.quota}"
         )
