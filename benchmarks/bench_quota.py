@@ -36,6 +36,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack, suppress
@@ -45,7 +46,7 @@ from pathlib import Path
 from _servers import prefect_server
 
 WARMUP = 10.0
-START_DELAY = 10.0  # every process imported and waiting before the common start
+START_DELAY = 1.0  # from the moment every process is imported and waiting
 
 
 async def _run(args: argparse.Namespace) -> None:
@@ -60,8 +61,9 @@ async def _run(args: argparse.Namespace) -> None:
             await rate_limit(args.limit_name, occupy=1, strict=True)
 
     limiter = PrefectRateLimiter(args.limit_name) if args.mode == "pack" else PlainLimiter()
-    end = args.start_at + args.seconds
-    await asyncio.sleep(max(0.0, args.start_at - time.time()))
+    start_at = _ready(Path(args.sync))
+    end = start_at + args.seconds
+    await asyncio.sleep(max(0.0, start_at - time.time()))
     async with VirusTotalClient(args.key, base_url=args.base_url, limiter=limiter) as vt:
 
         async def loop(i: int) -> None:
@@ -72,6 +74,18 @@ async def _run(args: argparse.Namespace) -> None:
                     await vt.ip_addresses.get(f"10.{i}.{n // 250 % 250}.{n % 250 + 1}")
 
         await asyncio.gather(*(loop(i) for i in range(8)))
+    if isinstance(limiter, PrefectRateLimiter):
+        stats = limiter.stats
+        print("limiter " + " ".join(f"{k}={v}" for k, v in stats.items()), flush=True)
+
+
+def _ready(sync: Path) -> float:
+    """Say this process is imported and ready; wait for the common start (a busy host imports
+    Prefect in 5-30 s, so a fixed delay would start the runs apart)."""
+    (sync / f"ready-{os.getpid()}").touch()
+    while not (sync / "go").exists():
+        time.sleep(0.05)
+    return float((sync / "go").read_text())
 
 
 def steady_rate(times: list[float], start: float, end: float, gap: float = 0.1) -> float:
@@ -150,11 +164,16 @@ def _measure(
             await client.upsert_global_concurrency_limit_by_name(limit_name, limit, decay)
 
     asyncio.run(create())
-    start_at = time.time() + START_DELAY
+    sync = Path(tempfile.mkdtemp(prefix="bench-quota-"))
     env = {**os.environ, "PREFECT_API_URL": api}
     command = [sys.executable, __file__, "--run", "--mode", mode, "--key", key, "--limit-name", limit_name]
-    command += ["--base-url", base_url, "--start-at", str(start_at), "--seconds", str(seconds)]
+    command += ["--base-url", base_url, "--sync", str(sync), "--seconds", str(seconds)]
     procs = [subprocess.Popen(command, env=env) for _ in range(runs)]
+    deadline = time.monotonic() + 120
+    while len(list(sync.glob("ready-*"))) < runs and time.monotonic() < deadline:
+        time.sleep(0.1)
+    start_at = time.time() + START_DELAY
+    (sync / "go").write_text(str(start_at))
     for proc in procs:
         proc.wait(timeout=seconds + 120)
     records = [r for r in emulator.requests if r.api_key == key]  # type: ignore[attr-defined]
@@ -206,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--key", help=argparse.SUPPRESS)
     parser.add_argument("--limit-name", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
-    parser.add_argument("--start-at", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--sync", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:
         asyncio.run(_run(args))
