@@ -64,7 +64,7 @@ from prefect_virustotal.client import SYSTEM_CLOCK, Clock, VirusTotalError
 
 logger = logging.getLogger(__name__)
 
-SLOT_TTL = 0.4
+SLOT_TTL = 0.5
 """Seconds after asking for slots within which they must be spent, or dropped unspent."""
 PATH_JITTER = 0.1
 """Seconds allowed for the way from a spent slot to VirusTotal, beyond what every request shares."""
@@ -72,7 +72,7 @@ GUARD_SECONDS = SLOT_TTL + PATH_JITTER
 """Seconds added to the minute when the decay rate is derived from a per-minute quota."""
 SLOTS_PER_REQUEST = 100
 """Slots per request in limits made by the set-up (a ``limit`` that is a multiple of 100)."""
-BATCH_SECONDS = 1 / 3
+BATCH_SECONDS = 0.5
 """Seconds of the quota taken per server round trip, by default (the batch)."""
 HEADROOM_SECONDS = 0.3
 """Seconds of the quota the limit holds beyond the batch: how late a take may land unpunished."""
@@ -229,6 +229,7 @@ class _Bank:
     refused: int = 0
     rounds: int = 0
     backoff: float = 0.0
+    warned: float = -math.inf
 
 
 _BANKS: dict[tuple[object, str], _Bank] = {}
@@ -352,13 +353,18 @@ class PrefectRateLimiter:
                 bank.taken += got
                 bank.rounds += 1
                 expiry = asked + self.slot_ttl
-                if self._clock.monotonic() >= expiry:
+                now = self._clock.monotonic()
+                if now >= expiry:
                     # The answer came later than the slots may be spent: the server took them
                     # at some moment after `asked`, and spending them now could put more in one
                     # minute than the decay allows for. Dropped, and asked for again.
                     bank.expired += got
-                    logger.warning(
-                        "the Prefect server answered %s later than %.2fs: %d requests' slots dropped",
+                    level = logging.DEBUG if bank.warned > now - 60.0 else logging.WARNING
+                    bank.warned = now if level == logging.WARNING else bank.warned
+                    logger.log(
+                        level,
+                        "the Prefect server answered %s later than %.2fs: %d requests' slots dropped "
+                        "(a busy server; the limit's decay allows no later spending)",
                         self.name,
                         self.slot_ttl,
                         got,
@@ -384,8 +390,11 @@ class PrefectRateLimiter:
                         "it cannot pace requests"
                     )
                 scale, batch = batch_for(current)
+                # The batch, or every free slot when more are free (this take comes late, the
+                # server being slow: taking them all keeps the decay from going to waste).
+                free = (current.limit - current.active_slots) // scale
                 with self._bank.lock:
-                    want = max(1, min(batch, self._bank.waiting))
+                    want = max(1, min(self._bank.waiting, max(batch, free)))
                 wait = _seconds_until_free(
                     limit=current.limit,
                     active=current.active_slots,
