@@ -45,6 +45,8 @@ from pathlib import Path
 
 from _servers import prefect_server
 
+from tests.quota_windows import most_in_a_minute
+
 WARMUP = 10.0
 START_DELAY = 1.0  # from the moment every process is imported and waiting
 
@@ -111,17 +113,6 @@ def steady_rate(times: list[float], start: float, end: float, gap: float = 0.1) 
     return sum(counts[:-1]) * 60.0 / (starts[-1] - starts[0])
 
 
-def max_in_window(times: list[float], window: float = 60.0) -> int:
-    """The most of ``times`` inside any ``window``-second span (a sliding window)."""
-    ordered = sorted(times)
-    best, first = 0, 0
-    for last, t in enumerate(ordered):
-        while t - ordered[first] >= window:
-            first += 1
-        best = max(best, last - first + 1)
-    return best
-
-
 @dataclass
 class Case:
     """One measurement: a pacer, a number of concurrent runs, what the emulator saw."""
@@ -186,7 +177,7 @@ def _measure(
         steady=steady_rate(sent, start_at + WARMUP, end),
         whole=sum(1 for t in sent if start_at <= t < end) * 60.0 / seconds,
         refused=sum(1 for r in records if r.status == 429),
-        max60=max_in_window(sent),
+        max60=most_in_a_minute(sent),
     )
 
 

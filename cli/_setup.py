@@ -73,7 +73,10 @@ def _parser() -> argparse.ArgumentParser:
         f"else {DEFAULT_REQUESTS_PER_MINUTE}, a public key)",
     )
     parser.add_argument(
-        "--batch", type=int, default=None, help="slots taken per server round trip (default: quota / 15)"
+        "--batch",
+        type=int,
+        default=None,
+        help="most requests' slots taken per server round trip (default: half a second of the quota)",
     )
     parser.add_argument(
         "--daily-reserve",

@@ -23,6 +23,7 @@ import pytest
 
 from prefect_virustotal.blocks import PrefectRateLimiter, rate_limit_settings
 from prefect_virustotal.blocks._ratelimit import GUARD_SECONDS, PATH_JITTER, LimitSession, LimitState
+from tests.quota_windows import most_in_a_minute
 
 EPOCH = 1_800_000_000.0
 
@@ -161,15 +162,6 @@ def simulate(
 
     clock.run(main)
     return sorted(arrivals), stats
-
-
-def most_in_a_minute(times: list[float]) -> int:
-    best, first = 0, 0
-    for last, t in enumerate(times):
-        while t - times[first] >= 60.0:
-            first += 1
-        best = max(best, last - first + 1)
-    return best
 
 
 @pytest.mark.parametrize("processes", [1, 2, 3])
