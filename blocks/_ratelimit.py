@@ -74,7 +74,7 @@ SLOTS_PER_REQUEST = 100
 """Slots per request in limits made by the set-up (a ``limit`` that is a multiple of 100)."""
 BATCH_SECONDS = 0.5
 """Seconds of the quota taken per server round trip, by default (the batch)."""
-HEADROOM_SECONDS = 0.3
+HEADROOM_SECONDS = 0.5
 """Seconds of the quota the limit holds beyond the batch: how late a take may land unpunished."""
 BACKOFF_CAP = 0.6
 """Longest back-off after refusals, as a share of the headroom's time."""

@@ -35,7 +35,7 @@ SMALL_DAY_KEY = "small-day-key-0123456789"
 
 
 @pytest.mark.parametrize(
-    ("quota", "capacity"), [(4, 1), (39, 1), (60, 2), (120, 2), (360, 4), (1000, 11), (10_000, 70)]
+    ("quota", "capacity"), [(4, 1), (39, 1), (60, 2), (120, 2), (360, 6), (1000, 16), (10_000, 103)]
 )
 def test_settings_leave_room_for_the_batch_and_the_spending_delay(quota: int, capacity: int) -> None:
     limit, decay = rate_limit_settings(quota)
