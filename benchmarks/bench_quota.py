@@ -62,7 +62,8 @@ async def _run(args: argparse.Namespace) -> None:
         async def acquire(self) -> None:
             await rate_limit(args.limit_name, occupy=1, strict=True)
 
-    limiter = PrefectRateLimiter(args.limit_name) if args.mode == "pack" else PlainLimiter()
+    pack = PrefectRateLimiter(args.limit_name, requests_per_minute=args.quota)  # as the block builds it
+    limiter = pack if args.mode == "pack" else PlainLimiter()
     start_at = _ready(Path(args.sync))
     end = start_at + args.seconds
     await asyncio.sleep(max(0.0, start_at - time.time()))
@@ -158,7 +159,7 @@ def _measure(
     sync = Path(tempfile.mkdtemp(prefix="bench-quota-"))
     env = {**os.environ, "PREFECT_API_URL": api}
     command = [sys.executable, __file__, "--run", "--mode", mode, "--key", key, "--limit-name", limit_name]
-    command += ["--base-url", base_url, "--sync", str(sync), "--seconds", str(seconds)]
+    command += ["--base-url", base_url, "--sync", str(sync), "--seconds", str(seconds), "--quota", str(quota)]
     procs = [subprocess.Popen(command, env=env) for _ in range(runs)]
     deadline = time.monotonic() + 120
     while len(list(sync.glob("ready-*"))) < runs and time.monotonic() < deadline:

@@ -29,6 +29,9 @@ with the refusals: plain ``rate_limit`` reaches 65-85 % of the configured rate.
 4. spends the slots locally, in this process, across task runs and threads, and drops
    slots not spent within ``SLOT_TTL`` seconds of the moment it *asked* for them (the
    server took them after that moment, however slow its answer).
+5. backs off after a refusal (a random wait, doubled per refusal up to ``BACKOFF_CAP`` of the
+   headroom's time, halved per take), so that processes that want the same slots stop asking
+   at the same moment: the one that took last goes on while it has work.
 
 Why no 429, whoever takes slots from the limit and how many at a time: a bucket that holds
 ``c`` requests and decays at ``r`` requests per second hands out at most ``c + r x W``
@@ -38,9 +41,14 @@ was taken, so the requests that arrive in any 60-second span were taken within l
 ``60 + GUARD_SECONDS``. With ``r = (q - c + 1) / (60 + GUARD_SECONDS)`` for a quota of ``q``
 per minute, that is fewer than ``q + 1``: no minute, however aligned, sees more than ``q``.
 :func:`rate_limit_settings` computes the limit's ``(limit, slot_decay_per_second)``; the
-most it allows is ``(q - c + 1) / q x 60 / 60.5`` of the quota (99.2 % for a public key
-with ``c = 1``, 98.6 % for 360/min with ``c = 3``). A limit whose ``limit`` is not a
-multiple of 100 (made by hand, ``prefect gcl create``) is read as one slot per request.
+most it allows is ``(q - c + 1) / q x 60 / 60.6`` of the quota (99.0 % for a public key
+with ``c = 1``, 97.6 % for 360/min with ``c = 6``: a batch of 3 and 3 of headroom). A limit
+whose ``limit`` is not a multiple of 100 (made by hand, ``prefect gcl create``) is read as one
+slot per request.
+
+The pace is bound by the Prefect server's round trips when they are slow: one take (a read
+and an increment) per process at a time, of at most the whole limit; an answer later than
+``SLOT_TTL`` wastes its slots.
 """
 
 from __future__ import annotations
@@ -82,6 +90,7 @@ MAX_BATCH = 20
 """Largest batch the set-up derives from a quota (one server round trip per batch)."""
 _EPSILON = 0.005
 _BACKOFF = 0.05
+_MIN_SLOT_LIFE = 0.05
 _POLL = 0.02
 
 
@@ -108,21 +117,26 @@ def _headroom(requests_per_second: float) -> int:
     return max(1, round(requests_per_second * HEADROOM_SECONDS))
 
 
-def rate_limit_settings(requests_per_minute: int, batch: int | None = None) -> tuple[int, float]:
+def rate_limit_settings(
+    requests_per_minute: int, batch: int | None = None, guard: float = GUARD_SECONDS
+) -> tuple[int, float]:
     """``(limit, slot_decay_per_second)`` of the global concurrency limit for a quota.
 
     Args:
         requests_per_minute: the key's per-minute quota.
-        batch: most requests' slots taken per server round trip; by default a third of a
+        batch: most requests' slots taken per server round trip; by default half a
             second of the quota, between 1 and ``MAX_BATCH`` (each request of batch or
             headroom costs one request a minute of throughput).
+        guard: seconds added to the minute; a limiter that knows the quota lets its slots
+            live ``guard - PATH_JITTER`` seconds (a busy Prefect server, whose answers take
+            longer than ``SLOT_TTL``, needs more, at 0.17 % of the quota per 0.1 s at 360/min).
 
     Returns:
         The limit and the decay rate, in slots (hundredths of a request).
 
     Example:
-        >>> rate_limit_settings(4)  # one request at a time, 4 per 60.5 s
-        (100, 6.6115702479338845)
+        >>> rate_limit_settings(4)  # one request at a time, 4 per 60.6 s
+        (100, 6.6006600660066)
     """
     if requests_per_minute < 1:
         raise ValueError("requests_per_minute must be at least 1")
@@ -130,12 +144,14 @@ def rate_limit_settings(requests_per_minute: int, batch: int | None = None) -> t
     k = batch if batch is not None else default
     if not 1 <= k <= requests_per_minute:
         raise ValueError("batch must be between 1 and requests_per_minute")
+    if not PATH_JITTER < guard <= 30.0:
+        raise ValueError(f"guard must be more than {PATH_JITTER} and at most 30 seconds")
     # Headroom above the batch absorbs a late take (see the module docstring); below 40/min
     # a round trip every 1.5 s or more makes lateness negligible.
     capacity = k
     if requests_per_minute >= 40 and k < requests_per_minute:
         capacity = min(requests_per_minute, k + _headroom(requests_per_minute / 60))
-    decay = (requests_per_minute - capacity + 1) / (60.0 + GUARD_SECONDS)
+    decay = (requests_per_minute - capacity + 1) / (60.0 + guard)
     return capacity * SLOTS_PER_REQUEST, decay * SLOTS_PER_REQUEST
 
 
@@ -253,6 +269,28 @@ def _seconds_until_free(
     return min(max(0.0, ready - elapsed), limit / decay + 1.0)
 
 
+def slot_life(state: LimitState, requests_per_minute: int) -> float:
+    """Seconds a slot may live after it was asked for, by the limit's own guard for this quota.
+
+    The guard is what the limit's decay leaves beyond the minute:
+    ``(q - capacity + 1) / rate - 60``; a slot may live that less ``PATH_JITTER``.
+
+    Raises:
+        SharedRateLimitError: the limit decays so fast that it could let more than the quota
+            through in some minute (made for a larger quota, or by hand).
+    """
+    scale, _ = batch_for(state)
+    rate = state.slot_decay_per_second / scale
+    guard = (requests_per_minute - state.limit / scale + 1) / rate - 60.0
+    if guard - PATH_JITTER < _MIN_SLOT_LIFE:
+        raise SharedRateLimitError(
+            f"the global concurrency limit (limit {state.limit}, decay {state.slot_decay_per_second:.2f}/s) "
+            f"can let more than {requests_per_minute} requests through in a minute; re-run "
+            "`python deployments/setup.py` with the key's quota"
+        )
+    return min(guard - PATH_JITTER, 30.0)
+
+
 def batch_for(state: LimitState) -> tuple[int, int]:
     """``(slots per request, most requests per take)`` for a limit as the server reports it.
 
@@ -275,8 +313,11 @@ class PrefectRateLimiter:
 
     Args:
         name: the global concurrency limit (created by ``deployments/setup.py``).
-        slot_ttl: seconds after asking for slots within which they must be spent; the
-            limit's decay assumes at most ``SLOT_TTL`` (a longer one voids the guarantee).
+        slot_ttl: seconds after asking for slots within which they must be spent, when the
+            quota is not given; the set-up's decay assumes at most ``SLOT_TTL``.
+        requests_per_minute: the key's quota: the slots then live as long as the limit's
+            own guard allows (:func:`slot_life`; a limit set up with a longer guard for a busy
+            server drops fewer), and a limit that would let more through is refused.
         server: where the limit lives; Prefect's API by default (tests pass a fake).
         clock: the clock to read and sleep on; the server's ``updated`` is compared with
             its ``time()``.
@@ -298,6 +339,7 @@ class PrefectRateLimiter:
         name: str,
         *,
         slot_ttl: float = SLOT_TTL,
+        requests_per_minute: int | None = None,
         server: LimitServer = PREFECT_LIMITS,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
@@ -305,6 +347,7 @@ class PrefectRateLimiter:
             raise ValueError("a global concurrency limit name is required")
         self.name = name
         self.slot_ttl = slot_ttl
+        self.requests_per_minute = requests_per_minute
         self._server = server
         self._clock = clock
         self._bank = _bank(server, name)
@@ -345,14 +388,14 @@ class PrefectRateLimiter:
                 await self._clock.sleep(_POLL)
                 continue
             try:
-                got, asked = await self._take_batch()
+                got, asked, life = await self._take_batch()
             finally:
                 with bank.lock:
                     bank.fetching = False
             with bank.lock:
                 bank.taken += got
                 bank.rounds += 1
-                expiry = asked + self.slot_ttl
+                expiry = asked + life
                 now = self._clock.monotonic()
                 if now >= expiry:
                     # The answer came later than the slots may be spent: the server took them
@@ -366,15 +409,16 @@ class PrefectRateLimiter:
                         "the Prefect server answered %s later than %.2fs: %d requests' slots dropped "
                         "(a busy server; the limit's decay allows no later spending)",
                         self.name,
-                        self.slot_ttl,
+                        life,
                         got,
                     )
                     continue
                 bank.expiries.extend([expiry] * (got - 1))
             return
 
-    async def _take_batch(self) -> tuple[int, float]:
-        """Take slots for the waiting requests once free: how many, and when they were asked for."""
+    async def _take_batch(self) -> tuple[int, float, float]:
+        """Take slots for the waiting requests once free: how many, when they were asked for
+        and how long they may live from then."""
         refusals = 0
         async with self._server.session() as session:
             while True:
@@ -390,6 +434,9 @@ class PrefectRateLimiter:
                         "it cannot pace requests"
                     )
                 scale, batch = batch_for(current)
+                life = self.slot_ttl
+                if self.requests_per_minute is not None:
+                    life = slot_life(current, self.requests_per_minute)
                 # The batch, or every free slot when more are free (this take comes late, the
                 # server being slow: taking them all keeps the decay from going to waste).
                 free = (current.limit - current.active_slots) // scale
@@ -420,7 +467,7 @@ class PrefectRateLimiter:
                     logger.debug("took %d requests' slots of %s", want, self.name)
                     with self._bank.lock:
                         self._bank.backoff /= 2
-                    return want, asked
+                    return want, asked, life
                 refusals += 1
                 headroom = (current.limit - batch * scale) / current.slot_decay_per_second
                 with self._bank.lock:

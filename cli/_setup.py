@@ -40,6 +40,7 @@ from prefect.exceptions import ObjectAlreadyExists
 from pydantic import SecretStr, ValidationError
 
 from prefect_virustotal.blocks import VirusTotalCredentials, rate_limit_name_for, rate_limit_settings
+from prefect_virustotal.blocks._ratelimit import GUARD_SECONDS, PATH_JITTER
 
 DEFAULT_WORK_POOL = "virustotal-process"
 DEFAULT_REQUESTS_PER_MINUTE = 4
@@ -77,6 +78,14 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="most requests' slots taken per server round trip (default: half a second of the quota)",
+    )
+    parser.add_argument(
+        "--guard",
+        type=float,
+        default=GUARD_SECONDS,
+        help="seconds added to the minute, so that a slot may live that long less 0.1 s after it was "
+        f"asked for (default {GUARD_SECONDS:g}; a busy Prefect server that answers in more than half "
+        "a second needs more, each 0.1 s costing about 0.17 %% of the quota)",
     )
     parser.add_argument(
         "--daily-reserve",
@@ -157,6 +166,9 @@ def merge(
 
 async def setup(args: argparse.Namespace, api_key: str | None) -> int:
     """Do the four steps (see the module docstring); returns the exit status."""
+    if not PATH_JITTER < args.guard <= 30.0:
+        print(f"invalid setting: --guard must be more than {PATH_JITTER} and at most 30", file=sys.stderr)
+        return 2
     await VirusTotalCredentials.aregister_type_and_schema()
     print("registered block type: virustotal-credentials")
 
@@ -180,7 +192,11 @@ async def setup(args: argparse.Namespace, api_key: str | None) -> int:
     for line in changes:
         print(f"  {line}")
 
-    limit, decay = rate_limit_settings(block.requests_per_minute, args.batch)
+    try:
+        limit, decay = rate_limit_settings(block.requests_per_minute, args.batch, args.guard)
+    except ValueError as exc:
+        print(f"invalid setting: {exc}", file=sys.stderr)
+        return 2
     async with get_client() as client:
         await client.upsert_global_concurrency_limit_by_name(limit_name, limit, slot_decay_per_second=decay)
         print(

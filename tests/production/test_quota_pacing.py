@@ -21,8 +21,14 @@ from typing import Any
 
 import pytest
 
-from prefect_virustotal.blocks import PrefectRateLimiter, rate_limit_settings
-from prefect_virustotal.blocks._ratelimit import GUARD_SECONDS, PATH_JITTER, LimitSession, LimitState
+from prefect_virustotal.blocks import PrefectRateLimiter, SharedRateLimitError, rate_limit_settings
+from prefect_virustotal.blocks._ratelimit import (
+    GUARD_SECONDS,
+    PATH_JITTER,
+    LimitSession,
+    LimitState,
+    slot_life,
+)
 from tests.quota_windows import most_in_a_minute
 
 EPOCH = 1_800_000_000.0
@@ -130,12 +136,17 @@ def _loaded(rng: random.Random) -> float:
 
 
 def simulate(
-    quota: int, processes: int, seconds: float, rtt: Callable[[random.Random], float], seed: int = 0
+    quota: int,
+    processes: int,
+    seconds: float,
+    rtt: Callable[[random.Random], float],
+    seed: int = 0,
+    guard: float = GUARD_SECONDS,
 ) -> tuple[list[float], dict[str, int]]:
     """Arrival times at VirusTotal of ``processes`` x 4 request loops sharing one limit."""
     random.seed(seed)  # the limiter's back-off draws from the module's generator
     clock = VirtualClock()
-    limit, decay = rate_limit_settings(quota)
+    limit, decay = rate_limit_settings(quota, guard=guard)
     shared = FakeLimit(clock, limit, decay)
     rng = random.Random(seed)
     arrivals: list[float] = []
@@ -143,7 +154,7 @@ def simulate(
 
     async def process(n: int) -> None:
         server = FakeServer(shared, random.Random(rng.random()), rtt)
-        limiter = PrefectRateLimiter(f"sim-{seed}", server=server, clock=clock)
+        limiter = PrefectRateLimiter(f"sim-{seed}", requests_per_minute=quota, server=server, clock=clock)
         await asyncio.sleep(n * 0.7)  # processes start apart
 
         async def loop() -> None:
@@ -196,3 +207,27 @@ def test_a_late_answer_drops_the_slots_rather_than_spend_them_late() -> None:
 
 def test_the_guard_covers_the_slot_lifetime_and_the_path() -> None:
     assert GUARD_SECONDS >= PATH_JITTER > 0
+
+
+def test_a_longer_guard_lets_slots_outlive_a_slow_server() -> None:
+    """Set up with a guard of 1.5 s, a limiter that knows the quota keeps slots 1.4 s: answers
+    of 0.6-1 s drop nothing, and still no minute sees more than the quota."""
+
+    def slow(rng: random.Random) -> float:
+        return rng.uniform(0.6, 1.0)
+
+    arrivals, stats = simulate(360, 2, 130.0, slow, seed=11, guard=1.5)
+    assert stats["expired"] == 0
+    assert most_in_a_minute(arrivals) <= 360
+    assert stats["taken"] == len(arrivals)
+
+
+def test_slot_life_comes_from_the_limit_and_refuses_one_made_for_a_larger_quota() -> None:
+    def state(quota: int, guard: float = GUARD_SECONDS) -> LimitState:
+        limit, decay = rate_limit_settings(quota, guard=guard)
+        return LimitState(limit, 0, decay, None)
+
+    assert slot_life(state(360), 360) == pytest.approx(GUARD_SECONDS - PATH_JITTER)
+    assert slot_life(state(360, guard=1.5), 360) == pytest.approx(1.4)
+    with pytest.raises(SharedRateLimitError, match="more than 360"):
+        slot_life(state(1000), 360)
