@@ -72,7 +72,7 @@ from prefect_virustotal.client import SYSTEM_CLOCK, Clock, VirusTotalError
 
 logger = logging.getLogger(__name__)
 
-SLOT_TTL = 0.5
+SLOT_TTL = 1.4
 """Seconds after asking for slots within which they must be spent, or dropped unspent."""
 PATH_JITTER = 0.1
 """Seconds allowed for the way from a spent slot to VirusTotal, beyond what every request shares."""
@@ -80,9 +80,9 @@ GUARD_SECONDS = SLOT_TTL + PATH_JITTER
 """Seconds added to the minute when the decay rate is derived from a per-minute quota."""
 SLOTS_PER_REQUEST = 100
 """Slots per request in limits made by the set-up (a ``limit`` that is a multiple of 100)."""
-BATCH_SECONDS = 0.5
+BATCH_SECONDS = 1.5
 """Seconds of the quota taken per server round trip, by default (the batch)."""
-HEADROOM_SECONDS = 0.5
+HEADROOM_SECONDS = 0.2
 """Seconds of the quota the limit holds beyond the batch: how late a take may land unpunished."""
 BACKOFF_CAP = 0.6
 """Longest back-off after refusals, as a share of the headroom's time."""
