@@ -78,6 +78,9 @@ PATH_JITTER = 0.1
 """Seconds allowed for the way from a spent slot to VirusTotal, beyond what every request shares."""
 GUARD_SECONDS = SLOT_TTL + PATH_JITTER
 """Seconds added to the minute when the decay rate is derived from a per-minute quota."""
+MIN_GUARD_SECONDS = 0.6
+"""The shortest guard the set-up accepts; slots of a limiter that cannot derive a longer one
+from the limit live ``MIN_GUARD_SECONDS - PATH_JITTER``."""
 SLOTS_PER_REQUEST = 100
 """Slots per request in limits made by the set-up (a ``limit`` that is a multiple of 100)."""
 BATCH_SECONDS = 1.5
@@ -90,7 +93,6 @@ MAX_BATCH = 20
 """Largest batch the set-up derives from a quota (one server round trip per batch)."""
 _EPSILON = 0.005
 _BACKOFF = 0.05
-_MIN_SLOT_LIFE = 0.05
 _POLL = 0.02
 
 
@@ -144,8 +146,8 @@ def rate_limit_settings(
     k = batch if batch is not None else default
     if not 1 <= k <= requests_per_minute:
         raise ValueError("batch must be between 1 and requests_per_minute")
-    if not PATH_JITTER < guard <= 30.0:
-        raise ValueError(f"guard must be more than {PATH_JITTER} and at most 30 seconds")
+    if not MIN_GUARD_SECONDS <= guard <= 30.0:
+        raise ValueError(f"guard must be between {MIN_GUARD_SECONDS} and 30 seconds")
     # Headroom above the batch absorbs a late take (see the module docstring); below 40/min
     # a round trip every 1.5 s or more makes lateness negligible.
     capacity = k
@@ -269,25 +271,19 @@ def _seconds_until_free(
     return min(max(0.0, ready - elapsed), limit / decay + 1.0)
 
 
-def slot_life(state: LimitState, requests_per_minute: int) -> float:
+def slot_life(state: LimitState, requests_per_minute: int) -> float | None:
     """Seconds a slot may live after it was asked for, by the limit's own guard for this quota.
 
     The guard is what the limit's decay leaves beyond the minute:
-    ``(q - capacity + 1) / rate - 60``; a slot may live that less ``PATH_JITTER``.
-
-    Raises:
-        SharedRateLimitError: the limit decays so fast that it could let more than the quota
-            through in some minute (made for a larger quota, or by hand).
+    ``(q - capacity + 1) / rate - 60``; a slot may live that less ``PATH_JITTER``. None when
+    the limit decays faster than the guard this pack sets up at least (``MIN_GUARD_SECONDS``):
+    a limit made by hand, or for another quota than the block's.
     """
     scale, _ = batch_for(state)
     rate = state.slot_decay_per_second / scale
     guard = (requests_per_minute - state.limit / scale + 1) / rate - 60.0
-    if guard - PATH_JITTER < _MIN_SLOT_LIFE:
-        raise SharedRateLimitError(
-            f"the global concurrency limit (limit {state.limit}, decay {state.slot_decay_per_second:.2f}/s) "
-            f"can let more than {requests_per_minute} requests through in a minute; re-run "
-            "`python deployments/setup.py` with the key's quota"
-        )
+    if guard < MIN_GUARD_SECONDS - 1e-9:
+        return None
     return min(guard - PATH_JITTER, 30.0)
 
 
@@ -314,10 +310,11 @@ class PrefectRateLimiter:
     Args:
         name: the global concurrency limit (created by ``deployments/setup.py``).
         slot_ttl: seconds after asking for slots within which they must be spent, when the
-            quota is not given; the set-up's decay assumes at most ``SLOT_TTL``.
+            quota is not given or the limit's guard cannot be derived from it (safe for any
+            guard the set-up accepts).
         requests_per_minute: the key's quota: the slots then live as long as the limit's
-            own guard allows (:func:`slot_life`; a limit set up with a longer guard for a busy
-            server drops fewer), and a limit that would let more through is refused.
+            own guard allows (:func:`slot_life`; the default guard for a busy server lets
+            them live 1.4 s).
         server: where the limit lives; Prefect's API by default (tests pass a fake).
         clock: the clock to read and sleep on; the server's ``updated`` is compared with
             its ``time()``.
@@ -338,7 +335,7 @@ class PrefectRateLimiter:
         self,
         name: str,
         *,
-        slot_ttl: float = SLOT_TTL,
+        slot_ttl: float = MIN_GUARD_SECONDS - PATH_JITTER,
         requests_per_minute: int | None = None,
         server: LimitServer = PREFECT_LIMITS,
         clock: Clock = SYSTEM_CLOCK,
@@ -434,9 +431,10 @@ class PrefectRateLimiter:
                         "it cannot pace requests"
                     )
                 scale, batch = batch_for(current)
-                life = self.slot_ttl
+                derived = None
                 if self.requests_per_minute is not None:
-                    life = slot_life(current, self.requests_per_minute)
+                    derived = slot_life(current, self.requests_per_minute)
+                life = self.slot_ttl if derived is None else derived
                 # The batch, or every free slot when more are free (this take comes late, the
                 # server being slow: taking them all keeps the decay from going to waste).
                 free = (current.limit - current.active_slots) // scale

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from prefect_virustotal.blocks import PrefectRateLimiter, SharedRateLimitError, rate_limit_settings
+from prefect_virustotal.blocks import PrefectRateLimiter, rate_limit_settings
 from prefect_virustotal.blocks._ratelimit import (
     GUARD_SECONDS,
     PATH_JITTER,
@@ -226,12 +226,12 @@ def test_the_default_guard_lets_slots_outlive_a_slow_server() -> None:
     assert stats["taken"] == len(arrivals)
 
 
-def test_slot_life_comes_from_the_limit_and_refuses_one_made_for_a_larger_quota() -> None:
+def test_slot_life_comes_from_the_limit_or_falls_back_to_the_shortest() -> None:
     def state(quota: int, guard: float = GUARD_SECONDS) -> LimitState:
         limit, decay = rate_limit_settings(quota, guard=guard)
         return LimitState(limit, 0, decay, None)
 
     assert slot_life(state(360), 360) == pytest.approx(GUARD_SECONDS - PATH_JITTER)
     assert slot_life(state(360, guard=0.6), 360) == pytest.approx(0.5)
-    with pytest.raises(SharedRateLimitError, match="more than 360"):
-        slot_life(state(1000), 360)
+    assert slot_life(state(1000), 360) is None  # made for another quota: the limiter's default
+    assert PrefectRateLimiter("x").slot_ttl == pytest.approx(0.5)

@@ -58,7 +58,7 @@ def test_settings_for_a_responsive_server_allow_over_97_percent() -> None:
     assert 4 + decay / SLOTS_PER_REQUEST * 60.6 <= 361 + 1e-9
     assert decay / SLOTS_PER_REQUEST * 60 / 360 >= 0.98
     with pytest.raises(ValueError, match="guard"):
-        rate_limit_settings(360, 3, 0.1)
+        rate_limit_settings(360, 3, 0.5)
 
 
 def test_settings_reject_nonsense() -> None:
