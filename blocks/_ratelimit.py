@@ -27,8 +27,9 @@ with the refusals: plain ``rate_limit`` reaches 65-85 % of the configured rate.
    (this needs the hosts' clocks in step with the database's, as NTP keeps them; a clock
    that runs ahead only costs refusals, never an extra request);
 4. spends the slots locally, in this process, across task runs and threads, and drops
-   slots not spent within ``SLOT_TTL`` seconds of the moment it *asked* for them (the
-   server took them after that moment, however slow its answer).
+   slots not spent within their life (the limit's guard less ``PATH_JITTER``: ``SLOT_TTL``
+   by default) of the moment it *asked* for them (the server took them after that moment,
+   however slow its answer).
 5. backs off after a refusal (a random wait, doubled per refusal up to ``BACKOFF_CAP`` of the
    headroom's time, halved per take), so that processes that want the same slots stop asking
    at the same moment: the one that took last goes on while it has work.
@@ -41,14 +42,15 @@ was taken, so the requests that arrive in any 60-second span were taken within l
 ``60 + GUARD_SECONDS``. With ``r = (q - c + 1) / (60 + GUARD_SECONDS)`` for a quota of ``q``
 per minute, that is fewer than ``q + 1``: no minute, however aligned, sees more than ``q``.
 :func:`rate_limit_settings` computes the limit's ``(limit, slot_decay_per_second)``; the
-most it allows is ``(q - c + 1) / q x 60 / 60.6`` of the quota (99.0 % for a public key
-with ``c = 1``, 97.6 % for 360/min with ``c = 6``: a batch of 3 and 3 of headroom). A limit
+most it allows is ``(q - c + 1) / q x 60 / (60 + guard)`` of the quota: with the default
+guard of 1.5 s, 97.6 % for a public key (``c = 1``) and 95.1 % for 360/min (``c = 10``, a
+batch of 9); a responsive Prefect server can take ``--guard 0.6 --batch 3``, 98.2 % (``c = 4``). A limit
 whose ``limit`` is not a multiple of 100 (made by hand, ``prefect gcl create``) is read as one
 slot per request.
 
 The pace is bound by the Prefect server's round trips when they are slow: one take (a read
-and an increment) per process at a time, of at most the whole limit; an answer later than
-``SLOT_TTL`` wastes its slots.
+and an increment) per process at a time, of at most the whole limit; an answer later than the
+slot life wastes its slots. Hence the default: a big batch and a long guard, for a busy server.
 """
 
 from __future__ import annotations
@@ -137,8 +139,8 @@ def rate_limit_settings(
         The limit and the decay rate, in slots (hundredths of a request).
 
     Example:
-        >>> rate_limit_settings(4)  # one request at a time, 4 per 60.6 s
-        (100, 6.6006600660066)
+        >>> rate_limit_settings(4)  # one request at a time, 4 per 61.5 s
+        (100, 6.504065040650407)
     """
     if requests_per_minute < 1:
         raise ValueError("requests_per_minute must be at least 1")
