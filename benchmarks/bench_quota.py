@@ -136,7 +136,14 @@ class Case:
 
 
 def _measure(
-    mode: str, runs: int, quota: int, seconds: float, emulator: object, base_url: str, api: str
+    mode: str,
+    runs: int,
+    quota: int,
+    seconds: float,
+    emulator: object,
+    base_url: str,
+    api: str,
+    profile: tuple[int | None, float],
 ) -> Case:
     """Start ``runs`` processes with one fresh key and limit; what the emulator saw."""
     from prefect.client.orchestration import get_client
@@ -147,7 +154,7 @@ def _measure(
     emulator.add_key(key, tier="premium", per_minute=quota)  # type: ignore[attr-defined]
     limit_name = f"bench-{mode}-{runs}-{time.monotonic_ns()}"
     if mode == "pack":
-        limit, decay = rate_limit_settings(quota)
+        limit, decay = rate_limit_settings(quota, *profile)
     else:  # one slot per request, a burst of a fortieth of the quota, Prefect's nominal rate
         limit, decay = max(1, quota // 40), quota / 60.0
 
@@ -199,7 +206,8 @@ def _backend(backend: str, args: argparse.Namespace) -> list[Case]:
         print(f"{backend}:", flush=True)
         for runs in (int(n) for n in args.runs.split(",")):
             for mode in args.modes.split(","):
-                case = _measure(mode, runs, args.quota, args.seconds, emulator, base_url, api)
+                profile = (args.batch, args.guard)
+                case = _measure(mode, runs, args.quota, args.seconds, emulator, base_url, api, profile)
                 print(case.line(), flush=True)
                 cases.append(case)
     return cases
@@ -212,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", default="1,2,3", help="concurrent runs to measure")
     parser.add_argument("--modes", default="pack,plain")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--batch", type=int, default=None, help="the pack's limit: as setup --batch")
+    parser.add_argument("--guard", type=float, default=1.5, help="the pack's limit: as setup --guard")
     parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
@@ -225,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from prefect_virustotal.blocks import rate_limit_settings
 
-    limit, decay = rate_limit_settings(args.quota)
+    limit, decay = rate_limit_settings(args.quota, args.batch, args.guard)
     print(
         f"{Path(__file__).name}: quota {args.quota}/min, {args.seconds:.0f}s per case, steady state "
         f"from {WARMUP:.0f}s; pack limit {limit} decay {decay:.2f}/s "
