@@ -33,12 +33,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/postgres.py: the one way this project starts PostgreSQL
@@ -52,6 +50,7 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 for _name in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
     os.environ.pop(_name, None)
 
+from _servers import prefect_server  # noqa: E402
 from prefect import flow, task  # noqa: E402
 from prefect.client.orchestration import get_client  # noqa: E402
 from prefect.client.schemas.actions import VariableCreate, VariableUpdate  # noqa: E402
@@ -62,7 +61,7 @@ from prefect_virustotal.blocks import VirusTotalCredentials  # noqa: E402
 from prefect_virustotal.client import VirusTotalClient, mount_transport  # noqa: E402
 from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, Emulator, FakeClock  # noqa: E402
 from prefect_virustotal.flows import poll_alerts, submit_and_wait  # noqa: E402
-from tests.postgres import free_port, postgres_server  # noqa: E402
+from tests.postgres import postgres_server  # noqa: E402
 
 FLOW_RUNS = 10
 TASK_RUNS = int(os.environ.get("BENCH_TASK_RUNS", "100"))
@@ -73,51 +72,6 @@ CONCURRENCY = 10
 QUEUED, RUNNING = 2.0, 4.0
 KINDS = ("file", "url", "domain", "ip_address")
 _ids = itertools.count(50_000_000)  # notification ids unique across both backends' runs
-
-
-@contextmanager
-def prefect_server(database_url: str | None) -> Iterator[str]:
-    """``prefect server start`` on a free loopback port (a fresh home); yields its API URL."""
-    port = free_port()
-    home = tempfile.mkdtemp(prefix="bench-backend-home-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        PREFECT_HOME=home,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_UI_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="WARNING",
-    )
-    if database_url is not None:
-        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
-    log = Path(home) / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
-             "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    api = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 150
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"prefect server exited {server.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{api}/health", timeout=5).json() is True:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"prefect server not ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield api
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @task

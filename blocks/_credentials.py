@@ -146,7 +146,7 @@ class VirusTotalCredentials(Block):
     def limiter(self) -> RateLimiter:
         """The rate limiter: the shared Prefect limit when named, else this process's own."""
         if self.rate_limit_name:
-            return PrefectRateLimiter(self.rate_limit_name)
+            return PrefectRateLimiter(self.rate_limit_name, requests_per_minute=self.requests_per_minute)
         return shared_limiter(
             self.api_key.get_secret_value(),
             self.requests_per_minute,
