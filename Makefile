@@ -16,30 +16,38 @@ unexport PREFECT_API_URL PREFECT_API_KEY PREFECT_PROFILE
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# uv (from PyPI, into the venv) installs the dependencies: the same registry and the same
+# resolution as pip, in a tenth of pip's time (parallel downloads; ~5 s of CPU against ~45 s),
+# which is most of a fresh clone's installation. pip stays in the venv for the tests that use it.
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 
 # Dependencies are installed when pyproject.toml changes; the package itself is re-linked
 # every time (strict editable mode: a link tree that mypy follows, refreshed for new modules).
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=strict
+$(STAMP): pyproject.toml | $(BIN)/uv
+	$(UV) -e '.[dev]' --config-setting editable_mode=strict
 	touch $(STAMP)
 
 install: $(STAMP)
-	@$(BIN)/python -m pip install --quiet --no-deps -e . --config-settings editable_mode=strict 2>/dev/null
+	@$(UV) --no-deps --reinstall-package prefect-virustotal -e . --config-setting editable_mode=strict
 
 demo: install
 	@PREFECT_HOME=$$(mktemp -d) $(BIN)/python demo/run_demo.py
 
+# Lint, layers and types run at low CPU priority (nice): in `make test` they run beside the
+# tests, which are the longest part and should not wait for them.
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	nice $(BIN)/ruff check .
+	nice $(BIN)/ruff format --check .
 
 # The layer table of DESIGN.md: contracts in pyproject.toml ([tool.importlinter]).
 layers: install
-	$(BIN)/lint-imports --no-cache
+	nice $(BIN)/lint-imports --no-cache
 
 typecheck: install
-	$(BIN)/mypy $(addprefix -p prefect_virustotal.,client core blocks tasks flows emulator cli)
+	nice $(BIN)/mypy $(addprefix -p prefect_virustotal.,client core blocks tasks flows emulator cli)
 
 # Two pytest runs at once (pytest-xdist; one Prefect test server per worker): the end-to-end
 # test on two workers (one per backend; its time is spent waiting on its servers and the

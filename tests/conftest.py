@@ -5,8 +5,10 @@ The environment is set before Prefect is imported anywhere (see PREFECT-NOTES.md
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
+import threading
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
@@ -23,28 +25,156 @@ for _name in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
     os.environ.pop(_name, None)
 
 from collections.abc import AsyncIterator, Iterator  # noqa: E402
+from contextlib import ExitStack  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 import pytest  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
 from prefect_virustotal.client import VirusTotalClient, mount_transport  # noqa: E402
 from prefect_virustotal.emulator import Emulator, FakeClock  # noqa: E402
+from tests.postgres import free_port  # noqa: E402
+
+if TYPE_CHECKING:
+    from prefect.server.api.server import SubprocessASGIServer
 
 PUBLIC_KEY = "test-public-key-0123456789"
 PREMIUM_KEY = "test-premium-key-0123456789"
 
 
+class _TestServer:
+    """Prefect's test server, as ``prefect_test_harness`` starts it, started in a thread of its own.
+
+    Starting it (a subprocess that imports Prefect's server, migrates a new SQLite database and
+    registers block types: ~15 s of CPU, up to 90 s on a busy machine) is the longest wait of a
+    session; started as soon as the session knows it will need it, it comes up while the tests
+    that need no Prefect run.
+    """
+
+    def __init__(self) -> None:
+        self.db_url = "sqlite+aiosqlite:///" + os.path.join(tempfile.mkdtemp(), "prefect-test.db")
+        self.server: SubprocessASGIServer | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, name="prefect-test-server", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            from prefect.server.api.server import SubprocessASGIServer
+            from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+
+            # The subprocess takes its settings from this context: the database is the test's own.
+            with temporary_settings({PREFECT_SERVER_DATABASE_CONNECTION_URL: self.db_url}):
+                server = SubprocessASGIServer(port=free_port())
+                # Counted in polls of 0.1 s; generous, as the machine may be busy: a server that
+                # does not start is still an error, after five minutes instead of two.
+                server.start(timeout=300)
+            self.server = server
+        except BaseException as exc:  # handed to the fixture, which raises it in the test
+            self.error = exc
+
+    def wait(self) -> SubprocessASGIServer:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.server is not None
+        return self.server
+
+    def stop(self) -> None:
+        self._thread.join()
+        if self.server is not None:
+            self.server.stop()
+
+
+_test_server: _TestServer | None = None
+
+
+def _uses_harness(item: pytest.Item) -> bool:
+    return "prefect_harness" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m have deselected: only the tests that will run
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules that need no Prefect server first, and the server started now, in the background.
+
+    Modules move whole (their tests keep their order), so that the tests of the session's first
+    minute run while the server starts. The order is the same in every pytest-xdist worker.
+    """
+    global _test_server
+    with_server = {getattr(item, "module", None) for item in items if _uses_harness(item)}
+    items.sort(key=lambda item: getattr(item, "module", None) in with_server)
+    if with_server and _test_server is None:
+        _test_server = _TestServer()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # A server started for tests that never ran (interrupted session): not left behind.
+    if _test_server is not None:
+        _test_server.stop()
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    """One Prefect test server for the whole session, heartbeat off."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
+    """One Prefect test server for the whole session (per xdist worker), heartbeat off.
 
-    with (
-        prefect_test_harness(server_startup_timeout=120),
-        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-    ):
-        yield
+    What ``prefect.testing.utilities.prefect_test_harness`` does, with the server started early
+    (``_TestServer``): the session's settings point at it and at its database, Prefect's own code
+    finds it as the default server, and logs and events are drained before it stops.
+    """
+    import prefect.context
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.server.database.dependencies import temporary_database_interface
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_DATABASE_CONNECTION_URL,
+        temporary_settings,
+    )
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    global _test_server
+    started = _test_server or _TestServer()
+    _test_server = started
+    server = started.wait()
+    prior = SubprocessASGIServer._instances.get(None)
+    SubprocessASGIServer._instances[None] = server  # no second server for code that asks for one
+    global_context = getattr(prefect.context, "_temporary_global_settings_context", None)
+
+    async def drain() -> None:
+        try:
+            result = APILogWorker.instance().drain()
+            if inspect.isawaitable(result):
+                await result
+        except RuntimeError:  # never started
+            pass
+        result = EventsWorker.drain_all()
+        if inspect.isawaitable(result):
+            await result
+
+    try:
+        with ExitStack() as stack:
+            stack.enter_context(temporary_database_interface())
+            stack.enter_context(
+                temporary_settings(
+                    {
+                        PREFECT_SERVER_DATABASE_CONNECTION_URL: started.db_url,
+                        PREFECT_API_URL: server.api_url,
+                        PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                    }
+                )
+            )
+            if global_context is not None:  # code in contexts copied before the session started
+                stack.enter_context(global_context(prefect.context.get_settings_context()))
+            yield
+            run_coro_as_sync(drain())
+    finally:
+        started.stop()
+        if prior is not None:
+            SubprocessASGIServer._instances[None] = prior
+        else:
+            SubprocessASGIServer._instances.pop(None, None)
 
 
 @pytest.fixture
