@@ -40,7 +40,7 @@ from pydantic import SecretStr  # noqa: E402
 
 from prefect_virustotal.blocks import VirusTotalCredentials  # noqa: E402
 from prefect_virustotal.client import VirusTotalClient, mount_transport  # noqa: E402
-from prefect_virustotal.client.models import IOCGraph  # noqa: E402
+from prefect_virustotal.core import IOCGraph  # noqa: E402
 from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, Emulator  # noqa: E402
 from prefect_virustotal.flows import expand_iocs  # noqa: E402
 from prefect_virustotal.tasks import DEFAULT_RELATIONSHIPS  # noqa: E402

@@ -27,10 +27,11 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from prefect_virustotal.client import VirusTotalClient, parse_indicator
-from prefect_virustotal.client.models import LookupResult, LookupStatus
 from prefect_virustotal.core import (
     DEFAULT_CHUNK_SIZE,
     EnrichmentReport,
+    LookupResult,
+    LookupStatus,
     enrich_chunk,
     enrich_in_chunks,
     enrich_results,

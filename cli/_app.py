@@ -14,11 +14,13 @@ from rich.progress import Progress
 from rich.table import Table
 
 from prefect_virustotal.client import InvalidParameterError, VirusTotalClient
-from prefect_virustotal.client.models import VERDICT_SEVERITY, AlertSource, IOCGraph, SubmissionResult
+from prefect_virustotal.client.models import VERDICT_SEVERITY, AlertSource
 from prefect_virustotal.core import (
     MAX_TABLE_ROWS,
     CollectionSyncReport,
     EnrichmentReport,
+    IOCGraph,
+    SubmissionResult,
     TriageReport,
     chunk_progress,
     defang,

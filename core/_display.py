@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from prefect_virustotal.client.models import VERDICT_SEVERITY, GraphNode, IOCGraph
+from prefect_virustotal.client.models import VERDICT_SEVERITY
 
+from ._graph_model import GraphNode, IOCGraph
 from ._safety import escape_control
 
 GUI_ROOT = "https://www.virustotal.com/gui"

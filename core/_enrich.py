@@ -37,9 +37,10 @@ from prefect_virustotal.client import (
     redact_all,
     redact_url_credentials,
 )
-from prefect_virustotal.client.models import LookupResult, LookupStatus, VTObject
+from prefect_virustotal.client.models import VTObject
 
 from ._display import defang_text, display_indicator, verdict_rank, vt_link
+from ._results import LookupResult, LookupStatus
 from ._safety import _RUN_WIDE_ERRORS, read_text_lines, run_wide_failure
 
 INTERNAL_NOT_SENT = "internal, not sent"

@@ -46,18 +46,9 @@ from prefect_virustotal.client import (
     parse_ip,
     quota_refusal,
 )
-from prefect_virustotal.client.models import (
-    AnalysisStats,
-    Descriptor,
-    GraphGap,
-    GraphNode,
-    NodeRef,
-    NodeStatus,
-    TruncatedRelationship,
-    VTModel,
-    VTObject,
-)
+from prefect_virustotal.client.models import AnalysisStats, Descriptor, VTModel, VTObject
 
+from ._graph_model import GraphGap, GraphNode, NodeRef, NodeStatus, TruncatedRelationship
 from ._safety import run_wide_failure
 
 DEFAULT_RELATIONSHIPS: dict[str, list[str]] = {

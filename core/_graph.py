@@ -21,7 +21,10 @@ from prefect_virustotal.client import (
     parse_indicator,
     redact_all,
 )
-from prefect_virustotal.client.models import (
+
+from ._enrich import INTERNAL_NOT_SENT
+from ._expand import DEFAULT_RELATIONSHIPS, LevelResult, fetch_level, level_request_bound
+from ._graph_model import (
     GraphEdge,
     GraphGap,
     GraphNode,
@@ -31,9 +34,6 @@ from prefect_virustotal.client.models import (
     NodeStatus,
     TruncatedRelationship,
 )
-
-from ._enrich import INTERNAL_NOT_SENT
-from ._expand import DEFAULT_RELATIONSHIPS, LevelResult, fetch_level, level_request_bound
 
 
 class LevelFetcher(Protocol):

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from prefect_virustotal.client.models import GraphNode, IOCGraph
-
 from ._display import defang, node_display, relationship_summary, vt_link
+from ._graph_model import GraphNode, IOCGraph
 
 _TYPE_TAG = {"file": "file", "url": "url", "domain": "domain", "ip_address": "ip"}
 _LABEL_WIDTH = 36

@@ -29,9 +29,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from prefect_virustotal.client.models import GraphNode, IOCGraph
-
 from ._display import EMULATED_BANNER
+from ._graph_model import GraphNode, IOCGraph
 
 # The namespace STIX 2.1 itself uses for deterministic SCO ids.
 _STIX_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")

@@ -49,16 +49,11 @@ from prefect_virustotal.client import (
     private_options,
     url_has_credentials,
 )
-from prefect_virustotal.client.models import (
-    AnalysisObject,
-    PrivateScanOptions,
-    SubmissionOutcome,
-    SubmissionResult,
-    VTObject,
-)
+from prefect_virustotal.client.models import AnalysisObject, PrivateScanOptions, VTObject
 
 from ._checkpoints import CheckpointStore, checkpoint_name
 from ._display import vt_link
+from ._results import SubmissionOutcome, SubmissionResult
 
 logger = logging.getLogger(__name__)
 ObjectT = TypeVar("ObjectT", bound=VTObject[Any])

@@ -31,7 +31,6 @@ from prefect_virustotal.client import (
     redact_url_credentials,
     sha256_of_file,
 )
-from prefect_virustotal.client.models import IOCGraph, LookupStatus, SubmissionResult
 
 from ._attack import BehaviourProfile, behaviour_markdown, behaviour_seeds
 from ._display import (
@@ -48,6 +47,8 @@ from ._display import (
     verdict_rank,
 )
 from ._enrich import EnrichedIndicator
+from ._graph_model import IOCGraph
+from ._results import LookupStatus, SubmissionResult
 
 SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable", "internal"]
 """Why a piece of the runbook was not done."""

@@ -32,13 +32,14 @@ from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import InvalidParameterError
-from prefect_virustotal.client.models import Alert, AlertSource, LookupStatus
+from prefect_virustotal.client.models import Alert, AlertSource
 from prefect_virustotal.core import (
     MAX_PAGE_SIZE,
     AlertBatch,
     AlertCheckpoint,
     AlertListing,
     CheckpointStore,
+    LookupStatus,
     alert_checkpoint_name,
     check_alert_source,
     vt_link,

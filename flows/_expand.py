@@ -27,11 +27,14 @@ from prefect.client.schemas.objects import State
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import VerdictPolicy
-from prefect_virustotal.client.models import GraphNode, IOCGraph, LevelSummary, NodeRef
 from prefect_virustotal.core import (
     EMULATED_BANNER,
+    GraphNode,
+    IOCGraph,
     LevelFetcher,
     LevelResult,
+    LevelSummary,
+    NodeRef,
     artifact_key,
     check_expansion_limits,
     collection_values,

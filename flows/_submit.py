@@ -21,16 +21,12 @@ from prefect.events import emit_event
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import SYSTEM_CLOCK, Clock, VerdictPolicy
-from prefect_virustotal.client.models import (
-    AnalysisObject,
-    PrivateScanOptions,
-    SubmissionResult,
-    VTObject,
-)
+from prefect_virustotal.client.models import AnalysisObject, PrivateScanOptions, VTObject
 from prefect_virustotal.core import (
     CheckpointStore,
     RescanPolicy,
     SubmissionPlan,
+    SubmissionResult,
     WaitSettings,
     artifact_key,
     defang_text,

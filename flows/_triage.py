@@ -17,11 +17,11 @@ from prefect.events import emit_event
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import ForbiddenError, VerdictPolicy, VirusTotalError
-from prefect_virustotal.client.models import IOCGraph
 from prefect_virustotal.core import (
     EMULATED_BANNER,
     BehaviourProfile,
     EnrichedIndicator,
+    IOCGraph,
     SkippedWork,
     TriageItem,
     TriageReport,

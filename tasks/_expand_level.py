@@ -17,8 +17,7 @@ from prefect.states import Completed
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import VerdictPolicy
-from prefect_virustotal.client.models import NodeRef
-from prefect_virustotal.core import LevelResult, fetch_level, is_partial_level
+from prefect_virustotal.core import LevelResult, NodeRef, fetch_level, is_partial_level
 
 from ._cache import TargetIdentity
 

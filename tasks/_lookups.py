@@ -20,11 +20,10 @@ from prefect_virustotal.client.models import (
     DomainObject,
     FileObject,
     IPAddressObject,
-    LookupResult,
     URLObject,
     VTObject,
 )
-from prefect_virustotal.core import EnrichmentReport, enrich_chunk, lookup_many
+from prefect_virustotal.core import EnrichmentReport, LookupResult, enrich_chunk, lookup_many
 
 from ._cache import TargetIdentity
 

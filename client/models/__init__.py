@@ -62,19 +62,6 @@ from ._collections import (
 )
 from ._community import ResolutionAttributes, ResolutionObject, VoteAttributes, VoteObject
 from ._downloads import DownloadedFile
-from ._graph import (
-    VERDICT_SEVERITY,
-    GraphEdge,
-    GraphGap,
-    GraphNode,
-    IOCGraph,
-    LevelSummary,
-    NodeRef,
-    NodeStatus,
-    NodeVerdict,
-    TruncatedRelationship,
-    node_key,
-)
 from ._hunting import (
     RETROHUNT_STATUSES,
     RETROHUNT_TERMINAL,
@@ -102,7 +89,6 @@ from ._objects import (
     URLObject,
     Votes,
 )
-from ._results import LookupResult, LookupStatus
 from ._scanning import (
     PrivateAnalysisAttributes,
     PrivateAnalysisObject,
@@ -112,12 +98,11 @@ from ._scanning import (
     PrivateURLAttributes,
     PrivateURLObject,
     PrivateURLScanOptions,
-    SubmissionOutcome,
-    SubmissionResult,
     ThreatSeverity,
     ThreatVerdict,
 )
 from ._users import ApiUsage, OverallQuotas, QuotaCount, QuotaPeriod
+from ._verdicts import VERDICT_SEVERITY
 from ._vt_alerts import (
     ASSET_TYPES,
     EVENT_SEVERITIES,
@@ -171,9 +156,6 @@ __all__ = [
     "FileBehaviourObject",
     "FileObject",
     "GenericAttributes",
-    "GraphEdge",
-    "GraphGap",
-    "GraphNode",
     "HTTPConversation",
     "HuntingInfo",
     "HuntingNotificationAttributes",
@@ -182,7 +164,6 @@ __all__ = [
     "HuntingNotificationObject",
     "HuntingRuleset",
     "HuntingRulesetAttributes",
-    "IOCGraph",
     "IPAddressAttributes",
     "IPAddressObject",
     "IPTraffic",
@@ -190,18 +171,12 @@ __all__ = [
     "IoCStreamItem",
     "IoCStreamNotificationAttributes",
     "IoCStreamNotificationObject",
-    "LevelSummary",
     "ListMeta",
-    "LookupResult",
-    "LookupStatus",
     "MatchingFiles",
     "MitreSignature",
     "MitreTactic",
     "MitreTechnique",
     "MitreTrees",
-    "NodeRef",
-    "NodeStatus",
-    "NodeVerdict",
     "NotificationSource",
     "OverallQuotas",
     "PrivateAnalysisAttributes",
@@ -224,11 +199,8 @@ __all__ = [
     "RetrohuntTimeRange",
     "RulesetFiles",
     "SandboxMitreTree",
-    "SubmissionOutcome",
-    "SubmissionResult",
     "ThreatSeverity",
     "ThreatVerdict",
-    "TruncatedRelationship",
     "URLAttributes",
     "URLObject",
     "VTModel",
@@ -237,6 +209,5 @@ __all__ = [
     "VoteObject",
     "Votes",
     "YaraCheck",
-    "node_key",
     "normalise_severity",
 ]

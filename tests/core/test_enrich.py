@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 
 from prefect_virustotal.client import AuthenticationError, VerdictPolicy, VirusTotalClient
-from prefect_virustotal.client.models import LookupResult, LookupStatus
-from prefect_virustotal.core import INTERNAL_NOT_SENT, enrich_results, lookup_many
+from prefect_virustotal.core import (
+    INTERNAL_NOT_SENT,
+    LookupResult,
+    LookupStatus,
+    enrich_results,
+    lookup_many,
+)
 from prefect_virustotal.emulator import Emulator
 from tests.conftest import PREMIUM_KEY
 

@@ -7,10 +7,11 @@ budget, the page allotment and the gaps are checked request by request, with no 
 from __future__ import annotations
 
 from prefect_virustotal.client import VirusTotalClient
-from prefect_virustotal.client.models import NodeRef, NodeStatus
 from prefect_virustotal.core import (
     DEFAULT_RELATIONSHIPS,
     EMBEDDED_PAGE,
+    NodeRef,
+    NodeStatus,
     fetch_level,
     level_request_bound,
 )

@@ -11,10 +11,12 @@ from collections import Counter
 import pytest
 
 from prefect_virustotal.client import VirusTotalClient
-from prefect_virustotal.client.models import IOCGraph, NodeRef, NodeStatus
 from prefect_virustotal.core import (
     INTERNAL_NOT_SENT,
+    IOCGraph,
     LevelResult,
+    NodeRef,
+    NodeStatus,
     collection_values,
     expand_graph,
     graph_subject,

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from prefect_virustotal.client.models import GraphEdge, GraphNode, IOCGraph
-from prefect_virustotal.core import mermaid_diagram, mermaid_markdown, node_rows
+from prefect_virustotal.core import (
+    GraphEdge,
+    GraphNode,
+    IOCGraph,
+    mermaid_diagram,
+    mermaid_markdown,
+    node_rows,
+)
 from tests.client.test_graph_model import sample_graph
 
 

@@ -20,11 +20,12 @@ from prefect_virustotal.client import (
     PublicUploadRefusedError,
     VirusTotalClient,
 )
-from prefect_virustotal.client.models import PrivateScanOptions, SubmissionOutcome
+from prefect_virustotal.client.models import PrivateScanOptions
 from prefect_virustotal.core import (
     ClientSteps,
     DirectoryCheckpointStore,
     MemoryCheckpointStore,
+    SubmissionOutcome,
     WaitSettings,
     plan_submission,
     run_submission,

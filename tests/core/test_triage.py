@@ -18,16 +18,14 @@ from prefect_virustotal.client import (
     RequestBudgetExceededError,
     VirusTotalClient,
 )
-from prefect_virustotal.client.models import (
+from prefect_virustotal.core import (
+    EMULATED_BANNER,
+    BehaviourProfile,
     GraphGap,
     GraphNode,
     IOCGraph,
     SubmissionOutcome,
     SubmissionResult,
-)
-from prefect_virustotal.core import (
-    EMULATED_BANNER,
-    BehaviourProfile,
     TriageItem,
     TriageReport,
     behaviour_files,

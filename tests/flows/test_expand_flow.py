@@ -13,8 +13,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.client.models import GraphNode, IOCGraph, NodeStatus
-from prefect_virustotal.core import expand_graph, level_fetcher
+from prefect_virustotal.core import GraphNode, IOCGraph, NodeStatus, expand_graph, level_fetcher
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.flows import expand_iocs
 from prefect_virustotal.tasks import DEFAULT_RELATIONSHIPS

@@ -16,8 +16,8 @@ from prefect.variables import Variable
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import InvalidIndicatorError, InvalidParameterError
-from prefect_virustotal.client.models import PrivateScanOptions, SubmissionOutcome
-from prefect_virustotal.core import MemoryCheckpointStore, submission_checkpoint
+from prefect_virustotal.client.models import PrivateScanOptions
+from prefect_virustotal.core import MemoryCheckpointStore, SubmissionOutcome, submission_checkpoint
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.emulator._scanning import EICAR
 from prefect_virustotal.flows import VariableCheckpointStore, submit_and_wait

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.client.models import node_key
+from prefect_virustotal.core import node_key
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.flows import triage
 

@@ -17,7 +17,7 @@ from prefect_virustotal.client import (
     WrongCredentialsError,
     mount_transport,
 )
-from prefect_virustotal.client.models import LookupStatus
+from prefect_virustotal.core import LookupStatus
 from prefect_virustotal.emulator import Emulator
 from prefect_virustotal.flows import enrich_iocs, expand_iocs, submit_and_wait
 from tests.conftest import PREMIUM_KEY, PUBLIC_KEY

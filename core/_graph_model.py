@@ -13,14 +13,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ._base import VTModel
+from prefect_virustotal.client.models import VERDICT_SEVERITY, VTModel
 
 NodeVerdict = Literal["malicious", "suspicious", "clean", "unknown"]
 """A node's verdict (the values of the client's ``Verdict``)."""
-
-VERDICT_SEVERITY: dict[str, int] = {"malicious": 3, "suspicious": 2, "unknown": 1, "clean": 0}
-"""The one ranking of verdicts: higher is worse. Anything else (failed, invalid) ranks below
-every verdict: use ``VERDICT_SEVERITY.get(value, -1)``."""
 
 
 def node_key(kind: str, object_id: str) -> str:

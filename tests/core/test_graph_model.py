@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from prefect_virustotal.client.models import (
-    GraphEdge,
-    GraphGap,
-    GraphNode,
-    IOCGraph,
-    NodeStatus,
-    node_key,
-)
+from prefect_virustotal.core import GraphEdge, GraphGap, GraphNode, IOCGraph, NodeStatus, node_key
 
 
 def sample_graph() -> IOCGraph:
