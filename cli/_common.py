@@ -71,11 +71,10 @@ def _drop_emulated_notice(record: logging.LogRecord) -> bool:
 
 
 def _drop_run_failures(record: logging.LogRecord) -> bool:
-    """A failed flow or task run is reported by the command itself, in one line and an exit
-    code; Prefect's own record of it (a traceback) is for ``-v`` and the UI."""
-    return not (
-        record.levelno >= logging.ERROR and record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
-    )
+    """Prefect's own error records (a failed flow or task run, an event it could not send) are
+    for ``-v`` and the UI: the command reports what failed itself, in one line and an exit code.
+    The pack's warnings (through the run loggers) still show."""
+    return not (record.levelno >= logging.ERROR and record.name.startswith("prefect."))
 
 
 def configure_logging(verbosity: int) -> None:
