@@ -87,7 +87,7 @@ async def expand_level(
     Example:
         ```python
         level = await expand_level(
-            credentials, [NodeRef(type="domain", id="example.com")], DEFAULT_RELATIONSHIPS
+            [NodeRef(type="domain", id="example.com")], DEFAULT_RELATIONSHIPS, credentials=credentials
         )
         ```
     """
