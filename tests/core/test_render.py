@@ -10,7 +10,7 @@ from prefect_virustotal.core import (
     mermaid_markdown,
     node_rows,
 )
-from tests.client.test_graph_model import sample_graph
+from tests.core.test_graph_model import sample_graph
 
 
 def test_small_graph_is_drawn_whole() -> None:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import stix2
 
 from prefect_virustotal.core import EMULATED_BANNER, stix_bundle, stix_bundle_json
-from tests.client.test_graph_model import sample_graph
+from tests.core.test_graph_model import sample_graph
 
 WHEN = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
