@@ -386,16 +386,14 @@ def _may_name_a_prefect_api() -> bool:
     return False
 
 
-def runs_direct(target: Target, *, record: bool, block: str | None = None) -> bool:
+def runs_direct(target: Target, *, record: bool) -> bool:
     """Whether a command calls the client and core directly instead of running a flow.
 
     Direct when nothing would be recorded anyway (no Prefect API configured, no ``--record``)
     and nothing needs Prefect's server: a saved ``--block`` is read from it (and a block may
     share a rate limit or keep a daily reserve there), so a target from a block never is.
-    ``block`` (the ``--block`` name) is accepted for the callers written before ``Target``
-    knew where its key came from; ``run_command`` is the helper to use.
     """
-    if record or block is not None or target.settings is None:
+    if record or target.settings is None:
         return False
     return not prefect_api_configured()
 

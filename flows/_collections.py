@@ -45,10 +45,10 @@ from ._checkpoints import VariableCheckpointStore
 
 
 async def _find(
-    block: VirusTotalCredentials, collection: str, owner: str | None, checkpoints: CheckpointStore
+    block: VirusTotalCredentials, collection: str, owner: str | None, mapped: object
 ) -> tuple[CollectionObject | None, bool]:
-    """The collection named by a stable name or id, and whether it was found by id."""
-    mapped = await checkpoints.load(collection_checkpoint(collection))
+    """The collection named by a stable name or id (``mapped``: what its checkpoint remembers),
+    and whether it was found by id."""
     if isinstance(mapped, dict) and isinstance(mapped.get("id"), str):
         remembered = await find_collection(mapped["id"], credentials=block)
         if remembered is not None:
@@ -147,7 +147,9 @@ async def sync_collection(
         )
 
     store = checkpoints if checkpoints is not None else VariableCheckpointStore()
-    current, by_id = await _find(block, collection, owner, store)
+    checkpoint = collection_checkpoint(collection)
+    mapped = await store.load(checkpoint)
+    current, by_id = await _find(block, collection, owner, mapped)
     wanted_name = name if name is not None else (None if by_id else collection)
     updates: list[CollectionItemsUpdate] = []
     created = False
@@ -186,8 +188,9 @@ async def sync_collection(
                 current.id, [i.value for i in to_add], batch_size=batch_size, credentials=block
             )
         )
-    if not by_id:
-        await _remember(store, collection, current)
+    # Remember which collection the stable name stands for (written only when it changed).
+    if not by_id and mapped != (remembered := {"id": current.id, "name": collection}):
+        await store.save(checkpoint, remembered)
 
     report = CollectionSyncReport(
         collection_id=current.id,
@@ -221,11 +224,3 @@ async def sync_collection(
         report.updated_attributes or "unchanged",
     )
     return report
-
-
-async def _remember(checkpoints: CheckpointStore, stable_name: str, current: CollectionObject) -> None:
-    """Remember which collection the stable name stands for (written only when it changed)."""
-    name = collection_checkpoint(stable_name)
-    value = {"id": current.id, "name": stable_name}
-    if await checkpoints.load(name) != value:
-        await checkpoints.save(name, value)
