@@ -54,17 +54,21 @@ class VirtualClock(FakeClock):
         return task.result()
 
 
+def _client(
+    emulator: Emulator, clock: FakeClock, key: str, per_minute: int | None = None
+) -> VirusTotalClient:
+    """A client of ``key`` on the emulator and the fake clock, paced at ``per_minute`` if given."""
+    limiter = LocalRateLimiter(per_minute, clock=clock) if per_minute else None
+    return VirusTotalClient(
+        key, base_url=emulator.base_url, transport=emulator.transport(), clock=clock, limiter=limiter
+    )
+
+
 @pytest.mark.parametrize("duration", [30, 60, 120])
 async def test_a_premium_key_sees_the_end_within_a_tenth_of_the_duration(
     emulator: Emulator, clock: FakeClock, duration: int
 ) -> None:
-    async with VirusTotalClient(
-        PREMIUM_KEY,
-        base_url=emulator.base_url,
-        transport=emulator.transport(),
-        clock=clock,
-        limiter=LocalRateLimiter(1000, clock=clock),
-    ) as vt:
+    async with _client(emulator, clock, PREMIUM_KEY, 1000) as vt:
         emulator.scanning.set_durations(queued=duration / 3, running=duration * 2 / 3)
         analysis = await vt.files.upload(f"sample of {duration}s".encode())
         start = clock.monotonic()
@@ -79,9 +83,7 @@ async def test_a_premium_key_sees_the_end_within_a_tenth_of_the_duration(
 
 
 async def test_a_resumed_wait_paces_by_the_analysis_age(emulator: Emulator, clock: FakeClock) -> None:
-    async with VirusTotalClient(
-        PREMIUM_KEY, base_url=emulator.base_url, transport=emulator.transport(), clock=clock
-    ) as vt:
+    async with _client(emulator, clock, PREMIUM_KEY) as vt:
         emulator.scanning.set_durations(queued=300, running=900)
         analysis = await vt.files.upload(b"long sample")
         clock.advance(600)  # the flow crashed; a rerun attaches to the analysis ten minutes on
@@ -94,13 +96,7 @@ async def test_a_resumed_wait_paces_by_the_analysis_age(emulator: Emulator, cloc
 
 
 async def test_a_public_key_still_polls_once_a_minute(emulator: Emulator, clock: FakeClock) -> None:
-    async with VirusTotalClient(
-        PUBLIC_KEY,
-        base_url=emulator.base_url,
-        transport=emulator.transport(),
-        clock=clock,
-        limiter=LocalRateLimiter(4, clock=clock),
-    ) as vt:
+    async with _client(emulator, clock, PUBLIC_KEY, 4) as vt:
         emulator.scanning.set_durations(queued=10, running=20)
         analysis = await vt.files.upload(b"public sample")
         await vt.analyses.wait(analysis.id)
@@ -128,13 +124,7 @@ async def _wait_on_own_client(
     emulator: Emulator, clock: FakeClock, analysis_id: str, timeout: float
 ) -> float:
     """One wait with its own client and limiter on the public key (as one task run would have)."""
-    async with VirusTotalClient(
-        PUBLIC_KEY,
-        base_url=emulator.base_url,
-        transport=emulator.transport(),
-        clock=clock,
-        limiter=LocalRateLimiter(4, clock=clock),
-    ) as client:
+    async with _client(emulator, clock, PUBLIC_KEY, 4) as client:
         began = clock.monotonic()
         with contextlib.suppress(AnalysisTimeoutError):
             await client.analyses.wait(analysis_id, timeout=timeout)
@@ -142,9 +132,7 @@ async def _wait_on_own_client(
 
 
 async def _uploads(emulator: Emulator, clock: FakeClock, count: int) -> list[str]:
-    async with VirusTotalClient(
-        PREMIUM_KEY, base_url=emulator.base_url, transport=emulator.transport(), clock=clock
-    ) as vt:
+    async with _client(emulator, clock, PREMIUM_KEY) as vt:
         return [(await vt.files.upload(f"shared budget {i}".encode())).id for i in range(count)]
 
 
@@ -188,13 +176,7 @@ async def test_a_wait_gives_up_at_its_deadline_when_the_budget_has_no_turn_left(
 async def test_a_private_analysis_is_seen_when_its_sandbox_says_it_ends(
     emulator: Emulator, clock: FakeClock, duration: int
 ) -> None:
-    async with VirusTotalClient(
-        PREMIUM_KEY,
-        base_url=emulator.base_url,
-        transport=emulator.transport(),
-        clock=clock,
-        limiter=LocalRateLimiter(1000, clock=clock),
-    ) as vt:
+    async with _client(emulator, clock, PREMIUM_KEY, 1000) as vt:
         emulator.scanning.set_durations(queued=duration / 6, running=duration * 5 / 6)
         analysis = await vt.private.upload(f"private sample of {duration}s".encode())
         start = clock.monotonic()
