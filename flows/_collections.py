@@ -3,8 +3,8 @@
 Finding the collection by a stable name: VirusTotal has no documented "find my collection by
 name" call. The flow keeps a checkpoint per stable name (``virustotal-collection-<hash>``, value
 ``{"id", "name"}``; a Prefect Variable by default) written when it creates or first finds the
-collection; with ``owner`` (the VirusTotal user id, never the key) it can also find it in
-``GET /users/{owner}/collections`` (the user's ``collections`` relationship), e.g. on a fresh
+collection; with ``user_id`` (the VirusTotal user id, never the key) it can also find it in
+``GET /users/{user_id}/collections`` (the user's ``collections`` relationship), e.g. on a fresh
 Prefect server. A value that is itself a collection id is used directly.
 
 What to add and remove, and the report, are the core's (``prefect_virustotal.core``); this flow
@@ -45,7 +45,7 @@ from ._checkpoints import VariableCheckpointStore
 
 
 async def _find(
-    block: VirusTotalCredentials, collection: str, owner: str | None, mapped: object
+    block: VirusTotalCredentials, collection: str, user_id: str | None, mapped: object
 ) -> tuple[CollectionObject | None, bool]:
     """The collection named by a stable name or id (``mapped``: what its checkpoint remembers),
     and whether it was found by id."""
@@ -54,8 +54,8 @@ async def _find(
         if remembered is not None:
             return remembered, False
         get_run_logger().warning("collection %s (%r) is gone; making it anew", mapped["id"], collection)
-    if owner:
-        for candidate in await list_user_collections(owner, credentials=block):
+    if user_id:
+        for candidate in await list_user_collections(user_id, credentials=block):
             if candidate.attributes.name == collection:
                 return candidate, False
     # None: not an id (a malformed one costs no request), a stable name seen for the first time.
@@ -73,7 +73,7 @@ async def sync_collection(
     description: str | None = None,
     tags: list[str] | None = None,
     private: bool | None = None,
-    owner: str | None = None,
+    user_id: str | None = None,
     remove_missing: bool = True,
     batch_size: int = COLLECTION_BATCH_SIZE,
     allow_mass_removal: bool = False,
@@ -95,13 +95,12 @@ async def sync_collection(
         indicators: indicators, one per item (any kind, defanged is fine).
         text: free text to extract indicators from.
         path: a file whose text holds the indicators (one per line, or prose).
-        credentials: a credentials block, or the name of a saved one.
         name: the collection's display name; by default the stable name (left alone when
             ``collection`` is an id).
         description: the description; None leaves it alone.
         tags: the tags; None leaves them alone.
         private: the private flag on creation and update; None leaves it alone.
-        owner: your VirusTotal user id, to find the collection by name among yours when no
+        user_id: your VirusTotal user id, to find the collection by name among yours when no
             Prefect Variable remembers it (never the API key).
         remove_missing: remove items that are not in the desired set.
         batch_size: indicators per add/remove request.
@@ -113,6 +112,7 @@ async def sync_collection(
         own_domains: the organisation's own domains, left out like internal names.
         checkpoints: where the stable name's collection id is remembered (Prefect Variables
             by default; ``core.MemoryCheckpointStore`` for a rehearsal that leaves none).
+        credentials: a credentials block, or the name of a saved one.
 
     Returns:
         What was added, removed and updated, and the collection's link.
@@ -149,7 +149,7 @@ async def sync_collection(
     store = checkpoints if checkpoints is not None else VariableCheckpointStore()
     checkpoint = collection_checkpoint(collection)
     mapped = await store.load(checkpoint)
-    current, by_id = await _find(block, collection, owner, mapped)
+    current, by_id = await _find(block, collection, user_id, mapped)
     wanted_name = name if name is not None else (None if by_id else collection)
     updates: list[CollectionItemsUpdate] = []
     created = False
