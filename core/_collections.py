@@ -34,13 +34,13 @@ from ._checkpoints import checkpoint_name
 from ._display import (
     EMULATED_BANNER,
     canonical_url,
+    defang,
     defang_text,
-    display_indicator,
     markdown_link,
     url_page_id,
     vt_link,
 )
-from ._safety import check_mass_removal, read_text_file, unused_lines
+from ._safety import check_mass_removal, escape_control, read_text_file, unused_lines
 
 CollectionKey = tuple[str, str]
 """How an item is matched: (object type, canonical value)."""
@@ -229,7 +229,9 @@ def _listing(title: str, values: list[str]) -> list[str]:
     lines = [f"### {title} ({len(values)})", ""]
     if not values:
         return [*lines, "_none_", ""]
-    lines += [f"- `{display_indicator(None, value)}`" for value in values[:_ARTIFACT_LIST_CAP]]
+    # Whole hashes, unlike the tables' shortened ones: whoever audits a collection's change needs
+    # the exact file (a hash is never live); everything else defanged.
+    lines += [f"- `{escape_control(defang(value))}`" for value in values[:_ARTIFACT_LIST_CAP]]
     if len(values) > _ARTIFACT_LIST_CAP:
         lines.append(f"- ... and {len(values) - _ARTIFACT_LIST_CAP} more")
     return [*lines, ""]
