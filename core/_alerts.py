@@ -291,8 +291,11 @@ async def read_alert_page(
         page = AlertPage(alerts=alerts, cursor=vpage.cursor)
     elif source == "ioc_stream":
         query = ioc_stream_filter(since=since, extra=filter)
-        ipage = await vt.ioc_stream.list(filter=query, order="date+", page_size=page_size).fetch_page(cursor)
-        page = AlertPage(alerts=[Alert.from_ioc_stream(item) for item in ipage.items], cursor=ipage.cursor)
+        # Each object is validated only if its alert's entity is read (the poller's events never do).
+        ipage = await vt.ioc_stream.list_alerts(filter=query, order="date+", page_size=page_size).fetch_page(
+            cursor
+        )
+        page = AlertPage(alerts=ipage.items, cursor=ipage.cursor)
     else:
         hquery = " ".join(part for part in (hunting_filter(since=since), filter) if part) or None
         hpage = await vt.hunting_notifications.list(
