@@ -68,7 +68,8 @@ class PollReport(BaseModel):
         by_origin: alerts per origin.
         pages: pages fetched.
         requests: VirusTotal requests sent (retries included).
-        stopped: ``max_alerts`` or ``max_requests`` when a cap ended the run early.
+        stopped: ``limit`` or ``request_budget`` when that cap of ``poll_alerts`` ended the run early
+            (the rest waits for the next run).
         cursor_restarts: times a refused cursor made the run read again from the checkpoint.
         out_of_order: notifications listed after the watermark had passed their second.
         watermark: the checkpoint's second after the run.
@@ -406,8 +407,15 @@ async def poll_alerts(
     run_related: list[RelatedResource] | None = None  # looked up with the first events
     unsaved = False  # the checkpoint in memory is ahead of the stored one
 
+    # The last batch's events on their way to Prefect's events client: waited for while the
+    # next batch is read, and always before a write records those alerts as handed on.
+    flushing: asyncio.Task[None] | None = None
+
     async def save() -> None:
-        nonlocal unsaved
+        nonlocal unsaved, flushing
+        if flushing is not None:
+            pending, flushing = flushing, None
+            await pending
         await store.save(name, state.dump())
         unsaved = False
 
@@ -468,11 +476,11 @@ async def poll_alerts(
                     for alert in alerts:
                         await _hand_on(alert, handoff, events)
                         delivered.append(alert)
-                    if events is not None:
-                        await events.flush()
                 finally:
                     state.record_hand_off(delivered, acknowledge)
                     unsaved = True
+                    if events is not None and delivered:
+                        flushing = asyncio.ensure_future(events.flush())  # awaited by the next save()
                 report.handed_on += len(alerts)
                 report.possible_duplicates += sum(a.possible_duplicate for a in alerts)
                 origins.update(a.origin for a in alerts)

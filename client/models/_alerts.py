@@ -219,8 +219,13 @@ class Alert(VTModel):
     def _load_entity(self) -> VTObject[Any] | None:
         raw = self._raw_entity
         if raw is not None:
-            # Through the field's own validation, as when the parsed object is passed to Alert().
-            self.__dict__["entity"] = _ENTITY_FIELD.validate_python(parse_object(raw))
+            # Through the field's own validation, as when the parsed object is passed to Alert(),
+            # and back in its place among the fields (a JSON dump keeps the fields' order).
+            fields = self.__dict__
+            later = _FIELDS_AFTER_ENTITY
+            moved = {name: fields.pop(name) for name in later if name in fields}
+            fields["entity"] = _ENTITY_FIELD.validate_python(parse_object(raw))
+            fields.update(moved)
             self._raw_entity = None
         entity: VTObject[Any] | None = self.__dict__.get("entity")
         return entity
@@ -381,6 +386,7 @@ def sighting_entity(event: dict[str, Any]) -> tuple[str, str]:
 
 
 _ENTITY_FIELD: TypeAdapter[VTObject[Any] | None] = TypeAdapter(VTObject[Any] | None)
+_FIELDS_AFTER_ENTITY = tuple(list(Alert.model_fields)[list(Alert.model_fields).index("entity") + 1 :])
 
 
 def _excludes(exclude: Any, name: str) -> bool:

@@ -308,10 +308,10 @@ async def test_caps_defer_never_drop(
     ids = seed(mounted, 300, per_second=9)
     name = checkpoint_name()
     first = await poll_alerts(credentials=credentials, checkpoint=name, limit=70, emit_events=True)
-    assert first.handed_on == 70 and first.stopped == "max_alerts"
+    assert first.handed_on == 70 and first.stopped == "limit"
     second = await poll_alerts(credentials=credentials, checkpoint=name, request_budget=3)
     # Three pages of 40 from the watermark second, whose first 7 were handed on already.
-    assert second.stopped == "max_requests" and second.requests == 3 and second.handed_on == 113
+    assert second.stopped == "request_budget" and second.requests == 3 and second.handed_on == 113
     outcomes = await run_until_done(5, credentials=credentials, checkpoint=name)
     assert isinstance(outcomes[-1], PollReport) and outcomes[-1].stopped is None
     handed = Counter(e.payload["notification_id"] for e in alert_events(events))
