@@ -125,10 +125,10 @@ class VirusTotalClient:
         self.retry = retry or RetryPolicy()
         self.clock = clock
         self.request_count = 0
+        """Requests sent by this client (retries and read-backs included)."""
         # Bodies already decoded while checking that a 200 is JSON, for request_json to use
         # rather than decoding a large list page a second time.
         self._decoded: weakref.WeakKeyDictionary[httpx.Response, Any] = weakref.WeakKeyDictionary()
-        """Requests sent by this client (retries and read-backs included)."""
         self.read_backs = 0
         """Writes whose answer was lost and that were resolved by asking the service."""
         self.read_back_requests = 0
