@@ -11,6 +11,7 @@ import os
 import pickle
 import tempfile
 import threading
+import warnings
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
@@ -106,6 +107,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     with_server = {getattr(item, "module", None) for item in items if _uses_harness(item)}
     items.sort(key=lambda item: getattr(item, "module", None) in with_server)
     if with_server and _test_server is None:
+        # Prefect's server is imported here, in the main thread and before any test runs: the
+        # warnings filters belong to the process, and imported in the server's thread while a
+        # test runs under ``filterwarnings = error``, a warning Prefect's models give at import
+        # failed the import, and with it every test of the worker that needs the server.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Prefect's import-time warnings are not ours
+            import prefect.server.api.server  # noqa: F401
         _test_server = _TestServer()
 
 
