@@ -65,8 +65,9 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="prefect-virustotal",
     help="VirusTotal API v3 workflows as Prefect flows. Runs show in Prefect's UI when a server "
-    "is configured; with none, lookup, scan, expand, triage, search, behaviour, comments, comment, vote, download "
-    "and quota answer directly, without Prefect (--record runs them through Prefect). Exit codes: 0 ok, "
+    "is configured; with none, lookup, scan, expand, triage, search, behaviour, comments, comment, "
+    "vote, download and quota answer directly, without Prefect (--record runs them through Prefect). "
+    "Exit codes: 0 ok, "
     "1 a verdict at or above --fail-on, 2 bad input (nothing "
     "sent), 3 the run failed (authentication, quota, connection), 4 partial (some rows failed), "
     "5 internal error.",
