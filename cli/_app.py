@@ -74,6 +74,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    # Docstrings are wrapped to the terminal and their ``literals`` shown as code, not verbatim.
+    rich_markup_mode="markdown",
 )
 emulator_app = typer.Typer(help="The offline emulator of the v3 API.", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")

@@ -46,13 +46,13 @@ from ._checkpoints import CheckpointStore, checkpoint_name
 from ._display import (
     EMULATED_BANNER,
     canonical_url,
+    defang,
     defang_text,
-    display_indicator,
     markdown_link,
     url_page_id,
     vt_link,
 )
-from ._safety import check_mass_removal, read_text_file, unused_lines
+from ._safety import check_mass_removal, escape_control, read_text_file, unused_lines
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +243,9 @@ def _listing(title: str, values: list[str]) -> list[str]:
     lines = [f"### {title} ({len(values)})", ""]
     if not values:
         return [*lines, "_none_", ""]
-    lines += [f"- `{display_indicator(None, value)}`" for value in values[:_ARTIFACT_LIST_CAP]]
+    # Whole hashes, unlike the tables' shortened ones: whoever audits a collection's change needs
+    # the exact file (a hash is never live); everything else defanged.
+    lines += [f"- `{escape_control(defang(value))}`" for value in values[:_ARTIFACT_LIST_CAP]]
     if len(values) > _ARTIFACT_LIST_CAP:
         lines.append(f"- ... and {len(values) - _ARTIFACT_LIST_CAP} more")
     return [*lines, ""]
@@ -360,7 +362,7 @@ class ClientCollectionSteps:
 async def _find_collection(
     steps: CollectionSteps,
     collection: str,
-    owner: str | None,
+    user_id: str | None,
     mapped: object,
     log: logging.Logger | logging.LoggerAdapter[logging.Logger],
 ) -> tuple[CollectionObject | None, bool]:
@@ -371,8 +373,8 @@ async def _find_collection(
         if remembered is not None:
             return remembered, False
         log.warning("collection %s (%r) is gone; making it anew", mapped["id"], collection)
-    if owner:
-        for candidate in await steps.list_of_user(owner):
+    if user_id:
+        for candidate in await steps.list_of_user(user_id):
             if candidate.attributes.name == collection:
                 return candidate, False
     # None: not an id (a malformed one costs no request), a stable name seen for the first time.
@@ -392,7 +394,7 @@ async def run_collection_sync(
     description: str | None = None,
     tags: Sequence[str] | None = None,
     private: bool | None = None,
-    owner: str | None = None,
+    user_id: str | None = None,
     remove_missing: bool = True,
     batch_size: int = COLLECTION_BATCH_SIZE,
     allow_mass_removal: bool = False,
@@ -429,7 +431,7 @@ async def run_collection_sync(
 
     checkpoint = collection_checkpoint(collection)
     mapped = await store.load(checkpoint)
-    current, by_id = await _find_collection(steps, collection, owner, mapped, log)
+    current, by_id = await _find_collection(steps, collection, user_id, mapped, log)
     wanted_name = name if name is not None else (None if by_id else collection)
     updates: list[CollectionItemsUpdate] = []
     created = False

@@ -3,8 +3,8 @@
 Finding the collection by a stable name: VirusTotal has no documented "find my collection by
 name" call. The flow keeps a checkpoint per stable name (``virustotal-collection-<hash>``, value
 ``{"id", "name"}``; a Prefect Variable by default) written when it creates or first finds the
-collection; with ``owner`` (the VirusTotal user id, never the key) it can also find it in
-``GET /users/{owner}/collections`` (the user's ``collections`` relationship), e.g. on a fresh
+collection; with ``user_id`` (the VirusTotal user id, never the key) it can also find it in
+``GET /users/{user_id}/collections`` (the user's ``collections`` relationship), e.g. on a fresh
 Prefect server. A value that is itself a collection id is used directly.
 
 What to add and remove, and the report, are the core's (``prefect_virustotal.core``); this flow
@@ -104,7 +104,7 @@ async def sync_collection(
     description: str | None = None,
     tags: list[str] | None = None,
     private: bool | None = None,
-    owner: str | None = None,
+    user_id: str | None = None,
     remove_missing: bool = True,
     batch_size: int = COLLECTION_BATCH_SIZE,
     allow_mass_removal: bool = False,
@@ -126,13 +126,12 @@ async def sync_collection(
         indicators: indicators, one per item (any kind, defanged is fine).
         text: free text to extract indicators from.
         path: a file whose text holds the indicators (one per line, or prose).
-        credentials: a credentials block, or the name of a saved one.
         name: the collection's display name; by default the stable name (left alone when
             ``collection`` is an id).
         description: the description; None leaves it alone.
         tags: the tags; None leaves them alone.
         private: the private flag on creation and update; None leaves it alone.
-        owner: your VirusTotal user id, to find the collection by name among yours when no
+        user_id: your VirusTotal user id, to find the collection by name among yours when no
             Prefect Variable remembers it (never the API key).
         remove_missing: remove items that are not in the desired set.
         batch_size: indicators per add/remove request.
@@ -144,6 +143,7 @@ async def sync_collection(
         own_domains: the organisation's own domains, left out like internal names.
         checkpoints: where the stable name's collection id is remembered (Prefect Variables
             by default; ``core.MemoryCheckpointStore`` for a rehearsal that leaves none).
+        credentials: a credentials block, or the name of a saved one.
 
     Returns:
         What was added, removed and updated, and the collection's link.
@@ -173,7 +173,7 @@ async def sync_collection(
         description=description,
         tags=tags,
         private=private,
-        owner=owner,
+        user_id=user_id,
         remove_missing=remove_missing,
         batch_size=batch_size,
         allow_mass_removal=allow_mass_removal,

@@ -60,7 +60,6 @@ async def enrich_iocs(
     Args:
         indicators: indicators, one per item (any kind, defanged is fine).
         text: free text to extract indicators from.
-        credentials: a credentials block, or the name of a saved one.
         policy: verdict thresholds; the defaults need 3 engines for malicious.
         concurrency: lookups in flight at once (the key's rate limit still applies).
         case: the case the indicators belong to; keys the artifact (else the first indicator).
@@ -74,6 +73,7 @@ async def enrich_iocs(
         chunk_size: indicators per task run: a large feed is looked up chunk by chunk, and
             its rows keep the verdict, ratio, reason and link, not the full reports, so memory
             stays bounded (100,000 indicators are 50 task runs by default).
+        credentials: a credentials block, or the name of a saved one.
 
     Returns:
         One enriched item per indicator, in input order, and whether the data is emulated

@@ -85,7 +85,6 @@ async def expand_iocs(
 
     Args:
         seeds: hashes, URLs, domains or IP addresses (defanged is fine).
-        credentials: a credentials block, or the name of a saved one.
         relationships: relationship names to follow per object type (``file``, ``url``,
             ``domain``, ``ip_address``); ``DEFAULT_RELATIONSHIPS`` when omitted.
         max_depth: hops from the seeds (0 fetches the seeds only).
@@ -110,6 +109,7 @@ async def expand_iocs(
             loopback, link-local, multicast, reserved IPs; ``.local``, ``.internal``, ...);
             by default they are left out, as gaps "internal, not sent".
         own_domains: the organisation's own domains, left out like internal names.
+        credentials: a credentials block, or the name of a saved one.
 
     Returns:
         The graph: nodes with verdicts, edges named by relationship, what it cost, and what

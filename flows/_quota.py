@@ -36,11 +36,11 @@ async def quota_report(
     the daily allowance, so that an automation can warn or pause deployments.
 
     Args:
-        credentials: a credentials block, or the name of a saved one.
         threshold: fraction of the daily allowance that triggers the event (0.8 = 80 %).
         user_id: a user id; None for the key's own user (the key is never shown).
         days: days to chart, 1-30 (the service's limit).
         end_date: the last day charted; today (UTC) by default.
+        credentials: a credentials block, or the name of a saved one.
 
     Returns:
         Per-day use, the quota counters and whether the event was emitted.

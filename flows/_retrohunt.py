@@ -267,7 +267,6 @@ async def retrohunt(
 
     Args:
         rules: the YARA rules (at most 300).
-        credentials: a credentials block, or the name of a saved one.
         corpus: ``main`` or ``goodware``.
         start: oldest submission date to scan (omitted: as far back as the licence allows).
         end: newest submission date to scan (omitted: now).
@@ -277,14 +276,15 @@ async def retrohunt(
         limit: most matching files read; None for all.
         relationships: relationships to embed in each matching file.
         delete_after: delete the job at VirusTotal once its matches are collected.
-        collection: the name or id of an IoC collection to add the matching files to
-            (through ``sync_collection``, removing nothing).
         adopt_existing: look for the same job before creating one.
         adopt_finished_within: how recent a finished job must be to be adopted.
+        collection: the name or id of an IoC collection to add the matching files to
+            (through ``sync_collection``, removing nothing).
         checkpoints: where the run notes the job it follows (for the cancellation hook);
             Prefect Variables by default.
         clock: what the flow waits on and measures its deadline with; the system clock by
             default (a rehearsal or a test passes a fake one).
+        credentials: a credentials block, or the name of a saved one.
 
     Returns:
         The job's final state and its matching files.
@@ -395,10 +395,10 @@ async def collect_retrohunt_results(
 
     Args:
         job_id: the job id.
-        credentials: a credentials block, or the name of a saved one.
         limit: most matching files read; None for all.
         relationships: relationships to embed in each matching file.
         delete_after: delete the job once its matches are collected.
+        credentials: a credentials block, or the name of a saved one.
 
     Returns:
         The job's state and its matching files (also as a table artifact).
@@ -451,9 +451,9 @@ async def watch_retrohunt_jobs(
     the checkpoint is written: a crash in between announces a job twice rather than never.
 
     Args:
-        credentials: a credentials block, or the name of a saved one.
         variable_name: the checkpoint (Variable) holding the announced job ids.
         checkpoints: where that checkpoint lives; Prefect Variables by default.
+        credentials: a credentials block, or the name of a saved one.
 
     Returns:
         The ids of the jobs announced by this run.

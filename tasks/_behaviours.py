@@ -20,9 +20,9 @@ async def get_behaviour_profile(
     an empty profile, not an error.
 
     Args:
-        credentials: the VirusTotal credentials block.
         file_hash: MD5, SHA-1 or SHA-256.
         top: techniques to keep, most severe first.
+        credentials: the VirusTotal credentials block.
 
     Example:
         ```python

@@ -37,7 +37,6 @@ async def create_collection(
     """Create an IoC collection from indicators and/or free text.
 
     Args:
-        credentials: the VirusTotal credentials block.
         name: the collection's name.
         description: its description.
         indicators: hashes, URLs, domains and IP addresses (any mix).
@@ -45,6 +44,7 @@ async def create_collection(
         tags: tags of the collection.
         private: whether the collection is private (write semantics UNCONFIRMED).
         batch_size: descriptors per request; more items are added after creation.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The new collection (``id``, ``attributes.name``, ``attributes.domains_count``, ...).
@@ -85,8 +85,8 @@ async def get_collection(collection_id: str, *, credentials: VirusTotalCredentia
     """Get an IoC collection.
 
     Args:
-        credentials: the VirusTotal credentials block.
         collection_id: the collection's id.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The collection with its attributes and item counts.
@@ -120,13 +120,13 @@ async def update_collection(
     """Update a collection's attributes, and/or add the indicators found in free text.
 
     Args:
-        credentials: the VirusTotal credentials block.
         collection_id: the collection's id.
         name: a new name.
         description: a new description.
         tags: the new tags (replace the old ones).
         private: the private flag.
         raw_text: free text whose indicators are added.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The updated collection.
@@ -153,8 +153,8 @@ async def delete_collection(collection_id: str, *, credentials: VirusTotalCreden
     """Delete a collection (owner only).
 
     Args:
-        credentials: the VirusTotal credentials block.
         collection_id: the collection's id.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         None, like every delete of the pack (client and tasks): success is the absence of
@@ -185,10 +185,10 @@ async def add_collection_items(
     """Add indicators to a collection, in batches (adding one twice is harmless).
 
     Args:
-        credentials: the VirusTotal credentials block.
         collection_id: the collection's id.
         indicators: hashes, URLs, domains and IP addresses (any mix), or descriptors.
         batch_size: descriptors per request.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         What was sent, per relationship, and how many requests it took.
@@ -221,11 +221,11 @@ async def remove_collection_items(
     """Remove indicators from a collection, in batches.
 
     Args:
-        credentials: the VirusTotal credentials block.
         collection_id: the collection's id.
         indicators: hashes, URLs, domains and IP addresses (any mix), or descriptors
             (a URL known only by its SHA-256 id goes as ``Descriptor(type="url", id=...)``).
         batch_size: descriptors per request.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         What was sent, per relationship, and how many requests it took.
@@ -254,9 +254,9 @@ async def list_collection_items(
     """List every item of a collection (all pages), per relationship.
 
     Args:
-        credentials: the VirusTotal credentials block.
         collection_id: the collection's id.
         relationships: some of ``domains``, ``files``, ``urls``, ``ip_addresses``; all by default.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The items per relationship, as objects (``id``; URLs carry ``attributes.url``).
@@ -285,9 +285,9 @@ async def list_user_collections(
     """List a user's collections (the user's own, or another user's public ones).
 
     Args:
-        credentials: the VirusTotal credentials block.
         user_id: the VirusTotal user id (account name), never the API key.
         limit: most collections to return.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The collections.
@@ -310,9 +310,9 @@ async def add_collection_comment(
     """Comment on a collection.
 
     Args:
-        credentials: the VirusTotal credentials block.
         collection_id: the collection's id.
         text: the comment (``#words`` become tags).
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The new comment.
@@ -338,9 +338,9 @@ async def list_collection_comments(
     """List the comments on a collection.
 
     Args:
-        credentials: the VirusTotal credentials block.
         collection_id: the collection's id.
         limit: most comments to return; None for all.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The comments.
@@ -366,8 +366,8 @@ async def find_collection(
     the task run stays Completed and logs at INFO.
 
     Args:
-        credentials: the VirusTotal credentials block.
         collection_id: the collection's id (a malformed id cannot name one: None, no request).
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The collection, or None.

@@ -23,10 +23,10 @@ async def download_file(
     encrypted; ``plain=True`` keeps the bare sample instead.
 
     Args:
-        credentials: the VirusTotal credentials block (a premium key).
         file_hash: MD5, SHA-1 or SHA-256 of the sample.
         dest: the file to create; must not exist.
         plain: keep the bare sample rather than a ZIP.
+        credentials: the VirusTotal credentials block (a premium key).
 
     Raises:
         DownloadIntegrityError: the bytes did not match the hash; nothing was kept.

@@ -59,7 +59,6 @@ async def expand_level(
     already fetched; a level where requests failed or the quota ran out is not cached.
 
     Args:
-        credentials: the VirusTotal credentials block.
         frontier: the nodes to fetch, in priority order (the budget goes to the first).
         relationships: relationship names to follow per object type; an empty mapping
             only fetches the nodes (verdicts, no neighbours).
@@ -73,6 +72,7 @@ async def expand_level(
         skip_enterprise: do not follow the relationships VirusTotal keeps for VT Enterprise
             users (a public key gets an error for them); each node that had some to follow
             gets a ``tier`` gap saying which were skipped.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The fetched nodes with verdicts, the related objects found, and what was left

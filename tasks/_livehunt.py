@@ -20,10 +20,10 @@ async def list_hunting_rulesets(
     """List the user's livehunt rulesets.
 
     Args:
-        credentials: the VirusTotal credentials block.
         filter: e.g. ``name:apt* enabled:true tag:ops``.
         order: e.g. ``name+`` or ``creation_date-``.
         limit: most rulesets to read; None for all.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The rulesets.
@@ -55,7 +55,6 @@ async def create_hunting_ruleset(
     """Create a livehunt ruleset; the rules are compiled locally first.
 
     Args:
-        credentials: the VirusTotal credentials block.
         name: the ruleset's name.
         rules: the YARA rules.
         enabled: run it on new files at once.
@@ -65,6 +64,7 @@ async def create_hunting_ruleset(
             (``ip_address`` is taken as ``ip``).
         tags: labels for the ruleset.
         validate: compile locally before sending (needs the ``yara`` extra).
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The new ruleset.
@@ -102,8 +102,8 @@ async def get_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCredent
     """Get a livehunt ruleset.
 
     Args:
-        credentials: the VirusTotal credentials block.
         ruleset_id: the ruleset id.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The ruleset.
@@ -141,7 +141,6 @@ async def update_hunting_ruleset(
     Only the arguments given are sent; new rules are compiled locally first.
 
     Args:
-        credentials: the VirusTotal credentials block.
         ruleset_id: the ruleset id.
         name: a new name.
         rules: new YARA rules.
@@ -151,6 +150,7 @@ async def update_hunting_ruleset(
         match_object_type: ``file``, ``url``, ``domain`` or ``ip`` (``ip_address`` is taken as ``ip``).
         tags: the new list of tags.
         validate: compile new rules locally before sending.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The ruleset after the change.
@@ -184,8 +184,8 @@ async def delete_hunting_ruleset(ruleset_id: str, *, credentials: VirusTotalCred
     """Delete a livehunt ruleset.
 
     Args:
-        credentials: the VirusTotal credentials block.
         ruleset_id: the ruleset id.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         None, like every delete of the pack (client and tasks): success is the absence of
@@ -212,10 +212,10 @@ async def list_hunting_ruleset_files(
     """Read the files a livehunt ruleset notified about, with each notification's context.
 
     Args:
-        credentials: the VirusTotal credentials block.
         ruleset_id: the ruleset id.
         limit: most files to read; None for all.
         cursor: a ``resume_cursor`` from an earlier call, to continue there.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         File descriptors (``context_attributes``: rule, ruleset, snippet, date) and where to resume.

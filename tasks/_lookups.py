@@ -45,9 +45,9 @@ async def get_file_report(
     """Get the VirusTotal report of a file.
 
     Args:
-        credentials: the VirusTotal credentials block.
         file_hash: MD5, SHA-1 or SHA-256.
         relationships: relationships to embed (first page of each).
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The file object; ``attributes.last_analysis_stats`` holds the engine counts.
@@ -74,9 +74,9 @@ async def get_url_report(
     """Get the VirusTotal report of a URL.
 
     Args:
-        credentials: the VirusTotal credentials block.
         url: the URL, its URL id or its SHA-256.
         relationships: relationships to embed.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The URL object.
@@ -103,9 +103,9 @@ async def get_domain_report(
     """Get the VirusTotal report of a domain.
 
     Args:
-        credentials: the VirusTotal credentials block.
         domain: the domain name.
         relationships: relationships to embed.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The domain object.
@@ -132,9 +132,9 @@ async def get_ip_report(
     """Get the VirusTotal report of an IP address.
 
     Args:
-        credentials: the VirusTotal credentials block.
         ip: an IPv4 or IPv6 address.
         relationships: relationships to embed.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The IP address object.
@@ -159,8 +159,8 @@ async def get_analysis(analysis_id: str, *, credentials: VirusTotalCredentials) 
     """Get one analysis: its status, engine counts and per-engine results.
 
     Args:
-        credentials: the VirusTotal credentials block.
         analysis_id: the id returned by a scan.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The analysis object (``attributes.status`` is queued, in-progress or completed).
@@ -188,11 +188,11 @@ async def get_related_objects(
     """Get the objects related to an indicator through one relationship.
 
     Args:
-        credentials: the VirusTotal credentials block.
         indicator: a hash, URL, domain or IP address (the kind is detected).
         relationship: e.g. ``contacted_domains``, ``resolutions``, ``communicating_files``.
         limit: most objects to return (pages are fetched as needed).
         descriptors_only: return ``{type, id}`` descriptors instead of full objects.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The related objects (or descriptors), at most ``limit``.
@@ -238,12 +238,12 @@ async def lookup_indicators(
     result).
 
     Args:
-        credentials: the VirusTotal credentials block.
         indicators: hashes, URLs, domains and IP addresses, mixed (defanged is fine).
         relationships: relationships to embed in every report.
         concurrency: requests in flight at once (the key's rate limit still paces them).
         send_internal: look internal addresses and names up too.
         own_domains: the organisation's own domains, skipped like internal names.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         One result per input, in input order.
@@ -292,12 +292,12 @@ async def enrich_indicator_chunk(
     most one chunk of reports (``core.enrich_chunk``).
 
     Args:
-        credentials: the VirusTotal credentials block.
         indicators: this chunk's indicators (a few thousand at most).
         policy: verdict thresholds.
         concurrency: requests in flight at once.
         send_internal: look internal addresses and names up too.
         own_domains: the organisation's own domains, skipped like internal names.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         One enriched row per input, in input order.

@@ -47,9 +47,9 @@ async def list_retrohunt_jobs(
     """List the user's retrohunt jobs, newest first.
 
     Args:
-        credentials: the VirusTotal credentials block.
         filter: a VirusTotal filter expression (e.g. ``status:running``).
         limit: most jobs to read (pages of 40); None for all.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The jobs with their status and progress.
@@ -79,13 +79,13 @@ async def create_retrohunt_job(
     """Start a retrohunt job; the rules are compiled locally first.
 
     Args:
-        credentials: the VirusTotal credentials block.
         rules: the YARA rules (at most 300).
         corpus: ``main`` or ``goodware``.
         start: oldest submission date scanned (omitted: as far back as the licence allows).
         end: newest submission date scanned (omitted: now).
         notification_email: one address (the reference's field is one string), or None.
         validate: compile locally before sending (needs the ``yara`` extra).
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The new job (status ``starting``).
@@ -119,8 +119,8 @@ async def get_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials) 
     """Get a retrohunt job: status, progress, eta, scanned bytes and matches so far.
 
     Args:
-        credentials: the VirusTotal credentials block.
         job_id: the job id.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The job.
@@ -151,8 +151,8 @@ async def abort_retrohunt_job(job_id: str, *, credentials: VirusTotalCredentials
     """Abort a retrohunt job (it keeps the matches found so far) and return its state.
 
     Args:
-        credentials: the VirusTotal credentials block.
         job_id: the job id.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The job after the abort (``aborting`` or ``aborted``; unchanged if it had finished).
@@ -175,8 +175,8 @@ async def delete_retrohunt_job(job_id: str, *, credentials: VirusTotalCredential
     """Delete a retrohunt job and its results.
 
     Args:
-        credentials: the VirusTotal credentials block.
         job_id: the job id.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         None, like every delete of the pack (client and tasks): success is the absence of
@@ -204,11 +204,11 @@ async def list_retrohunt_matching_files(
     """Read the files a retrohunt job matched, page by page inside this one task.
 
     Args:
-        credentials: the VirusTotal credentials block.
         job_id: the job id.
         limit: most files to read; None for all.
         relationships: relationships to embed in each file (e.g. ``["contacted_domains"]``).
         cursor: a ``resume_cursor`` from an earlier call, to continue there.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The files (match context in ``context_attributes``) and where to resume.

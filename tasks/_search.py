@@ -28,13 +28,13 @@ async def search_intelligence(
     request and costs no quota.
 
     Args:
-        credentials: the VirusTotal credentials block (a premium key).
         query: the VirusTotal Intelligence query, e.g. ``type:peexe p:5+``.
         limit: stop after this many objects.
         page_size: objects per request (at most 300).
         order: ``<field>+``/``<field>-``.
         cursor: continue a previous search (its ``resume`` token).
         strict_modifiers: refuse modifiers the pre-check does not know.
+        credentials: the VirusTotal credentials block (a premium key).
 
     Returns:
         The objects found, and a resume token when more may follow.

@@ -21,9 +21,9 @@ async def check_daily_budget(
     requests, fewer than ``reserve`` of today's allowance would remain.
 
     Args:
-        credentials: the VirusTotal credentials block (``daily_reserve`` is the default).
         needed: requests the work about to start will send at most.
         reserve: requests to keep back today; defaults to ``credentials.daily_reserve``.
+        credentials: the VirusTotal credentials block (``daily_reserve`` is the default).
 
     Returns:
         The key's quota use as read.
@@ -49,9 +49,9 @@ async def get_overall_quotas(
     """Read a user's quota use per period (hourly, daily, monthly).
 
     Args:
-        credentials: the VirusTotal credentials block.
         user_id: a user id; None for the key's own user (the key then travels in the path and
             log lines hide it).
+        credentials: the VirusTotal credentials block.
 
     Example:
         ```python
@@ -75,10 +75,10 @@ async def get_api_usage(
     """Read a user's requests per day and endpoint group (at most 30 days, the last 30 by default).
 
     Args:
-        credentials: the VirusTotal credentials block.
         user_id: a user id; None for the key's own user.
         start_date: first day; with ``end_date``, at most 30 days apart.
         end_date: last day.
+        credentials: the VirusTotal credentials block.
 
     Example:
         ```python

@@ -78,5 +78,9 @@ def test_the_report_is_defanged_names_the_emulator_and_caps_its_lists() -> None:
     assert EMULATED_BANNER in markdown
     assert "http://evil" not in markdown and "hxxp://evil0[.]example/" in markdown
     assert "and 50 more" in markdown
+    sha = "ab" * 32
+    assert f"`{sha}`" in collection_sync_markdown(
+        CollectionSyncReport(collection_id="c1", name="n", link="", added=[sha])
+    )
     assert collection_checkpoint("IR-2041").startswith("virustotal-collection-")
     assert collection_checkpoint("IR-2041") != collection_checkpoint("IR-2042")

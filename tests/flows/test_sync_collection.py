@@ -135,7 +135,7 @@ async def test_sync_finds_by_name_among_the_owners_collections(
     assert owner is not None
     existing = mounted.collections.create(owner.owner, "case-listed", "made elsewhere")
     report = await sync_collection(
-        "case-listed", indicators=["a.example"], owner=owner.owner, credentials=credentials
+        "case-listed", indicators=["a.example"], user_id=owner.owner, credentials=credentials
     )
     assert not report.created and report.collection_id == existing.id and report.added == ["a.example"]
 
