@@ -49,16 +49,19 @@ layers: install
 typecheck: install
 	nice $(BIN)/mypy $(addprefix -p prefect_virustotal.,client core blocks tasks flows emulator cli)
 
-# Two pytest runs at once (pytest-xdist; one Prefect test server per worker): the end-to-end
-# test on two workers (one per backend; its time is spent waiting on its servers and the
-# shared quota) alongside every other test on two (much of their time is Prefect waiting,
-# not CPU). Both must pass.
+# Three pytest runs at once. The end-to-end test on two workers (one per backend; its time is
+# spent waiting on its servers and the shared quota); the core's tests alone and without
+# Prefect (CORE_ONLY=1: the run fails if anything imports Prefect; the only run of tests/core);
+# every other test on two workers (pytest-xdist, one Prefect test server per worker), which
+# steal each other's queued tests so that neither waits idle at the end. All must pass.
 pytest: install
-	@home=$$(mktemp -d); mkdir -p $$home/e2e $$home/rest; \
+	@home=$$(mktemp -d); mkdir -p $$home/e2e $$home/core $$home/rest; \
 	PREFECT_HOME=$$home/e2e $(BIN)/python -m pytest tests/e2e -n 2 >$$home/e2e.log 2>&1 & e2e=$$!; \
-	PREFECT_HOME=$$home/rest $(BIN)/python -m pytest --ignore=tests/e2e -n 2; rest=$$?; \
+	CORE_ONLY=1 PREFECT_HOME=$$home/core $(BIN)/python -m pytest tests/core -q >$$home/core.log 2>&1 & core=$$!; \
+	PREFECT_HOME=$$home/rest $(BIN)/python -m pytest --ignore=tests/e2e --ignore=tests/core -n 2 --dist worksteal; \
+	rest=$$?; wait $$core; core_rc=$$?; echo "== tests/core (alone, without Prefect)"; cat $$home/core.log; \
 	wait $$e2e; e2e_rc=$$?; echo "== tests/e2e (ran alongside the others)"; cat $$home/e2e.log; \
-	test $$rest -eq 0 && test $$e2e_rc -eq 0
+	test $$rest -eq 0 && test $$core_rc -eq 0 && test $$e2e_rc -eq 0
 
 check: lint layers typecheck
 

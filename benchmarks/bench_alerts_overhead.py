@@ -28,6 +28,13 @@ Measured (load average 24-30 on 2 shared cores), ``... 20000 --backends postgres
 baseline 24.64 ms per notification (20.13 outside the emulator), +40.7 MB; one batch per task run
 and events prepared per batch: 15.62 ms (11.99), +39.7 MB: 0.63 of the wall time, 0.60 of the
 overhead; 100,000 extrapolated: about 20 minutes of overhead (target 5).
+
+Measured again (load average 8-16), ``... 100000 --backends postgresql --baseline 2d802ad``, after the
+IoC Stream's objects were kept raw until read, list bodies decoded once, events built without
+re-validation and the run's resources looked up once: baseline 6.71 ms of overhead per
+notification, +38.6 MB; current 6.34 ms, +31.1 MB (0.94 of the overhead; the emulator's own time,
+the same work in both, took 25 % longer in the current half: the machine was busier then).
+100,000 in one run: 10.6 minutes of overhead (target 5).
 """
 
 from __future__ import annotations

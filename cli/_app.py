@@ -547,6 +547,12 @@ def retrohunt_command(
         raise typer.Exit(int(ExitCode.PARTIAL))
 
 
+_STOPPED = {
+    "limit": "; stopped at --limit, the rest waits for the next run",
+    "request_budget": "; stopped by the run's request budget, the rest waits for the next run",
+}
+"""How a poll's ``PollReport.stopped`` reads on the terminal."""
+
 alerts_app = typer.Typer(help="Alerts: IoC Stream and livehunt notifications.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
@@ -582,7 +588,7 @@ def alerts_poll(
     def render() -> None:
         console.print(
             f"{report.handed_on} alerts handed on ({report.by_origin}), {report.acknowledged} acknowledged, "
-            f"{report.requests} requests" + (f"; stopped by {report.stopped}" if report.stopped else ""),
+            f"{report.requests} requests" + _STOPPED.get(report.stopped or "", ""),
             markup=False,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -79,6 +80,9 @@ class WriteAttempt:
         return self.client.server_time(self.monotonic) - slack
 
 
+_NOT_DECODED = object()
+
+
 class VirusTotalClient:
     """Async client of the VirusTotal API v3.
 
@@ -122,6 +126,9 @@ class VirusTotalClient:
         self.clock = clock
         self.request_count = 0
         """Requests sent by this client (retries and read-backs included)."""
+        # Bodies already decoded while checking that a 200 is JSON, for request_json to use
+        # rather than decoding a large list page a second time.
+        self._decoded: weakref.WeakKeyDictionary[httpx.Response, Any] = weakref.WeakKeyDictionary()
         self.read_backs = 0
         """Writes whose answer was lost and that were resolved by asking the service."""
         self.read_back_requests = 0
@@ -469,15 +476,17 @@ class VirusTotalClient:
             UnexpectedResponseError: a 200 whose body is not JSON (truncated, HTML).
         """
         response = await self.request(method, path, expect_json=True, **kwargs)
-        return response.json() if response.content else {}
+        if not response.content:
+            return {}
+        decoded = self._decoded.pop(response, _NOT_DECODED)
+        return response.json() if decoded is _NOT_DECODED else decoded
 
-    @staticmethod
-    def _decodes(response: httpx.Response) -> bool:
-        """Whether a body is empty or JSON."""
+    def _decodes(self, response: httpx.Response) -> bool:
+        """Whether a body is empty or JSON (the decoded body is kept for ``request_json``)."""
         if not response.content:
             return True
         try:
-            response.json()
+            self._decoded[response] = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             return False
         return True

@@ -18,6 +18,7 @@ from ._errors import DeletionInProgressError, InvalidParameterError, RateLimitEr
 from ._notices import MAX_PAGE_SIZE, _NoticeArea, check_filter, date_tokens, parse_notification_id
 from ._pagination import Paginator
 from .models._alerts import (
+    Alert,
     IoCStreamContext,
     IoCStreamItem,
     IoCStreamNotificationAttributes,
@@ -98,6 +99,35 @@ def parse_ioc_stream_item(raw: Any) -> IoCStreamItem:
         ) from exc
 
 
+def parse_ioc_stream_alert(raw: Any) -> Alert:
+    """One IoC Stream item as an :class:`Alert`, its object kept raw until read.
+
+    What the poller needs is checked now, as :func:`parse_ioc_stream_item` checks it: the
+    object's ``type`` and ``id``, and the ``context_attributes``. The object itself (a full
+    file report can hold a hundred engine results) is validated when ``alert.entity`` is
+    first read, into the same model :func:`parse_ioc_stream_item` gives.
+
+    Raises:
+        UnexpectedResponseError: no ``type``/``id``, attributes that are not an object, or
+            malformed ``context_attributes``.
+    """
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("type"), str)
+        or not isinstance(raw.get("id"), str)
+    ):
+        raise UnexpectedResponseError("InvalidResponse", "an object without type and id", 200)
+    if raw.get("attributes") is not None and not isinstance(raw["attributes"], dict):
+        raise UnexpectedResponseError("InvalidResponse", f"malformed {raw['type']} object", 200)
+    try:
+        context = IoCStreamContext.model_validate(raw.get("context_attributes"))
+    except ValidationError as exc:
+        raise UnexpectedResponseError(
+            "InvalidResponse", f"IoC Stream item {raw['type']} {raw['id']}: malformed context_attributes", 200
+        ) from exc
+    return Alert.from_ioc_stream_raw(raw, context)
+
+
 class IoCStream(_NoticeArea):
     """``/ioc_stream`` and ``/ioc_stream_notifications``."""
 
@@ -127,6 +157,32 @@ class IoCStream(_NoticeArea):
             filter=filter,
             order=order,
             flags={"descriptors_only": "true"} if descriptors_only else {},
+            page_size=page_size,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def list_alerts(
+        self,
+        *,
+        filter: str | None = None,
+        order: str = "date-",
+        page_size: int = MAX_PAGE_SIZE,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Paginator[Alert]:
+        """The IoC Stream as alerts (``GET /ioc_stream``), each object validated when read.
+
+        The same request as :meth:`list`; each item becomes the :class:`Alert` that
+        ``Alert.from_ioc_stream`` makes of it, with its object kept as sent until
+        ``alert.entity`` is read (see :func:`parse_ioc_stream_alert`).
+        """
+        return self._list(
+            "/ioc_stream",
+            parse_ioc_stream_alert,
+            filter=filter,
+            order=order,
+            flags={},
             page_size=page_size,
             limit=limit,
             cursor=cursor,

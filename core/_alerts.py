@@ -246,7 +246,8 @@ class AlertBatch:
         requests: requests sent (retries and a refused cursor included).
         cursor_restarts: 1 when a refused cursor ended the batch (the next starts again).
         out_of_order: notifications listed after the watermark had passed their second.
-        stopped: ``max_alerts`` or ``max_requests`` when a cap ended the batch.
+        stopped: ``limit`` or ``request_budget`` when that cap (the alerts or the requests left)
+            ended the batch.
         emulated: the pages came from the pack's emulator.
         error: the error that ended the batch after some pages (the alerts read before it
             are here, to be handed on before the run fails).
@@ -291,8 +292,11 @@ async def read_alert_page(
         page = AlertPage(alerts=alerts, cursor=vpage.cursor)
     elif source == "ioc_stream":
         query = ioc_stream_filter(since=since, extra=filter)
-        ipage = await vt.ioc_stream.list(filter=query, order="date+", page_size=page_size).fetch_page(cursor)
-        page = AlertPage(alerts=[Alert.from_ioc_stream(item) for item in ipage.items], cursor=ipage.cursor)
+        # Each object is validated only if its alert's entity is read (the poller's events never do).
+        ipage = await vt.ioc_stream.list_alerts(filter=query, order="date+", page_size=page_size).fetch_page(
+            cursor
+        )
+        page = AlertPage(alerts=ipage.items, cursor=ipage.cursor)
     else:
         hquery = " ".join(part for part in (hunting_filter(since=since), filter) if part) or None
         hpage = await vt.hunting_notifications.list(
@@ -337,10 +341,10 @@ async def read_alert_batch(
     for _ in range(listing.batch_pages):
         batch.requests = vt.request_count - sent_before
         if batch.requests >= requests_left:
-            batch.stopped = "max_requests"
+            batch.stopped = "request_budget"
             break
         if len(batch.alerts) >= alerts_left:
-            batch.stopped = "max_alerts"
+            batch.stopped = "limit"
             break
         if listing.cursor is None:
             since = checkpoint.watermark if checkpoint.watermark is not None else listing.first_second
@@ -368,7 +372,7 @@ async def read_alert_batch(
                 continue
             if checkpoint.is_new(alert):
                 if room == 0:
-                    batch.stopped = "max_alerts"
+                    batch.stopped = "limit"
                     break
                 batch.alerts.append(alert)
                 ids.add(alert.notification_id)

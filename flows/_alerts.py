@@ -16,14 +16,19 @@ written at the end of the run, and before an error leaves it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.client.orchestration import get_client
 from prefect.events import Event
+from prefect.events.related import related_resources_from_run_context
+from prefect.events.schemas.events import RelatedResource, Resource
 from prefect.events.worker import EventsWorker, should_emit_events
 from prefect.exceptions import EventTooLarge
 from prefect.logging import get_logger
@@ -63,7 +68,8 @@ class PollReport(BaseModel):
         by_origin: alerts per origin.
         pages: pages fetched.
         requests: VirusTotal requests sent (retries included).
-        stopped: ``max_alerts`` or ``max_requests`` when a cap ended the run early.
+        stopped: ``limit`` or ``request_budget`` when that cap of ``poll_alerts`` ended the run early
+            (the rest waits for the next run).
         cursor_restarts: times a refused cursor made the run read again from the checkpoint.
         out_of_order: notifications listed after the watermark had passed their second.
         watermark: the checkpoint's second after the run.
@@ -137,17 +143,70 @@ def _event_resources(alert: Alert) -> tuple[dict[str, str], list[dict[str, str]]
     return resource, related
 
 
-def _alert_event(alert: Alert) -> Event:
-    """``virustotal.alert.<origin>`` with the alert's deterministic id."""
+def _alert_event(
+    alert: Alert, run_related: Sequence[RelatedResource] = (), max_related: int = 50, max_labels: int = 500
+) -> Event:
+    """``virustotal.alert.<origin>`` with the alert's deterministic id.
+
+    Built without Prefect's validation, which reads its settings for every resource, when
+    the event is valid by construction: every resource here maps strings to strings, has a
+    non-empty id and at most 10 labels (the tests validate every event the flow emits).
+    An event that may not be (an empty source type as a role, more related resources or
+    labels than the server takes) is validated as ``Event(...)`` would, and refused the
+    same way. ``run_related`` (the flow run, its flow, deployment, tags) follows the
+    alert's own related resources, as many as ``max_related`` leaves room for, as Prefect's
+    events worker attaches them.
+    """
     resource, related = _event_resources(alert)
-    return Event(
-        event=f"virustotal.alert.{alert.origin}",
-        resource=resource,
-        related=related,
-        payload=alert.model_dump(mode="json", exclude={"entity"}),
+    name = f"virustotal.alert.{alert.origin}"
+    payload = alert.model_dump(mode="json", exclude={"entity"})
+    room = max_related - len(related)
+    if room < 0 or max_labels < 10 or not all(labels["prefect.resource.role"] for labels in related):
+        return Event(
+            event=name,
+            resource=resource,
+            related=[*related, *run_related[: max(room, 0)]],
+            payload=payload,
+            id=alert.event_id,
+        )
+    return Event.model_construct(
+        event=name,
+        resource=Resource.model_construct(root=resource),
+        related=[*(RelatedResource.model_construct(root=labels) for labels in related), *run_related[:room]],
+        payload=payload,
         id=alert.event_id,
-        occurred=datetime.now(timezone.utc),
     )
+
+
+def _size_bound(alert: Alert, run_related_bytes: int) -> int:
+    """Bytes the alert's event can take at most as JSON, without serialising it.
+
+    Every label and payload value is one of the alert's strings or a short fixed piece;
+    none of the alert's strings appears more than six times, and no character takes more
+    than six bytes of JSON (``\\uXXXX``). Keys, punctuation and fixed pieces are bounded
+    by 4 KiB plus 512 bytes per source and tag.
+    """
+    texts = [
+        alert.notification_id,
+        alert.origin,
+        alert.entity_type,
+        alert.entity_id,
+        alert.rule_name or "",
+        alert.ruleset_id or "",
+        alert.ruleset_name or "",
+        alert.event_severity or "",
+        alert.use_case_category or "",
+        alert.detection_category or "",
+        *alert.tags,
+    ]
+    for source in alert.sources:
+        texts += [source.type, source.id, source.label or ""]
+        if source.model_extra:  # whatever else VirusTotal said of the source goes in the payload
+            texts.append(json.dumps(source.model_extra))
+    if alert.model_extra:
+        texts.append(json.dumps(alert.model_extra))
+    chars = sum(len(text) for text in texts)
+    return 4096 + 512 * (len(alert.sources) + len(alert.tags)) + 36 * chars + run_related_bytes
 
 
 def emit_alert_event(alert: Alert) -> None:
@@ -155,27 +214,56 @@ def emit_alert_event(alert: Alert) -> None:
     _AlertEvents().emit(alert)
 
 
-class _AlertEvents:
-    """Prefect's ``emit_event`` for a batch of alerts.
+_NO_RUN_RESOURCES: list[RelatedResource] = []
 
-    ``emit_event`` reads Prefect's settings and finds the events worker for every event (a
-    few settings look-ups each, a measurable share of a 100,000-alert run); here that is done
-    once per batch. What is sent, and when, is the same: one event per alert, to the same
-    worker, refused over the server's size cap, any other failure logged and not raised.
+
+async def run_related_resources() -> list[RelatedResource]:
+    """The flow run's related resources (run, flow, deployment, work pool, tags), looked up once.
+
+    What Prefect's events worker attaches to each event sent from inside a run; empty
+    outside one.
+    """
+    async with get_client() as client:
+        return await related_resources_from_run_context(client)
+
+
+class _AlertEvents:
+    """One Prefect event per alert, as ``emit_event`` sends it, for a batch of alerts.
+
+    ``emit_event`` reads Prefect's settings and finds the events worker for every event, and
+    the worker then looks up the run's related resources again for every event (in its
+    thread, under the GIL): here the worker and settings are found once per batch, the
+    run's resources once per run (``run_related``), and each event is built without
+    re-validation and sized by a bound (serialised to be measured only when the bound is
+    near the cap). What is sent, and to whom, is the same: one event per alert with the
+    same resources and related resources, to the same worker; over the server's size cap
+    refused (``EventTooLarge``); any other failure logged and not raised.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, run_related: Sequence[RelatedResource] = _NO_RUN_RESOURCES) -> None:
         self.worker = EventsWorker.instance() if should_emit_events() else None
-        self.max_size = get_current_settings().server.events.maximum_size_bytes
+        settings = get_current_settings().server.events
+        self.max_size = settings.maximum_size_bytes
+        self.max_related = settings.maximum_related_resources
+        self.max_labels = settings.maximum_labels_per_resource
+        self.run_related = list(run_related)
+        self.run_related_bytes = sum(len(r.model_dump_json()) + 1 for r in self.run_related)
 
     def emit(self, alert: Alert) -> None:
         if self.worker is None:
             return
         try:
-            event = _alert_event(alert)
-            if event.size_bytes > self.max_size:
-                raise EventTooLarge(event.size_bytes, self.max_size)
-            self.worker.send(event)
+            event = _alert_event(alert, self.run_related, self.max_related, self.max_labels)
+            if _size_bound(alert, self.run_related_bytes) > self.max_size:
+                size = event.size_bytes  # near the cap: measure exactly
+                if size > self.max_size:
+                    raise EventTooLarge(size, self.max_size)
+            if self.run_related:
+                # Sent from an empty context: the worker finds no run there and adds nothing;
+                # the event already carries the run's resources.
+                contextvars.Context().run(self.worker.send, event)
+            else:
+                self.worker.send(event)
         except EventTooLarge:
             raise
         except Exception:
@@ -199,7 +287,7 @@ async def _hand_on(alert: Alert, handoff: Callable[[Alert], Any] | None, events:
 
 async def _enrich(block: VirusTotalCredentials, alerts: Sequence[Alert]) -> int:
     """Attach reports to alerts that came without their object; the lookups made."""
-    wanted = [a for a in alerts if a.entity is None and a.entity_type in _ENRICHABLE and a.entity_id]
+    wanted = [a for a in alerts if not a.has_entity and a.entity_type in _ENRICHABLE and a.entity_id]
     if not wanted:
         return 0
     results = await lookup_indicators([a.entity_id for a in wanted], credentials=block)
@@ -316,10 +404,18 @@ async def poll_alerts(
     report = PollReport(source=checked)
     origins: Counter[str] = Counter()
     suspect = state.in_flight()
+    run_related: list[RelatedResource] | None = None  # looked up with the first events
     unsaved = False  # the checkpoint in memory is ahead of the stored one
 
+    # The last batch's events on their way to Prefect's events client: waited for while the
+    # next batch is read, and always before a write records those alerts as handed on.
+    flushing: asyncio.Task[None] | None = None
+
     async def save() -> None:
-        nonlocal unsaved
+        nonlocal unsaved, flushing
+        if flushing is not None:
+            pending, flushing = flushing, None
+            await pending
         await store.save(name, state.dump())
         unsaved = False
 
@@ -371,16 +467,20 @@ async def poll_alerts(
                     unsaved = True
                     raise
                 delivered: list[Alert] = []
-                events = _AlertEvents() if emit_events else None
+                events = None
+                if emit_events:
+                    if run_related is None:
+                        run_related = await run_related_resources()
+                    events = _AlertEvents(run_related)
                 try:
                     for alert in alerts:
                         await _hand_on(alert, handoff, events)
                         delivered.append(alert)
-                    if events is not None:
-                        await events.flush()
                 finally:
                     state.record_hand_off(delivered, acknowledge)
                     unsaved = True
+                    if events is not None and delivered:
+                        flushing = asyncio.ensure_future(events.flush())  # awaited by the next save()
                 report.handed_on += len(alerts)
                 report.possible_duplicates += sum(a.possible_duplicate for a in alerts)
                 origins.update(a.origin for a in alerts)

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+)
 
 from ._base import EpochDatetime, VTModel, VTObject
+from ._registry import parse_object
 from ._vt_alerts import AlertingNotification
 
 AlertSource = Literal["ioc_stream", "hunting_notifications", "vt_alerts"]
@@ -183,15 +191,86 @@ class Alert(VTModel):
     use_case_category: str | None = None
     detection_category: str | None = None
 
+    # An IoC Stream object kept as the API sent it until ``entity`` is first read (see
+    # ``with_raw_entity``): the poller hands most alerts on without reading their object,
+    # and validating a full file object costs more than everything else about the alert.
+    _raw_entity: dict[str, Any] | None = PrivateAttr(default=None)
+
     @property
     def event_id(self) -> uuid.UUID:
         """The id of this alert's Prefect event: the same on every delivery of it."""
         return uuid.uuid5(ALERT_EVENT_NAMESPACE, f"{self.source}:{self.notification_id}")
 
+    @property
+    def has_entity(self) -> bool:
+        """Whether the alert carries its object, without validating one kept raw."""
+        return self._raw_entity is not None or self.__dict__.get("entity") is not None
+
+    def with_raw_entity(self, raw: dict[str, Any]) -> Alert:
+        """Keep ``raw`` (an object as the API sent it) as the entity, validated when first read.
+
+        Reading ``entity`` (or dumping, comparing, copying the alert) parses it exactly as
+        :func:`parse_object` does; until then it costs nothing. Returns this alert.
+        """
+        self.__dict__.pop("entity", None)
+        self._raw_entity = raw
+        return self
+
+    def _load_entity(self) -> VTObject[Any] | None:
+        raw = self._raw_entity
+        if raw is not None:
+            # Through the field's own validation, as when the parsed object is passed to Alert(),
+            # and back in its place among the fields (a JSON dump keeps the fields' order).
+            fields = self.__dict__
+            later = _FIELDS_AFTER_ENTITY
+            moved = {name: fields.pop(name) for name in later if name in fields}
+            fields["entity"] = _ENTITY_FIELD.validate_python(parse_object(raw))
+            fields.update(moved)
+            self._raw_entity = None
+        entity: VTObject[Any] | None = self.__dict__.get("entity")
+        return entity
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached for names not in the instance: ``entity`` while it is kept raw.
+            if name == "entity" and self.__pydantic_private__ is not None:
+                return self._load_entity()
+            return super().__getattr__(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "entity":
+            self._raw_entity = None  # a new entity replaces the raw one
+        super().__setattr__(name, value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Alert):
+            self._load_entity()
+            other._load_entity()
+        return super().__eq__(other)
+
+    def __repr_args__(self) -> Any:
+        self._load_entity()
+        return super().__repr_args__()
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        # A raw entity is parsed before a dump that includes it (never for ``exclude={"entity"}``).
+        if self._raw_entity is not None and not _excludes(info.exclude, "entity"):
+            self._load_entity()
+        if "entity" not in self.__dict__:
+            # Kept raw and excluded: dump as if the field were there (it is left out anyway).
+            self.__dict__["entity"] = None
+            try:
+                return handler(self)
+            finally:
+                del self.__dict__["entity"]
+        return handler(self)
+
     @classmethod
-    def from_ioc_stream(cls, item: IoCStreamItem) -> Alert:
-        """The alert of one IoC Stream item."""
-        context = item.context
+    def _from_context(
+        cls, context: IoCStreamContext, entity_type: str, entity_id: str, entity: VTObject[Any] | None
+    ) -> Alert:
         hunting = context.hunting_info
         ruleset = next((s for s in context.sources if s.type == "hunting_ruleset"), None)
         return cls(
@@ -199,17 +278,35 @@ class Alert(VTModel):
             source="ioc_stream",
             origin=context.origin,
             date=context.notification_date,
-            entity_type=item.entity.type,
-            entity_id=item.entity.id,
+            entity_type=entity_type,
+            entity_id=entity_id,
             rule_name=hunting.rule_name if hunting else None,
             ruleset_id=ruleset.id if ruleset else None,
             ruleset_name=ruleset.label if ruleset else None,
             sources=list(context.sources),
             tags=list(context.tags),
-            entity=item.entity
-            if item.entity.attributes.model_fields_set or _has_extra(item.entity)
-            else None,
+            entity=entity,
         )
+
+    @classmethod
+    def from_ioc_stream(cls, item: IoCStreamItem) -> Alert:
+        """The alert of one IoC Stream item."""
+        entity = item.entity
+        full = bool(entity.attributes.model_fields_set) or _has_extra(entity)
+        return cls._from_context(item.context, entity.type, entity.id, entity if full else None)
+
+    @classmethod
+    def from_ioc_stream_raw(cls, raw: dict[str, Any], context: IoCStreamContext) -> Alert:
+        """The alert of one IoC Stream item as the API sent it (``type`` and ``id`` checked).
+
+        The same alert as :meth:`from_ioc_stream` of the parsed item; the object is kept raw
+        and validated when ``entity`` is first read. An object without attributes (a
+        descriptor) gives no entity, as there.
+        """
+        alert = cls._from_context(context, str(raw["type"]), str(raw["id"]), None)
+        if raw.get("attributes"):
+            alert.with_raw_entity(raw)
+        return alert
 
     @classmethod
     def from_hunting_notification(cls, notification: HuntingNotificationObject) -> Alert:
@@ -286,6 +383,17 @@ def sighting_entity(event: dict[str, Any]) -> tuple[str, str]:
         if isinstance(value.get("id"), str):
             return key.removesuffix("_sighting"), value["id"]
     return "unknown", ""
+
+
+_ENTITY_FIELD: TypeAdapter[VTObject[Any] | None] = TypeAdapter(VTObject[Any] | None)
+_FIELDS_AFTER_ENTITY = tuple(list(Alert.model_fields)[list(Alert.model_fields).index("entity") + 1 :])
+
+
+def _excludes(exclude: Any, name: str) -> bool:
+    """Whether a dump's ``exclude`` (a set or a dict of names) leaves ``name`` out entirely."""
+    if isinstance(exclude, dict):
+        return exclude.get(name) is True
+    return isinstance(exclude, (set, frozenset)) and name in exclude
 
 
 def _has_extra(obj: VTObject[Any]) -> bool:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
+import httpx
 import pytest
 
 from prefect_virustotal.client import (
@@ -15,7 +17,7 @@ from prefect_virustotal.client import (
     hunting_filter,
     ioc_stream_filter,
 )
-from prefect_virustotal.client.models import Alert, FileObject
+from prefect_virustotal.client.models import Alert, FileAttributes, FileObject
 from prefect_virustotal.emulator import Emulator, FakeClock
 from tests.conftest import PREMIUM_KEY
 
@@ -108,3 +110,78 @@ async def test_hunting_notification_files_take_count_limit(vt: VirusTotalClient,
     assert "count_limit=3" in emulator.requests[-1].query
     with pytest.raises(InvalidParameterError):
         vt.hunting_notifications.list_files(count_limit=0)
+
+
+async def test_stream_as_alerts_validates_each_object_only_when_read(
+    vt: VirusTotalClient, emulator: Emulator
+) -> None:
+    for i, kind in enumerate(["file", "url", "domain", "ip_address"] * 2):
+        emulator.inject_ioc_notification(key=PREMIUM_KEY, date=BASE + i, entity_type=kind, origin="hunting")
+    eager = [Alert.from_ioc_stream(i) for i in await vt.ioc_stream.list(order="date+").collect()]
+    # Five listings of the same page, each alert read once in a different way.
+    lazy_pages = [await vt.ioc_stream.list_alerts(order="date+").collect() for _ in range(5)]
+
+    def fresh() -> list[Alert]:
+        return lazy_pages.pop(0)
+
+    lazy = fresh()
+    assert all(a._raw_entity is not None and a.has_entity for a in lazy)  # kept as sent
+    # What the poller's events read never validates the object...
+    assert [a.model_dump(mode="json", exclude={"entity"}) for a in lazy] == [
+        a.model_dump(mode="json", exclude={"entity"}) for a in eager
+    ]
+    assert [a.event_id for a in lazy] == [a.event_id for a in eager]
+    assert all(a._raw_entity is not None for a in lazy)
+    # ...and reading it gives the very object the eager path gives.
+    assert [a.entity for a in lazy] == [a.entity for a in eager]
+    assert [type(a.entity) for a in lazy] == [type(a.entity) for a in eager]
+    assert lazy[0].entity is not None and eager[0].entity is not None and lazy[0]._raw_entity is None
+    assert type(lazy[0].entity.attributes) is type(eager[0].entity.attributes) is FileAttributes
+    # Dumping, comparing and copying see the object too, without reading it first.
+    assert [a.model_dump() for a in fresh()] == [a.model_dump() for a in eager]
+    assert [a.model_dump_json() for a in fresh()] == [a.model_dump_json() for a in eager]
+    assert fresh() == eager
+    copied = [a.model_copy(deep=True) for a in fresh()]
+    assert [a.entity for a in copied] == [a.entity for a in eager]
+    # Replacing the entity replaces the raw one.
+    (replaced,) = await vt.ioc_stream.list_alerts(order="date+", limit=1).collect()
+    replaced.entity = None
+    assert replaced.entity is None and not replaced.has_entity
+    assert emulator.count("GET", "/ioc_stream") == 7
+
+
+def test_a_malformed_stream_item_is_refused_when_listed() -> None:
+    from prefect_virustotal.client import UnexpectedResponseError
+    from prefect_virustotal.client._ioc_stream import parse_ioc_stream_alert
+
+    context = {"notification_id": "1", "notification_date": BASE, "origin": "hunting", "sources": []}
+    good = parse_ioc_stream_alert({"type": "domain", "id": "example.com", "context_attributes": context})
+    assert good.entity is None and not good.has_entity and good.entity_id == "example.com"
+    for bad in (
+        {"id": "x", "attributes": {}, "context_attributes": context},  # no type
+        {"type": "file", "id": "x", "attributes": [], "context_attributes": context},
+        {"type": "file", "id": "x", "attributes": {"size": 1}, "context_attributes": {"origin": "hunting"}},
+        "not an object",
+    ):
+        with pytest.raises(UnexpectedResponseError):
+            parse_ioc_stream_alert(bad)
+
+
+async def test_a_list_page_is_decoded_once(
+    vt: VirusTotalClient, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of full objects is ~350 kB of JSON: the 200's check and the parse share one decode."""
+    for i in range(3):
+        emulator.inject_ioc_notification(key=PREMIUM_KEY, date=BASE + i, entity_type="file")
+    decodes = 0
+    decode = httpx.Response.json
+
+    def counting(self: httpx.Response, **kwargs: Any) -> Any:
+        nonlocal decodes
+        decodes += 1
+        return decode(self, **kwargs)
+
+    monkeypatch.setattr(httpx.Response, "json", counting)
+    alerts = await vt.ioc_stream.list_alerts(order="date+").collect()
+    assert len(alerts) == 3 and emulator.count("GET", "/ioc_stream") == 1
+    assert decodes == 1

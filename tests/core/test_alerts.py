@@ -89,13 +89,13 @@ async def test_caps_end_a_batch_and_say_which(emulator: Emulator, vt: VirusTotal
     ids = seed(emulator, 30)
     listing = AlertListing("ioc_stream", page_size=8, batch_pages=5)
     few = await read_alert_batch(vt, listing, AlertCheckpoint(), alerts_left=5, requests_left=100)
-    assert [a.notification_id for a in few.alerts] == ids[:5] and few.stopped == "max_alerts"
+    assert [a.notification_id for a in few.alerts] == ids[:5] and few.stopped == "limit"
     emulator.reset_log()
     one = await read_alert_batch(vt, listing, AlertCheckpoint(), alerts_left=100, requests_left=1)
-    assert len(one.alerts) == 8 and one.stopped == "max_requests" and emulator.count() == one.requests == 1
+    assert len(one.alerts) == 8 and one.stopped == "request_budget" and emulator.count() == one.requests == 1
     emulator.reset_log()
     none = await read_alert_batch(vt, listing, AlertCheckpoint(), alerts_left=100, requests_left=0)
-    assert none.alerts == [] and none.stopped == "max_requests" and emulator.count() == 0
+    assert none.alerts == [] and none.stopped == "request_budget" and emulator.count() == 0
 
 
 async def test_a_refused_cursor_ends_the_batch_and_the_next_starts_from_the_checkpoint(

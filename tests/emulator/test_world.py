@@ -215,3 +215,15 @@ def test_growing_the_world() -> None:
     assert uid == World.url_id("http://example.org/")
     assert grown.get("url", uid).attributes["url"] == "http://example.org/"  # type: ignore[union-attr]
     assert grown != World(seed=0)
+
+
+def test_the_emulator_fixtures_world_is_a_fresh_seed_0_world(world: World) -> None:
+    # The ``emulator`` fixture's world is a copy of one built once (tests/conftest.py): the
+    # same world as a build, and each its own, so what one test adds no other test sees.
+    from tests.conftest import fresh_world
+
+    first, second = fresh_world(), fresh_world()
+    assert first == world and second == world and first is not second
+    first.add_url("http://only-in-the-first.example/", nature="malicious")
+    assert first != world and second == world
+    assert second.get("url", World.url_id("http://only-in-the-first.example/")) is None

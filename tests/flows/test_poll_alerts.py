@@ -9,14 +9,19 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from prefect import task
+from prefect.events import Event
 from prefect.events.clients import AssertingEventsClient
 from prefect.events.worker import EventsWorker
+from prefect.exceptions import EventTooLarge
+from prefect.settings import PREFECT_SERVER_EVENTS_MAXIMUM_SIZE_BYTES, temporary_settings
 from prefect.variables import Variable
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import ForbiddenError
-from prefect_virustotal.client.models import Alert
+from prefect_virustotal.client.models import Alert, NotificationSource
 from prefect_virustotal.core import (
     MAX_CHECKPOINT_BYTES,
     CheckpointStore,
@@ -25,6 +30,7 @@ from prefect_virustotal.core import (
 )
 from prefect_virustotal.emulator import Emulator, FakeClock
 from prefect_virustotal.flows import MAX_SEEN_IDS, PollReport, VariableCheckpointStore, poll_alerts
+from prefect_virustotal.flows._alerts import _alert_event, _size_bound
 from tests.conftest import PREMIUM_KEY, PUBLIC_KEY
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -308,10 +314,10 @@ async def test_caps_defer_never_drop(
     ids = seed(mounted, 300, per_second=9)
     name = checkpoint_name()
     first = await poll_alerts(credentials=credentials, checkpoint=name, limit=70, emit_events=True)
-    assert first.handed_on == 70 and first.stopped == "max_alerts"
+    assert first.handed_on == 70 and first.stopped == "limit"
     second = await poll_alerts(credentials=credentials, checkpoint=name, request_budget=3)
     # Three pages of 40 from the watermark second, whose first 7 were handed on already.
-    assert second.stopped == "max_requests" and second.requests == 3 and second.handed_on == 113
+    assert second.stopped == "request_budget" and second.requests == 3 and second.handed_on == 113
     outcomes = await run_until_done(5, credentials=credentials, checkpoint=name)
     assert isinstance(outcomes[-1], PollReport) and outcomes[-1].stopped is None
     handed = Counter(e.payload["notification_id"] for e in alert_events(events))
@@ -478,3 +484,70 @@ async def test_vt_alerts_is_a_third_source_with_the_same_exactly_once_scheme(
         credentials=credentials, source="vt_alerts", checkpoint=name, handoff=ledger.task()
     )
     assert again.handed_on == 1 and ledger.handed[-1].notification_id == late
+
+
+async def test_every_alert_event_is_valid_and_carries_its_run_once(
+    credentials: VirusTotalCredentials, mounted: Emulator, events: EventsWorker
+) -> None:
+    """The flow builds its events without Prefect's per-event validation and run look-ups:
+    each must still be an event Prefect accepts, related to its flow run exactly once."""
+    seed(mounted, 90)
+    mounted.inject_hunting_notification(key=PREMIUM_KEY, date=BASE + 100, rule_name="evil_rule")
+    state = await poll_alerts(
+        credentials=credentials, checkpoint=checkpoint_name(), page_size=20, batch_pages=2, return_state=True
+    )
+    report = await state.result()
+    assert report.handed_on == 91
+    seen = alert_events(events)
+    assert len(seen) == 91
+    for event in seen:
+        assert Event.model_validate_json(event.model_dump_json()) == event
+        roles = Counter(r.role for r in event.related)
+        assert roles["flow-run"] == 1 and roles["flow"] == 1 and roles["notification"] == 1
+        (run,) = (r for r in event.related if r.role == "flow-run")
+        assert run.id == f"prefect.flow-run.{state.state_details.flow_run_id}"
+        assert event.related[0].role == "notification"  # the alert's own first, then the run's
+
+
+async def test_an_event_over_the_servers_cap_is_refused_as_before(
+    credentials: VirusTotalCredentials, mounted: Emulator, events: EventsWorker
+) -> None:
+    seed(mounted, 3)
+    mounted.inject_ioc_notification(key=PREMIUM_KEY, date=BASE + 10, tags=["t" * 3000])
+    name = checkpoint_name()
+    with temporary_settings({PREFECT_SERVER_EVENTS_MAXIMUM_SIZE_BYTES: 3000}), pytest.raises(EventTooLarge):
+        await poll_alerts(credentials=credentials, checkpoint=name)
+    # The three before it went out, once; the run stopped at the one too large to send.
+    assert len(alert_events(events)) == 3
+    stored = await Variable.aget(name)
+    assert isinstance(stored, dict) and stored["watermark"] == BASE
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=st.text(min_size=0, max_size=40),
+    tags=st.lists(st.text(max_size=30), max_size=6),
+    sources=st.lists(st.tuples(st.text(min_size=1, max_size=20), st.text(max_size=20)), max_size=4),
+)
+def test_the_size_bound_is_never_below_the_events_size(
+    text: str, tags: list[str], sources: list[tuple[str, str]]
+) -> None:
+    """Events are serialised to be measured only when this bound nears the cap: it must hold."""
+    alert = Alert(
+        notification_id=text or "1",
+        source="ioc_stream",
+        origin=text or "hunting",
+        date=BASE,
+        entity_type="file",
+        entity_id=text * 3,
+        rule_name=text or None,
+        ruleset_id=text,
+        ruleset_name=text,
+        sources=[NotificationSource(type=kind, id=ident or "x", label=ident) for kind, ident in sources],
+        tags=tags,
+        event_severity=text,
+        use_case_category=text,
+        detection_category=text,
+    )
+    event = _alert_event(alert)
+    assert _size_bound(alert, 0) >= len(event.model_dump_json().encode())

@@ -33,7 +33,9 @@ def instant_analyses(mounted: Emulator) -> None:
 
 
 def _events(worker: EventsWorker) -> list[Any]:
-    worker.drain()
+    # Wait for the queue, never drain: a drained worker is stopped, and Prefect's fixture hands
+    # that same worker to every later emit of the test, whose events would be refused and lost.
+    worker.wait_until_empty()
     client = worker._client
     assert isinstance(client, AssertingEventsClient)
     return [e for e in client.events if e.event.startswith("virustotal.verdict.")]
@@ -74,6 +76,10 @@ async def test_file_submission_gives_verdict_artifacts_and_event(
     again = await submit_and_wait(file_path=str(sample), credentials=credentials, max_age_days=3650)
     assert again.outcome == SubmissionOutcome.EXISTING_REPORT and again.verdict == "malicious"
     assert mounted.scanning.uploads == 1
+    # The rerun's events are delivered too, none refused ("Error emitting event").
+    outcomes = [e.payload["outcome"] for e in _events(asserting_events_worker)]
+    assert outcomes == ["submitted", "existing_report"]
+    assert "Error emitting event" not in caplog.text
 
 
 async def test_crash_after_upload_then_rerun_uploads_once(
