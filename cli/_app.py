@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Awaitable
 from enum import Enum
@@ -45,6 +44,7 @@ from ._common import (
     emit,
     errors,
     fail,
+    local_checkpoints,
     read_input,
     resolve_target,
     run,
@@ -65,8 +65,9 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="prefect-virustotal",
     help="VirusTotal API v3 workflows as Prefect flows. Runs show in Prefect's UI when a server "
-    "is configured; with none, lookup, expand, behaviour, comments, comment, vote, download and quota "
-    "answer directly, without Prefect (--record runs them through Prefect). Exit codes: 0 ok, "
+    "is configured; with none, lookup, scan, expand, triage, search, behaviour, comments, comment, "
+    "vote, download and quota answer directly, without Prefect (--record runs them through Prefect). "
+    "Exit codes: 0 ok, "
     "1 a verdict at or above --fail-on, 2 bad input (nothing "
     "sent), 3 the run failed (authentication, quota, connection), 4 partial (some rows failed), "
     "5 internal error.",
@@ -327,9 +328,7 @@ def scan(
         # The flow's own engine, without Prefect: the same plan, checks and checkpoint.
         from prefect_virustotal.core import (
             ClientSteps,
-            DirectoryCheckpointStore,
             WaitSettings,
-            default_state_dir,
             plan_submission,
             run_submission,
             submission_result,
@@ -342,11 +341,10 @@ def scan(
             confidential=confidential,
             timeout=timeout,
         )
-        # One folder per API: an emulator's analysis ids mean nothing to VirusTotal.
-        api = hashlib.sha256(target_.base_url.encode()).hexdigest()[:12]
-        store = DirectoryCheckpointStore(default_state_dir() / "checkpoints" / api)
         steps = ClientSteps(vt, WaitSettings(timeout=timeout))
-        return submission_result(await run_submission(plan, steps, store, wait=not no_wait))
+        return submission_result(
+            await run_submission(plan, steps, local_checkpoints(target_), wait=not no_wait)
+        )
 
     async def as_flow(credentials: VirusTotalCredentials) -> SubmissionResult:
         from prefect_virustotal.flows import submit_and_wait
@@ -615,8 +613,15 @@ def triage_command(
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
     fail_on: FailOnOption = None,
+    record: RecordOption = False,
 ) -> None:
-    """Run the incident-response runbook on a ticket (and its attached files)."""
+    """Run the incident-response runbook on a ticket (and its attached files).
+
+    With no Prefect API configured (and neither ``--block`` nor ``--record``) it runs the
+    runbook directly, without starting Prefect (submission checkpoints in a local folder,
+    ``$VT_STATE_DIR``); otherwise it runs the ``triage`` flow, which shows in the UI. Both run
+    the same core runbook (``core.run_triage``) and give the same report.
+    """
     from prefect_virustotal.client import MAX_UPLOAD_SIZE
     from prefect_virustotal.core import regular_file
 
@@ -633,26 +638,50 @@ def triage_command(
         except InvalidParameterError as exc:
             fail(ExitCode.BAD_INPUT, str(exc))
     target = resolve_target(block, emulator)
+    name = case or ticket.stem
 
-    async def work() -> TriageReport:
-        from prefect_virustotal.flows import triage
-
+    def instant_analyses() -> None:
         if target.emulated and target.emulator is not None:
             target.emulator.scanning.set_durations(queued=0, running=0)
-        return await triage(
-            case or ticket.stem,
+
+    async def at_once(vt: VirusTotalClient) -> TriageReport:
+        # The flow's runbook (``core.run_triage``) with its steps on this one client; submissions
+        # and the case collection's name remembered in a local folder, as ``scan`` does.
+        from prefect_virustotal.core import ClientTriageSteps, run_triage
+
+        instant_analyses()
+        steps = ClientTriageSteps(vt, local_checkpoints(target), skip_enterprise=target.key_tier == "public")
+        done = await run_triage(
+            name,
+            steps,
             ticket_path=str(ticket),
             files=[str(f) for f in attached],
-            credentials=target.credentials,
+            allow_public_upload=allow_public_upload,
+            expand_budget=expand_budget,
+        )
+        if report:
+            report.write_text(done.markdown, encoding="utf-8")
+        return done
+
+    async def as_flow(credentials: VirusTotalCredentials) -> TriageReport:
+        from prefect_virustotal.flows import triage
+
+        instant_analyses()
+        return await triage(
+            name,
+            ticket_path=str(ticket),
+            files=[str(f) for f in attached],
+            credentials=credentials,
             allow_public_upload=allow_public_upload,
             expand_budget=expand_budget,
             report_path=str(report) if report else None,
         )
 
-    result = run(target, work)
+    result = run_command(
+        target, flow=as_flow, direct=at_once, record=record, progress=not as_json, label="triaging"
+    )
 
     def render() -> None:
-
         # Line by line, so that the report keeps its lines and only data escapes are escaped.
         console.print("\n".join(shown(line) for line in result.markdown.splitlines()), markup=False)
         if mermaid and result.graph is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     # Prefect is imported only where a command runs a flow or reads a saved block: a direct
     # command (no Prefect API configured) never pays for it (~2-4 s on a small machine).
     from prefect_virustotal.blocks import VirusTotalCredentials
+    from prefect_virustotal.core import DirectoryCheckpointStore
 
 T = TypeVar("T")
 
@@ -265,6 +267,15 @@ class Target:
     def emulator(self) -> Any:
         """The running in-process emulator (only with ``--emulator``)."""
         return self._emulator
+
+
+def local_checkpoints(target: Target) -> DirectoryCheckpointStore:
+    """Where a direct command keeps its checkpoints (submissions, collections' stable names):
+    ``$VT_STATE_DIR``, one folder per API (an emulator's ids mean nothing to VirusTotal)."""
+    from prefect_virustotal.core import DirectoryCheckpointStore, default_state_dir
+
+    api = hashlib.sha256(target.base_url.encode()).hexdigest()[:12]
+    return DirectoryCheckpointStore(default_state_dir() / "checkpoints" / api)
 
 
 def emulator_settings(base_url: str | None = None) -> KeySettings:

@@ -17,11 +17,20 @@ from rich.table import Table
 from prefect_virustotal.client import InvalidParameterError, VirusTotalClient, VoteVerdict, parse_indicator
 from prefect_virustotal.core import defang, defang_text, hit_rows, usage_chart
 
-from ._common import ExitCode, RecordOption, console, emit, fail, resolve_target, run, run_command
+from ._common import (
+    ExitCode,
+    RecordOption,
+    console,
+    emit,
+    fail,
+    local_checkpoints,
+    resolve_target,
+    run_command,
+)
 
 if TYPE_CHECKING:
     from prefect_virustotal.blocks import VirusTotalCredentials
-    from prefect_virustotal.flows import SearchReport
+    from prefect_virustotal.core import SearchReport
 
 BlockOption = Annotated[
     str | None, typer.Option("--block", help="Name of a saved VirusTotalCredentials block.")
@@ -53,17 +62,23 @@ def search(
     block: BlockOption = None,
     emulator: EmulatorOption = False,
     as_json: JsonOption = False,
+    record: RecordOption = False,
 ) -> None:
-    """Search VirusTotal Intelligence (premium); results ranked worst first."""
-    from prefect_virustotal.core import check_query
+    """Search VirusTotal Intelligence (premium); results ranked worst first.
+
+    With no Prefect API configured (and neither ``--block`` nor ``--record``) it answers at once,
+    without starting Prefect (a ``--collection`` is remembered in a local folder, ``$VT_STATE_DIR``);
+    otherwise it runs the ``intelligence_search`` flow, which shows in the UI.
+    """
+    from prefect_virustotal.core import plan_search
 
     try:
-        check_query(query, strict_modifiers=strict)
+        checked, page_size, capped = plan_search(query, limit, None, strict_modifiers=strict)
     except InvalidParameterError as exc:
         fail(ExitCode.BAD_INPUT, str(exc))
     target = resolve_target(block, emulator)
 
-    async def work() -> SearchReport:
+    async def as_flow(credentials: VirusTotalCredentials) -> SearchReport:
         from prefect_virustotal.flows import intelligence_search
 
         return await intelligence_search(
@@ -71,11 +86,34 @@ def search(
             limit=limit,
             order=order,
             collection=collection,
-            credentials=target.credentials,
+            credentials=credentials,
             strict_modifiers=strict,
         )
 
-    report = run(target, work)
+    async def at_once(vt: VirusTotalClient) -> SearchReport:
+        # The flow's plan, listing and ranking, on this client (no artifact).
+        from prefect_virustotal.core import (
+            ClientCollectionSteps,
+            read_search_page,
+            run_collection_sync,
+            search_report,
+        )
+
+        page = await read_search_page(vt, checked, limit=capped, page_size=page_size, order=order)
+        report = search_report(checked, page)
+        if collection and report.hits:
+            report.collection = await run_collection_sync(
+                collection,
+                ClientCollectionSteps(vt),
+                local_checkpoints(target),
+                indicators=[hit.indicator for hit in report.hits],
+                remove_missing=False,
+            )
+        return report
+
+    report = run_command(
+        target, flow=as_flow, direct=at_once, record=record, progress=not as_json, label="searching"
+    )
 
     def render() -> None:
         table = Table("#", "type", "indicator", "verdict", "detections")

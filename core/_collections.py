@@ -14,23 +14,35 @@ A stable name (``IR-2041``) is remembered in a checkpoint named after a hash of 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from prefect_virustotal.client import (
+    COLLECTION_BATCH_SIZE,
     Indicator,
     InvalidIndicatorError,
+    InvalidParameterError,
+    NotFoundError,
+    VirusTotalClient,
     extract_indicators,
+    is_internal,
     parse_indicator,
     redact_all,
     redact_url_credentials,
 )
-from prefect_virustotal.client.models import CollectionItems, CollectionObject, Descriptor, VTObject
+from prefect_virustotal.client.models import (
+    CollectionItems,
+    CollectionItemsUpdate,
+    CollectionObject,
+    Descriptor,
+    VTObject,
+)
 
-from ._checkpoints import checkpoint_name
+from ._checkpoints import CheckpointStore, checkpoint_name
 from ._display import (
     EMULATED_BANNER,
     canonical_url,
@@ -41,6 +53,8 @@ from ._display import (
     vt_link,
 )
 from ._safety import check_mass_removal, escape_control, read_text_file, unused_lines
+
+logger = logging.getLogger(__name__)
 
 CollectionKey = tuple[str, str]
 """How an item is matched: (object type, canonical value)."""
@@ -258,3 +272,208 @@ def collection_sync_markdown(report: CollectionSyncReport) -> str:
     if report.invalid:
         lines += _listing("Not used (not indicators)", report.invalid)
     return "\n".join(lines)
+
+
+class CollectionSteps(Protocol):
+    """The requests a collection sync is made of; each is one client call (or one task)."""
+
+    async def find(self, collection_id: str) -> CollectionObject | None:
+        """The collection with this id; None when there is none (a malformed id names none)."""
+        ...
+
+    async def list_of_user(self, user_id: str) -> list[CollectionObject]:
+        """The user's collections (the user id, never the key)."""
+        ...
+
+    async def create(
+        self, name: str, *, description: str | None, tags: Sequence[str] | None, private: bool | None
+    ) -> CollectionObject:
+        """Create an empty collection."""
+        ...
+
+    async def list_items(self, collection_id: str) -> CollectionItems:
+        """Every item the collection holds."""
+        ...
+
+    async def add(self, collection_id: str, values: list[str], *, batch_size: int) -> CollectionItemsUpdate:
+        """Add indicators, in batches."""
+        ...
+
+    async def remove(
+        self, collection_id: str, items: list[Descriptor], *, batch_size: int
+    ) -> CollectionItemsUpdate:
+        """Remove items, in batches."""
+        ...
+
+    async def update(self, collection_id: str, changes: dict[str, Any]) -> CollectionObject:
+        """Change attributes (``collection_attribute_changes``)."""
+        ...
+
+
+@dataclass
+class ClientCollectionSteps:
+    """A collection sync's steps as direct client calls: no Prefect (the command line, scripts).
+
+    Example:
+        ```python
+        async with VirusTotalClient(key) as vt:
+            report = await run_collection_sync("IR-2041", ClientCollectionSteps(vt), store, text=ticket)
+        ```
+    """
+
+    vt: VirusTotalClient
+
+    async def find(self, collection_id: str) -> CollectionObject | None:
+        """``GET /collections/{id}``; None for no such collection (or an id that cannot be one)."""
+        try:
+            return await self.vt.collections.get(collection_id)
+        except (NotFoundError, InvalidParameterError):
+            return None
+
+    async def list_of_user(self, user_id: str) -> list[CollectionObject]:
+        """See ``Collections.list_of_user``."""
+        return await self.vt.collections.list_of_user(user_id).collect()
+
+    async def create(
+        self, name: str, *, description: str | None, tags: Sequence[str] | None, private: bool | None
+    ) -> CollectionObject:
+        """See ``Collections.create``."""
+        return await self.vt.collections.create(name, description=description, tags=tags, private=private)
+
+    async def list_items(self, collection_id: str) -> CollectionItems:
+        """See ``Collections.all_items``."""
+        return await self.vt.collections.all_items(collection_id)
+
+    async def add(self, collection_id: str, values: list[str], *, batch_size: int) -> CollectionItemsUpdate:
+        """See ``Collections.add_items``."""
+        return await self.vt.collections.add_items(collection_id, values, batch_size=batch_size)
+
+    async def remove(
+        self, collection_id: str, items: list[Descriptor], *, batch_size: int
+    ) -> CollectionItemsUpdate:
+        """See ``Collections.remove_items``."""
+        return await self.vt.collections.remove_items(collection_id, items, batch_size=batch_size)
+
+    async def update(self, collection_id: str, changes: dict[str, Any]) -> CollectionObject:
+        """See ``Collections.update``."""
+        return await self.vt.collections.update(collection_id, **changes)
+
+
+async def _find_collection(
+    steps: CollectionSteps,
+    collection: str,
+    user_id: str | None,
+    mapped: object,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger],
+) -> tuple[CollectionObject | None, bool]:
+    """The collection named by a stable name or id (``mapped``: what its checkpoint remembers),
+    and whether it was found by id."""
+    if isinstance(mapped, dict) and isinstance(mapped.get("id"), str):
+        remembered = await steps.find(mapped["id"])
+        if remembered is not None:
+            return remembered, False
+        log.warning("collection %s (%r) is gone; making it anew", mapped["id"], collection)
+    if user_id:
+        for candidate in await steps.list_of_user(user_id):
+            if candidate.attributes.name == collection:
+                return candidate, False
+    # None: not an id (a malformed one costs no request), a stable name seen for the first time.
+    by_id = await steps.find(collection)
+    return by_id, by_id is not None
+
+
+async def run_collection_sync(
+    collection: str,
+    steps: CollectionSteps,
+    store: CheckpointStore,
+    *,
+    indicators: Sequence[str] | None = None,
+    text: str | None = None,
+    path: str | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    tags: Sequence[str] | None = None,
+    private: bool | None = None,
+    user_id: str | None = None,
+    remove_missing: bool = True,
+    batch_size: int = COLLECTION_BATCH_SIZE,
+    allow_mass_removal: bool = False,
+    send_internal: bool = False,
+    own_domains: Sequence[str] | None = None,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger] = logger,
+) -> CollectionSyncReport:
+    """Make a collection hold the desired indicators: validate, find or create, diff, write.
+
+    What ``sync_collection`` (the flow) does, over :class:`CollectionSteps`
+    (:class:`ClientCollectionSteps`, or the flow's tasks); the flow's docstring says what each
+    argument means. Checkpoint traffic: one load, and one save when the stable name's
+    collection changed.
+
+    Raises:
+        InvalidParameterError: no input, an unreadable file, no indicator at all (nothing is
+            changed), or a mass removal without ``allow_mass_removal``.
+    """
+    if indicators is None and text is None and path is None:
+        raise InvalidParameterError("give indicators, text or a path to sync from")
+    desired, invalid = desired_indicators(indicators, text, path)
+    # Internal addresses and names are never added (that would tell VirusTotal about the
+    # network); one already in the collection still counts as wanted, so it is not removed.
+    inside = [] if send_internal else [i for i in desired if is_internal(i, list(own_domains or []))]
+    invalid += [f"{i.value} (internal, not sent)" for i in inside]
+    if invalid:
+        log.warning("%d entries are not indicators and are skipped: %s", len(invalid), invalid[:20])
+    if not desired:
+        # An empty, binary or mistyped input must never read as "the collection should be empty".
+        raise InvalidParameterError(
+            "no valid indicator in the input; nothing was changed"
+            + (f" (not indicators: {', '.join(repr(v) for v in invalid[:5])})" if invalid else "")
+        )
+
+    checkpoint = collection_checkpoint(collection)
+    mapped = await store.load(checkpoint)
+    current, by_id = await _find_collection(steps, collection, user_id, mapped, log)
+    wanted_name = name if name is not None else (None if by_id else collection)
+    updates: list[CollectionItemsUpdate] = []
+    created = False
+    removed: list[str] = []
+    unchanged = 0
+    changed_attributes: list[str] = []
+    emulated = False
+    if current is None:
+        current = await steps.create(
+            wanted_name or collection, description=description, tags=tags, private=private
+        )
+        created = True
+        to_add = desired
+    else:
+        listed = await steps.list_items(current.id)
+        emulated = listed.emulated
+        plan = plan_collection_sync(
+            desired, listed, remove_missing=remove_missing, allow_mass_removal=allow_mass_removal
+        )
+        to_add, unchanged = plan.to_add, plan.unchanged
+        if plan.to_remove:
+            updates.append(await steps.remove(current.id, plan.removal_descriptors(), batch_size=batch_size))
+            removed = plan.removed_shown()
+        changes = collection_attribute_changes(current, wanted_name, description, tags, private)
+        if changes:
+            current = await steps.update(current.id, changes)
+            changed_attributes = sorted(changes)
+    to_add = [i for i in to_add if i not in inside]
+    if to_add:
+        updates.append(await steps.add(current.id, [i.value for i in to_add], batch_size=batch_size))
+    # Remember which collection the stable name stands for (written only when it changed).
+    if not by_id and mapped != (remembered := {"id": current.id, "name": collection}):
+        await store.save(checkpoint, remembered)
+    return CollectionSyncReport(
+        collection_id=current.id,
+        name=current.attributes.name,
+        link=current.attributes.link or vt_link("collection", current.id),
+        created=created,
+        added=[i.value for i in to_add],
+        removed=removed,
+        unchanged=unchanged,
+        invalid=invalid,
+        updated_attributes=changed_attributes,
+        emulated=emulated or any(u.emulated for u in updates),
+    )

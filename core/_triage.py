@@ -1,8 +1,10 @@
-"""Triage assembly without Prefect: the case's items, what was skipped and why, the report.
+"""Triage without Prefect: the runbook's sequence, the case's items, what was skipped and why, the report.
 
-The ``triage`` flow runs the steps (enrichment, submissions, sandbox behaviour, expansion,
-the case collection) as tasks and subflows; everything it decides between them is here:
-which indicators a case names, which items are submitted, expanded or collected, how a
+:func:`run_triage` runs the runbook over a :class:`TriageSteps` (enrichment, one submission,
+sandbox behaviour, expansion, the case collection): :class:`ClientTriageSteps` calls the core's
+engines on one client (the command line, scripts); the ``triage`` flow passes its subflows and
+tasks. Everything decided between the steps is here: which indicators a case names, which
+items are submitted (private first, public only when allowed), expanded or collected, how a
 failure becomes a line under "Skipped", the summary verdict and the markdown report.
 
 Rows of the enrichment (``EnrichedIndicator``) are read in ``triage_items`` only, through
@@ -11,20 +13,26 @@ their public attributes.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from prefect_virustotal.client import (
+    ForbiddenError,
     InvalidParameterError,
     QuotaExceededError,
     RequestBudgetExceededError,
     Verdict,
+    VerdictPolicy,
+    VirusTotalClient,
+    VirusTotalError,
     extract_indicators,
     quota_refusal,
     redact_all,
@@ -32,7 +40,9 @@ from prefect_virustotal.client import (
     sha256_of_file,
 )
 
-from ._attack import BehaviourProfile, behaviour_markdown, behaviour_seeds
+from ._attack import BehaviourProfile, behaviour_markdown, behaviour_profile, behaviour_seeds
+from ._checkpoints import CheckpointStore
+from ._collections import ClientCollectionSteps, CollectionSyncReport, run_collection_sync
 from ._display import (
     EMULATED_BANNER,
     VERDICT_ORDER,
@@ -46,9 +56,13 @@ from ._display import (
     verdict_counts,
     verdict_rank,
 )
-from ._enrich import EnrichedIndicator
+from ._enrich import EnrichedIndicator, EnrichmentReport, enrich_chunk, enrich_in_chunks, gather_indicators
+from ._graph import expand_graph, level_fetcher
 from ._graph_model import IOCGraph
 from ._results import LookupStatus, SubmissionResult
+from ._submission import ClientSteps, WaitSettings, plan_submission, run_submission, submission_result
+
+logger = logging.getLogger(__name__)
 
 SkipReason = Literal["invalid", "budget", "quota", "error", "policy", "unreadable", "internal"]
 """Why a piece of the runbook was not done."""
@@ -390,3 +404,333 @@ def triage_markdown(report: TriageReport, graph_key: str | None = None) -> str:
     else:
         lines.append("Nothing.")
     return "\n".join(lines) + "\n"
+
+
+class TriageSteps(Protocol):
+    """The runbook's steps; each is a core engine on a client (or a subflow or task of the flow)."""
+
+    async def enrich(
+        self,
+        indicators: list[str],
+        *,
+        text: str | None,
+        path: str | None,
+        policy: VerdictPolicy | None,
+        case: str,
+    ) -> EnrichmentReport:
+        """Look the indicators up (and those of ``text`` and of the file at ``path``)."""
+        ...
+
+    async def submit(
+        self,
+        *,
+        file_path: str | None,
+        url: str | None,
+        private: bool,
+        confidential: bool,
+        timeout: float,
+        policy: VerdictPolicy | None,
+    ) -> SubmissionResult:
+        """Submit one file or URL and wait for its verdict (resumable, hash first)."""
+        ...
+
+    async def behaviour(self, sha256: str) -> BehaviourProfile:
+        """A file's sandbox behaviour (two requests)."""
+        ...
+
+    async def expand(
+        self, seeds: list[str], *, request_budget: int, policy: VerdictPolicy | None
+    ) -> IOCGraph:
+        """Expand the seeds one hop within ``request_budget`` requests."""
+        ...
+
+    async def sync_collection(
+        self, collection: str, indicators: list[str], *, description: str, tags: list[str]
+    ) -> CollectionSyncReport:
+        """Add the indicators to the collection (created when missing; nothing removed)."""
+        ...
+
+
+@dataclass
+class ClientTriageSteps:
+    """The runbook's steps on one client, without Prefect (the command line, scripts, tests).
+
+    Each step is the engine the flow's subflow runs: ``enrich_in_chunks`` over ``enrich_chunk``,
+    ``run_submission`` with :class:`ClientSteps`, ``behaviour_profile``, ``expand_graph`` with
+    ``level_fetcher`` (no level cache), ``run_collection_sync`` with ``ClientCollectionSteps``;
+    with the flows' defaults. Submissions and the case collection's name keep their
+    checkpoints in ``checkpoints`` (a ``DirectoryCheckpointStore`` on the command line).
+
+    Attributes:
+        vt: the client every request goes through.
+        checkpoints: where submissions and the collection's stable name are remembered.
+        skip_enterprise: a public key: the expansion skips what VirusTotal keeps for VT
+            Enterprise users (as the flow does for a block whose ``key_tier`` is public).
+
+    Example:
+        ```python
+        async with VirusTotalClient(key) as vt:
+            report = await run_triage("INC-1", ClientTriageSteps(vt, MemoryCheckpointStore()), text=ticket)
+        ```
+    """
+
+    vt: VirusTotalClient
+    checkpoints: CheckpointStore
+    skip_enterprise: bool = False
+
+    async def enrich(
+        self,
+        indicators: list[str],
+        *,
+        text: str | None,
+        path: str | None,
+        policy: VerdictPolicy | None,
+        case: str,
+    ) -> EnrichmentReport:
+        """``enrich_iocs``'s lookups (no artifact: ``case`` names none here)."""
+        wanted, _ = gather_indicators(indicators, text, path)
+
+        async def chunk(values: list[str]) -> EnrichmentReport:
+            return await enrich_chunk(self.vt, values, policy or VerdictPolicy())
+
+        return await enrich_in_chunks(chunk, wanted)
+
+    async def submit(
+        self,
+        *,
+        file_path: str | None,
+        url: str | None,
+        private: bool,
+        confidential: bool,
+        timeout: float,
+        policy: VerdictPolicy | None,
+    ) -> SubmissionResult:
+        """``submit_and_wait``'s engine: plan, resume or hash first, submit, wait, read."""
+        plan = plan_submission(
+            file_path=file_path, url=url, private=private, confidential=confidential, timeout=timeout
+        )
+        steps = ClientSteps(self.vt, WaitSettings(timeout=timeout))
+        return submission_result(await run_submission(plan, steps, self.checkpoints), policy)
+
+    async def behaviour(self, sha256: str) -> BehaviourProfile:
+        """See ``behaviour_profile`` (the task's default of five techniques)."""
+        return await behaviour_profile(self.vt, sha256)
+
+    async def expand(
+        self, seeds: list[str], *, request_budget: int, policy: VerdictPolicy | None
+    ) -> IOCGraph:
+        """``expand_iocs``'s loop, one hop, the flow's defaults, no internal seed sent."""
+        fetch = level_fetcher(self.vt, policy=policy, skip_enterprise=self.skip_enterprise)
+        return await expand_graph(seeds, fetch, max_depth=1, request_budget=request_budget, internal=[])
+
+    async def sync_collection(
+        self, collection: str, indicators: list[str], *, description: str, tags: list[str]
+    ) -> CollectionSyncReport:
+        """``sync_collection``'s engine, removing nothing."""
+        return await run_collection_sync(
+            collection,
+            ClientCollectionSteps(self.vt),
+            self.checkpoints,
+            indicators=indicators,
+            description=description,
+            tags=tags,
+            remove_missing=False,
+        )
+
+
+async def run_triage(
+    case: str,
+    steps: TriageSteps,
+    *,
+    text: str | None = None,
+    files: Sequence[str] | None = None,
+    indicators: Sequence[str] | None = None,
+    ticket_path: str | None = None,
+    submit_unknown: bool = True,
+    private: bool = True,
+    allow_public_upload: bool = False,
+    timeout: float = 900.0,
+    expand: bool = True,
+    expand_budget: int = 40,
+    sync_case_collection: bool = True,
+    policy: VerdictPolicy | None = None,
+    max_concurrent_submissions: int = 4,
+    behaviour: bool = True,
+    max_behaviour_files: int = 10,
+    graph_key: str | None = None,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger] = logger,
+) -> TriageReport:
+    """Run the runbook: gather, enrich, submit the unknown, read behaviour, expand, collect, report.
+
+    What the ``triage`` flow does (its docstring says what each argument means), over
+    ``steps``: :class:`ClientTriageSteps`, or the flow's subflows and tasks. One failing
+    indicator or step never sinks the run: it gets a line under "Skipped".
+
+    Args:
+        case: the case name.
+        steps: the requests (:class:`ClientTriageSteps`, or the flow's).
+        graph_key: the key of the artifact where the graph is drawn (the report points at it
+            when the graph has edges); None when there is none (the command line).
+        log: where warnings and the summary go (a flow passes its run logger).
+        text, files, indicators, ticket_path, submit_unknown, private, allow_public_upload,
+            timeout, expand, expand_budget, sync_case_collection, policy,
+            max_concurrent_submissions, behaviour, max_behaviour_files: see ``triage``.
+
+    Returns:
+        The report, its markdown included.
+
+    Raises:
+        InvalidParameterError: the case name has no letter or digit (before any request).
+        What the enrichment raises when every lookup failed alike (wrong key, spent quota).
+    """
+    slug = case_slug(case)
+    # 1. What the case names: the ticket's indicators and the attached files' hashes.
+    # Credentials in the ticket's URLs never reach a request, the report or an artifact.
+    inputs = gather_case(text, files, indicators, text_in_file=bool(ticket_path))
+    for url in inputs.masked:
+        log.warning("removed credentials from %s: they are not sent", url)
+    file_hashes = inputs.file_hashes
+    skipped: list[SkippedWork] = list(inputs.skipped)
+
+    # 2. Enrich everything in one batch.
+    enriched: list[EnrichedIndicator] = []
+    emulated = False
+    if ticket_path:
+        # The ticket's indicators are gathered by the enrichment from the file (credentials in
+        # its URLs removed there), after those given and the attachments' hashes.
+        enrichment = await steps.enrich(
+            [*inputs.given, *file_hashes],
+            text=inputs.text or None,
+            path=ticket_path,
+            policy=policy,
+            case=case,
+        )
+        enriched, emulated = enrichment.items, enrichment.emulated
+    elif inputs.wanted:
+        enrichment = await steps.enrich(inputs.wanted, text=None, path=None, policy=policy, case=case)
+        enriched, emulated = enrichment.items, enrichment.emulated
+    items, lookup_skips, not_found = triage_items(enriched, file_hashes)
+    skipped += lookup_skips
+
+    # 3. Submit the unknown files and URLs, and wait for their verdicts.
+    unknown = submission_candidates(items, not_found, file_hashes, submit=submit_unknown)
+    if unknown:
+        emulated |= await _submit_unknown(
+            steps, unknown, file_hashes, skipped,
+            private=private, allow_public=allow_public_upload,
+            timeout=timeout, policy=policy, concurrency=max_concurrent_submissions,
+        )  # fmt: skip
+
+    # 3b. Sandbox behaviour of the malicious and suspicious files (public reports only).
+    behaviours: dict[str, BehaviourProfile] = {}
+    if behaviour:
+        shas, over = behaviour_files(items, max_behaviour_files)
+        skipped += over
+        profiles = await asyncio.gather(*(steps.behaviour(sha) for sha in shas), return_exceptions=True)
+        for sha, profile in zip(shas, profiles, strict=True):
+            if isinstance(profile, BehaviourProfile):
+                behaviours[sha] = profile
+            else:
+                skipped.append(behaviour_failed(sha, profile))
+
+    # 4. Expand the malicious ones (and what the sandboxes saw them contact), one hop, within the budget.
+    graph: IOCGraph | None = None
+    seeds, private_skips = expansion_seeds(items, behaviours, expand=expand)
+    skipped += private_skips
+    quota_spent = False
+    if expand and seeds:
+        try:
+            graph = await steps.expand(seeds, request_budget=expand_budget, policy=policy)
+        except (VirusTotalError, ValueError) as exc:
+            # A level that failed as a whole (issue 15).
+            skip, quota_spent = expansion_failed(exc)
+            skipped.append(skip)
+        else:
+            skipped += expansion_gaps(graph)
+
+    # 5. The case collection holds everything malicious or suspicious.
+    collection_link: str | None = None
+    evidence = case_evidence(items, graph)
+    if sync_case_collection and evidence and quota_spent:
+        skipped.append(SkippedWork(what="case collection", reason="quota", detail="the key's quota is spent"))
+    elif sync_case_collection and evidence:
+        try:
+            synced = await steps.sync_collection(
+                f"case-{slug}",
+                evidence,
+                description=f"Indicators of case {case} (prefect-virustotal triage)",
+                tags=["prefect-virustotal", slug],
+            )
+            collection_link = synced.link
+        except (VirusTotalError, ValueError) as exc:
+            skipped.append(
+                SkippedWork(what="case collection", reason="error", detail=f"{type(exc).__name__}: {exc}")
+            )
+
+    report = TriageReport(
+        case=case,
+        summary_verdict=summary_verdict(items),
+        items=items,
+        graph=graph,
+        collection_link=collection_link,
+        skipped=skipped,
+        emulated=emulated,
+        behaviours=behaviours,
+    )
+    report.markdown = triage_markdown(report, graph_key)
+    log.info("case %s: %s %s; %d skipped", case, report.summary_verdict, report.counts, len(skipped))
+    return report
+
+
+async def _submit_unknown(
+    steps: TriageSteps,
+    unknown: list[TriageItem],
+    file_hashes: dict[str, Path],
+    skipped: list[SkippedWork],
+    *,
+    private: bool,
+    allow_public: bool,
+    timeout: float,
+    policy: VerdictPolicy | None,
+    concurrency: int,
+) -> bool:
+    """Submit the files (by path) and URLs VirusTotal does not know; update their items.
+
+    Private scanning first (when ``private``); a key without the licence (``ForbiddenError``)
+    falls back to a public submission only when ``allow_public``. At most ``concurrency``
+    submissions are waited for at once. Returns whether any answer was emulated.
+    """
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+    emulated = False
+
+    async def one(item: TriageItem) -> None:
+        nonlocal emulated
+        path = file_hashes.get(item.indicator)
+        file_path = str(path) if path is not None else None
+        url = None if path is not None else item.indicator
+        attempts = [True, False] if private else [False]
+        async with semaphore:
+            for use_private in attempts:
+                if not use_private and not allow_public:
+                    skipped.append(public_upload_refused(item))
+                    return
+                try:
+                    result = await steps.submit(
+                        file_path=file_path,
+                        url=url,
+                        private=use_private,
+                        confidential=not allow_public,
+                        timeout=timeout,
+                        policy=policy,
+                    )
+                except ForbiddenError:
+                    continue  # no private scanning licence: maybe public, if allowed
+                except (VirusTotalError, ValueError, OSError) as exc:
+                    skipped.append(submission_failed(item, exc))
+                    return
+                record_submission(item, result)
+                emulated |= result.emulated
+                return
+
+    await asyncio.gather(*(one(item) for item in unknown))
+    return emulated

@@ -13,23 +13,27 @@ reads and writes through tasks and keeps the Prefect state: the checkpoint, the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import COLLECTION_BATCH_SIZE, InvalidParameterError, is_internal
-from prefect_virustotal.client.models import CollectionItemsUpdate, CollectionObject
+from prefect_virustotal.client import COLLECTION_BATCH_SIZE
+from prefect_virustotal.client.models import (
+    CollectionItems,
+    CollectionItemsUpdate,
+    CollectionObject,
+    Descriptor,
+)
 from prefect_virustotal.core import (
     EMULATED_BANNER,
     CheckpointStore,
     CollectionSyncReport,
     artifact_key,
-    collection_attribute_changes,
-    collection_checkpoint,
     collection_sync_markdown,
-    desired_indicators,
-    plan_collection_sync,
-    vt_link,
+    run_collection_sync,
 )
 from prefect_virustotal.tasks import (
     add_collection_items,
@@ -44,23 +48,50 @@ from prefect_virustotal.tasks import (
 from ._checkpoints import VariableCheckpointStore
 
 
-async def _find(
-    block: VirusTotalCredentials, collection: str, user_id: str | None, mapped: object
-) -> tuple[CollectionObject | None, bool]:
-    """The collection named by a stable name or id (``mapped``: what its checkpoint remembers),
-    and whether it was found by id."""
-    if isinstance(mapped, dict) and isinstance(mapped.get("id"), str):
-        remembered = await find_collection(mapped["id"], credentials=block)
-        if remembered is not None:
-            return remembered, False
-        get_run_logger().warning("collection %s (%r) is gone; making it anew", mapped["id"], collection)
-    if user_id:
-        for candidate in await list_user_collections(user_id, credentials=block):
-            if candidate.attributes.name == collection:
-                return candidate, False
-    # None: not an id (a malformed one costs no request), a stable name seen for the first time.
-    by_id = await find_collection(collection, credentials=block)
-    return by_id, by_id is not None
+class _TaskSteps:
+    """The core's collection-sync steps as Prefect tasks: one task run per request step."""
+
+    def __init__(self, block: VirusTotalCredentials) -> None:
+        self.block = block
+
+    async def find(self, collection_id: str) -> CollectionObject | None:
+        return await find_collection(collection_id, credentials=self.block)
+
+    async def list_of_user(self, user_id: str) -> list[CollectionObject]:
+        return await list_user_collections(user_id, credentials=self.block)
+
+    async def create(
+        self, name: str, *, description: str | None, tags: Sequence[str] | None, private: bool | None
+    ) -> CollectionObject:
+        return await create_collection(
+            name, description=description, tags=tags, private=private, credentials=self.block
+        )
+
+    async def list_items(self, collection_id: str) -> CollectionItems:
+        return await list_collection_items(collection_id, credentials=self.block)
+
+    async def add(self, collection_id: str, values: list[str], *, batch_size: int) -> CollectionItemsUpdate:
+        return await add_collection_items(
+            collection_id, values, batch_size=batch_size, credentials=self.block
+        )
+
+    async def remove(
+        self, collection_id: str, items: list[Descriptor], *, batch_size: int
+    ) -> CollectionItemsUpdate:
+        return await remove_collection_items(
+            collection_id, items, batch_size=batch_size, credentials=self.block
+        )
+
+    async def update(self, collection_id: str, changes: dict[str, Any]) -> CollectionObject:
+        # Only what changed: an attribute left out (None) is left alone.
+        return await update_collection(
+            collection_id,
+            name=changes.get("name"),
+            description=changes.get("description"),
+            tags=changes.get("tags"),
+            private=changes.get("private"),
+            credentials=self.block,
+        )
 
 
 @flow(name="virustotal-sync-collection", log_prints=False)
@@ -130,79 +161,25 @@ async def sync_collection(
     """
     logger = get_run_logger()
     block = await resolve_credentials(credentials)
-    if indicators is None and text is None and path is None:
-        raise InvalidParameterError("give indicators, text or a path to sync from")
-    desired, invalid = desired_indicators(indicators, text, path)
-    # Internal addresses and names are never added (that would tell VirusTotal about the
-    # network); one already in the collection still counts as wanted, so it is not removed.
-    inside = [] if send_internal else [i for i in desired if is_internal(i, own_domains or [])]
-    invalid += [f"{i.value} (internal, not sent)" for i in inside]
-    if invalid:
-        logger.warning("%d entries are not indicators and are skipped: %s", len(invalid), invalid[:20])
-    if not desired:
-        # An empty, binary or mistyped input must never read as "the collection should be empty".
-        raise InvalidParameterError(
-            "no valid indicator in the input; nothing was changed"
-            + (f" (not indicators: {', '.join(repr(v) for v in invalid[:5])})" if invalid else "")
-        )
-
-    store = checkpoints if checkpoints is not None else VariableCheckpointStore()
-    checkpoint = collection_checkpoint(collection)
-    mapped = await store.load(checkpoint)
-    current, by_id = await _find(block, collection, user_id, mapped)
-    wanted_name = name if name is not None else (None if by_id else collection)
-    updates: list[CollectionItemsUpdate] = []
-    created = False
-    removed: list[str] = []
-    unchanged = 0
-    changed_attributes: list[str] = []
-    emulated = False
-    if current is None:
-        current = await create_collection(
-            wanted_name or collection, description=description, tags=tags, private=private, credentials=block
-        )
-        created = True
-        to_add = desired
-    else:
-        listed = await list_collection_items(current.id, credentials=block)
-        emulated = listed.emulated
-        plan = plan_collection_sync(
-            desired, listed, remove_missing=remove_missing, allow_mass_removal=allow_mass_removal
-        )
-        to_add, unchanged = plan.to_add, plan.unchanged
-        if plan.to_remove:
-            updates.append(
-                await remove_collection_items(
-                    current.id, plan.removal_descriptors(), batch_size=batch_size, credentials=block
-                )
-            )
-            removed = plan.removed_shown()
-        changes = collection_attribute_changes(current, wanted_name, description, tags, private)
-        if changes:
-            current = await update_collection(current.id, **changes, credentials=block)
-            changed_attributes = sorted(changes)
-    to_add = [i for i in to_add if i not in inside]
-    if to_add:
-        updates.append(
-            await add_collection_items(
-                current.id, [i.value for i in to_add], batch_size=batch_size, credentials=block
-            )
-        )
-    # Remember which collection the stable name stands for (written only when it changed).
-    if not by_id and mapped != (remembered := {"id": current.id, "name": collection}):
-        await store.save(checkpoint, remembered)
-
-    report = CollectionSyncReport(
-        collection_id=current.id,
-        name=current.attributes.name,
-        link=current.attributes.link or vt_link("collection", current.id),
-        created=created,
-        added=[i.value for i in to_add],
-        removed=removed,
-        unchanged=unchanged,
-        invalid=invalid,
-        updated_attributes=changed_attributes,
-        emulated=emulated or any(u.emulated for u in updates),
+    # Validate, find or create, diff and write: the core's engine, each request a task.
+    report = await run_collection_sync(
+        collection,
+        _TaskSteps(block),
+        checkpoints if checkpoints is not None else VariableCheckpointStore(),
+        indicators=indicators,
+        text=text,
+        path=path,
+        name=name,
+        description=description,
+        tags=tags,
+        private=private,
+        user_id=user_id,
+        remove_missing=remove_missing,
+        batch_size=batch_size,
+        allow_mass_removal=allow_mass_removal,
+        send_internal=send_internal,
+        own_domains=own_domains,
+        log=logger,
     )
     state = "created" if report.created else "synchronised"
     notice = f"\n\n**{EMULATED_BANNER}**" if report.emulated else ""
@@ -217,7 +194,7 @@ async def sync_collection(
     logger.info(
         "collection %s: %s%d added, %d removed, %d unchanged, attributes %s",
         report.collection_id,
-        "created, " if created else "",
+        "created, " if report.created else "",
         len(report.added),
         len(report.removed),
         report.unchanged,

@@ -1,46 +1,30 @@
-"""``intelligence_search``: a VirusTotal Intelligence query, bounded, ranked and optionally collected."""
+"""``intelligence_search``: a VirusTotal Intelligence query, bounded, ranked and optionally collected.
+
+The plan, the listing and the ranking are the core's (``plan_search``, ``read_search_page``,
+``search_report``), which the command line's direct ``search`` calls without Prefect.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
-from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import VerdictPolicy
 from prefect_virustotal.core import (
-    CollectionSyncReport,
-    SearchHit,
-    check_query,
+    SearchReport,
     hit_rows,
-    rank_hits,
-    search_plan,
+    plan_search,
+    search_report,
 )
 from prefect_virustotal.tasks import search_intelligence
 
 from ._collections import sync_collection
 from ._enrich import EMULATED_BANNER
 
+__all__ = ["SEARCH_ARTIFACT_KEY", "SearchReport", "intelligence_search"]
+
 SEARCH_ARTIFACT_KEY = "virustotal-intelligence-search"
-
-
-class SearchReport(BaseModel):
-    """What ``intelligence_search`` returns."""
-
-    query: str
-    hits: list[SearchHit] = Field(default_factory=list)
-    resume: str | None = None
-    """Pass as ``cursor`` to a later run to continue where this one stopped."""
-    requests: int = 0
-    emulated: bool = False
-    collection: CollectionSyncReport | None = None
-
-    @property
-    def summary(self) -> dict[str, int]:
-        """How many results got each verdict."""
-        return dict(Counter(hit.assessment.verdict.value for hit in self.hits))
 
 
 @flow(name="virustotal-intelligence-search", log_prints=False)
@@ -89,13 +73,8 @@ async def intelligence_search(
         ```
     """
     logger = get_run_logger()
-    checked = check_query(query, strict_modifiers=strict_modifiers)
-    try:
-        page_size, capped = search_plan(limit, request_budget)
-    except ValueError as exc:
-        from prefect_virustotal.client import InvalidParameterError
-
-        raise InvalidParameterError(str(exc)) from None
+    # Checked before anything is sent: a malformed query or bound costs no request.
+    checked, page_size, capped = plan_search(query, limit, request_budget, strict_modifiers=strict_modifiers)
     block = await resolve_credentials(credentials)
     page = await search_intelligence(
         checked,
@@ -106,13 +85,7 @@ async def intelligence_search(
         strict_modifiers=False,
         credentials=block,
     )
-    report = SearchReport(
-        query=checked,
-        hits=rank_hits(page.items, policy),
-        resume=page.resume,
-        requests=page.requests,
-        emulated=page.emulated,
-    )
+    report = search_report(checked, page, policy)
     description = f"VirusTotal Intelligence search, worst first: `{checked}`"
     if report.emulated:
         description = f"**{EMULATED_BANNER}**\n\n{description}"

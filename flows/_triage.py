@@ -1,14 +1,12 @@
 """``triage``: the incident-response runbook that chains the pack's flows and reports.
 
-The flow runs the steps (subflows and tasks) and publishes the artifacts and the event; what it
-decides between the steps (items, skips, selections, the summary verdict, the markdown report)
-is ``prefect_virustotal.core``'s triage assembly.
+The runbook's sequence and every decision in it are the core's (``core.run_triage``); this
+flow gives it its steps as subflows and tasks (``enrich_iocs``, ``submit_and_wait``,
+``get_behaviour_profile``, ``expand_iocs``, ``sync_collection``) and keeps the Prefect state:
+the report's artifacts, the event, the report file.
 """
 
 from __future__ import annotations
-
-import asyncio
-from pathlib import Path
 
 import anyio
 from prefect import flow, get_run_logger
@@ -16,35 +14,22 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.events import emit_event
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
-from prefect_virustotal.client import ForbiddenError, VerdictPolicy, VirusTotalError
+from prefect_virustotal.client import VerdictPolicy
 from prefect_virustotal.core import (
     EMULATED_BANNER,
     BehaviourProfile,
-    EnrichedIndicator,
+    CollectionSyncReport,
+    EnrichmentReport,
     IOCGraph,
-    SkippedWork,
-    TriageItem,
+    SubmissionResult,
     TriageReport,
     artifact_key,
-    behaviour_failed,
-    behaviour_files,
-    case_evidence,
     case_slug,
     defang_text,
     escape_control,
-    expansion_failed,
-    expansion_gaps,
-    expansion_seeds,
-    gather_case,
     markdown_cell,
     mermaid_markdown,
-    public_upload_refused,
-    record_submission,
-    submission_candidates,
-    submission_failed,
-    summary_verdict,
-    triage_items,
-    triage_markdown,
+    run_triage,
     verdict_counts,
 )
 from prefect_virustotal.tasks import get_behaviour_profile
@@ -53,6 +38,68 @@ from ._collections import sync_collection
 from ._enrich import enrich_iocs
 from ._expand import expand_iocs
 from ._submit import submit_and_wait
+
+
+class _FlowSteps:
+    """The core's triage steps as this pack's subflows and tasks (each shows in the UI)."""
+
+    def __init__(self, block: VirusTotalCredentials) -> None:
+        self.block = block
+
+    async def enrich(
+        self,
+        indicators: list[str],
+        *,
+        text: str | None,
+        path: str | None,
+        policy: VerdictPolicy | None,
+        case: str,
+    ) -> EnrichmentReport:
+        return await enrich_iocs(
+            indicators=indicators, text=text, path=path, policy=policy, case=case, credentials=self.block
+        )
+
+    async def submit(
+        self,
+        *,
+        file_path: str | None,
+        url: str | None,
+        private: bool,
+        confidential: bool,
+        timeout: float,  # noqa: ASYNC109 - the subflow's wait deadline
+        policy: VerdictPolicy | None,
+    ) -> SubmissionResult:
+        return await submit_and_wait(
+            file_path=file_path,
+            url=url,
+            private=private,
+            confidential=confidential,
+            timeout=timeout,
+            policy=policy,
+            credentials=self.block,
+        )
+
+    async def behaviour(self, sha256: str) -> BehaviourProfile:
+        return await get_behaviour_profile(sha256, credentials=self.block)
+
+    async def expand(
+        self, seeds: list[str], *, request_budget: int, policy: VerdictPolicy | None
+    ) -> IOCGraph:
+        return await expand_iocs(
+            seeds=seeds, max_depth=1, request_budget=request_budget, policy=policy, credentials=self.block
+        )
+
+    async def sync_collection(
+        self, collection: str, indicators: list[str], *, description: str, tags: list[str]
+    ) -> CollectionSyncReport:
+        return await sync_collection(
+            collection,
+            indicators=indicators,
+            description=description,
+            tags=tags,
+            remove_missing=False,
+            credentials=self.block,
+        )
 
 
 @flow(name="virustotal-triage")
@@ -127,109 +174,28 @@ async def triage(
     logger = get_run_logger()
     slug = case_slug(case)
     block = await resolve_credentials(credentials)
-
-    # 1. What the case names: the ticket's indicators and the attached files' hashes.
-    # Credentials in the ticket's URLs never reach a request, the report or an artifact.
-    inputs = gather_case(text, files, indicators, text_in_file=bool(ticket_path))
-    for url in inputs.masked:
-        logger.warning("removed credentials from %s: they are not sent", url)
-    file_hashes = inputs.file_hashes
-    skipped: list[SkippedWork] = list(inputs.skipped)
-
-    # 2. Enrich everything in one batch.
-    enriched: list[EnrichedIndicator] = []
-    emulated = False
-    if inputs.wanted and not ticket_path:
-        enrichment = await enrich_iocs(indicators=inputs.wanted, credentials=block, policy=policy, case=case)
-        enriched, emulated = enrichment.items, enrichment.emulated
-    elif ticket_path:
-        # The ticket's indicators are gathered by enrich_iocs from the file (credentials in its
-        # URLs removed there), after those given and the attachments' hashes.
-        enrichment = await enrich_iocs(
-            indicators=[*inputs.given, *file_hashes],
-            text=inputs.text or None,
-            path=ticket_path,
-            credentials=block,
-            policy=policy,
-            case=case,
-        )
-        enriched, emulated = enrichment.items, enrichment.emulated
-    items, lookup_skips, not_found = triage_items(enriched, file_hashes)
-    skipped += lookup_skips
-
-    # 3. Submit the unknown files and URLs, and wait for their verdicts.
-    unknown = submission_candidates(items, not_found, file_hashes, submit=submit_unknown)
-    if unknown:
-        emulated |= await _submit_unknown(
-            unknown, file_hashes, block, skipped,
-            private=private, allow_public=allow_public_upload,
-            wait_timeout=timeout, policy=policy, concurrency=max_concurrent_submissions,
-        )  # fmt: skip
-
-    # 3b. Sandbox behaviour of the malicious and suspicious files (public reports only).
-    behaviours: dict[str, BehaviourProfile] = {}
-    if behaviour:
-        shas, over = behaviour_files(items, max_behaviour_files)
-        skipped += over
-        profiles = await asyncio.gather(
-            *(get_behaviour_profile(sha, credentials=block) for sha in shas), return_exceptions=True
-        )
-        for sha, profile in zip(shas, profiles, strict=True):
-            if isinstance(profile, BehaviourProfile):
-                behaviours[sha] = profile
-            else:
-                skipped.append(behaviour_failed(sha, profile))
-
-    # 4. Expand the malicious ones (and what the sandboxes saw them contact), one hop, within the budget.
-    graph: IOCGraph | None = None
-    seeds, private_skips = expansion_seeds(items, behaviours, expand=expand)
-    skipped += private_skips
-    quota_spent = False
-    if expand and seeds:
-        try:
-            graph = await expand_iocs(
-                seeds=seeds, credentials=block, max_depth=1, request_budget=expand_budget, policy=policy
-            )
-        except (VirusTotalError, ValueError) as exc:
-            # A level that failed as a whole (issue 15).
-            skip, quota_spent = expansion_failed(exc)
-            skipped.append(skip)
-        else:
-            skipped += expansion_gaps(graph)
-
-    # 5. The case collection holds everything malicious or suspicious.
-    collection_link: str | None = None
-    evidence = case_evidence(items, graph)
-    if sync_case_collection and evidence and quota_spent:
-        skipped.append(SkippedWork(what="case collection", reason="quota", detail="the key's quota is spent"))
-    elif sync_case_collection and evidence:
-        try:
-            synced = await sync_collection(
-                f"case-{slug}",
-                indicators=evidence,
-                credentials=block,
-                description=f"Indicators of case {case} (prefect-virustotal triage)",
-                tags=["prefect-virustotal", slug],
-                remove_missing=False,
-            )
-            collection_link = synced.link
-        except (VirusTotalError, ValueError) as exc:
-            skipped.append(
-                SkippedWork(what="case collection", reason="error", detail=f"{type(exc).__name__}: {exc}")
-            )
-
-    report = TriageReport(
-        case=case,
-        summary_verdict=summary_verdict(items),
-        items=items,
-        graph=graph,
-        collection_link=collection_link,
-        skipped=skipped,
-        emulated=emulated,
-        behaviours=behaviours,
+    report = await run_triage(
+        case,
+        _FlowSteps(block),
+        text=text,
+        files=files,
+        indicators=indicators,
+        ticket_path=ticket_path,
+        submit_unknown=submit_unknown,
+        private=private,
+        allow_public_upload=allow_public_upload,
+        timeout=timeout,
+        expand=expand,
+        expand_budget=expand_budget,
+        sync_case_collection=sync_case_collection,
+        policy=policy,
+        max_concurrent_submissions=max_concurrent_submissions,
+        behaviour=behaviour,
+        max_behaviour_files=max_behaviour_files,
+        graph_key=artifact_key("triage-graph", slug),
+        log=logger,
     )
-    graph_key = artifact_key("triage-graph", slug) if graph is not None and graph.edges else None
-    report.markdown = triage_markdown(report, graph_key)
+    graph = report.graph
     title = f"Triage of case {escape_control(case)}: {report.summary_verdict.upper()}"
     notice = f"\n\n**{EMULATED_BANNER}**" if report.emulated else ""
     await acreate_markdown_artifact(
@@ -237,9 +203,9 @@ async def triage(
         markdown=report.markdown,
         description=f"{title} ({verdict_counts(report.counts) or 'no indicators'}).{notice}",
     )
-    if graph is not None and graph_key is not None:
+    if graph is not None and graph.edges:
         await acreate_markdown_artifact(
-            key=graph_key,
+            key=artifact_key("triage-graph", slug),
             markdown=mermaid_markdown(
                 graph,
                 max_diagram_nodes,
@@ -253,60 +219,10 @@ async def triage(
     emit_event(
         event="virustotal.triage.completed",
         resource={"prefect.resource.id": f"virustotal.case.{slug}", "prefect.resource.name": case},
-        payload={"summary_verdict": report.summary_verdict, "counts": report.counts, "skipped": len(skipped)},
+        payload={
+            "summary_verdict": report.summary_verdict,
+            "counts": report.counts,
+            "skipped": len(report.skipped),
+        },
     )
-    logger.info("case %s: %s %s; %d skipped", case, report.summary_verdict, report.counts, len(skipped))
     return report
-
-
-async def _submit_unknown(
-    unknown: list[TriageItem],
-    file_hashes: dict[str, Path],
-    block: VirusTotalCredentials,
-    skipped: list[SkippedWork],
-    *,
-    private: bool,
-    allow_public: bool,
-    wait_timeout: float,
-    policy: VerdictPolicy | None,
-    concurrency: int,
-) -> bool:
-    """Submit the files (by path) and URLs VirusTotal does not know; update their items.
-
-    Returns whether any answer was emulated.
-    """
-    semaphore = asyncio.Semaphore(max(1, concurrency))
-    emulated = False
-
-    async def one(item: TriageItem) -> None:
-        nonlocal emulated
-        path = file_hashes.get(item.indicator)
-        file_path = str(path) if path is not None else None
-        url = None if path is not None else item.indicator
-        attempts = [True, False] if private else [False]
-        async with semaphore:
-            for use_private in attempts:
-                if not use_private and not allow_public:
-                    skipped.append(public_upload_refused(item))
-                    return
-                try:
-                    result = await submit_and_wait(
-                        file_path=file_path,
-                        url=url,
-                        credentials=block,
-                        private=use_private,
-                        confidential=not allow_public,
-                        timeout=wait_timeout,
-                        policy=policy,
-                    )
-                except ForbiddenError:
-                    continue  # no private scanning licence: maybe public, if allowed
-                except (VirusTotalError, ValueError, OSError) as exc:
-                    skipped.append(submission_failed(item, exc))
-                    return
-                record_submission(item, result)
-                emulated |= result.emulated
-                return
-
-    await asyncio.gather(*(one(item) for item in unknown))
-    return emulated

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, Field
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.client.models import VTObject
-from prefect_virustotal.core import check_query
+from prefect_virustotal.core import SearchPage, check_query, read_search_page
 
-
-class SearchPage(BaseModel):
-    """What a bounded search returned, and where to resume."""
-
-    items: list[VTObject[Any]] = Field(default_factory=list)
-    resume: str | None = None
-    """A token to pass as ``cursor`` to continue after the last item; None when nothing is left."""
-    requests: int = 0
-    emulated: bool = False
+__all__ = ["SearchPage", "search_basic", "search_intelligence"]
 
 
 @task(name="VirusTotal: search intelligence", retries=0, cache_policy=NO_CACHE)
@@ -63,17 +51,10 @@ async def search_intelligence(
     """
     checked = check_query(query, strict_modifiers=strict_modifiers)
     async with credentials.get_client() as vt:
-        listing = vt.search.intelligence(
-            checked, limit=limit, page_size=page_size, order=order, cursor=cursor
+        page = await read_search_page(
+            vt, checked, limit=limit, page_size=page_size, order=order, cursor=cursor
         )
-        items = [item async for item in listing]
-        page = SearchPage(
-            items=items,
-            resume=listing.resume_token if len(items) >= limit else None,
-            requests=vt.request_count,
-            emulated=vt.emulated,
-        )
-    get_run_logger().info("intelligence search: %d results in %d requests", len(items), page.requests)
+    get_run_logger().info("intelligence search: %d results in %d requests", len(page.items), page.requests)
     return page
 
 

@@ -116,10 +116,12 @@ def test_triage_writes_a_report(tmp_path: pytest.TempPathFactory) -> None:
             "--emulator",
             "--fail-on",
             "malicious",
+            "--record",  # the flow (the harness's server records it); tests/hardening runs it direct
         ],
     )
     assert result.exit_code == ExitCode.MALICIOUS, result.output
     assert "Summary verdict: MALICIOUS" in out.read_text()
+    assert "virustotal-triage-graph-inc-cli" in out.read_text()  # a flow run: the graph has its artifact
     assert "EMULATED" in result.output
 
 

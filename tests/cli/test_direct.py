@@ -260,3 +260,42 @@ def test_a_prefect_server_that_does_not_start_is_one_line_and_exit_3(
     assert exited.value.exit_code == ExitCode.SERVICE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "did not start in time" in err and "Traceback" not in err
+
+
+DEMO = Path(__file__).resolve().parents[2] / "demo"
+
+
+@pytest.mark.slow
+def test_direct_triage_and_search_import_no_prefect(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    out = tmp_path / "report.md"
+    dropper = DEMO / "samples" / "invoice_nov_attachment.bin"
+    args = ["triage", str(DEMO / "ticket.txt"), str(dropper), "--case", "INC-direct", "--report", str(out)]
+    triage = _cli([*args, "--expand-budget", "5", "--emulator", "--json"], tmp_path, VT_STATE_DIR=str(state))
+    assert triage.returncode in (ExitCode.OK, ExitCode.PARTIAL), _stderr_text(triage.stderr)
+    payload = json.loads(triage.stdout)
+    report = payload["result"]
+    assert payload["emulated"] is True and report["summary_verdict"] == "malicious"
+    (sample,) = [item for item in report["items"] if item["source"] == "file"]
+    assert (sample["verdict"], sample["action"]) == ("malicious", "scanned privately")
+    assert report["graph"]["nodes"] and report["collection_link"]
+    assert out.read_text() == report["markdown"] and "Summary verdict: MALICIOUS" in report["markdown"]
+    # The submission and the case collection's name are remembered in the local folder.
+    assert len(list(state.glob("checkpoints/*/virustotal-*"))) >= 2, sorted(state.rglob("*"))
+    assert "prefect_virustotal.core" in _imported(triage.stderr)
+    assert _prefect_modules(triage.stderr) == []
+
+    search = _cli(
+        ["search", "type:peexe p:5+", "--limit", "3", "--collection", "hunt-direct", "--emulator", "--json"],
+        tmp_path,
+        VT_STATE_DIR=str(state),
+    )
+    assert search.returncode == ExitCode.OK, _stderr_text(search.stderr)
+    found = json.loads(search.stdout)["result"]
+    assert 0 < len(found["hits"]) <= 3 and found["requests"] == 1
+    assert found["collection"]["created"] and len(found["collection"]["added"]) == len(found["hits"])
+    assert _prefect_modules(search.stderr) == []
+    bad = _cli(["search", '(type:pdf "open', "--emulator"], tmp_path)
+    assert bad.returncode == ExitCode.BAD_INPUT and _prefect_modules(bad.stderr) == []
+    # Prefect's ephemeral server would have created its database under PREFECT_HOME.
+    assert not list(tmp_path.glob("*.db")), sorted(p.name for p in tmp_path.iterdir())

@@ -11,8 +11,11 @@ import pytest
 from prefect.client.orchestration import get_client
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.emulator import Emulator
+from prefect_virustotal.client import VirusTotalClient
+from prefect_virustotal.core import ClientTriageSteps, MemoryCheckpointStore, TriageReport, run_triage
+from prefect_virustotal.emulator import Emulator, FakeClock
 from prefect_virustotal.flows import triage
+from tests.conftest import PREMIUM_KEY
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -185,3 +188,56 @@ async def test_a_ticket_over_512_kb_is_triaged_by_path(
     assert len(json.dumps(run.parameters)) < 4096
     enrich_runs = [r for r in children if r.parameters.get("path") == str(ticket)]
     assert enrich_runs and all(len(json.dumps(r.parameters)) < 4096 for r in enrich_runs)
+
+
+def _comparable(report: TriageReport) -> dict[str, object]:
+    """A report without what differs from run to run: the case collection's id, and the line
+    pointing at the flow's graph artifact (a direct run has no artifact)."""
+    assert report.graph is not None and report.collection_link
+    markdown = report.markdown.replace(report.collection_link, "<collection>")
+    markdown = re.sub(r"\n\nThe graph is drawn in the artifact `[^`]+`\.", "", markdown)
+    graph = report.graph.model_dump(
+        include={"seeds", "nodes", "edges", "requests", "unexpanded", "truncated"}
+    )
+    return {
+        **report.model_dump(exclude={"markdown", "collection_link", "graph"}),
+        "graph": graph,
+        "markdown": markdown,
+    }
+
+
+async def test_the_flow_and_the_direct_runbook_give_the_same_report(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
+    """The command line's direct triage (``core.run_triage`` on one client) and the flow report
+    the demo incident alike: the same verdicts, items, skips, graph and markdown."""
+    ticket = str(DEMO / "ticket.txt")
+    files = [
+        str(DEMO / "samples" / "invoice_nov_attachment.bin"),
+        str(DEMO / "samples" / "meeting_notes.txt"),
+    ]
+    flowed = await triage(
+        "INC-same", ticket_path=ticket, files=files, expand_budget=8, credentials=credentials
+    )
+    # A world as fresh as the flow's: the same unknown files to upload, no collection yet.
+    twin = Emulator(seed=0, clock=FakeClock())
+    twin.add_key(PREMIUM_KEY, tier="premium")
+    twin.scanning.set_durations(queued=0, running=0)
+    async with VirusTotalClient(PREMIUM_KEY, base_url=twin.base_url, transport=twin.transport()) as vt:
+        direct = await run_triage(
+            "INC-same",
+            ClientTriageSteps(vt, MemoryCheckpointStore()),
+            ticket_path=ticket,
+            files=files,
+            expand_budget=8,
+        )
+    assert flowed.summary_verdict == "malicious" and flowed.graph is not None and flowed.graph.edges
+    assert {i.action for i in flowed.items} >= {"scanned privately", "looked up", "not submitted"}
+    assert "virustotal-triage-graph-inc-same" in flowed.markdown
+    assert _comparable(direct) == _comparable(flowed)
+    # Each made its case collection, holding the same indicators.
+    (made,) = [c for c in twin.collections.collections.values() if c.name == "case-inc-same"]
+    (by_flow,) = [c for c in mounted.collections.collections.values() if c.name == "case-inc-same"]
+    assert {rel: sorted(made.items[rel]) for rel in made.items} == {
+        rel: sorted(by_flow.items[rel]) for rel in by_flow.items
+    }

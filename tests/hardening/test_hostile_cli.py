@@ -1,5 +1,10 @@
 """Hostile text and special files through the command line (issue 15, finding 6): one clear line
-and exit 2, markup shown literally, escapes shown escaped, never a traceback or a hang."""
+and exit 2, markup shown literally, escapes shown escaped, never a traceback or a hang.
+
+What is under test is the command line's handling of its input, so the commands run on their
+direct path (no Prefect API, as from a user's shell; ``tests.direct``): the runbook is the same
+core code as the flow's (``core.run_triage``), without Prefect's cost per run.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from prefect_virustotal.cli import ExitCode, app
+from prefect_virustotal.cli._common import Target, emulator_settings, runs_direct
+from tests.direct import direct_cli  # noqa: F401 - the fixture, used by name below
 
 pytestmark = [
-    pytest.mark.usefixtures("prefect_harness"),
+    pytest.mark.usefixtures("direct_cli"),
     pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),
 ]
 
@@ -26,6 +33,11 @@ RAW_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
 def clean(output: str) -> None:
     assert "Traceback" not in output
     assert not RAW_ESCAPE.search(output), repr(output)
+
+
+def test_these_commands_run_on_the_direct_path() -> None:
+    # --emulator without --record: no flow run, no Prefect server (see the module docstring).
+    assert runs_direct(Target(emulator_settings(), emulated=True), record=False)
 
 
 def test_markup_in_an_indicator_is_shown_literally() -> None:
