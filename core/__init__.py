@@ -183,6 +183,7 @@ from ._search import (
 )
 from ._submission import (
     ClientSteps,
+    CompletedAnalysis,
     RescanPolicy,
     SubmissionPlan,
     SubmissionRun,
@@ -199,6 +200,7 @@ from ._submission import (
     submission_result,
     submission_rows,
     submit_plan,
+    wait_for_report,
 )
 from ._triage import (
     CaseInputs,
@@ -282,6 +284,7 @@ __all__ = [
     "CollectionKey",
     "CollectionPlan",
     "CollectionSyncReport",
+    "CompletedAnalysis",
     "DirectoryCheckpointStore",
     "Discovery",
     "EnrichedIndicator",
@@ -437,5 +440,6 @@ __all__ = [
     "verdict_counts",
     "verdict_rank",
     "vt_link",
+    "wait_for_report",
     "zip_sample",
 ]

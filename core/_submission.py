@@ -259,6 +259,38 @@ async def analysis_item(vt: VirusTotalClient, analysis_id: str, private: bool) -
     return await (vt.private.get_analysis_item(analysis_id) if private else vt.analyses.get_item(analysis_id))
 
 
+@dataclass(frozen=True)
+class CompletedAnalysis:
+    """An analysis that completed, and the report of the file or URL it is about.
+
+    Attributes:
+        analysis: the completed analysis.
+        report: the file or URL report (``private_file`` / ``private_url`` when private).
+    """
+
+    analysis: AnalysisObject
+    report: VTObject[Any]
+
+
+async def wait_for_report(
+    vt: VirusTotalClient, analysis_id: str, *, private: bool, waiting: WaitSettings
+) -> CompletedAnalysis:
+    """Wait for an analysis to complete, then read the report it is about: one bounded wait, one read.
+
+    The two requests a submission needs after it was sent, on one client (one connection).
+    """
+    analysis = await vt.analyses.wait(
+        analysis_id,
+        private=private,
+        timeout=waiting.timeout,
+        initial_interval=waiting.initial_interval,
+        max_interval=waiting.max_interval,
+        factor=waiting.factor,
+    )
+    report = await analysis_item(vt, analysis_id, private)
+    return CompletedAnalysis(mark_emulated(vt, analysis), mark_emulated(vt, report))
+
+
 def mark_emulated(vt: VirusTotalClient, obj: ObjectT) -> ObjectT:
     """Set ``meta["emulated"]`` when the answer came from the pack's emulator (it is fiction)."""
     if vt.emulated:
