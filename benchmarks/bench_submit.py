@@ -282,7 +282,9 @@ def run_child(code: Path | None) -> dict[str, Any]:
     result = subprocess.run(
         [sys.executable, __file__, "--child"], env=env, capture_output=True, text=True, check=False
     )
-    sys.stderr.write("\n".join(line for line in result.stderr.splitlines() if line.startswith("[code")) + "\n")
+    sys.stderr.write(
+        "\n".join(line for line in result.stderr.splitlines() if line.startswith("[code")) + "\n"
+    )
     if result.returncode != 0:
         raise SystemExit(f"child failed ({result.returncode}):\n{result.stderr[-4000:]}")
     figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])

@@ -7,6 +7,7 @@ this is the one place that writes Variables for the pack's flows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -101,13 +102,11 @@ class VariableCheckpointStore:
         """Delete the Variable ``name`` if it exists."""
         self._absent.discard(name)
         client, _ = get_or_create_client(self._client)
-        try:
+        with contextlib.suppress(ObjectNotFound):
             await client.delete_variable_by_name(name)
-        except ObjectNotFound:
-            pass
 
 
-class _Busy(Exception):
+class _BusyError(Exception):
     """A quick attempt of a checkpoint write was answered 503."""
 
 
@@ -121,7 +120,7 @@ async def _raise_when_busy(response: Any) -> None:
     every other request on the client, and the last attempt of a write, are untouched.
     """
     if response.status_code == 503 and _QUICK_ATTEMPT.get():
-        raise _Busy
+        raise _BusyError
 
 
 async def _quick_retries(client: PrefectClient, write: Callable[[], Awaitable[T]]) -> T:
@@ -135,9 +134,9 @@ async def _quick_retries(client: PrefectClient, write: Callable[[], Awaitable[T]
         token = _QUICK_ATTEMPT.set(True)
         try:
             return await write()
-        except _Busy:
+        except _BusyError:
             pass
         finally:
             _QUICK_ATTEMPT.reset(token)
-        await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+        await asyncio.sleep(pause * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not a secret
     return await write()

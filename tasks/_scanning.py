@@ -21,7 +21,13 @@ from prefect_virustotal.client.models import (
     PrivateURLObject,
     VTObject,
 )
-from prefect_virustotal.core import CompletedAnalysis, SubmissionPlan, WaitSettings, mark_emulated, submit_plan
+from prefect_virustotal.core import (
+    CompletedAnalysis,
+    SubmissionPlan,
+    WaitSettings,
+    mark_emulated,
+    submit_plan,
+)
 from prefect_virustotal.core import find_report as find_current_report
 from prefect_virustotal.core import wait_for_report as wait_then_read
 

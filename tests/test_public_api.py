@@ -261,6 +261,7 @@ PUBLIC: dict[str, list[str]] = {
         "CollectionKey",
         "CollectionPlan",
         "CollectionSyncReport",
+        "CompletedAnalysis",
         "DirectoryCheckpointStore",
         "Discovery",
         "EnrichedIndicator",
@@ -416,6 +417,7 @@ PUBLIC: dict[str, list[str]] = {
         "verdict_counts",
         "verdict_rank",
         "vt_link",
+        "wait_for_report",
         "zip_sample",
     ],
     "blocks": [
@@ -518,6 +520,7 @@ PUBLIC: dict[str, list[str]] = {
         "update_hunting_ruleset",
         "validate_yara_rules",
         "wait_for_analysis",
+        "wait_for_report",
     ],
     "flows": [
         "FINISHED_EVENT",

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterFlowRunId
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    TaskRunFilter,
+    TaskRunFilterFlowRunId,
+)
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.core import MemoryCheckpointStore, SubmissionOutcome
@@ -16,7 +21,9 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 async def _task_run_names(flow_run_name: str) -> list[str]:
     async with get_client() as prefect:
-        (flow_run,) = await prefect.read_flow_runs(flow_run_filter=FlowRunFilter(name={"any_": [flow_run_name]}))
+        (flow_run,) = await prefect.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name={"any_": [flow_run_name]})
+        )
         runs = await prefect.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])),
             task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run.id])),
@@ -38,4 +45,3 @@ async def test_a_submission_is_two_task_runs_and_its_report_is_read_once(
     assert store.writes == 2  # submitted, then completed
     assert mounted.count("GET", f"/analyses/{result.analysis_id}/item") == 1
     assert await _task_run_names(name) == ["VirusTotal: submit for analysis", "VirusTotal: wait for report"]
-
