@@ -18,10 +18,13 @@ The emulator runs in process on the real clock (analyses take ``QUEUED + RUNNING
 a premium key whose quota is large; the credentials block paces at REQUESTS_PER_MINUTE.
 
 ``--baseline REF`` measures the pack at ``REF`` (``git archive``) and this tree, each in its own
-child process with its own Prefect test server (a fresh SQLite database), one after the other,
-``--rounds N`` times alternating, and prints them side by side. Without it, this tree only.
+child process with its own Prefect server and a fresh database, one after the other, ``--rounds
+N`` times alternating, and prints them side by side. Without it, this tree only. ``--backend
+sqlite`` (default: Prefect's test server on a SQLite file) or ``postgresql`` (a fresh PostgreSQL
+from ``tests/postgres.py`` and ``prefect server start`` on it, as in production).
 Run under ``nice -n -10`` on a shared machine:
-``PREFECT_HOME=$(mktemp -d) .venv/bin/python benchmarks/bench_submit.py [--baseline main] [--rounds 2]``
+``PREFECT_HOME=$(mktemp -d) .venv/bin/python benchmarks/bench_submit.py [--baseline main] [--rounds 2]
+[--backend postgresql]``
 (``BENCH_FILES`` / ``BENCH_URLS``, 50 each by default; ``BENCH_CONCURRENCY``, 10). No figure is
 asserted anywhere.
 """
@@ -37,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,8 +81,11 @@ def schedule_floor(duration: float) -> float:
     return sent + LATENCY + LATENCY  # the poll that sees the end, then the report
 
 
-def child() -> dict[str, Any]:
-    """Run in a child process: the submissions through the flow, then through the client alone."""
+def child(api: str | None) -> dict[str, Any]:
+    """Run in a child process: the submissions through the flow, then through the client alone.
+
+    ``api``: a running Prefect server's API URL; None starts Prefect's test server (SQLite).
+    """
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="prefect-home-"))
@@ -94,9 +101,14 @@ def child() -> dict[str, Any]:
     for name in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
         os.environ.pop(name, None)
 
+    if api is not None:
+        os.environ["PREFECT_API_URL"] = api
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
+    if api is not None:
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            return asyncio.run(_measure())
     with (
         prefect_test_harness(
             server_startup_timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
@@ -273,15 +285,29 @@ def report(label: str, fig: dict[str, Any]) -> None:
     )
 
 
-def run_child(code: Path | None) -> dict[str, Any]:
-    """One measurement in a child process, importing the pack from ``code`` (this tree if None)."""
+def run_child(code: Path | None, backend: str) -> dict[str, Any]:
+    """One measurement in a child process, importing the pack from ``code`` (this tree if None).
+
+    ``sqlite``: the child starts Prefect's test server (a fresh SQLite file). ``postgresql``: a
+    fresh PostgreSQL and a ``prefect server start`` on it (``bench_backends.prefect_server``).
+    """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PREFECT_HOME"] = tempfile.mkdtemp(prefix="bench-submit-home-")
     if code is not None:
         env["PYTHONPATH"] = str(code)
-    result = subprocess.run(
-        [sys.executable, __file__, "--child"], env=env, capture_output=True, text=True, check=False
-    )
+    with ExitStack() as stack:
+        command = [sys.executable, __file__, "--child"]
+        if backend == "postgresql":
+            sys.path.insert(0, str(ROOT))
+            sys.path.insert(0, str(ROOT / "benchmarks"))
+            from bench_backends import prefect_server
+
+            from tests.postgres import postgres_server
+
+            command.append(
+                stack.enter_context(prefect_server(stack.enter_context(postgres_server(fast=False))))
+            )
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     sys.stderr.write(
         "\n".join(line for line in result.stderr.splitlines() if line.startswith("[code")) + "\n"
     )
@@ -298,11 +324,12 @@ def option(name: str, default: str | None) -> str | None:
 def main() -> None:
     ref = option("--baseline", None)
     rounds = int(option("--rounds", "1") or 1)
+    backend = option("--backend", "sqlite") or "sqlite"
     duration = QUEUED + RUNNING
     print(
         f"submissions: {FILES + URLS} ({FILES} files, {URLS} URLs), concurrency {CONCURRENCY}, latency "
         f"{LATENCY * 1000:.0f} ms, analysis {duration:.0f} s, schedule {INITIAL:g} s x{FACTOR:g}; "
-        f"{os.cpu_count()} cores",
+        f"{os.cpu_count()} cores; Prefect server on {backend}",
         flush=True,
     )
     versions: list[tuple[str, Path | None]] = [("current", None)]
@@ -317,7 +344,7 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
     for n in range(rounds):
         for label, code in versions:
-            figures = run_child(code)
+            figures = run_child(code, backend)
             results[label].append(figures)
             report(f"{label}, round {n + 1}", figures)
             sys.stdout.flush()
@@ -342,6 +369,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     if "--child" in sys.argv:
-        print(json.dumps(child()))
+        at = sys.argv.index("--child")
+        print(json.dumps(child(sys.argv[at + 1] if len(sys.argv) > at + 1 else None)))
     else:
         main()
