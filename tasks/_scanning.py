@@ -349,9 +349,10 @@ async def wait_for_report(
     """Wait for an analysis to complete, then get the report of the file or URL it is about.
 
     :func:`wait_for_analysis` and :func:`get_analysis_item` in one task run and on one
-    connection: what a submission needs once it was sent. The wait is the same (polls at once,
-    then ``precision`` of the analysis' age, or growing by ``factor``; a floor from the block's
-    quota; transient errors ridden out); the report is read as soon as the analysis completed.
+    connection: what a submission needs once it was sent. The wait is that of
+    :func:`wait_for_analysis` with its default ``poll_share`` and ``precision`` (polls at once,
+    then a tenth of the analysis' age, or growing by ``factor``; a floor from the block's quota;
+    transient errors ridden out); the report is read as soon as the analysis completed.
 
     Args:
         analysis_id: the id a submission returned.
