@@ -1,104 +1,59 @@
-"""Benchmark ``submit_and_wait``: 50 files and 50 URLs against the emulator, 50 ms of latency.
+"""Benchmark ``submit_and_wait``: files and URLs against the emulator, 50 ms of latency, in one run.
 
-Prints two ratios measured in the same run (no absolute timings are asserted anywhere):
+Issue 20's target: wall time within 1.3x of the ideal through Prefect, requests per submission
+unchanged or fewer. The same submissions go through the flow (``BENCH_CONCURRENCY`` at a time,
+each a flow run) and then through the client alone at the same concurrency, on the same
+emulator, so that the two ratios share the machine's load.
 
-* requests per submission against ``1 + minimum polls``: the minimum polls are those the
-  wait's own schedule (immediate first poll, then ``initial * factor**k``) needs to see an
-  analysis of the emulated duration complete; the measured figure is broken down into
-  submissions, polls, final reports and anything else.
-* wall time against ``sum(analysis durations) / concurrency``.
+* ideal: ``rounds * (analysis duration + 2 * latency)``, ``rounds = submissions / concurrency``:
+  the submission's answer, the analysis itself, and the report read; the poll that sees the end
+  can be in flight while the analysis finishes, so its latency is not added.
+* schedule floor: the same with the wait's own schedule (first poll at once, then pauses of
+  ``initial * factor**k``, each poll's latency added): what the client alone can reach.
+* requests to VirusTotal per submission, against ``1 + minimum polls`` (submission + polls).
+* Prefect API requests per submission, by kind, and the answers that were 503 (SQLite's "database
+  is locked", retried by Prefect's client after ~2 s), and CPU seconds per submission.
 
-The emulator runs in process on the real clock (analyses take ``QUEUED + RUNNING`` seconds),
-with a premium key whose quota is large; the credentials block paces at REQUESTS_PER_MINUTE.
-Run: ``PREFECT_HOME=$(mktemp -d) .venv/bin/python benchmarks/bench_submit.py`` (about 1.5 min).
+The emulator runs in process on the real clock (analyses take ``QUEUED + RUNNING`` seconds), with
+a premium key whose quota is large; the credentials block paces at REQUESTS_PER_MINUTE.
+
+``--baseline REF`` measures the pack at ``REF`` (``git archive``) and this tree, each in its own
+child process with its own Prefect server and a fresh database, one after the other, ``--rounds
+N`` times alternating, and prints them side by side. Without it, this tree only. ``--backend
+sqlite`` (default: Prefect's test server on a SQLite file) or ``postgresql`` (a fresh PostgreSQL
+from ``tests/postgres.py`` and ``prefect server start`` on it, as in production).
+Run under ``nice -n -10`` on a shared machine:
+``PREFECT_HOME=$(mktemp -d) .venv/bin/python benchmarks/bench_submit.py [--baseline main] [--rounds 2]
+[--backend postgresql]``
+(``BENCH_FILES`` / ``BENCH_URLS``, 50 each by default; ``BENCH_CONCURRENCY``, 10). No figure is
+asserted anywhere.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-import psutil
-
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="prefect-home-"))
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-os.environ["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] = "ignore"
-# Many concurrent flow runs on one SQLite file: give a busy machine time instead of 503s.
-os.environ.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "60")
-os.environ.setdefault("PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT", "60")
-os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
-# Run logs are not what is measured; shipping them to the API only loads the one SQLite file.
-os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
-for _name in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
-    os.environ.pop(_name, None)
-
-from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings  # noqa: E402
-from prefect.testing.utilities import prefect_test_harness  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
-
-from prefect_virustotal.blocks import VirusTotalCredentials  # noqa: E402
-from prefect_virustotal.client import mount_transport  # noqa: E402
-from prefect_virustotal.emulator import Emulator  # noqa: E402
-from prefect_virustotal.emulator._scanning import EICAR  # noqa: E402
-from prefect_virustotal.flows import submit_and_wait  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[1]
 FILES = int(os.environ.get("BENCH_FILES", "50"))
 URLS = int(os.environ.get("BENCH_URLS", "50"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "10"))
-CLIENT_CONCURRENCY = 50
 LATENCY = 0.05
 QUEUED, RUNNING = 2.0, 4.0
 INITIAL, FACTOR, MAX_INTERVAL = 1.0, 1.15, 60.0
 REQUESTS_PER_MINUTE = 6000
 KEY = "bench-premium-key"
-
-
-class PrefectCalls:
-    """Counts the requests this process sends to Prefect's API, by method and path shape.
-
-    A machine shared with other work stretches wall times several-fold; the calls each
-    submission costs do not change with the load (events travel on a websocket: not counted).
-    """
-
-    def __init__(self) -> None:
-        self.counts: collections.Counter[str] = collections.Counter()
-        self._send = httpx.AsyncClient.send
-
-    def __enter__(self) -> PrefectCalls:
-        netloc = urlsplit(str(PREFECT_API_URL.value())).netloc
-        counts, send = self.counts, self._send
-
-        async def counting(
-            client: httpx.AsyncClient, request: httpx.Request, **kwargs: Any
-        ) -> httpx.Response:
-            if request.url.netloc.decode() == netloc:
-                shape = re.sub(r"/[0-9a-f-]{36}|/name/[^/]+", "/{id}", request.url.path.removeprefix("/api"))
-                counts[f"{request.method} {shape}"] += 1
-            return await send(client, request, **kwargs)
-
-        httpx.AsyncClient.send = counting  # type: ignore[method-assign]
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        httpx.AsyncClient.send = self._send  # type: ignore[method-assign]
-
-
-def cpu_seconds() -> tuple[float, float]:
-    """CPU seconds (user + system) of this process, and of its children (Prefect's server)."""
-    me = psutil.Process()
-    children = sum(sum(c.cpu_times()[:2]) for c in me.children(recursive=True))
-    return sum(me.cpu_times()[:2]), children
 
 
 def minimum_polls(duration: float) -> int:
@@ -111,7 +66,96 @@ def minimum_polls(duration: float) -> int:
     return polls
 
 
-async def main() -> None:
+def schedule_floor(duration: float) -> float:
+    """Seconds from sending the submission to the report, with the wait's schedule and no overhead.
+
+    The analysis starts when the submission is handled (after one latency); the first poll is
+    sent on its answer, each poll is handled one latency after it is sent, and the next is sent
+    a pause after the answer.
+    """
+    started = sent = LATENCY
+    interval = INITIAL
+    while sent + LATENCY < started + duration:
+        sent += LATENCY + interval
+        interval = min(MAX_INTERVAL, interval * FACTOR)
+    return sent + LATENCY + LATENCY  # the poll that sees the end, then the report
+
+
+def child(api: str | None) -> dict[str, Any]:
+    """Run in a child process: the submissions through the flow, then through the client alone.
+
+    ``api``: a running Prefect server's API URL; None starts Prefect's test server (SQLite).
+    """
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="prefect-home-"))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] = "ignore"
+    # Many concurrent flow runs on one SQLite file: give a busy machine time instead of 503s.
+    os.environ.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "60")
+    os.environ.setdefault("PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT", "60")
+    os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
+    # Run logs are not what is measured; shipping them to the API only loads the one SQLite file.
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+    for name in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
+        os.environ.pop(name, None)
+
+    if api is not None:
+        os.environ["PREFECT_API_URL"] = api
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    if api is not None:
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            return asyncio.run(_measure())
+    with (
+        prefect_test_harness(
+            server_startup_timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
+        ),
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
+        return asyncio.run(_measure())
+
+
+async def _measure() -> dict[str, Any]:
+    import httpx
+    import psutil
+    from prefect.settings import PREFECT_API_URL
+    from pydantic import SecretStr
+
+    import prefect_virustotal
+    from prefect_virustotal.blocks import VirusTotalCredentials
+    from prefect_virustotal.client import mount_transport
+    from prefect_virustotal.emulator import Emulator
+    from prefect_virustotal.emulator._scanning import EICAR
+    from prefect_virustotal.flows import submit_and_wait
+
+    print(f"[code: {Path(prefect_virustotal.flows.__file__).parent}]", file=sys.stderr, flush=True)
+    calls: collections.Counter[str] = collections.Counter()
+    unavailable: collections.Counter[str] = collections.Counter()
+    netloc = urlsplit(str(PREFECT_API_URL.value())).netloc
+    send = httpx.AsyncClient.send
+
+    async def counting(client: httpx.AsyncClient, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        # Every attempt is counted (Prefect's client retries below this); events travel on a
+        # websocket and are not.
+        response = await send(client, request, **kwargs)
+        if counting.on and request.url.netloc.decode() == netloc:  # type: ignore[attr-defined]
+            shape = re.sub(r"/[0-9a-f-]{36}|/name/[^/]+", "/{id}", request.url.path.removeprefix("/api"))
+            calls[f"{request.method} {shape}"] += 1
+            if response.status_code == 503:
+                unavailable[f"{request.method} {shape}"] += 1
+        return response
+
+    counting.on = False  # type: ignore[attr-defined]
+    httpx.AsyncClient.send = counting  # type: ignore[method-assign]
+
+    def cpu_seconds() -> tuple[float, float]:
+        me = psutil.Process()
+        children = sum(sum(c.cpu_times()[:2]) for c in me.children(recursive=True))
+        return sum(me.cpu_times()[:2]), children
+
     emulator = Emulator(seed=1)
     emulator.add_key(KEY, tier="premium", per_minute=100_000, per_day=10_000_000)
     emulator.scanning.set_durations(queued=QUEUED, running=RUNNING)
@@ -123,12 +167,15 @@ async def main() -> None:
         daily_budget=None,
     )
     folder = Path(tempfile.mkdtemp(prefix="bench-submit-"))
-    paths = []
-    for i in range(FILES):
-        path = folder / f"sample-{i}.bin"
-        path.write_bytes(f"benchmark sample {i}\n".encode() * 40 + (EICAR if i % 5 == 0 else b""))
-        paths.append(path)
-    urls = [f"http://bench-{i}.example/landing/{i}" for i in range(URLS)]
+
+    def samples(prefix: str) -> list[str]:
+        paths = []
+        for i in range(FILES):
+            path = folder / f"{prefix}-{i}.bin"
+            path.write_bytes(f"{prefix} sample {i}\n".encode() * 40 + (EICAR if i % 5 == 0 else b""))
+            paths.append(str(path))
+        return paths
+
     gate = asyncio.Semaphore(CONCURRENCY)
     common = {
         "credentials": block,
@@ -139,78 +186,36 @@ async def main() -> None:
         "timeout": 600.0,
     }
 
-    async def one(**kwargs: object) -> str:
+    async def through_prefect(**kwargs: object) -> str:
         async with gate:
             result = await submit_and_wait(**common, **kwargs)  # type: ignore[arg-type]
             return result.verdict
 
-    with mount_transport(emulator.base_url, emulator.transport()):
-        await one(file_bytes=b"warm-up")  # Prefect's first flow run is slow; not measured
-        emulator.reset_log()
-        uploads_before, submissions_before = emulator.scanning.uploads, len(emulator.scanning.submissions)
-        cpu_before = cpu_seconds()
-        start = time.perf_counter()
-        with PrefectCalls() as calls:
-            verdicts = await asyncio.gather(
-                *(one(file_path=str(p)) for p in paths), *(one(url=u) for u in urls)
-            )
-        wall = time.perf_counter() - start
-        cpu_after = cpu_seconds()
-
     total = FILES + URLS
-    records = emulator.requests
-    submits = sum(1 for r in records if r.method == "POST")
-    polls = sum(
-        1
-        for r in records
-        if r.method == "GET" and r.path.startswith("/api/v3/analyses/") and not r.path.endswith("/item")
-    )
-    items = sum(1 for r in records if r.path.endswith("/item"))
-    other = len(records) - submits - polls - items
-    duration = QUEUED + RUNNING
-    floor = minimum_polls(duration)
-    per_submission = len(records) / total
-    spent = (submits + polls) / total
-    ideal = total * duration / CONCURRENCY
-    print(
-        f"submissions: {total} ({FILES} files, {URLS} URLs), concurrency {CONCURRENCY}, "
-        f"latency {LATENCY * 1000:.0f} ms, analysis {duration:.0f} s"
-    )
-    print(f"verdicts: { {v: verdicts.count(v) for v in sorted(set(verdicts))} }")
-    print(
-        f"uploads/submissions at the emulator: {emulator.scanning.uploads - uploads_before} / "
-        f"{len(emulator.scanning.submissions) - submissions_before}"
-    )
-    print(
-        f"requests per submission: {per_submission:.2f} = submit {submits / total:.2f} + polls "
-        f"{polls / total:.2f} + final report {items / total:.2f} + other {other / total:.2f}"
-    )
-    print(
-        f"target 1 + minimum polls = {1 + floor} (schedule {INITIAL:g}s x{FACTOR:g}); "
-        f"submit + polls = {spent:.2f} -> ratio {spent / (1 + floor):.2f}"
-    )
-    print(
-        f"wall time: {wall:.1f} s vs sum(durations)/concurrency = {ideal:.1f} s -> ratio {wall / ideal:.2f}"
-        f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
-    )
-    print(
-        f"Prefect API requests per submission: {sum(calls.counts.values()) / total:.2f} = "
-        + " + ".join(f"{kind} {n / total:.2f}" for kind, n in calls.counts.most_common())
-    )
-    print(
-        f"CPU seconds per submission: this process {(cpu_after[0] - cpu_before[0]) / total:.3f}, "
-        f"Prefect's server {(cpu_after[1] - cpu_before[1]) / total:.3f}"
-    )
-    await client_only(emulator, block, folder)
-
-
-async def client_only(emulator: Emulator, block: VirusTotalCredentials, folder: Path) -> None:
-    """The same submissions through the client alone: the wait's own overshoot, without Prefect."""
-    gate = asyncio.Semaphore(CLIENT_CONCURRENCY)
+    figures: dict[str, Any] = {}
     with mount_transport(emulator.base_url, emulator.transport()):
+        await through_prefect(file_bytes=b"warm-up")  # Prefect's first flow run is slow; not measured
+        emulator.reset_log()
+        uploads_before = emulator.scanning.uploads
+        cpu_before = cpu_seconds()
+        counting.on = True  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        verdicts = await asyncio.gather(
+            *(through_prefect(file_path=p) for p in samples("flow")),
+            *(through_prefect(url=f"http://bench-{i}.example/landing/{i}") for i in range(URLS)),
+        )
+        figures["wall"] = time.perf_counter() - start
+        counting.on = False  # type: ignore[attr-defined]
+        cpu_after = cpu_seconds()
+        figures["load"] = os.getloadavg()[0]
+        figures["verdicts"] = dict(collections.Counter(verdicts))
+        figures["uploads"] = emulator.scanning.uploads - uploads_before
+        records = list(emulator.requests)
+
+        # The same submissions through the client alone, at the same concurrency.
         async with block.get_client() as vt:
 
-            async def one(target: str, is_url: bool) -> None:
+            async def through_client(target: str, is_url: bool) -> None:
                 async with gate:
                     analysis = await (vt.urls.scan(target) if is_url else vt.files.upload(target))
                     await vt.analyses.wait(
@@ -218,29 +223,156 @@ async def client_only(emulator: Emulator, block: VirusTotalCredentials, folder: 
                     )
                     await vt.analyses.get_item(analysis.id)
 
-            paths = []
-            for i in range(FILES):
-                path = folder / f"client-{i}.bin"
-                path.write_bytes(f"client-only sample {i}\n".encode() * 40)
-                paths.append(str(path))
+            client_cpu = cpu_seconds()[0]
             start = time.perf_counter()
             await asyncio.gather(
-                *(one(p, False) for p in paths),
-                *(one(f"http://client-{i}.example/x", True) for i in range(URLS)),
+                *(through_client(p, False) for p in samples("client")),
+                *(through_client(f"http://client-{i}.example/x", True) for i in range(URLS)),
             )
-            wall = time.perf_counter() - start
-    ideal = (FILES + URLS) * (QUEUED + RUNNING) / min(CLIENT_CONCURRENCY, FILES + URLS)
+            figures["client_wall"] = time.perf_counter() - start
+            figures["cpu_client"] = (cpu_seconds()[0] - client_cpu) / total
+    httpx.AsyncClient.send = send  # type: ignore[method-assign]
+
+    polls = sum(
+        1
+        for r in records
+        if r.method == "GET" and r.path.startswith("/api/v3/analyses/") and not r.path.endswith("/item")
+    )
+    submits = sum(1 for r in records if r.method == "POST")
+    items = sum(1 for r in records if r.path.endswith("/item"))
+    figures.update(
+        vt_requests=len(records) / total,
+        submits=submits / total,
+        polls=polls / total,
+        items=items / total,
+        other=(len(records) - submits - polls - items) / total,
+        prefect_requests=sum(calls.values()) / total,
+        prefect_kinds={k: n / total for k, n in calls.most_common()},
+        unavailable={k: n / total for k, n in unavailable.most_common()},
+        cpu_process=(cpu_after[0] - cpu_before[0]) / total,
+        cpu_server=(cpu_after[1] - cpu_before[1]) / total,
+    )
+    return figures
+
+
+def report(label: str, fig: dict[str, Any]) -> None:
+    """Print one version's figures."""
+    total = FILES + URLS
+    duration = QUEUED + RUNNING
+    rounds = total / CONCURRENCY
+    ideal = rounds * (duration + 2 * LATENCY)
+    floor = rounds * schedule_floor(duration)
+    print(f"== {label} (load average {fig['load']:.1f} at the end)")
+    print(f"   verdicts {fig['verdicts']}, uploads {fig['uploads']}")
     print(
-        f"client only (no Prefect), concurrency {CLIENT_CONCURRENCY}: wall {wall:.1f} s vs {ideal:.1f} s "
-        f"-> ratio {wall / ideal:.2f}"
+        f"   wall through Prefect {fig['wall']:.1f} s, client alone {fig['client_wall']:.1f} s; ideal "
+        f"{ideal:.1f} s, schedule floor {floor:.1f} s"
+    )
+    print(
+        f"   wall/ideal: Prefect {fig['wall'] / ideal:.2f}, client alone {fig['client_wall'] / ideal:.2f} "
+        f"(schedule floor {floor / ideal:.2f}); Prefect/client {fig['wall'] / fig['client_wall']:.2f}"
+    )
+    print(
+        f"   VirusTotal requests per submission {fig['vt_requests']:.2f} = submit {fig['submits']:.2f} + "
+        f"polls {fig['polls']:.2f} + report {fig['items']:.2f} + other {fig['other']:.2f} (target "
+        f"1 + minimum polls = {1 + minimum_polls(duration)}, plus the report)"
+    )
+    kinds = " + ".join(f"{k} {n:.2f}" for k, n in fig["prefect_kinds"].items())
+    print(f"   Prefect API requests per submission {fig['prefect_requests']:.2f} = {kinds}")
+    busy = " + ".join(f"{k} {n:.2f}" for k, n in fig["unavailable"].items()) or "none"
+    print(f"   of which answered 503 (retried after ~2 s by Prefect's client): {busy}")
+    print(
+        f"   CPU s per submission: this process {fig['cpu_process']:.3f}, Prefect's server "
+        f"{fig['cpu_server']:.3f} (0 when not this child's: --backend postgresql); the client alone "
+        f"{fig.get('cpu_client', float('nan')):.3f}"
     )
 
 
+def run_child(code: Path | None, backend: str) -> dict[str, Any]:
+    """One measurement in a child process, importing the pack from ``code`` (this tree if None).
+
+    ``sqlite``: the child starts Prefect's test server (a fresh SQLite file). ``postgresql``: a
+    fresh PostgreSQL and a ``prefect server start`` on it (``bench_backends.prefect_server``).
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PREFECT_HOME"] = tempfile.mkdtemp(prefix="bench-submit-home-")
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+    with ExitStack() as stack:
+        command = [sys.executable, __file__, "--child"]
+        if backend == "postgresql":
+            sys.path.insert(0, str(ROOT))
+            sys.path.insert(0, str(ROOT / "benchmarks"))
+            from bench_backends import prefect_server
+
+            from tests.postgres import postgres_server
+
+            command.append(
+                stack.enter_context(prefect_server(stack.enter_context(postgres_server(fast=False))))
+            )
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    sys.stderr.write(
+        "\n".join(line for line in result.stderr.splitlines() if line.startswith("[code")) + "\n"
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"child failed ({result.returncode}):\n{result.stderr[-4000:]}")
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def option(name: str, default: str | None) -> str | None:
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+def main() -> None:
+    ref = option("--baseline", None)
+    rounds = int(option("--rounds", "1") or 1)
+    backend = option("--backend", "sqlite") or "sqlite"
+    duration = QUEUED + RUNNING
+    print(
+        f"submissions: {FILES + URLS} ({FILES} files, {URLS} URLs), concurrency {CONCURRENCY}, latency "
+        f"{LATENCY * 1000:.0f} ms, analysis {duration:.0f} s, schedule {INITIAL:g} s x{FACTOR:g}; "
+        f"{os.cpu_count()} cores; Prefect server on {backend}",
+        flush=True,
+    )
+    versions: list[tuple[str, Path | None]] = [("current", None)]
+    if ref is not None:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_alerts_overhead import baseline_tree
+
+        revision = subprocess.run(
+            ["git", "rev-parse", "--short", ref], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        versions.insert(0, (f"baseline {ref} ({revision})", baseline_tree(ref)))
+    results: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    for n in range(rounds):
+        for label, code in versions:
+            figures = run_child(code, backend)
+            results[label].append(figures)
+            report(f"{label}, round {n + 1}", figures)
+            sys.stdout.flush()
+    if ref is not None:
+        ideal = (FILES + URLS) / CONCURRENCY * (duration + 2 * LATENCY)
+        (before_label, _), (after_label, _) = versions
+        print("side by side (mean over rounds): before -> after")
+        for key, name in (("wall", "wall/ideal through Prefect"), ("client_wall", "wall/ideal client alone")):
+            before = sum(f[key] for f in results[before_label]) / rounds / ideal
+            after = sum(f[key] for f in results[after_label]) / rounds / ideal
+            print(f"   {name}: {before:.2f} -> {after:.2f}")
+        for key, name in (
+            ("vt_requests", "VirusTotal requests per submission"),
+            ("prefect_requests", "Prefect API requests per submission"),
+            ("cpu_process", "CPU s per submission, this process"),
+            ("cpu_server", "CPU s per submission, Prefect's server"),
+        ):
+            before = sum(f[key] for f in results[before_label]) / rounds
+            after = sum(f[key] for f in results[after_label]) / rounds
+            print(f"   {name}: {before:.3f} -> {after:.3f}")
+
+
 if __name__ == "__main__":
-    with (
-        prefect_test_harness(
-            server_startup_timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
-        ),
-        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-    ):
-        asyncio.run(main())
+    if "--child" in sys.argv:
+        at = sys.argv.index("--child")
+        print(json.dumps(child(sys.argv[at + 1] if len(sys.argv) > at + 1 else None)))
+    else:
+        main()

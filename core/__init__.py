@@ -191,6 +191,7 @@ from ._search import (
 )
 from ._submission import (
     ClientSteps,
+    CompletedAnalysis,
     RescanPolicy,
     SubmissionPlan,
     SubmissionRun,
@@ -207,6 +208,7 @@ from ._submission import (
     submission_result,
     submission_rows,
     submit_plan,
+    wait_for_report,
 )
 from ._triage import (
     CaseInputs,
@@ -296,6 +298,7 @@ __all__ = [
     "CollectionPlan",
     "CollectionSteps",
     "CollectionSyncReport",
+    "CompletedAnalysis",
     "DirectoryCheckpointStore",
     "Discovery",
     "EnrichedIndicator",
@@ -459,5 +462,6 @@ __all__ = [
     "verdict_counts",
     "verdict_rank",
     "vt_link",
+    "wait_for_report",
     "zip_sample",
 ]

@@ -259,6 +259,45 @@ async def analysis_item(vt: VirusTotalClient, analysis_id: str, private: bool) -
     return await (vt.private.get_analysis_item(analysis_id) if private else vt.analyses.get_item(analysis_id))
 
 
+async def _wait(
+    vt: VirusTotalClient, analysis_id: str, private: bool, waiting: WaitSettings
+) -> AnalysisObject:
+    """One bounded wait (``Analyses.wait``) with the submission's settings."""
+    return await vt.analyses.wait(
+        analysis_id,
+        private=private,
+        timeout=waiting.timeout,
+        initial_interval=waiting.initial_interval,
+        max_interval=waiting.max_interval,
+        factor=waiting.factor,
+    )
+
+
+@dataclass(frozen=True)
+class CompletedAnalysis:
+    """An analysis that completed, and the report of the file or URL it is about.
+
+    Attributes:
+        analysis: the completed analysis.
+        report: the file or URL report (``private_file`` / ``private_url`` when private).
+    """
+
+    analysis: AnalysisObject
+    report: VTObject[Any]
+
+
+async def wait_for_report(
+    vt: VirusTotalClient, analysis_id: str, *, private: bool, waiting: WaitSettings
+) -> CompletedAnalysis:
+    """Wait for an analysis to complete, then read the report it is about: one bounded wait, one read.
+
+    The two requests a submission needs after it was sent, on one client (one connection).
+    """
+    analysis = await _wait(vt, analysis_id, private, waiting)
+    report = await analysis_item(vt, analysis_id, private)
+    return CompletedAnalysis(mark_emulated(vt, analysis), mark_emulated(vt, report))
+
+
 def mark_emulated(vt: VirusTotalClient, obj: ObjectT) -> ObjectT:
     """Set ``meta["emulated"]`` when the answer came from the pack's emulator (it is fiction)."""
     if vt.emulated:
@@ -291,16 +330,7 @@ class ClientSteps:
 
     async def wait(self, plan: SubmissionPlan, analysis_id: str) -> AnalysisObject:
         """One bounded wait (``Analyses.wait``)."""
-        w = self.waiting
-        result = await self.vt.analyses.wait(
-            analysis_id,
-            private=plan.private,
-            timeout=w.timeout,
-            initial_interval=w.initial_interval,
-            max_interval=w.max_interval,
-            factor=w.factor,
-        )
-        return mark_emulated(self.vt, result)
+        return mark_emulated(self.vt, await _wait(self.vt, analysis_id, plan.private, self.waiting))
 
     async def item(self, plan: SubmissionPlan, analysis_id: str) -> VTObject[Any]:
         """See :func:`analysis_item`."""

@@ -4,10 +4,11 @@ The decisions (resume, hash first, checkpoint, upload, wait) are the core's
 (``core.run_submission``, see ``core/_submission.py``); this flow supplies them as tasks, keeps
 the checkpoint in Prefect Variables by default, and publishes the verdict (artifacts, event).
 
-What Prefect costs per submission, kept to what it is there for: one flow run, one task run
-per request step (lookup when not rescanning, submission, the whole wait, the report), one
-checkpoint read and at most two one-request writes, each beside a request to VirusTotal
-rather than before it, and two artifacts created together.
+What Prefect costs per submission, kept to what it is there for: one flow run; task runs for
+the lookup (when not rescanning), the submission, and the wait with the read of the report (one
+task run, one connection); one checkpoint read and at most two one-request writes (the first
+beside the first polls; a write a SQLite-backed server answers "busy" is tried again within
+milliseconds, see ``VariableCheckpointStore``); and two artifacts created together.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from prefect_virustotal.tasks import (
     find_report,
     get_analysis_item,
     submit_for_analysis,
-    wait_for_analysis,
+    wait_for_report,
 )
 
 from ._checkpoints import VariableCheckpointStore
@@ -48,11 +49,16 @@ from ._enrich import EMULATED_BANNER
 
 
 class _TaskSteps:
-    """The core's submission steps as Prefect tasks: one task run per step, one for the whole wait."""
+    """The core's submission steps as Prefect tasks: one task run per request step.
+
+    Once submitted, the wait and the read of the report are one task run (``wait_for_report``):
+    the engine's ``wait`` runs it, and its ``item`` hands on the report it read.
+    """
 
     def __init__(self, block: VirusTotalCredentials, waiting: WaitSettings) -> None:
         self.block = block
         self.waiting = waiting
+        self._reports: dict[str, VTObject[Any]] = {}
 
     async def find(self, plan: SubmissionPlan) -> VTObject[Any] | None:
         return await find_report(plan.kind, plan.indicator, plan.private, credentials=self.block)
@@ -62,7 +68,7 @@ class _TaskSteps:
 
     async def wait(self, plan: SubmissionPlan, analysis_id: str) -> AnalysisObject:
         w = self.waiting
-        return await wait_for_analysis(
+        done = await wait_for_report(
             analysis_id,
             private=plan.private,
             timeout=w.timeout,
@@ -71,8 +77,13 @@ class _TaskSteps:
             factor=w.factor,
             credentials=self.block,
         )
+        self._reports[analysis_id] = done.report
+        return done.analysis
 
     async def item(self, plan: SubmissionPlan, analysis_id: str) -> VTObject[Any]:
+        report = self._reports.pop(analysis_id, None)
+        if report is not None:
+            return report
         return await get_analysis_item(analysis_id, private=plan.private, credentials=self.block)
 
 

@@ -79,6 +79,7 @@ from ._scanning import (
     scan_url,
     submit_for_analysis,
     wait_for_analysis,
+    wait_for_report,
 )
 from ._search import SearchPage, search_basic, search_intelligence
 from ._users import check_daily_budget, get_api_usage, get_overall_quotas
@@ -179,4 +180,5 @@ __all__ = [
     "update_hunting_ruleset",
     "validate_yara_rules",
     "wait_for_analysis",
+    "wait_for_report",
 ]

@@ -21,8 +21,15 @@ from prefect_virustotal.client.models import (
     PrivateURLObject,
     VTObject,
 )
-from prefect_virustotal.core import SubmissionPlan, mark_emulated, submit_plan
+from prefect_virustotal.core import (
+    CompletedAnalysis,
+    SubmissionPlan,
+    WaitSettings,
+    mark_emulated,
+    submit_plan,
+)
 from prefect_virustotal.core import find_report as find_current_report
+from prefect_virustotal.core import wait_for_report as wait_then_read
 
 FileArg = str | PathLike[str] | bytes
 
@@ -326,6 +333,61 @@ async def wait_for_analysis(
         mark_emulated(vt, result)
     get_run_logger().info("analysis %s completed: %s", analysis_id, result.attributes.stats)
     return result
+
+
+@task(name="VirusTotal: wait for report", retries=0, cache_policy=NO_CACHE)
+async def wait_for_report(
+    analysis_id: str,
+    private: bool = False,
+    timeout: float = 900.0,
+    initial_interval: float = 3.0,
+    max_interval: float = 60.0,
+    factor: float | None = None,
+    *,
+    credentials: VirusTotalCredentials,
+) -> CompletedAnalysis:
+    """Wait for an analysis to complete, then get the report of the file or URL it is about.
+
+    :func:`wait_for_analysis` and :func:`get_analysis_item` in one task run and on one
+    connection: what a submission needs once it was sent. The wait is that of
+    :func:`wait_for_analysis` with its default ``poll_share`` and ``precision`` (polls at once,
+    then a tenth of the analysis' age, or growing by ``factor``; a floor from the block's quota;
+    transient errors ridden out); the report is read as soon as the analysis completed.
+
+    Args:
+        analysis_id: the id a submission returned.
+        private: a private analysis (the report is a ``private_file`` or ``private_url``).
+        timeout: seconds before giving up waiting.
+        initial_interval: the shortest pause between polls.
+        max_interval: the longest pause.
+        factor: geometric growth of the pause; None for the proportional schedule.
+        credentials: the VirusTotal credentials block.
+
+    Returns:
+        The completed analysis and the report.
+
+    Raises:
+        AnalysisTimeoutError: the deadline passed; ``analysis_id`` says what to resume.
+
+    Example:
+        ```python
+        done = await wait_for_report(analysis.id, timeout=1800, credentials=credentials)
+        print(done.report.id, done.analysis.attributes.stats)
+        ```
+    """
+    waiting = WaitSettings(
+        timeout=timeout, initial_interval=initial_interval, max_interval=max_interval, factor=factor
+    )
+    async with credentials.get_client() as vt:
+        done = await wait_then_read(vt, analysis_id, private=private, waiting=waiting)
+    get_run_logger().info(
+        "analysis %s completed (%s); it is about %s %s",
+        analysis_id,
+        done.analysis.attributes.stats,
+        done.report.type,
+        done.report.id,
+    )
+    return done
 
 
 @task(name="VirusTotal: get analysis item", retries=0, cache_policy=NO_CACHE)

@@ -264,6 +264,7 @@ PUBLIC: dict[str, list[str]] = {
         "CollectionPlan",
         "CollectionSteps",
         "CollectionSyncReport",
+        "CompletedAnalysis",
         "DirectoryCheckpointStore",
         "Discovery",
         "EnrichedIndicator",
@@ -427,6 +428,7 @@ PUBLIC: dict[str, list[str]] = {
         "verdict_counts",
         "verdict_rank",
         "vt_link",
+        "wait_for_report",
         "zip_sample",
     ],
     "blocks": [
@@ -529,6 +531,7 @@ PUBLIC: dict[str, list[str]] = {
         "update_hunting_ruleset",
         "validate_yara_rules",
         "wait_for_analysis",
+        "wait_for_report",
     ],
     "flows": [
         "FINISHED_EVENT",

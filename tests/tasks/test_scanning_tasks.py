@@ -18,6 +18,7 @@ from prefect_virustotal.tasks import (
     scan_private_file,
     scan_url,
     wait_for_analysis,
+    wait_for_report,
 )
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -50,3 +51,19 @@ async def test_url_scan_and_rescan(credentials: VirusTotalCredentials, mounted: 
     second = await analyse_url("http://tasks-test.example/a", credentials=credentials)
     assert first.id != second.id
     assert (await wait_for_analysis(second.id, credentials=credentials)).attributes.completed
+
+
+async def test_wait_for_report_waits_then_reads_the_report(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
+    mounted.scanning.set_durations(queued=0, running=0)
+    url = "http://tasks-test.example/report"
+    analysis = await scan_url(url, credentials=credentials)
+    done = await wait_for_report(analysis.id, credentials=credentials)
+    assert done.analysis.attributes.completed and done.analysis.id == analysis.id
+    assert done.report.type == "url" and done.report.attributes.url == url
+    assert (done.report.meta or {}).get("emulated") is True
+    assert mounted.count("GET", f"/analyses/{analysis.id}/item") == 1
+    private = await scan_private_file(b"MZ wait-for-report sample", credentials=credentials)
+    done = await wait_for_report(private.id, private=True, credentials=credentials)
+    assert done.analysis.type == "private_analysis" and done.report.type == "private_file"
