@@ -127,9 +127,14 @@ async def _quick_retries(client: PrefectClient, write: Callable[[], Awaitable[T]
     """``write`` tried again after ``QUICK_RETRY_PAUSES`` while answered 503, then with Prefect's retries."""
     # Prefect's client has no per-request retry setting; its httpx client's response hooks are
     # the seam (installed once per client; they act only where _QUICK_ATTEMPT is set).
-    hooks = client._client.event_hooks
+    # That attribute is Prefect's, not a public API: where a Prefect release no longer has it, the
+    # write goes straight to Prefect's own retries (slower on a busy SQLite, never wrong).
+    http = getattr(client, "_client", None)
+    hooks = getattr(http, "event_hooks", None)
+    if http is None or not isinstance(hooks, dict) or "response" not in hooks:
+        return await write()
     if _raise_when_busy not in hooks["response"]:
-        client._client.event_hooks = {**hooks, "response": [*hooks["response"], _raise_when_busy]}
+        http.event_hooks = {**hooks, "response": [*hooks["response"], _raise_when_busy]}
     for pause in QUICK_RETRY_PAUSES:
         token = _QUICK_ATTEMPT.set(True)
         try:

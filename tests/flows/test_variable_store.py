@@ -51,3 +51,26 @@ async def test_an_update_answered_503_is_tried_again_at_once() -> None:
     assert busy.updates[1] - busy.updates[0] < 1.0
     await VariableCheckpointStore().clear(name)
     assert await Variable.aget(name) is None
+
+
+class PublicMethodsOnly:
+    """A Prefect client as a release without its private ``_client`` attribute would be."""
+
+    def __init__(self, client: PrefectClient) -> None:
+        self._inner = client
+
+    def __getattr__(self, name: str) -> object:
+        if name == "_client":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+async def test_without_the_private_seam_a_write_goes_to_prefects_own_retries() -> None:
+    name = "virustotal-test-no-seam"
+    async with PrefectClient(str(PREFECT_API_URL.value())) as client:
+        store = VariableCheckpointStore(client=PublicMethodsOnly(client))  # type: ignore[arg-type]
+        assert await store.load(name) is None
+        await store.save(name, {"status": "submitted"})
+        await store.save(name, {"status": "completed"})
+    assert await Variable.aget(name) == {"status": "completed"}
+    await VariableCheckpointStore().clear(name)
