@@ -57,7 +57,7 @@ batch of 2 and 2 of headroom). A limit whose ``limit`` is not a multiple of 100 
 
 An answer from the Prefect server later than the slot life (0.7 s by default) wastes its
 slots: never a 429, but a server that answers that slowly needs a longer guard
-(``setup --guard 1.5``: 95.1 % of 360/min at most, the profile before overlapping takes).
+(``setup --guard 1.5``: a limit of 4 requests, 96.7 % of 360/min at most).
 """
 
 from __future__ import annotations
