@@ -204,13 +204,13 @@ def _steady(arrivals: list[float]) -> float:
 def test_shared_pacing_reaches_97_percent_and_never_overruns_a_minute(
     processes: int, rtt: Callable[[random.Random], float]
 ) -> None:
-    """The default limit (360/min: 4 requests, 97.9 % at most): at least 97 % of the quota in
+    """``setup --guard 0.8`` (360/min: 4 requests, 97.9 % at most): at least 97 % of the quota in
     steady minutes for 1, 2 and 3 processes, with round trips to the Prefect server of up to
     300 ms (overlapping takes; a second process takes only when the first falls behind), and
     never more than the quota in any 60 seconds. Main's limit (10 requests, 1.5 s guard)
     allowed 95.1 % at most."""
     quota = 360
-    arrivals, stats = simulate(quota, processes, 185.0, rtt, seed=processes)
+    arrivals, stats = simulate(quota, processes, 185.0, rtt, seed=processes, guard=0.8)
     assert most_in_a_minute(arrivals) <= quota
     assert _steady(arrivals) >= 0.97 * quota, stats
     assert 0 <= _unspent(stats, arrivals) <= 8  # slots that came after the loops ended
@@ -237,34 +237,35 @@ def test_one_process_overlaps_its_takes(monkeypatch: pytest.MonkeyPatch) -> None
     def steady_slow(rng: random.Random) -> float:
         return rng.uniform(0.2, 0.3)
 
-    arrivals, stats = simulate(360, 1, 185.0, steady_slow, seed=5)
+    arrivals, stats = simulate(360, 1, 185.0, steady_slow, seed=5, guard=0.8)
     assert stats["refused"] == 0
     assert stats["expired"] == 0
     assert most_in_a_minute(arrivals) <= 360
     assert _steady(arrivals) >= 0.96 * 360, stats
 
     monkeypatch.setattr(_ratelimit, "PIPELINE", 1)
-    arrivals, stats = simulate(360, 1, 185.0, steady_slow, seed=5)
+    arrivals, stats = simulate(360, 1, 185.0, steady_slow, seed=5, guard=0.8)
     assert _steady(arrivals) < 0.9 * 360, stats
 
 
-def test_a_slow_server_costs_little_and_never_a_minute_over_the_quota() -> None:
-    """Round trips of 100-700 ms, three processes: the headroom (0.4 s of the quota) absorbs
-    late takes; answers later than the slot life drop their slots."""
+def test_a_slow_server_costs_a_tenth_at_most_and_never_a_minute_over_the_quota() -> None:
+    """Round trips of 100-700 ms, three processes, the default guard: the headroom (0.4 s of the
+    quota) absorbs most late takes, contended takes cost refusals (89 % here)."""
     arrivals, stats = simulate(360, 3, 185.0, _slow, seed=9)
     assert most_in_a_minute(arrivals) <= 360
-    assert _steady(arrivals) >= 0.9 * 360, stats
+    assert _steady(arrivals) >= 0.87 * 360, stats
     assert 0 <= _unspent(stats, arrivals) <= 8  # slots that came after the loops ended
 
 
 def test_a_late_answer_drops_the_slots_rather_than_spend_them_late() -> None:
-    """An answer slower than SLOT_TTL (0.7 s): the slots are dropped; nothing overruns a minute."""
+    """An answer slower than the slot life (0.7 s with ``--guard 0.8``): the slots are dropped;
+    nothing overruns a minute."""
     quota = 360
 
     def slow_then_quick(rng: random.Random) -> float:
         return 1.0 if rng.random() < 0.2 else 0.01
 
-    arrivals, stats = simulate(quota, 2, 130.0, slow_then_quick, seed=7)
+    arrivals, stats = simulate(quota, 2, 130.0, slow_then_quick, seed=7, guard=0.8)
     assert stats["expired"] > 0
     assert most_in_a_minute(arrivals) <= quota
     assert 0 <= _unspent(stats, arrivals) <= 8  # slots that came after the loops ended
@@ -274,8 +275,8 @@ def test_the_guard_covers_the_slot_lifetime_and_the_path() -> None:
     assert GUARD_SECONDS >= PATH_JITTER > 0
 
 
-def test_a_longer_guard_lets_slots_outlive_a_slow_server() -> None:
-    """With ``setup --guard 1.5``, a limiter that knows the quota keeps slots 1.4 s: answers
+def test_the_default_guard_lets_slots_outlive_a_slow_server() -> None:
+    """With the default guard of 1.5 s, a limiter that knows the quota keeps slots 1.4 s: answers
     of 0.6-1 s drop nothing, and still no minute sees more than the quota."""
 
     def slow(rng: random.Random) -> float:
