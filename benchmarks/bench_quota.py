@@ -221,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--modes", default="pack,plain")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--batch", type=int, default=None, help="the pack's limit: as setup --batch")
-    parser.add_argument("--guard", type=float, default=1.5, help="the pack's limit: as setup --guard")
+    parser.add_argument("--guard", type=float, default=None, help="the pack's limit: as setup --guard")
     parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
@@ -234,7 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     from prefect_virustotal.blocks import rate_limit_settings
+    from prefect_virustotal.blocks._ratelimit import GUARD_SECONDS
 
+    if args.guard is None:
+        args.guard = GUARD_SECONDS
     limit, decay = rate_limit_settings(args.quota, args.batch, args.guard)
     print(
         f"{Path(__file__).name}: quota {args.quota}/min, {args.seconds:.0f}s per case, steady state "

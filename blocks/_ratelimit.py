@@ -20,19 +20,27 @@ with the refusals: plain ``rate_limit`` reaches 65-85 % of the configured rate.
    limit holds the batch plus ``HEADROOM_SECONDS`` of the quota: the spare slots absorb a
    take that lands late (a busy host, a slow round trip), where with no headroom the bucket
    would sit full and that decay would be lost;
-3. reads the limit first (a read updates nothing), waits until the slots it needs have
-   decayed (computed from ``active_slots``, ``updated`` and the decay rate) and reads again
-   before it asks, so that an attempt is refused only when another process took the same
-   slots a moment earlier
-   (this needs the hosts' clocks in step with the database's, as NTP keeps them; a clock
-   that runs ahead only costs refusals, never an extra request);
-4. spends the slots locally, in this process, across task runs and threads, and drops
+3. reads the limit before each take (a read updates nothing) and waits until the slots it
+   needs have decayed (computed from ``active_slots``, ``updated`` and the decay rate; this
+   needs the hosts' clocks in step with the database's, as NTP keeps them: a clock that runs
+   ahead only costs refusals, never an extra request);
+4. overlaps its takes while it is the only process taking (*quiet*): each take is booked on
+   the process's plan (an upper bound of what its own takes leave in the limit, so that a
+   booked take never lands before its slots are free) and sent when both the plan and its
+   read say so, without reading again. Up to ``PIPELINE`` takes are on their way at once, so
+   one run is not bound by one round trip to the Prefect server per take, and only another
+   process can cause a refusal;
+5. once another process takes too (a read shows more than the plan allows, or a refusal:
+   *contended*, for ``CONTENDED_SECONDS``), takes one at a time, reads again just before
+   each take, and takes only when the whole limit is free: the process that took last goes
+   on while it keeps the limit busy, and the others come in when it falls behind or ends, so
+   that two processes rarely ask for the same slots (a refusal throws away the decay since
+   the limit's last update). After a refusal it backs off (a random wait, doubled per
+   refusal up to ``BACKOFF_CAP`` of the headroom's time, halved per take);
+6. spends the slots locally, in this process, across task runs and threads, and drops
    slots not spent within their life (the limit's guard less ``PATH_JITTER``: ``SLOT_TTL``
    by default) of the moment it *asked* for them (the server took them after that moment,
    however slow its answer).
-5. backs off after a refusal (a random wait, doubled per refusal up to ``BACKOFF_CAP`` of the
-   headroom's time, halved per take), so that processes that want the same slots stop asking
-   at the same moment: the one that took last goes on while it has work.
 
 Why no 429, whoever takes slots from the limit and how many at a time: a bucket that holds
 ``c`` requests and decays at ``r`` requests per second hands out at most ``c + r x W``
@@ -43,14 +51,14 @@ was taken, so the requests that arrive in any 60-second span were taken within l
 per minute, that is fewer than ``q + 1``: no minute, however aligned, sees more than ``q``.
 :func:`rate_limit_settings` computes the limit's ``(limit, slot_decay_per_second)``; the
 most it allows is ``(q - c + 1) / q x 60 / (60 + guard)`` of the quota: with the default
-guard of 1.5 s, 97.6 % for a public key (``c = 1``) and 95.1 % for 360/min (``c = 10``, a
-batch of 9); a responsive Prefect server can take ``--guard 0.6 --batch 3``, 98.2 % (``c = 4``). A limit
-whose ``limit`` is not a multiple of 100 (made by hand, ``prefect gcl create``) is read as one
-slot per request.
+guard of 1.5 s, 97.6 % for a public key (``c = 1``) and 96.7 % for 360/min (``c = 4``, a
+batch of 2 and 2 of headroom); a responsive Prefect server (answers well within 0.7 s) can
+take ``setup --guard 0.8``: 97.9 % for 360/min. A limit whose ``limit`` is not a multiple
+of 100 (made by hand, ``prefect gcl create``) is read as one slot per request.
 
-The pace is bound by the Prefect server's round trips when they are slow: one take (a read
-and an increment) per process at a time, of at most the whole limit; an answer later than the
-slot life wastes its slots. Hence the default: a big batch and a long guard, for a busy server.
+An answer from the Prefect server later than the slot life (1.4 s by default, 0.7 s with
+``--guard 0.8``) wastes its slots: never a 429, but fewer requests. Hence the default guard
+of 1.5 s, safe for a busy server; measured on a loaded host, 0.8 s dropped slots.
 """
 
 from __future__ import annotations
@@ -60,10 +68,11 @@ import contextlib
 import logging
 import math
 import random
+import sys
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Protocol
 
 import httpx
@@ -85,15 +94,21 @@ MIN_GUARD_SECONDS = 0.6
 from the limit live ``MIN_GUARD_SECONDS - PATH_JITTER``."""
 SLOTS_PER_REQUEST = 100
 """Slots per request in limits made by the set-up (a ``limit`` that is a multiple of 100)."""
-BATCH_SECONDS = 1.5
-"""Seconds of the quota taken per server round trip, by default (the batch)."""
-HEADROOM_SECONDS = 0.2
-"""Seconds of the quota the limit holds beyond the batch: how late a take may land unpunished."""
+BATCH_SECONDS = 0.35
+"""Seconds of the quota taken per server round trip, by default (the batch): small, as takes
+overlap (each request of batch or headroom costs one request a minute)."""
+HEADROOM_SECONDS = 0.4
+"""Seconds of the quota the limit holds beyond the batch: how late a take may land unpunished
+(the jitter of the Prefect server's round trips)."""
 BACKOFF_CAP = 0.6
 """Longest back-off after refusals, as a share of the headroom's time."""
 MAX_BATCH = 20
 """Largest batch the set-up derives from a quota (one server round trip per batch)."""
-_EPSILON = 0.005
+PIPELINE = 3
+"""Most takes one process has booked or in flight at once, while no other process takes."""
+CONTENDED_SECONDS = 5.0
+"""Seconds of one take at a time, each confirmed by a read, after a sign of another taker."""
+_EPSILON = 0.01
 _BACKOFF = 0.05
 _POLL = 0.02
 
@@ -128,19 +143,19 @@ def rate_limit_settings(
 
     Args:
         requests_per_minute: the key's per-minute quota.
-        batch: most requests' slots taken per server round trip; by default half a
-            second of the quota, between 1 and ``MAX_BATCH`` (each request of batch or
+        batch: most requests' slots taken per server round trip; by default
+            ``BATCH_SECONDS`` of the quota, between 1 and ``MAX_BATCH`` (each request of batch or
             headroom costs one request a minute of throughput).
         guard: seconds added to the minute; a limiter that knows the quota lets its slots
             live ``guard - PATH_JITTER`` seconds (a busy Prefect server, whose answers take
-            longer than ``SLOT_TTL``, needs more, at 0.17 % of the quota per 0.1 s at 360/min).
+            longer than ``SLOT_TTL``, needs more, at 0.16 % of the quota per 0.1 s).
 
     Returns:
         The limit and the decay rate, in slots (hundredths of a request).
 
     Example:
-        >>> rate_limit_settings(4)  # one request at a time, 4 per 61.5 s
-        (100, 6.504065040650407)
+        >>> rate_limit_settings(4)  # one request at a time, 4 per 60.8 s
+        (100, 6.578947368421052)
     """
     if requests_per_minute < 1:
         raise ValueError("requests_per_minute must be at least 1")
@@ -238,18 +253,35 @@ PREFECT_LIMITS = PrefectLimits()
 
 @dataclass
 class _Bank:
-    """The slots this process holds for one limit (shared by threads and event loops)."""
+    """The slots this process holds for one limit (shared by threads and event loops), and
+    what its own takes may leave in the limit."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     expiries: collections.deque[float] = field(default_factory=collections.deque)
-    fetching: bool = False
+    fetchers: int = 0
+    sleeping: int = 0
+    pending: int = 0
+    """Requests of the takes this process has booked and not yet had answered."""
+    pending_slots: int = 0
+    capacity: int = 1
+    """The limit in requests, as last read (how many requests' takes may be pending at once)."""
     waiting: int = 0
     taken: int = 0
     expired: int = 0
     refused: int = 0
     rounds: int = 0
+    reads: int = 0
     backoff: float = 0.0
     warned: float = -math.inf
+    contended_until: float = -math.inf
+    answered: tuple[float, float] = (-math.inf, 0.0)
+    """``(t, level)``: from ``t`` (monotonic) on, the limit holds at most ``level`` less the decay
+    since, besides what the pending takes bring."""
+
+    def held(self, at: float, decay: float) -> float:
+        """The most the limit holds at ``at`` by the answered takes (see ``answered``)."""
+        t, level = self.answered
+        return max(0.0, level - decay * max(0.0, at - t))
 
 
 _BANKS: dict[tuple[object, str], _Bank] = {}
@@ -259,18 +291,6 @@ _BANKS_LOCK = threading.Lock()
 def _bank(server: object, name: str) -> _Bank:
     with _BANKS_LOCK:
         return _BANKS.setdefault((server, name), _Bank())
-
-
-def _seconds_until_free(
-    *, limit: int, active: int, decay: float, updated: datetime | None, want: int, now: datetime
-) -> float:
-    """How long until ``want`` slots are free, by the server's decay arithmetic."""
-    if active + want <= limit or updated is None:
-        return 0.0
-    elapsed = max(0.0, (now - updated).total_seconds())
-    raw = active + math.floor(decay * elapsed)  # the stored count, before decay
-    ready = (raw - (limit - want)) / decay  # seconds after `updated` when enough has decayed
-    return min(max(0.0, ready - elapsed), limit / decay + 1.0)
 
 
 def slot_life(state: LimitState, requests_per_minute: int) -> float | None:
@@ -315,8 +335,7 @@ class PrefectRateLimiter:
             quota is not given or the limit's guard cannot be derived from it (safe for any
             guard the set-up accepts).
         requests_per_minute: the key's quota: the slots then live as long as the limit's
-            own guard allows (:func:`slot_life`; the default guard for a busy server lets
-            them live 1.4 s).
+            own guard allows (:func:`slot_life`; the default guard lets them live 1.4 s).
         server: where the limit lives; Prefect's API by default (tests pass a fake).
         clock: the clock to read and sleep on; the server's ``updated`` is compared with
             its ``time()``.
@@ -356,9 +375,15 @@ class PrefectRateLimiter:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Slots taken, dropped unspent, attempts refused and takes (round trips) by this process."""
+        """Slots taken, dropped unspent, attempts refused, takes and reads by this process."""
         bank = self._bank
-        return {"taken": bank.taken, "expired": bank.expired, "refused": bank.refused, "rounds": bank.rounds}
+        return {
+            "taken": bank.taken,
+            "expired": bank.expired,
+            "refused": bank.refused,
+            "rounds": bank.rounds,
+            "reads": bank.reads,
+        }
 
     async def acquire(self) -> None:
         """Wait until one more request may be sent."""
@@ -381,16 +406,27 @@ class PrefectRateLimiter:
                 if bank.expiries:
                     bank.expiries.popleft()
                     return
-                fetcher = not bank.fetching
-                bank.fetching = True
+                # One take at a time while other processes take too; up to PIPELINE overlapping
+                # takes while this process has the limit to itself, more requests wait than its
+                # booked takes will bring and every booked take is already on its way (the next
+                # one overlaps their round trips; it does not split the batch).
+                fetcher = bank.fetchers == 0 or (
+                    bank.fetchers < PIPELINE
+                    and bank.sleeping == 0
+                    and bank.pending < bank.capacity
+                    and now >= bank.contended_until
+                    and bank.waiting > bank.pending + len(bank.expiries)
+                )
+                if fetcher:
+                    bank.fetchers += 1
             if not fetcher:
                 await self._clock.sleep(_POLL)
                 continue
             try:
-                got, asked, life = await self._take_batch()
+                got, asked, life = await self._take_batch(bank)
             finally:
                 with bank.lock:
-                    bank.fetching = False
+                    bank.fetchers -= 1
             with bank.lock:
                 bank.taken += got
                 bank.rounds += 1
@@ -406,7 +442,8 @@ class PrefectRateLimiter:
                     logger.log(
                         level,
                         "the Prefect server answered %s later than %.2fs: %d requests' slots dropped "
-                        "(a busy server; the limit's decay allows no later spending)",
+                        "(a busy server; the limit's decay allows no later spending: give a slow "
+                        "server a longer guard, `prefect-virustotal setup --guard`)",
                         self.name,
                         life,
                         got,
@@ -415,64 +452,151 @@ class PrefectRateLimiter:
                 bank.expiries.extend([expiry] * (got - 1))
             return
 
-    async def _take_batch(self) -> tuple[int, float, float]:
+    async def _read(self, session: LimitSession) -> LimitState:
+        current = await session.read(self.name)
+        if current is None:
+            raise SharedRateLimitError(
+                f"the global concurrency limit {self.name!r} does not exist; create it with "
+                "`python deployments/setup.py` (or `prefect gcl create`) before running"
+            )
+        if not current.active or current.slot_decay_per_second <= 0:
+            raise SharedRateLimitError(
+                f"the global concurrency limit {self.name!r} is inactive or has no slot decay; "
+                "it cannot pace requests"
+            )
+        return current
+
+    async def _take_batch(self, bank: _Bank) -> tuple[int, float, float]:
         """Take slots for the waiting requests once free: how many, when they were asked for
-        and how long they may live from then."""
+        and how long they may live from then.
+
+        Every take starts with a read. While no other process takes from the limit
+        (*quiet*), the take is booked on this process's plan right away and sent when the
+        plan and the read both say its slots are free, without reading again: several such
+        takes overlap, so one run is not bound by one round trip per take. A booked take never
+        lands before its slots are free by this process's own takes (the plan is an upper
+        bound of what they leave in the limit), so only another process can cause a refusal;
+        a read that shows more in the limit than the plan allows, or a refusal, marks the
+        limit *contended* for ``CONTENDED_SECONDS``: one take at a time, a read just before
+        each take and a back-off after a refusal, since a refusal throws away the decay since
+        the limit's last update.
+        """
         refusals = 0
         async with self._server.session() as session:
             while True:
-                current = await session.read(self.name)
-                if current is None:
-                    raise SharedRateLimitError(
-                        f"the global concurrency limit {self.name!r} does not exist; create it with "
-                        "`python deployments/setup.py` (or `prefect gcl create`) before running"
-                    )
-                if not current.active or current.slot_decay_per_second <= 0:
-                    raise SharedRateLimitError(
-                        f"the global concurrency limit {self.name!r} is inactive or has no slot decay; "
-                        "it cannot pace requests"
-                    )
+                before = self._clock.monotonic()
+                current = await self._read(session)
                 scale, batch = batch_for(current)
                 derived = None
                 if self.requests_per_minute is not None:
                     derived = slot_life(current, self.requests_per_minute)
                 life = self.slot_ttl if derived is None else derived
-                # The batch, or every free slot when more are free (this take comes late, the
-                # server being slow: taking them all keeps the decay from going to waste).
-                free = (current.limit - current.active_slots) // scale
-                with self._bank.lock:
-                    want = max(1, min(self._bank.waiting, max(batch, free)))
-                wait = _seconds_until_free(
-                    limit=current.limit,
-                    active=current.active_slots,
-                    decay=current.slot_decay_per_second,
-                    updated=current.updated,
-                    want=want * scale,
-                    now=datetime.fromtimestamp(self._clock.time(), timezone.utc),
-                )
-                if wait > 0:
-                    # Sleep until the slots are free, then read again: another process may have
-                    # taken them meanwhile, and a refused attempt would throw away the decay
-                    # since. A process refused before wakes later (its back-off): the one that
-                    # took last takes again while it has work, the others read that it did
-                    # instead of all asking at once (each refusal loses the decay since the
-                    # last take); the headroom absorbs the lateness of whoever takes.
-                    with self._bank.lock:
-                        backoff = self._bank.backoff
-                    delay = backoff * random.uniform(0.5, 1.0)  # noqa: S311
-                    await self._clock.sleep(wait + _EPSILON + delay)
+                decay = current.slot_decay_per_second
+                now = self._clock.monotonic()
+                wall = self._clock.time()
+                elapsed = 0.0 if current.updated is None else max(0.0, wall - current.updated.timestamp())
+                # The count the server stores and when it stored it, on this process's clock
+                # (NTP keeps the hosts in step with the database; the read's moment is taken as
+                # its answer's, which can only overstate the count). +1 covers the floor.
+                raw = current.active_slots + math.floor(decay * elapsed) + 1
+                stored_at = now - elapsed
+
+                def seen(
+                    at: float, raw: float = raw, stored_at: float = stored_at, decay: float = decay
+                ) -> float:
+                    # What this read and the answered takes say the limit holds at `at`. A take
+                    # lands at some moment before its answer, and the later it lands, the more
+                    # the limit holds afterwards (the decay of an empty limit is lost): so an
+                    # answered take counts from its answer on, and a pending one as landing at
+                    # any moment, with no decay at all.
+                    return max(max(0.0, raw - decay * (at - stored_at)), bank.held(at, decay))
+
+                with bank.lock:
+                    bank.reads += 1
+                    bank.capacity = current.limit // scale
+                    # More than this process's own takes can account for: another process takes.
+                    if current.active_slots > bank.held(before, decay) + bank.pending_slots + scale:
+                        bank.contended_until = max(bank.contended_until, now + CONTENDED_SECONDS)
+                    quiet = now >= bank.contended_until
+                    others = bank.pending_slots
+                    room = (current.limit - others) // scale
+                    if room < 1:
+                        wait_for_answers = True
+                    else:
+                        wait_for_answers = False
+                        # The batch, or every free slot when more are free (this take comes late:
+                        # taking them all keeps the decay from going to waste), for the requests
+                        # that no pending take serves yet.
+                        free = int((current.limit - seen(now) - others) // scale)
+                        demand = bank.waiting - len(bank.expiries) - bank.pending
+                        want = max(1, min(demand, max(batch, free), room))
+                        slots = want * scale
+                        # Another process takes too: it goes on while it keeps the limit busy, and
+                        # this one takes only when the whole limit is free (the other is late or
+                        # done), so that two processes rarely ask for the same slots.
+                        needed = slots if quiet else current.limit - 1 - others
+                        target = current.limit - others - needed
+                        by_read = stored_at + (raw - target) / decay
+                        t, level = bank.answered
+                        by_answers = t + (level - target) / decay
+                        land = max(now, min(by_read, now + current.limit / decay + 1.0), by_answers)
+                        book = quiet or land <= now
+                        if book:
+                            bank.pending += want
+                            bank.pending_slots += slots
+                    backoff = bank.backoff
+                if wait_for_answers:
+                    await self._clock.sleep(_POLL)
                     continue
-                asked = self._clock.monotonic()
-                if await session.take(self.name, want * scale):
+                sent = took = False
+                try:
+                    if land > now:
+                        delay = 0.0 if quiet else backoff * random.uniform(0.5, 1.0)  # noqa: S311
+                        with bank.lock:
+                            bank.sleeping += 1
+                        try:
+                            await self._clock.sleep(land - now + _EPSILON + delay)
+                        finally:
+                            with bank.lock:
+                                bank.sleeping -= 1
+                                if book and self._clock.monotonic() < bank.contended_until:
+                                    # Another process showed up meanwhile: read before asking.
+                                    bank.pending -= want
+                                    bank.pending_slots -= slots
+                                    book = False
+                        if not book:
+                            # Contended: read again, as another process may have taken these
+                            # slots meanwhile. A process refused before wakes later (its back-off):
+                            # the one that took last takes again while it has work, the others read
+                            # that it did instead of all asking at once; the headroom absorbs the
+                            # lateness of whoever takes.
+                            continue
+                    asked = self._clock.monotonic()
+                    sent = True
+                    took = await session.take(self.name, slots)
+                finally:
+                    with bank.lock:
+                        if book:
+                            bank.pending -= want
+                            bank.pending_slots -= slots
+                        if took or (sent and sys.exc_info()[0] is not None):
+                            # Landed (or not known: as if it had), at the latest just now.
+                            answer = self._clock.monotonic()
+                            bank.answered = (answer, seen(answer) + slots)
+                if took:
                     logger.debug("took %d requests' slots of %s", want, self.name)
-                    with self._bank.lock:
-                        self._bank.backoff /= 2
+                    with bank.lock:
+                        bank.backoff /= 2
+                        if not quiet:
+                            bank.contended_until = -math.inf  # this process took last: it goes on
                     return want, asked, life
                 refusals += 1
-                headroom = (current.limit - batch * scale) / current.slot_decay_per_second
-                with self._bank.lock:
-                    self._bank.refused += 1
-                    self._bank.backoff = min(BACKOFF_CAP * headroom, max(2 * self._bank.backoff, _BACKOFF))
+                headroom = (current.limit - batch * scale) / decay
+                with bank.lock:
+                    bank.refused += 1
+                    until = self._clock.monotonic() + CONTENDED_SECONDS
+                    bank.contended_until = max(bank.contended_until, until)
+                    bank.backoff = min(BACKOFF_CAP * headroom, max(2 * bank.backoff, _BACKOFF))
                 if refusals % 10 == 0:
                     logger.warning(
                         "%d attempts on %s refused in a row: is this host's clock ahead of the "

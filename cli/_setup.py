@@ -76,15 +76,15 @@ def _parser() -> argparse.ArgumentParser:
         "--batch",
         type=int,
         default=None,
-        help="most requests' slots taken per server round trip (default: half a second of the quota)",
+        help="most requests' slots taken per server round trip (default: a third of a second of the quota)",
     )
     parser.add_argument(
         "--guard",
         type=float,
         default=None,
         help="seconds added to the minute, so that a slot may live that long less 0.1 s after it was "
-        "asked for (default 1.5, for a busy Prefect server; a responsive one can take 0.6 with "
-        "--batch 3, each 0.1 s less giving about 0.17 %% more of the quota)",
+        "asked for (default 1.5, safe for a busy Prefect server; one that answers well within 0.7 s "
+        "can take 0.8, each 0.1 s less giving about 0.16 %% more of the quota)",
     )
     parser.add_argument(
         "--daily-reserve",

@@ -80,8 +80,10 @@ def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-def _bursts(times: list[float], gap: float = 1.0) -> list[list[float]]:
-    """Requests grouped into bursts (the limiter spends one batch of slots at a time)."""
+def _bursts(times: list[float], gap: float = 0.1) -> list[list[float]]:
+    """Requests grouped into bursts (the limiter spends one batch of slots at a time; its takes
+    come a third of a second apart for 360/min, so a gap of a second merged every batch into
+    one burst)."""
     bursts: list[list[float]] = []
     for t in sorted(times):
         if bursts and t - bursts[-1][-1] < gap:

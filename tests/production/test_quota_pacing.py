@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from prefect_virustotal.blocks import PrefectRateLimiter, rate_limit_settings
+from prefect_virustotal.blocks import PrefectRateLimiter, _ratelimit, rate_limit_settings
 from prefect_virustotal.blocks._ratelimit import (
     GUARD_SECONDS,
     PATH_JITTER,
@@ -135,6 +135,18 @@ def _loaded(rng: random.Random) -> float:
     return rng.uniform(0.15, 0.3) if rng.random() < 0.05 else rng.uniform(0.01, 0.08)
 
 
+def _slower(rng: random.Random) -> float:
+    """A busier server: mostly 40-150 ms, one round trip in ten 150-300 ms (longer than the
+    time a batch takes to decay, so one take at a time falls behind)."""
+    return rng.uniform(0.15, 0.3) if rng.random() < 0.1 else rng.uniform(0.04, 0.15)
+
+
+def _slow(rng: random.Random) -> float:
+    """A slow server: mostly 100-300 ms, one round trip in ten 400-700 ms (near the default
+    slot life of 0.7 s)."""
+    return rng.uniform(0.4, 0.7) if rng.random() < 0.1 else rng.uniform(0.1, 0.3)
+
+
 def simulate(
     quota: int,
     processes: int,
@@ -176,37 +188,87 @@ def simulate(
     return sorted(arrivals), stats
 
 
+def _unspent(stats: dict[str, int], arrivals: list[float]) -> int:
+    """Slots taken and neither spent nor dropped (a take booked before the loops ended)."""
+    return stats["taken"] - stats["expired"] - len(arrivals)
+
+
+def _steady(arrivals: list[float]) -> float:
+    """Requests per minute over two whole minutes after the start (the first burst and the
+    ramp left out)."""
+    return sum(1 for t in arrivals if 60.0 <= t < 180.0) / 2
+
+
 @pytest.mark.parametrize("processes", [1, 2, 3])
-@pytest.mark.parametrize(("rtt", "floor"), [(_quick, 0.97), (_loaded, 0.93)], ids=["quick", "loaded"])
-def test_shared_pacing_reaches_the_target_and_never_overruns_a_minute(
-    processes: int, rtt: Callable[[random.Random], float], floor: float
+@pytest.mark.parametrize("rtt", [_quick, _loaded, _slower], ids=["quick", "loaded", "slower"])
+def test_shared_pacing_reaches_97_percent_and_never_overruns_a_minute(
+    processes: int, rtt: Callable[[random.Random], float]
 ) -> None:
-    """Set up for a responsive Prefect server (``setup --guard 0.6 --batch 3``: a limit of 4,
-    at most 98.2 % of 360/min): at least 97 % of the quota in steady minutes with quick round
-    trips to the server (93 % on a busy host: its slow round trips now and then land after
-    the one request of headroom, and refusals between three processes cost the decay since the
-    last take), and never more than the quota in any 60 seconds, however many processes share
-    the limit."""
-    quota, seconds = 360, 185.0
-    arrivals, stats = simulate(quota, processes, seconds, rtt, seed=processes, guard=0.6, batch=3)
+    """``setup --guard 0.8`` (360/min: 4 requests, 97.9 % at most): at least 97 % of the quota in
+    steady minutes for 1, 2 and 3 processes, with round trips to the Prefect server of up to
+    300 ms (overlapping takes; a second process takes only when the first falls behind), and
+    never more than the quota in any 60 seconds. Main's limit (10 requests, 1.5 s guard)
+    allowed 95.1 % at most."""
+    quota = 360
+    arrivals, stats = simulate(quota, processes, 185.0, rtt, seed=processes, guard=0.8)
     assert most_in_a_minute(arrivals) <= quota
-    # Steady state: two whole minutes after the start (the first burst and the ramp left out).
-    per_minute = sum(1 for t in arrivals if 60.0 <= t < 180.0) / 2
-    assert per_minute >= floor * quota, (per_minute, stats)
-    assert stats["taken"] - stats["expired"] == len(arrivals)
+    assert _steady(arrivals) >= 0.97 * quota, stats
+    assert 0 <= _unspent(stats, arrivals) <= 8  # slots that came after the loops ended
+
+
+def test_processes_that_share_a_limit_rarely_ask_for_the_same_slots() -> None:
+    """Three processes, round trips up to 300 ms, the profile of a responsive server
+    (``--guard 0.6 --batch 3``): one take at a time per process, each after a read just before
+    it, refused takes that each threw away the decay since the limit's last update, brought
+    this to 82 % (413 refusals in 185 s). Now the process that took last goes on and the others
+    come in when it falls behind."""
+    arrivals, stats = simulate(360, 3, 185.0, _slower, seed=3, guard=0.6, batch=3)
+    assert most_in_a_minute(arrivals) <= 360
+    assert stats["refused"] <= 30, stats
+    assert _steady(arrivals) >= 0.965 * 360, stats
+
+
+def test_one_process_overlaps_its_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One process, round trips of 200-300 ms, longer than a batch takes to decay (0.34 s for 2
+    requests at 360/min, with a read and an increment per take): one take at a time falls
+    behind (80 %); overlapping takes keep up, with no refusal (a booked take never lands before
+    its slots are free by this process's own takes)."""
+
+    def steady_slow(rng: random.Random) -> float:
+        return rng.uniform(0.2, 0.3)
+
+    arrivals, stats = simulate(360, 1, 185.0, steady_slow, seed=5, guard=0.8)
+    assert stats["refused"] == 0
+    assert stats["expired"] == 0
+    assert most_in_a_minute(arrivals) <= 360
+    assert _steady(arrivals) >= 0.96 * 360, stats
+
+    monkeypatch.setattr(_ratelimit, "PIPELINE", 1)
+    arrivals, stats = simulate(360, 1, 185.0, steady_slow, seed=5, guard=0.8)
+    assert _steady(arrivals) < 0.9 * 360, stats
+
+
+def test_a_slow_server_costs_a_tenth_at_most_and_never_a_minute_over_the_quota() -> None:
+    """Round trips of 100-700 ms, three processes, the default guard: the headroom (0.4 s of the
+    quota) absorbs most late takes, contended takes cost refusals (89 % here)."""
+    arrivals, stats = simulate(360, 3, 185.0, _slow, seed=9)
+    assert most_in_a_minute(arrivals) <= 360
+    assert _steady(arrivals) >= 0.87 * 360, stats
+    assert 0 <= _unspent(stats, arrivals) <= 8  # slots that came after the loops ended
 
 
 def test_a_late_answer_drops_the_slots_rather_than_spend_them_late() -> None:
-    """An answer slower than SLOT_TTL: the slots are dropped; nothing overruns a minute."""
+    """An answer slower than the slot life (0.7 s with ``--guard 0.8``): the slots are dropped;
+    nothing overruns a minute."""
     quota = 360
 
     def slow_then_quick(rng: random.Random) -> float:
         return 1.0 if rng.random() < 0.2 else 0.01
 
-    arrivals, stats = simulate(quota, 2, 130.0, slow_then_quick, seed=7, guard=0.6, batch=3)
+    arrivals, stats = simulate(quota, 2, 130.0, slow_then_quick, seed=7, guard=0.8)
     assert stats["expired"] > 0
     assert most_in_a_minute(arrivals) <= quota
-    assert stats["taken"] - stats["expired"] == len(arrivals)
+    assert 0 <= _unspent(stats, arrivals) <= 8  # slots that came after the loops ended
 
 
 def test_the_guard_covers_the_slot_lifetime_and_the_path() -> None:
@@ -214,16 +276,16 @@ def test_the_guard_covers_the_slot_lifetime_and_the_path() -> None:
 
 
 def test_the_default_guard_lets_slots_outlive_a_slow_server() -> None:
-    """With the default guard of 1.5 s, a limiter that knows the quota keeps slots 1.4 s:
-    answers of 0.6-1 s drop nothing, and still no minute sees more than the quota."""
+    """With the default guard of 1.5 s, a limiter that knows the quota keeps slots 1.4 s: answers
+    of 0.6-1 s drop nothing, and still no minute sees more than the quota."""
 
     def slow(rng: random.Random) -> float:
         return rng.uniform(0.6, 1.0)
 
-    arrivals, stats = simulate(360, 2, 130.0, slow, seed=11)
+    arrivals, stats = simulate(360, 2, 130.0, slow, seed=11, guard=1.5)
     assert stats["expired"] == 0
     assert most_in_a_minute(arrivals) <= 360
-    assert stats["taken"] == len(arrivals)
+    assert 0 <= _unspent(stats, arrivals) <= 8
 
 
 def test_slot_life_comes_from_the_limit_or_falls_back_to_the_shortest() -> None:
@@ -233,5 +295,6 @@ def test_slot_life_comes_from_the_limit_or_falls_back_to_the_shortest() -> None:
 
     assert slot_life(state(360), 360) == pytest.approx(GUARD_SECONDS - PATH_JITTER)
     assert slot_life(state(360, guard=0.6), 360) == pytest.approx(0.5)
+    assert slot_life(state(360, guard=1.5), 360) == pytest.approx(1.4)
     assert slot_life(state(1000), 360) is None  # made for another quota: the limiter's default
     assert PrefectRateLimiter("x").slot_ttl == pytest.approx(0.5)
