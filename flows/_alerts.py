@@ -356,7 +356,6 @@ async def poll_alerts(
           ``out_of_order`` and not handed on.
 
     Args:
-        credentials: a credentials block, or the name of a saved one.
         source: ``ioc_stream``, ``hunting_notifications`` (poll one: livehunt matches
             appear in both) or ``vt_alerts`` (VT Alerts watchlist notifications; no filter,
             no acknowledgement).
@@ -377,6 +376,7 @@ async def poll_alerts(
         handoff: a task (or function) called with each ``Alert`` before its event.
         checkpoints: where the checkpoint is kept; Prefect Variables
             (``VariableCheckpointStore``) by default, ``MemoryCheckpointStore`` for a rehearsal.
+        credentials: a credentials block, or the name of a saved one.
 
     Returns:
         Counts of what the run did; the alerts themselves went to the hand-off.

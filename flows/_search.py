@@ -53,12 +53,12 @@ async def intelligence_search(
         query: a VirusTotal Intelligence query, e.g. ``type:peexe p:10+ fs:2025-01-01+``.
         limit: results to fetch at most.
         collection: a collection's stable name or id to add the results to; None adds nothing.
-        credentials: a credentials block (premium key), or the name of a saved one.
         order: ``<field>+``/``<field>-``, e.g. ``positives-`` (ignored for content searches).
         request_budget: search requests to send at most; None means what ``limit`` needs.
         policy: verdict thresholds.
         cursor: a previous run's ``resume`` token, to continue its listing.
         strict_modifiers: refuse modifiers the pre-check does not know.
+        credentials: a credentials block (premium key), or the name of a saved one.
 
     Returns:
         The ranked results, the resume token and the requests used.

@@ -121,7 +121,6 @@ async def submit_and_wait(
         file_bytes: file content to submit; small files only, since flow parameters are
             stored by Prefect (use ``file_path`` for anything large).
         url: a URL to submit. Exactly one of the three.
-        credentials: a credentials block, or the name of a saved one.
         private: use private scanning (a Private Scanning licence).
         options: private scanning sandbox options (validated before any request).
         rescan: ``never`` uses any existing report, ``stale`` (default) one younger than
@@ -142,6 +141,7 @@ async def submit_and_wait(
         clock: what "now" is when judging a report's age; the system clock by default.
         wait: False submits (or finds the existing report) and returns at once: the
             analysis id is the result (verdict ``unknown``), and a later run attaches to it.
+        credentials: a credentials block, or the name of a saved one.
 
     Returns:
         The report, the verdict and its reason, the analysis id and how it was obtained.

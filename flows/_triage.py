@@ -139,7 +139,6 @@ async def triage(
         text: free text of the ticket.
         files: paths of attached files.
         indicators: indicators given one by one (an invalid one gets a row of its own).
-        credentials: a credentials block, or the name of a saved one.
         submit_unknown: submit files and URLs VirusTotal does not know.
         private: use private scanning for submissions.
         allow_public_upload: when private scanning is not available, upload publicly
@@ -161,6 +160,7 @@ async def triage(
             most ``core.MAX_TEXT_INPUT_BYTES``): a large ticket is passed by path, so neither
             it nor its indicators become flow-run parameters (of this flow or of
             ``enrich_iocs``).
+        credentials: a credentials block, or the name of a saved one.
 
     Returns:
         The report: summary verdict, items, graph, collection link, what was skipped.

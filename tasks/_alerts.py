@@ -39,11 +39,11 @@ async def list_ioc_stream(
     """List IoC Stream entries (files, URLs, domains, IP addresses) with their context.
 
     Args:
-        credentials: the VirusTotal credentials block.
         filter: e.g. ``origin:hunting entity_type:file date:2026-01-01T00:00:00+``.
         order: ``date-`` (newest first) or ``date+``.
         limit: most entries (pages of 40 are fetched as needed).
         descriptors_only: entries without attributes.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The entries; ``context.notification_id`` names each notification.
@@ -72,8 +72,8 @@ async def get_ioc_stream_notification(
     """Get one IoC Stream notification.
 
     Args:
-        credentials: the VirusTotal credentials block.
         notification_id: the notification's id.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The notification object.
@@ -97,8 +97,8 @@ async def delete_ioc_stream_notification(notification_id: str, *, credentials: V
     """Delete one IoC Stream notification.
 
     Args:
-        credentials: the VirusTotal credentials block.
         notification_id: the notification's id.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         None, like every delete of the pack (client and tasks): success is the absence of
@@ -126,8 +126,8 @@ async def delete_ioc_stream_notifications(
     VirusTotal deletes in the background: the entries may be listed for a while.
 
     Args:
-        credentials: the VirusTotal credentials block.
         filter: which ones, e.g. ``origin:subscriptions``; None deletes all.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         None, like every delete of the pack (client and tasks): success is the absence of
@@ -150,10 +150,10 @@ async def list_hunting_notifications(
     """List livehunt notifications, each with its file's descriptor embedded.
 
     Args:
-        credentials: the VirusTotal credentials block.
         filter: e.g. ``tag:my_rule date:2026-01-01T00:00:00+``.
         order: ``date-`` (newest first) or ``date+``.
         limit: most notifications.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The notifications (``relationships["file"]`` names the matched file).
@@ -176,8 +176,8 @@ async def get_hunting_notification(
     """Get one livehunt notification.
 
     Args:
-        credentials: the VirusTotal credentials block.
         notification_id: the notification's id.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The notification, its file's descriptor embedded.
@@ -201,8 +201,8 @@ async def delete_hunting_notification(notification_id: str, *, credentials: Viru
     """Delete one livehunt notification.
 
     Args:
-        credentials: the VirusTotal credentials block.
         notification_id: the notification's id.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         None, like every delete of the pack (client and tasks): success is the absence of
@@ -226,8 +226,8 @@ async def delete_hunting_notifications(tag: str | None = None, *, credentials: V
     """Delete every livehunt notification with a tag (a rule or ruleset name), or all.
 
     Args:
-        credentials: the VirusTotal credentials block.
         tag: which ones; None deletes all of them.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         None, like every delete of the pack (client and tasks): success is the absence of
@@ -250,9 +250,9 @@ async def list_hunting_notification_files(
     """List the files livehunt matched, each with its notification's context.
 
     Args:
-        credentials: the VirusTotal credentials block.
         filter: e.g. a rule name or ``date:2026-01-01+``.
         limit: most files.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         Files with ``context`` (notification id and date, ruleset, rule, snippet).
@@ -283,12 +283,12 @@ async def fetch_alert_page(
     One request (plus the client's retries). ``poll_alerts`` calls it page after page.
 
     Args:
-        credentials: the VirusTotal credentials block.
         source: ``ioc_stream`` or ``hunting_notifications``.
         since: only notifications at or after this epoch second (``date:<iso>+``).
         filter: more filter text, e.g. ``origin:hunting``.
         cursor: the cursor of the page; None for the first.
         page_size: notifications per page, at most 40.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The page: alerts, the next cursor (None on the last page), requests sent.
@@ -364,10 +364,10 @@ async def acknowledge_alerts(
     stops the task (the ones deleted before it stay deleted; deleting again is harmless).
 
     Args:
-        credentials: the VirusTotal credentials block.
         notification_ids: the notifications to delete.
         source: ``ioc_stream`` or ``hunting_notifications``.
         concurrency: deletions in flight at once.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         Which ids were deleted now and which were already gone.

@@ -54,12 +54,12 @@ async def scan_file(
     :func:`scan_private_file` for confidential files.
 
     Args:
-        credentials: the VirusTotal credentials block.
         file: a path or bytes, up to 650 MB.
         password: the password of a ZIP to unpack.
         filename: the name to report (the path's name by default).
         expected_sha256: the SHA-256 that was looked up; the upload fails if the bytes sent
             differ (the file changed in between).
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The ``analysis`` descriptor; its ``id`` is what :func:`wait_for_analysis` takes.
@@ -91,9 +91,9 @@ async def scan_url(
     """Submit a URL for public analysis.
 
     Args:
-        credentials: the VirusTotal credentials block.
         url: the URL; one carrying ``user:password@`` is refused unless ``strip_credentials``.
         strip_credentials: submit the URL without its credentials (a warning is logged).
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The ``analysis`` descriptor.
@@ -117,8 +117,8 @@ async def analyse_file(file_hash: str, *, credentials: VirusTotalCredentials) ->
     """Ask VirusTotal to analyse a file it already has again.
 
     Args:
-        credentials: the VirusTotal credentials block.
         file_hash: MD5, SHA-1 or SHA-256.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The ``analysis`` descriptor.
@@ -142,8 +142,8 @@ async def analyse_url(url: str, *, credentials: VirusTotalCredentials) -> VTObje
     """Ask VirusTotal to analyse a URL it already knows again.
 
     Args:
-        credentials: the VirusTotal credentials block.
         url: the URL, its id or its SHA-256.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The ``analysis`` descriptor.
@@ -174,12 +174,12 @@ async def scan_private_file(
     """Upload a file for private scanning, with sandbox options (validated before sending).
 
     Args:
-        credentials: the VirusTotal credentials block (a Private Scanning licence).
         file: a path or bytes, up to 650 MB, streamed.
         options: sandbox options (retention 1-28 days, interaction timeout 60-1800 s, ...).
         filename: the name to report.
         expected_sha256: the SHA-256 that was looked up; the upload fails if the bytes sent
             differ (the file changed in between).
+        credentials: the VirusTotal credentials block (a Private Scanning licence).
 
     Returns:
         The ``private_analysis`` descriptor.
@@ -217,11 +217,11 @@ async def scan_private_url(
     """Submit a URL for private scanning.
 
     Args:
-        credentials: the VirusTotal credentials block (a Private Scanning licence).
         url: the URL; credentials in it are refused unless ``strip_credentials``.
         retention_period_days: days to keep the report, 1 to 28.
         storage_region: ``US``, ``CA``, ``EU`` or ``GB``.
         strip_credentials: submit the URL without its credentials (a warning is logged).
+        credentials: the VirusTotal credentials block (a Private Scanning licence).
 
     Returns:
         The ``private_analysis`` descriptor.
@@ -253,9 +253,9 @@ async def analyse_private_file(
     """Analyse a private file again, optionally with other sandbox options.
 
     Args:
-        credentials: the VirusTotal credentials block.
         sha256: the private file's SHA-256.
         options: sandbox options for this analysis.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The ``private_analysis`` descriptor.
@@ -298,7 +298,6 @@ async def wait_for_analysis(
     transient errors are ridden out.
 
     Args:
-        credentials: the VirusTotal credentials block.
         analysis_id: the id a submission returned.
         private: a private analysis.
         timeout: seconds before giving up.
@@ -307,6 +306,7 @@ async def wait_for_analysis(
         factor: geometric growth of the pause; None for the proportional schedule.
         poll_share: share of the minute quota polls may use.
         precision: the pause as a share of the analysis' age.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The completed analysis (a ``private_analysis`` when ``private``).
@@ -397,9 +397,9 @@ async def get_analysis_item(
     """Get the file or URL report an analysis is about.
 
     Args:
-        credentials: the VirusTotal credentials block.
         analysis_id: the analysis id.
         private: a private analysis (the item is a ``private_file`` or ``private_url``).
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The analysed object.
@@ -423,8 +423,8 @@ async def get_private_file_report(sha256: str, *, credentials: VirusTotalCredent
     """Get a private file's report: threat verdict, severity, sandbox verdicts.
 
     Args:
-        credentials: the VirusTotal credentials block.
         sha256: the file's SHA-256.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The ``private_file`` object.
@@ -448,8 +448,8 @@ async def get_private_url_report(url: str, *, credentials: VirusTotalCredentials
     """Get a private URL's report.
 
     Args:
-        credentials: the VirusTotal credentials block.
         url: the URL, its id or its SHA-256.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The ``private_url`` object.
@@ -475,9 +475,9 @@ async def delete_private_file(
     """Delete a private file and its analyses (or only its stored bytes).
 
     Args:
-        credentials: the VirusTotal credentials block.
         sha256: the file's SHA-256.
         only_from_storage: keep the reports, delete the bytes.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         None, like every delete of the pack (client and tasks): success is the absence of
@@ -501,8 +501,8 @@ async def list_private_files(limit: int = 100, *, credentials: VirusTotalCredent
     """List the group's private files, ordered by SHA-256.
 
     Args:
-        credentials: the VirusTotal credentials block.
         limit: the most files to return.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         ``private_file`` objects.
@@ -528,10 +528,10 @@ async def find_report(
     failure: the task run stays Completed and logs at INFO.
 
     Args:
-        credentials: the VirusTotal credentials block.
         kind: ``file`` or ``url``.
         indicator: the file's hash, or the URL (or its id).
         private: the private-scanning report.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The report, or None.

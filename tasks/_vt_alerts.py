@@ -18,8 +18,8 @@ async def list_vt_alert_assets(
     """List the VT Alerts watchlist assets of the key's user.
 
     Args:
-        credentials: the VirusTotal credentials block (a licence that includes VT Alerts).
         limit: most assets (pages of 40 are fetched as needed).
+        credentials: the VirusTotal credentials block (a licence that includes VT Alerts).
 
     Returns:
         The assets: ``attributes.asset_type`` (domain, ip range, brand) and ``value``.
@@ -46,10 +46,10 @@ async def create_vt_alert_asset(
     """Watch a base domain, an IP range (CIDR) or a brand with VT Alerts.
 
     Args:
-        credentials: the VirusTotal credentials block.
         asset_type: ``domain``, ``ip range`` or ``brand``.
         value: the base domain, the CIDR range, or the brand's description.
         asset_info: extra details (for brands: domains, names, favicons).
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The new asset.
@@ -75,8 +75,8 @@ async def delete_vt_alert_asset(asset_id: str, *, credentials: VirusTotalCredent
     """Stop watching a VT Alerts asset.
 
     Args:
-        credentials: the VirusTotal credentials block.
         asset_id: the asset's id.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         None, like every delete of the pack (client and tasks): success is the absence of
@@ -99,9 +99,9 @@ async def list_vt_alert_notifications(
     """List VT Alerts notifications (``poll_alerts(source="vt_alerts")`` hands them on once each).
 
     Args:
-        credentials: the VirusTotal credentials block.
         order: ``created-`` (newest first) or ``created+``; the service's default when None.
         limit: most notifications.
+        credentials: the VirusTotal credentials block.
 
     Returns:
         The notifications: ``created``, ``event_severity``, the categories and the event.
