@@ -12,7 +12,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from prefect_virustotal.blocks import VirusTotalCredentials
-from prefect_virustotal.client import COLLECTION_BATCH_SIZE, InvalidParameterError, NotFoundError
+from prefect_virustotal.client import COLLECTION_BATCH_SIZE
 from prefect_virustotal.client.models import (
     CollectionItems,
     CollectionItemsUpdate,
@@ -20,6 +20,7 @@ from prefect_virustotal.client.models import (
     CommentObject,
     Descriptor,
 )
+from prefect_virustotal.core import ClientCollectionSteps
 
 
 @task(name="VirusTotal: create collection", retries=0, cache_policy=NO_CACHE)
@@ -380,10 +381,9 @@ async def find_collection(
         case = await find_collection(collection_id, credentials=credentials) or await create_collection(...)
         ```
     """
-    try:
-        async with credentials.get_client() as vt:
-            collection = await vt.collections.get(collection_id)
-    except (NotFoundError, InvalidParameterError):
+    async with credentials.get_client() as vt:
+        collection = await ClientCollectionSteps(vt).find(collection_id)
+    if collection is None:
         get_run_logger().info("no collection %r (yet)", collection_id)
         return None
     get_run_logger().info("collection %s: %d items", collection.id, collection.attributes.items_count)
