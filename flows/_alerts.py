@@ -25,15 +25,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.utilities import get_or_create_client
 from prefect.events import Event
+from prefect.events.clients import PrefectEventsClient
 from prefect.events.related import related_resources_from_run_context
 from prefect.events.schemas.events import RelatedResource, Resource
-from prefect.events.worker import EventsWorker, should_emit_events
-from prefect.exceptions import EventTooLarge
+from prefect.events.worker import EventsWorker, emit_events_to_cloud, should_emit_events
+from prefect.exceptions import EventTooLarge, PrefectHTTPStatusError
 from prefect.logging import get_logger
 from prefect.settings import get_current_settings
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import InvalidParameterError
@@ -216,6 +218,25 @@ def emit_alert_event(alert: Alert) -> None:
 
 _NO_RUN_RESOURCES: list[RelatedResource] = []
 
+_EVENT_LIST = TypeAdapter(list[Event])
+
+POST_EVENTS_MAX_BYTES = 4_000_000
+"""Most bytes of events (by their size bound) in one ``POST /events`` request; more go in several."""
+
+
+def _streams_to_prefect_server(worker: EventsWorker) -> bool:
+    """Whether Prefect's events worker sends to the self-hosted Prefect server at ``PREFECT_API_URL``.
+
+    Only then does the flow post a batch's events to that server itself. Prefect Cloud, an
+    ephemeral server the worker started for itself, or any other events client (a test's, a
+    null one) keep getting them through the worker.
+    """
+    return (
+        worker.client_type is PrefectEventsClient
+        and not dict(worker.client_options).get("api_url")
+        and not emit_events_to_cloud()
+    )
+
 
 async def run_related_resources() -> list[RelatedResource]:
     """The flow run's related resources (run, flow, deployment, work pool, tags), looked up once.
@@ -235,12 +256,24 @@ class _AlertEvents:
     thread, under the GIL): here the worker and settings are found once per batch, the
     run's resources once per run (``run_related``), and each event is built without
     re-validation and sized by a bound (serialised to be measured only when the bound is
-    near the cap). What is sent, and to whom, is the same: one event per alert with the
-    same resources and related resources, to the same worker; over the server's size cap
-    refused (``EventTooLarge``); any other failure logged and not raised.
+    near the cap). What is sent is the same: one event per alert with the same id, resources
+    and related resources; over the server's size cap refused (``EventTooLarge``); any other
+    failure logged and not raised.
+
+    With ``batched`` (the flow's batches), when the worker would stream the events to a
+    self-hosted Prefect server (``_streams_to_prefect_server``), they are kept until
+    ``flush`` and posted to that server together (Prefect's REST ``POST /events``, "record
+    a batch of events"): one request per batch instead of one queue hop, one websocket
+    message and one server-side read per event, and ``flush`` returns once the server has
+    answered that it accepted them. A request that fails (after the Prefect client's own
+    retries) hands its events to the worker instead, and ``flush`` waits for the worker.
+    Otherwise each event goes to the worker as it is emitted, and ``flush`` waits until
+    the worker has passed them all to its client.
     """
 
-    def __init__(self, run_related: Sequence[RelatedResource] = _NO_RUN_RESOURCES) -> None:
+    def __init__(
+        self, run_related: Sequence[RelatedResource] = _NO_RUN_RESOURCES, *, batched: bool = False
+    ) -> None:
         self.worker = EventsWorker.instance() if should_emit_events() else None
         settings = get_current_settings().server.events
         self.max_size = settings.maximum_size_bytes
@@ -248,31 +281,85 @@ class _AlertEvents:
         self.max_labels = settings.maximum_labels_per_resource
         self.run_related = list(run_related)
         self.run_related_bytes = sum(len(r.model_dump_json()) + 1 for r in self.run_related)
+        self.posting = batched and self.worker is not None and _streams_to_prefect_server(self.worker)
+        self.held: list[tuple[Event, int]] = []  # (event, its size bound), posted by flush()
+        self.through_worker = False
 
     def emit(self, alert: Alert) -> None:
         if self.worker is None:
             return
         try:
             event = _alert_event(alert, self.run_related, self.max_related, self.max_labels)
-            if _size_bound(alert, self.run_related_bytes) > self.max_size:
+            bound = _size_bound(alert, self.run_related_bytes)
+            if bound > self.max_size:
                 size = event.size_bytes  # near the cap: measure exactly
                 if size > self.max_size:
                     raise EventTooLarge(size, self.max_size)
-            if self.run_related:
-                # Sent from an empty context: the worker finds no run there and adds nothing;
-                # the event already carries the run's resources.
-                contextvars.Context().run(self.worker.send, event)
+            if self.posting:
+                self.held.append((event, bound))
             else:
-                self.worker.send(event)
+                self._to_worker(event)
         except EventTooLarge:
             raise
         except Exception:
             get_logger(__name__).exception("Error emitting event: virustotal.alert.%s", alert.origin)
 
+    def _to_worker(self, event: Event) -> None:
+        assert self.worker is not None
+        self.through_worker = True
+        if self.run_related:
+            # Sent from an empty context: the worker finds no run there and adds nothing;
+            # the event already carries the run's resources.
+            contextvars.Context().run(self.worker.send, event)
+        else:
+            self.worker.send(event)
+
     async def flush(self) -> None:
-        """Wait until the events worker has passed every queued event to its client."""
-        if self.worker is not None:
+        """Post the held events; wait until the worker has passed on whatever went through it."""
+        held, self.held = self.held, []
+        chunk: list[Event] = []
+        size = 0
+        for event, bound in held:
+            if chunk and size + bound > POST_EVENTS_MAX_BYTES:
+                await self._post(chunk)
+                chunk, size = [], 0
+            chunk.append(event)
+            size += bound
+        if chunk:
+            await self._post(chunk)
+        if self.worker is not None and self.through_worker:
             await asyncio.to_thread(self.worker.wait_until_empty)
+
+    async def _post(self, events: list[Event]) -> None:
+        """``POST /events`` to the Prefect server: answered 204 once it has accepted them all."""
+        body = _EVENT_LIST.dump_json(events)
+        client, from_context = get_or_create_client()
+        try:
+            if from_context:
+                await _post_events(client, body)
+            else:
+                async with client:
+                    await _post_events(client, body)
+        except PrefectHTTPStatusError as error:
+            if error.response.status_code == 422:  # refused as invalid: resending would not help
+                get_logger(__name__).exception("Error emitting %d virustotal.alert events", len(events))
+                return
+            self._fall_back(events, error)
+        except Exception as error:
+            self._fall_back(events, error)
+
+    def _fall_back(self, events: list[Event], error: Exception) -> None:
+        get_logger(__name__).warning(
+            "Could not post %d events to the Prefect server (%s); sending them through the events worker",
+            len(events),
+            error,
+        )
+        for event in events:
+            self._to_worker(event)
+
+
+async def _post_events(client: PrefectClient, body: bytes) -> None:
+    await client.request("POST", "/events", content=body, headers={"Content-Type": "application/json"})
 
 
 async def _hand_on(alert: Alert, handoff: Callable[[Alert], Any] | None, events: _AlertEvents | None) -> None:
@@ -471,7 +558,7 @@ async def poll_alerts(
                 if emit_events:
                     if run_related is None:
                         run_related = await run_related_resources()
-                    events = _AlertEvents(run_related)
+                    events = _AlertEvents(run_related, batched=True)
                 try:
                     for alert in alerts:
                         await _hand_on(alert, handoff, events)
