@@ -19,16 +19,19 @@ import asyncio
 import contextvars
 import inspect
 import json
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
+from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.utilities import get_or_create_client
 from prefect.events import Event
 from prefect.events.clients import PrefectEventsClient
+from prefect.events.filters import EventFilter, EventIDFilter
 from prefect.events.related import related_resources_from_run_context
 from prefect.events.schemas.events import RelatedResource, Resource
 from prefect.events.worker import EventsWorker, emit_events_to_cloud, should_emit_events
@@ -223,6 +226,20 @@ _EVENT_LIST = TypeAdapter(list[Event])
 POST_EVENTS_MAX_BYTES = 4_000_000
 """Most bytes of events (by their size bound) in one ``POST /events`` request; more go in several."""
 
+MAX_UNSTORED_EVENTS = 2_000
+"""Most of a run's posted events the Prefect server may hold before it has stored them.
+
+A Prefect server hands each event it accepts to its services (the event persister, the
+triggers that start automations, the task-run recorder) through an in-memory queue per
+service, and drops what arrives while a queue holds 10,000. Polling a backlog, the flow can
+post events faster than the server stores them (it dropped some 2,000 of 20,000 in a
+benchmark of the websocket path): before posting more, the run waits until all but this
+many of its events are in the server's event store.
+"""
+
+STORED_WAIT_SECONDS = 120.0
+"""Longest a run waits for the server to store a posted request's events before going on (warned)."""
+
 
 def _streams_to_prefect_server(worker: EventsWorker) -> bool:
     """Whether Prefect's events worker sends to the self-hosted Prefect server at ``PREFECT_API_URL``.
@@ -248,6 +265,51 @@ async def run_related_resources() -> list[RelatedResource]:
         return await related_resources_from_run_context(client)
 
 
+class _EventPoster:
+    """Posts a run's alert events to the Prefect server, never far ahead of what it has stored.
+
+    One per run: the requests posted (their event ids) that the server may not have stored
+    yet, oldest first. Before a request, while more than ``MAX_UNSTORED_EVENTS`` would be
+    unstored, the oldest request's events are looked up in the server's event store
+    (``POST /events/filter`` by id) until all are there, at most ``STORED_WAIT_SECONDS``.
+    """
+
+    def __init__(self) -> None:
+        self.unstored: deque[list[UUID]] = deque()
+
+    async def post(self, client: PrefectClient, events: list[Event]) -> None:
+        """``POST /events``: answered 204 once the server has accepted them all."""
+        await self._make_room(client, len(events))
+        await client.request(
+            "POST",
+            "/events",
+            content=_EVENT_LIST.dump_json(events),
+            headers={"Content-Type": "application/json"},
+        )
+        self.unstored.append([event.id for event in events])
+
+    async def _make_room(self, client: PrefectClient, coming: int) -> None:
+        while self.unstored and sum(map(len, self.unstored)) + coming > MAX_UNSTORED_EVENTS:
+            ids = self.unstored[0]
+            deadline = time.monotonic() + STORED_WAIT_SECONDS
+            pause = 0.05
+            while True:
+                page = await client.read_events(EventFilter(id=EventIDFilter(id=ids)), limit=1)
+                if page.total >= len(ids):
+                    break
+                if time.monotonic() > deadline:
+                    get_logger(__name__).warning(
+                        "The Prefect server stored %d of %d alert events within %.0f s; going on",
+                        page.total,
+                        len(ids),
+                        STORED_WAIT_SECONDS,
+                    )
+                    break
+                await asyncio.sleep(pause)  # the server's event persister writes in batches
+                pause = min(pause * 2, 1.0)
+            self.unstored.popleft()
+
+
 class _AlertEvents:
     """One Prefect event per alert, as ``emit_event`` sends it, for a batch of alerts.
 
@@ -260,19 +322,23 @@ class _AlertEvents:
     and related resources; over the server's size cap refused (``EventTooLarge``); any other
     failure logged and not raised.
 
-    With ``batched`` (the flow's batches), when the worker would stream the events to a
+    With a ``poster`` (the flow's batches), when the worker would stream the events to a
     self-hosted Prefect server (``_streams_to_prefect_server``), they are kept until
     ``flush`` and posted to that server together (Prefect's REST ``POST /events``, "record
-    a batch of events"): one request per batch instead of one queue hop, one websocket
-    message and one server-side read per event, and ``flush`` returns once the server has
-    answered that it accepted them. A request that fails (after the Prefect client's own
-    retries) hands its events to the worker instead, and ``flush`` waits for the worker.
-    Otherwise each event goes to the worker as it is emitted, and ``flush`` waits until
-    the worker has passed them all to its client.
+    a batch of events"), paced by the server's storing (``_EventPoster``): one request per
+    batch instead of one queue hop, one websocket message and one server-side read per
+    event, and ``flush`` returns once the server has answered that it accepted them. A
+    request that fails (after the Prefect client's own retries) hands its events to the
+    worker instead, and ``flush`` waits for the worker. Otherwise each event goes to the
+    worker as it is emitted, and ``flush`` waits until the worker has passed them all to
+    its client.
     """
 
     def __init__(
-        self, run_related: Sequence[RelatedResource] = _NO_RUN_RESOURCES, *, batched: bool = False
+        self,
+        run_related: Sequence[RelatedResource] = _NO_RUN_RESOURCES,
+        *,
+        poster: _EventPoster | None = None,
     ) -> None:
         self.worker = EventsWorker.instance() if should_emit_events() else None
         settings = get_current_settings().server.events
@@ -281,7 +347,7 @@ class _AlertEvents:
         self.max_labels = settings.maximum_labels_per_resource
         self.run_related = list(run_related)
         self.run_related_bytes = sum(len(r.model_dump_json()) + 1 for r in self.run_related)
-        self.posting = batched and self.worker is not None and _streams_to_prefect_server(self.worker)
+        self.poster = poster if self.worker is not None and _streams_to_prefect_server(self.worker) else None
         self.held: list[tuple[Event, int]] = []  # (event, its size bound), posted by flush()
         self.through_worker = False
 
@@ -295,7 +361,7 @@ class _AlertEvents:
                 size = event.size_bytes  # near the cap: measure exactly
                 if size > self.max_size:
                     raise EventTooLarge(size, self.max_size)
-            if self.posting:
+            if self.poster is not None:
                 self.held.append((event, bound))
             else:
                 self._to_worker(event)
@@ -331,15 +397,14 @@ class _AlertEvents:
             await asyncio.to_thread(self.worker.wait_until_empty)
 
     async def _post(self, events: list[Event]) -> None:
-        """``POST /events`` to the Prefect server: answered 204 once it has accepted them all."""
-        body = _EVENT_LIST.dump_json(events)
+        assert self.poster is not None
         client, from_context = get_or_create_client()
         try:
             if from_context:
-                await _post_events(client, body)
+                await self.poster.post(client, events)
             else:
                 async with client:
-                    await _post_events(client, body)
+                    await self.poster.post(client, events)
         except PrefectHTTPStatusError as error:
             if error.response.status_code == 422:  # refused as invalid: resending would not help
                 get_logger(__name__).exception("Error emitting %d virustotal.alert events", len(events))
@@ -356,10 +421,6 @@ class _AlertEvents:
         )
         for event in events:
             self._to_worker(event)
-
-
-async def _post_events(client: PrefectClient, body: bytes) -> None:
-    await client.request("POST", "/events", content=body, headers={"Content-Type": "application/json"})
 
 
 async def _hand_on(alert: Alert, handoff: Callable[[Alert], Any] | None, events: _AlertEvents | None) -> None:
@@ -492,6 +553,7 @@ async def poll_alerts(
     origins: Counter[str] = Counter()
     suspect = state.in_flight()
     run_related: list[RelatedResource] | None = None  # looked up with the first events
+    poster = _EventPoster()
     unsaved = False  # the checkpoint in memory is ahead of the stored one
 
     # The last batch's events on their way to Prefect's events client: waited for while the
@@ -558,7 +620,7 @@ async def poll_alerts(
                 if emit_events:
                     if run_related is None:
                         run_related = await run_related_resources()
-                    events = _AlertEvents(run_related, batched=True)
+                    events = _AlertEvents(run_related, poster=poster)
                 try:
                     for alert in alerts:
                         await _hand_on(alert, handoff, events)
