@@ -339,7 +339,7 @@ def main() -> None:
     for (backend, version), fig in rows.items():
         print(
             f"  {backend} {version}: {fig['events_stored']:.0f} of {count} stored, "
-            f"all by {fig['all_stored_s']:.1f} s after the run started"
+            f"the last by {fig['all_stored_s']:.1f} s after the run started"
         )
     for backend in backends:
         for label, _, _ in runs:
