@@ -593,7 +593,7 @@ async def test_against_a_prefect_server_a_batchs_events_go_in_one_request(
     found: dict[uuid.UUID, Event] = {}
     async with get_client() as prefect:
         for _ in range(300):  # the server's event persister writes every few seconds
-            page = await prefect.read_events(EventFilter(id=EventIDFilter(id=list(wanted))), limit=100)
+            page = await prefect.read_events(EventFilter(id=EventIDFilter(id=list(wanted))), limit=50)
             found = {e.id: e for e in page.events}
             if len(found) == len(wanted):
                 break
