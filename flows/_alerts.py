@@ -11,6 +11,10 @@ batch's advance) -> hand each alert on (the user's task, then one Prefect event)
 events -> advance ``watermark``/``seen`` in memory. With acknowledgement on, the advance and
 ``pending_ack`` are written before deleting at VirusTotal. Whatever is still unwritten is
 written at the end of the run, and before an error leaves it.
+
+Against a self-hosted Prefect server the flush is one ``POST /events`` per batch, and the run
+never gets more than ``MAX_UNSTORED_EVENTS`` events ahead of the server's event store (the
+server's in-memory queues drop what comes while they are full).
 """
 
 from __future__ import annotations
