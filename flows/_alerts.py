@@ -273,12 +273,14 @@ class _EventPoster:
     """Posts a run's alert events to the Prefect server, never far ahead of what it has stored.
 
     One per run: the requests posted (their event ids) that the server may not have stored
-    yet, oldest first. Before a request, while more than ``MAX_UNSTORED_EVENTS`` would be
-    unstored, the oldest request's events are looked up in the server's event store
-    (``POST /events/filter`` by id) until all are there, at most ``STORED_WAIT_SECONDS``.
+    yet, oldest first. When a request would leave more than ``max_unstored`` events unstored,
+    the oldest requests, down to half that allowance, are first looked up together in the
+    server's event store (``POST /events/filter`` by id) until all are there, at most
+    ``STORED_WAIT_SECONDS``: one look-up for several batches rather than one per batch.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_unstored: int = MAX_UNSTORED_EVENTS) -> None:
+        self.max_unstored = max_unstored
         self.unstored: deque[list[UUID]] = deque()
 
     async def post(self, client: PrefectClient, events: list[Event]) -> None:
@@ -293,25 +295,30 @@ class _EventPoster:
         self.unstored.append([event.id for event in events])
 
     async def _make_room(self, client: PrefectClient, coming: int) -> None:
-        while self.unstored and sum(map(len, self.unstored)) + coming > MAX_UNSTORED_EVENTS:
-            ids = self.unstored[0]
-            deadline = time.monotonic() + STORED_WAIT_SECONDS
-            pause = 0.05
-            while True:
-                page = await client.read_events(EventFilter(id=EventIDFilter(id=ids)), limit=1)
-                if page.total >= len(ids):
-                    break
-                if time.monotonic() > deadline:
-                    get_logger(__name__).warning(
-                        "The Prefect server stored %d of %d alert events within %.0f s; going on",
-                        page.total,
-                        len(ids),
-                        STORED_WAIT_SECONDS,
-                    )
-                    break
-                await asyncio.sleep(pause)  # the server's event persister writes in batches
-                pause = min(pause * 2, 1.0)
-            self.unstored.popleft()
+        held = sum(map(len, self.unstored))
+        if held + coming <= self.max_unstored:
+            return
+        ids: list[UUID] = []
+        while self.unstored and (not ids or held + coming > self.max_unstored // 2):
+            oldest = self.unstored.popleft()
+            ids += oldest
+            held -= len(oldest)
+        deadline = time.monotonic() + STORED_WAIT_SECONDS
+        pause = 0.05
+        while True:
+            page = await client.read_events(EventFilter(id=EventIDFilter(id=ids)), limit=1)
+            if page.total >= len(ids):
+                return
+            if time.monotonic() > deadline:
+                get_logger(__name__).warning(
+                    "The Prefect server stored %d of %d alert events within %.0f s; going on",
+                    page.total,
+                    len(ids),
+                    STORED_WAIT_SECONDS,
+                )
+                return
+            await asyncio.sleep(pause)  # the server's event persister writes in batches
+            pause = min(pause * 2, 1.0)
 
 
 class _AlertEvents:

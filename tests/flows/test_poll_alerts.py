@@ -34,7 +34,7 @@ from prefect_virustotal.core import (
 )
 from prefect_virustotal.emulator import Emulator, FakeClock
 from prefect_virustotal.flows import MAX_SEEN_IDS, PollReport, VariableCheckpointStore, poll_alerts
-from prefect_virustotal.flows._alerts import _alert_event, _size_bound
+from prefect_virustotal.flows._alerts import _alert_event, _EventPoster, _size_bound
 from tests.conftest import PREMIUM_KEY, PUBLIC_KEY
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -608,3 +608,26 @@ async def test_against_a_prefect_server_a_batchs_events_go_in_one_request(
         assert roles["flow-run"] == 1 and roles["notification"] == 1
         (run,) = (r for r in event.related if r.role == "flow-run")
         assert run.id == f"prefect.flow-run.{state.state_details.flow_run_id}"
+
+
+async def test_posting_waits_for_the_server_to_store_what_is_over_the_allowance() -> None:
+    """The server's in-memory queues drop events once 10,000 wait: a run never gets more than
+    its allowance of events ahead of the server's event store. 15 events stay unstored until
+    the event persister's periodic flush (it writes every 20, or every 5 s): posting one more
+    over an allowance of 15 waits for them."""
+    run = uuid.uuid4().hex
+
+    def events(n: int) -> list[Event]:
+        return [
+            Event(event="virustotal.test.paced", resource={"prefect.resource.id": f"test.{run}"})
+            for _ in range(n)
+        ]
+
+    first = events(15)
+    poster = _EventPoster(max_unstored=15)
+    async with get_client() as prefect:
+        await poster.post(prefect, first)
+        await poster.post(prefect, events(1))
+        page = await prefect.read_events(EventFilter(id=EventIDFilter(id=[e.id for e in first])), limit=50)
+    assert page.total == 15
+    assert sum(map(len, poster.unstored)) == 1
