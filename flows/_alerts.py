@@ -236,9 +236,9 @@ MAX_UNSTORED_EVENTS = 2_000
 A Prefect server hands each event it accepts to its services (the event persister, the
 triggers that start automations, the task-run recorder) through an in-memory queue per
 service, and drops what arrives while a queue holds 10,000. Polling a backlog, the flow can
-post events faster than the server stores them (it dropped some 2,000 of 20,000 in a
-benchmark of the websocket path): before posting more, the run waits until all but this
-many of its events are in the server's event store.
+send events faster than the server stores them (one event at a time through Prefect's events
+worker, 100,000 notifications in one run on PostgreSQL: 46,943 of the events were stored):
+before posting more, the run waits until all but this many of its events are stored.
 """
 
 STORED_WAIT_SECONDS = 120.0
@@ -567,7 +567,7 @@ async def poll_alerts(
     poster = _EventPoster()
     unsaved = False  # the checkpoint in memory is ahead of the stored one
 
-    # The last batch's events on their way to Prefect's events client: waited for while the
+    # The last batch's events on their way to the Prefect server: waited for while the
     # next batch is read, and always before a write records those alerts as handed on.
     flushing: asyncio.Task[None] | None = None
 
