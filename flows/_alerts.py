@@ -11,6 +11,10 @@ batch's advance) -> hand each alert on (the user's task, then one Prefect event)
 events -> advance ``watermark``/``seen`` in memory. With acknowledgement on, the advance and
 ``pending_ack`` are written before deleting at VirusTotal. Whatever is still unwritten is
 written at the end of the run, and before an error leaves it.
+
+Against a self-hosted Prefect server the flush is one ``POST /events`` per batch, and the run
+never gets more than ``MAX_UNSTORED_EVENTS`` events ahead of the server's event store (the
+server's in-memory queues drop what comes while they are full).
 """
 
 from __future__ import annotations
@@ -19,21 +23,26 @@ import asyncio
 import contextvars
 import inspect
 import json
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
+from uuid import UUID
 
 from prefect import flow, get_run_logger
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.utilities import get_or_create_client
 from prefect.events import Event
+from prefect.events.clients import PrefectEventsClient
+from prefect.events.filters import EventFilter, EventIDFilter
 from prefect.events.related import related_resources_from_run_context
 from prefect.events.schemas.events import RelatedResource, Resource
-from prefect.events.worker import EventsWorker, should_emit_events
-from prefect.exceptions import EventTooLarge
+from prefect.events.worker import EventsWorker, emit_events_to_cloud, should_emit_events
+from prefect.exceptions import EventTooLarge, PrefectHTTPStatusError
 from prefect.logging import get_logger
 from prefect.settings import get_current_settings
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from prefect_virustotal.blocks import VirusTotalCredentials, resolve_credentials
 from prefect_virustotal.client import InvalidParameterError
@@ -216,6 +225,39 @@ def emit_alert_event(alert: Alert) -> None:
 
 _NO_RUN_RESOURCES: list[RelatedResource] = []
 
+_EVENT_LIST = TypeAdapter(list[Event])
+
+POST_EVENTS_MAX_BYTES = 4_000_000
+"""Most bytes of events (by their size bound) in one ``POST /events`` request; more go in several."""
+
+MAX_UNSTORED_EVENTS = 2_000
+"""Most of a run's posted events the Prefect server may hold before it has stored them.
+
+A Prefect server hands each event it accepts to its services (the event persister, the
+triggers that start automations, the task-run recorder) through an in-memory queue per
+service, and drops what arrives while a queue holds 10,000. Polling a backlog, the flow can
+send events faster than the server stores them (one event at a time through Prefect's events
+worker, 100,000 notifications in one run on PostgreSQL: 46,943 of the events were stored):
+before posting more, the run waits until all but this many of its events are stored.
+"""
+
+STORED_WAIT_SECONDS = 120.0
+"""Longest a run waits for the server to store a posted request's events before going on (warned)."""
+
+
+def _streams_to_prefect_server(worker: EventsWorker) -> bool:
+    """Whether Prefect's events worker sends to the self-hosted Prefect server at ``PREFECT_API_URL``.
+
+    Only then does the flow post a batch's events to that server itself. Prefect Cloud, an
+    ephemeral server the worker started for itself, or any other events client (a test's, a
+    null one) keep getting them through the worker.
+    """
+    return (
+        worker.client_type is PrefectEventsClient
+        and not dict(worker.client_options).get("api_url")
+        and not emit_events_to_cloud()
+    )
+
 
 async def run_related_resources() -> list[RelatedResource]:
     """The flow run's related resources (run, flow, deployment, work pool, tags), looked up once.
@@ -227,6 +269,58 @@ async def run_related_resources() -> list[RelatedResource]:
         return await related_resources_from_run_context(client)
 
 
+class _EventPoster:
+    """Posts a run's alert events to the Prefect server, never far ahead of what it has stored.
+
+    One per run: the requests posted (their event ids) that the server may not have stored
+    yet, oldest first. When a request would leave more than ``max_unstored`` events unstored,
+    the oldest requests, down to half that allowance, are first looked up together in the
+    server's event store (``POST /events/filter`` by id) until all are there, at most
+    ``STORED_WAIT_SECONDS``: one look-up for several batches rather than one per batch.
+    """
+
+    def __init__(self, max_unstored: int = MAX_UNSTORED_EVENTS) -> None:
+        self.max_unstored = max_unstored
+        self.unstored: deque[list[UUID]] = deque()
+
+    async def post(self, client: PrefectClient, events: list[Event]) -> None:
+        """``POST /events``: answered 204 once the server has accepted them all."""
+        await self._make_room(client, len(events))
+        await client.request(
+            "POST",
+            "/events",
+            content=_EVENT_LIST.dump_json(events),
+            headers={"Content-Type": "application/json"},
+        )
+        self.unstored.append([event.id for event in events])
+
+    async def _make_room(self, client: PrefectClient, coming: int) -> None:
+        held = sum(map(len, self.unstored))
+        if held + coming <= self.max_unstored:
+            return
+        ids: list[UUID] = []
+        while self.unstored and (not ids or held + coming > self.max_unstored // 2):
+            oldest = self.unstored.popleft()
+            ids += oldest
+            held -= len(oldest)
+        deadline = time.monotonic() + STORED_WAIT_SECONDS
+        pause = 0.05
+        while True:
+            page = await client.read_events(EventFilter(id=EventIDFilter(id=ids)), limit=1)
+            if page.total >= len(ids):
+                return
+            if time.monotonic() > deadline:
+                get_logger(__name__).warning(
+                    "The Prefect server stored %d of %d alert events within %.0f s; going on",
+                    page.total,
+                    len(ids),
+                    STORED_WAIT_SECONDS,
+                )
+                return
+            await asyncio.sleep(pause)  # the server's event persister writes in batches
+            pause = min(pause * 2, 1.0)
+
+
 class _AlertEvents:
     """One Prefect event per alert, as ``emit_event`` sends it, for a batch of alerts.
 
@@ -235,12 +329,28 @@ class _AlertEvents:
     thread, under the GIL): here the worker and settings are found once per batch, the
     run's resources once per run (``run_related``), and each event is built without
     re-validation and sized by a bound (serialised to be measured only when the bound is
-    near the cap). What is sent, and to whom, is the same: one event per alert with the
-    same resources and related resources, to the same worker; over the server's size cap
-    refused (``EventTooLarge``); any other failure logged and not raised.
+    near the cap). What is sent is the same: one event per alert with the same id, resources
+    and related resources; over the server's size cap refused (``EventTooLarge``); any other
+    failure logged and not raised.
+
+    With a ``poster`` (the flow's batches), when the worker would stream the events to a
+    self-hosted Prefect server (``_streams_to_prefect_server``), they are kept until
+    ``flush`` and posted to that server together (Prefect's REST ``POST /events``, "record
+    a batch of events"), paced by the server's storing (``_EventPoster``): one request per
+    batch instead of one queue hop, one websocket message and one server-side read per
+    event, and ``flush`` returns once the server has answered that it accepted them. A
+    request that fails (after the Prefect client's own retries) hands its events to the
+    worker instead, and ``flush`` waits for the worker. Otherwise each event goes to the
+    worker as it is emitted, and ``flush`` waits until the worker has passed them all to
+    its client.
     """
 
-    def __init__(self, run_related: Sequence[RelatedResource] = _NO_RUN_RESOURCES) -> None:
+    def __init__(
+        self,
+        run_related: Sequence[RelatedResource] = _NO_RUN_RESOURCES,
+        *,
+        poster: _EventPoster | None = None,
+    ) -> None:
         self.worker = EventsWorker.instance() if should_emit_events() else None
         settings = get_current_settings().server.events
         self.max_size = settings.maximum_size_bytes
@@ -248,31 +358,80 @@ class _AlertEvents:
         self.max_labels = settings.maximum_labels_per_resource
         self.run_related = list(run_related)
         self.run_related_bytes = sum(len(r.model_dump_json()) + 1 for r in self.run_related)
+        self.poster = poster if self.worker is not None and _streams_to_prefect_server(self.worker) else None
+        self.held: list[tuple[Event, int]] = []  # (event, its size bound), posted by flush()
+        self.through_worker = False
 
     def emit(self, alert: Alert) -> None:
         if self.worker is None:
             return
         try:
             event = _alert_event(alert, self.run_related, self.max_related, self.max_labels)
-            if _size_bound(alert, self.run_related_bytes) > self.max_size:
+            bound = _size_bound(alert, self.run_related_bytes)
+            if bound > self.max_size:
                 size = event.size_bytes  # near the cap: measure exactly
                 if size > self.max_size:
                     raise EventTooLarge(size, self.max_size)
-            if self.run_related:
-                # Sent from an empty context: the worker finds no run there and adds nothing;
-                # the event already carries the run's resources.
-                contextvars.Context().run(self.worker.send, event)
+            if self.poster is not None:
+                self.held.append((event, bound))
             else:
-                self.worker.send(event)
+                self._to_worker(event)
         except EventTooLarge:
             raise
         except Exception:
             get_logger(__name__).exception("Error emitting event: virustotal.alert.%s", alert.origin)
 
+    def _to_worker(self, event: Event) -> None:
+        assert self.worker is not None
+        self.through_worker = True
+        if self.run_related:
+            # Sent from an empty context: the worker finds no run there and adds nothing;
+            # the event already carries the run's resources.
+            contextvars.Context().run(self.worker.send, event)
+        else:
+            self.worker.send(event)
+
     async def flush(self) -> None:
-        """Wait until the events worker has passed every queued event to its client."""
-        if self.worker is not None:
+        """Post the held events; wait until the worker has passed on whatever went through it."""
+        held, self.held = self.held, []
+        chunk: list[Event] = []
+        size = 0
+        for event, bound in held:
+            if chunk and size + bound > POST_EVENTS_MAX_BYTES:
+                await self._post(chunk)
+                chunk, size = [], 0
+            chunk.append(event)
+            size += bound
+        if chunk:
+            await self._post(chunk)
+        if self.worker is not None and self.through_worker:
             await asyncio.to_thread(self.worker.wait_until_empty)
+
+    async def _post(self, events: list[Event]) -> None:
+        assert self.poster is not None
+        client, from_context = get_or_create_client()
+        try:
+            if from_context:
+                await self.poster.post(client, events)
+            else:
+                async with client:
+                    await self.poster.post(client, events)
+        except PrefectHTTPStatusError as error:
+            if error.response.status_code == 422:  # refused as invalid: resending would not help
+                get_logger(__name__).exception("Error emitting %d virustotal.alert events", len(events))
+                return
+            self._fall_back(events, error)
+        except Exception as error:
+            self._fall_back(events, error)
+
+    def _fall_back(self, events: list[Event], error: Exception) -> None:
+        get_logger(__name__).warning(
+            "Could not post %d events to the Prefect server (%s); sending them through the events worker",
+            len(events),
+            error,
+        )
+        for event in events:
+            self._to_worker(event)
 
 
 async def _hand_on(alert: Alert, handoff: Callable[[Alert], Any] | None, events: _AlertEvents | None) -> None:
@@ -405,9 +564,10 @@ async def poll_alerts(
     origins: Counter[str] = Counter()
     suspect = state.in_flight()
     run_related: list[RelatedResource] | None = None  # looked up with the first events
+    poster = _EventPoster()
     unsaved = False  # the checkpoint in memory is ahead of the stored one
 
-    # The last batch's events on their way to Prefect's events client: waited for while the
+    # The last batch's events on their way to the Prefect server: waited for while the
     # next batch is read, and always before a write records those alerts as handed on.
     flushing: asyncio.Task[None] | None = None
 
@@ -471,7 +631,7 @@ async def poll_alerts(
                 if emit_events:
                     if run_related is None:
                         run_related = await run_related_resources()
-                    events = _AlertEvents(run_related)
+                    events = _AlertEvents(run_related, poster=poster)
                 try:
                     for alert in alerts:
                         await _hand_on(alert, handoff, events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections import Counter
@@ -12,12 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prefect import task
+from prefect.client.orchestration import get_client
 from prefect.events import Event
-from prefect.events.clients import AssertingEventsClient
+from prefect.events.clients import AssertingEventsClient, PrefectEventsClient
+from prefect.events.filters import EventFilter, EventIDFilter
 from prefect.events.worker import EventsWorker
 from prefect.exceptions import EventTooLarge
 from prefect.settings import PREFECT_SERVER_EVENTS_MAXIMUM_SIZE_BYTES, temporary_settings
 from prefect.variables import Variable
+from prometheus_client import REGISTRY
 
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.client import ForbiddenError
@@ -30,7 +34,7 @@ from prefect_virustotal.core import (
 )
 from prefect_virustotal.emulator import Emulator, FakeClock
 from prefect_virustotal.flows import MAX_SEEN_IDS, PollReport, VariableCheckpointStore, poll_alerts
-from prefect_virustotal.flows._alerts import _alert_event, _size_bound
+from prefect_virustotal.flows._alerts import _alert_event, _EventPoster, _size_bound
 from tests.conftest import PREMIUM_KEY, PUBLIC_KEY
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -551,3 +555,79 @@ def test_the_size_bound_is_never_below_the_events_size(
     )
     event = _alert_event(alert)
     assert _size_bound(alert, 0) >= len(event.model_dump_json().encode())
+
+
+async def test_against_a_prefect_server_a_batchs_events_go_in_one_request(
+    credentials: VirusTotalCredentials, mounted: Emulator
+) -> None:
+    """No test events client here: the worker would stream to the session's Prefect server, so
+    the flow posts each batch's events there itself (``POST /events``). The server gets every
+    alert's event, as the worker would have sent it; the worker's websocket client sends none
+    of them."""
+    seed(mounted, 45)
+    handed: list[Alert] = []  # a plain function: no task run, no task-run events
+    worker = EventsWorker.instance()
+    assert worker.client_type is PrefectEventsClient  # the harness's real server
+
+    def streamed() -> float:
+        worker.wait_until_empty()
+        return (
+            REGISTRY.get_sample_value("prefect_events_emitted_total", {"client": "PrefectEventsClient"}) or 0
+        )
+
+    before = await asyncio.to_thread(streamed)
+    state = await poll_alerts(
+        credentials=credentials,
+        checkpoint=checkpoint_name(),
+        page_size=10,
+        batch_pages=2,
+        handoff=handed.append,
+        return_state=True,
+    )
+    report = await state.result()
+    assert report.handed_on == 45
+    # What the worker sent meanwhile: the three batch task runs' own events, none of the alerts'.
+    assert await asyncio.to_thread(streamed) - before < 45
+
+    wanted = {a.event_id: a for a in handed}
+    found: dict[uuid.UUID, Event] = {}
+    async with get_client() as prefect:
+        for _ in range(300):  # the server's event persister writes every few seconds
+            page = await prefect.read_events(EventFilter(id=EventIDFilter(id=list(wanted))), limit=50)
+            found = {e.id: e for e in page.events}
+            if len(found) == len(wanted):
+                break
+            await asyncio.sleep(0.1)
+    assert set(found) == set(wanted)
+    for event_id, alert in wanted.items():
+        event = found[event_id]
+        assert event.event == f"virustotal.alert.{alert.origin}"
+        assert event.resource.id == f"virustotal.{alert.entity_type}.{alert.entity_id}"
+        assert event.payload["notification_id"] == alert.notification_id
+        roles = Counter(r.role for r in event.related)
+        assert roles["flow-run"] == 1 and roles["notification"] == 1
+        (run,) = (r for r in event.related if r.role == "flow-run")
+        assert run.id == f"prefect.flow-run.{state.state_details.flow_run_id}"
+
+
+async def test_posting_waits_for_the_server_to_store_what_is_over_the_allowance() -> None:
+    """The server's in-memory queues drop events once 10,000 wait: a run never gets more than
+    its allowance of events ahead of the server's event store. 15 events stay unstored until
+    the event persister's periodic flush (it writes every 20, or every 5 s): posting one more
+    over an allowance of 15 waits for them."""
+    run = uuid.uuid4().hex
+
+    def events(n: int) -> list[Event]:
+        return [
+            Event(event="virustotal.test.paced", resource={"prefect.resource.id": f"test.{run}"})
+            for _ in range(n)
+        ]
+
+    first = events(15)
+    poster = _EventPoster(max_unstored=15)
+    async with get_client() as prefect:
+        await poster.post(prefect, first)
+        await poster.post(prefect, events(1))
+        page = await prefect.read_events(EventFilter(id=EventIDFilter(id=[e.id for e in first])), limit=50)
+    assert page.total == 15
+    assert sum(map(len, poster.unstored)) == 1
