@@ -10,6 +10,8 @@ emulator, so that the two ratios share the machine's load.
   can be in flight while the analysis finishes, so its latency is not added.
 * schedule floor: the same with the wait's own schedule (first poll at once, then pauses of
   ``initial * factor**k``, each poll's latency added): what the client alone can reach.
+* the same number of submissions in ONE flow run (``submit_and_wait_many``, the same concurrency),
+  when the measured code has it: Prefect's per-flow-run work paid once instead of per submission.
 * requests to VirusTotal per submission, against ``1 + minimum polls`` (submission + polls).
 * Prefect API requests per submission, by kind, and the answers that were 503 (SQLite's "database
   is locked", retried by Prefect's client after ~2 s), and CPU seconds per submission.
