@@ -10,6 +10,8 @@ emulator, so that the two ratios share the machine's load.
   can be in flight while the analysis finishes, so its latency is not added.
 * schedule floor: the same with the wait's own schedule (first poll at once, then pauses of
   ``initial * factor**k``, each poll's latency added): what the client alone can reach.
+* the same number of submissions in ONE flow run (``submit_and_wait_many``, the same concurrency),
+  when the measured code has it: Prefect's per-flow-run work paid once instead of per submission.
 * requests to VirusTotal per submission, against ``1 + minimum polls`` (submission + polls).
 * Prefect API requests per submission, by kind, and the answers that were 503 (SQLite's "database
   is locked", retried by Prefect's client after ~2 s), and CPU seconds per submission.
@@ -193,6 +195,23 @@ async def _measure() -> dict[str, Any]:
 
     total = FILES + URLS
     figures: dict[str, Any] = {}
+
+    def vt_figures(records: list[Any]) -> dict[str, float]:
+        polls = sum(
+            1
+            for r in records
+            if r.method == "GET" and r.path.startswith("/api/v3/analyses/") and not r.path.endswith("/item")
+        )
+        submits = sum(1 for r in records if r.method == "POST")
+        items = sum(1 for r in records if r.path.endswith("/item"))
+        return {
+            "vt_requests": len(records) / total,
+            "submits": submits / total,
+            "polls": polls / total,
+            "items": items / total,
+            "other": (len(records) - submits - polls - items) / total,
+        }
+
     with mount_transport(emulator.base_url, emulator.transport()):
         await through_prefect(file_bytes=b"warm-up")  # Prefect's first flow run is slow; not measured
         emulator.reset_log()
@@ -210,7 +229,43 @@ async def _measure() -> dict[str, Any]:
         figures["load"] = os.getloadavg()[0]
         figures["verdicts"] = dict(collections.Counter(verdicts))
         figures["uploads"] = emulator.scanning.uploads - uploads_before
-        records = list(emulator.requests)
+        figures.update(vt_figures(list(emulator.requests)))
+        figures.update(
+            prefect_requests=sum(calls.values()) / total,
+            prefect_kinds={k: n / total for k, n in calls.most_common()},
+            unavailable={k: n / total for k, n in unavailable.most_common()},
+            cpu_process=(cpu_after[0] - cpu_before[0]) / total,
+            cpu_server=(cpu_after[1] - cpu_before[1]) / total,
+        )
+
+        # The same number of submissions in ONE flow run (submit_and_wait_many), when the
+        # measured code has it: each submission's task runs and checkpoints as above.
+        many = getattr(prefect_virustotal.flows, "submit_and_wait_many", None)
+        if many is not None:
+            calls.clear()
+            unavailable.clear()
+            emulator.reset_log()
+            uploads_before = emulator.scanning.uploads
+            cpu_before = cpu_seconds()
+            counting.on = True  # type: ignore[attr-defined]
+            start = time.perf_counter()
+            batch = await many(
+                file_paths=samples("batch"),
+                urls=[f"http://batch-{i}.example/landing/{i}" for i in range(URLS)],
+                concurrency=CONCURRENCY,
+                **common,
+            )
+            figures["batch_wall"] = time.perf_counter() - start
+            counting.on = False  # type: ignore[attr-defined]
+            cpu_after = cpu_seconds()
+            figures["batch_summary"] = batch.summary()
+            figures["batch_uploads"] = emulator.scanning.uploads - uploads_before
+            figures["batch_vt"] = vt_figures(list(emulator.requests))
+            figures["batch_prefect_requests"] = sum(calls.values()) / total
+            figures["batch_prefect_kinds"] = {k: n / total for k, n in calls.most_common()}
+            figures["batch_unavailable"] = {k: n / total for k, n in unavailable.most_common()}
+            figures["batch_cpu_process"] = (cpu_after[0] - cpu_before[0]) / total
+            figures["batch_cpu_server"] = (cpu_after[1] - cpu_before[1]) / total
 
         # The same submissions through the client alone, at the same concurrency.
         async with block.get_client() as vt:
@@ -232,26 +287,6 @@ async def _measure() -> dict[str, Any]:
             figures["client_wall"] = time.perf_counter() - start
             figures["cpu_client"] = (cpu_seconds()[0] - client_cpu) / total
     httpx.AsyncClient.send = send  # type: ignore[method-assign]
-
-    polls = sum(
-        1
-        for r in records
-        if r.method == "GET" and r.path.startswith("/api/v3/analyses/") and not r.path.endswith("/item")
-    )
-    submits = sum(1 for r in records if r.method == "POST")
-    items = sum(1 for r in records if r.path.endswith("/item"))
-    figures.update(
-        vt_requests=len(records) / total,
-        submits=submits / total,
-        polls=polls / total,
-        items=items / total,
-        other=(len(records) - submits - polls - items) / total,
-        prefect_requests=sum(calls.values()) / total,
-        prefect_kinds={k: n / total for k, n in calls.most_common()},
-        unavailable={k: n / total for k, n in unavailable.most_common()},
-        cpu_process=(cpu_after[0] - cpu_before[0]) / total,
-        cpu_server=(cpu_after[1] - cpu_before[1]) / total,
-    )
     return figures
 
 
@@ -281,6 +316,26 @@ def report(label: str, fig: dict[str, Any]) -> None:
     print(f"   Prefect API requests per submission {fig['prefect_requests']:.2f} = {kinds}")
     busy = " + ".join(f"{k} {n:.2f}" for k, n in fig["unavailable"].items()) or "none"
     print(f"   of which answered 503 (retried after ~2 s by Prefect's client): {busy}")
+    if "batch_wall" in fig:
+        vt = fig["batch_vt"]
+        print(
+            f"   ONE flow run for all (submit_and_wait_many, concurrency {CONCURRENCY}): wall "
+            f"{fig['batch_wall']:.1f} s = {fig['batch_wall'] / ideal:.2f} x ideal "
+            f"({fig['batch_wall'] / fig['client_wall']:.2f} x client alone); {fig['batch_summary']}, "
+            f"uploads {fig['batch_uploads']}"
+        )
+        print(
+            f"     VirusTotal requests per submission {vt['vt_requests']:.2f} = submit {vt['submits']:.2f} "
+            f"+ polls {vt['polls']:.2f} + report {vt['items']:.2f} + other {vt['other']:.2f}"
+        )
+        kinds = " + ".join(f"{k} {n:.2f}" for k, n in fig["batch_prefect_kinds"].items())
+        print(f"     Prefect API requests per submission {fig['batch_prefect_requests']:.2f} = {kinds}")
+        busy = " + ".join(f"{k} {n:.2f}" for k, n in fig["batch_unavailable"].items()) or "none"
+        print(f"     of which answered 503: {busy}")
+        print(
+            f"     CPU s per submission: this process {fig['batch_cpu_process']:.3f}, Prefect's server "
+            f"{fig['batch_cpu_server']:.3f}"
+        )
     print(
         f"   CPU s per submission: this process {fig['cpu_process']:.3f}, Prefect's server "
         f"{fig['cpu_server']:.3f} (0 when not this child's: --backend postgresql); the client alone "
@@ -355,10 +410,16 @@ def main() -> None:
         ideal = (FILES + URLS) / CONCURRENCY * (duration + 2 * LATENCY)
         (before_label, _), (after_label, _) = versions
         print("side by side (mean over rounds): before -> after")
-        for key, name in (("wall", "wall/ideal through Prefect"), ("client_wall", "wall/ideal client alone")):
-            before = sum(f[key] for f in results[before_label]) / rounds / ideal
-            after = sum(f[key] for f in results[after_label]) / rounds / ideal
-            print(f"   {name}: {before:.2f} -> {after:.2f}")
+        for key, name in (
+            ("wall", "wall/ideal through Prefect, a flow run per submission"),
+            ("batch_wall", "wall/ideal through Prefect, one flow run for all"),
+            ("client_wall", "wall/ideal client alone"),
+        ):
+            shown = []
+            for label in (before_label, after_label):
+                walls = [f[key] for f in results[label] if key in f]
+                shown.append(f"{sum(walls) / rounds / ideal:.2f}" if len(walls) == rounds else "n/a")
+            print(f"   {name}: {shown[0]} -> {shown[1]}")
         for key, name in (
             ("vt_requests", "VirusTotal requests per submission"),
             ("prefect_requests", "Prefect API requests per submission"),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import ssl
+import threading
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +46,27 @@ T = TypeVar("T")
 FilesArg = Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "PUT", "OPTIONS"})
+
+_SSL_LOCK = threading.Lock()
+_SSL_CONTEXTS: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """The process's one SSL context for the network, built on first use.
+
+    Each task run builds a client; building an SSL context loads the whole CA bundle
+    (``load_verify_locations``, ~0.1 s of CPU on a loaded machine), so every client shares one.
+    The verification is httpx's default, unchanged: certificates and host names are checked
+    against ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when set, else certifi's bundle; a change of
+    those variables gets a context of its own. One context serving many connections (and
+    threads) is how Python's ``ssl`` module is meant to be used.
+    """
+    where = (os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None)
+    with _SSL_LOCK:
+        context = _SSL_CONTEXTS.get(where)
+        if context is None:
+            context = _SSL_CONTEXTS[where] = httpx.create_ssl_context()
+        return context
 
 
 def _endpoint_of(base_url: str) -> str:
@@ -138,10 +162,13 @@ class VirusTotalClient:
         self._server_time: tuple[float, float] | None = None
         self.emulated = False
         """True once an answer came from the pack's emulator: its data is fiction."""
+        transport = transport or mounted_transport(self.base_url)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout),
-            transport=transport or mounted_transport(self.base_url),
+            transport=transport,
+            # A given transport (an emulator's) needs none; the network shares one.
+            verify=True if transport is not None else shared_ssl_context(),
             headers={"x-apikey": self._key, "accept": "application/json", "user-agent": USER_AGENT},
             follow_redirects=False,
         )

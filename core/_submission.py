@@ -28,10 +28,13 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
+
+from pydantic import Field, PrivateAttr
 
 from prefect_virustotal.client import (
     SYSTEM_CLOCK,
@@ -44,16 +47,19 @@ from prefect_virustotal.client import (
     Verdict,
     VerdictPolicy,
     VirusTotalClient,
+    VirusTotalError,
     assess_object,
     check_url_for_submission,
+    mask_url_credentials,
     private_options,
     url_has_credentials,
 )
-from prefect_virustotal.client.models import AnalysisObject, PrivateScanOptions, VTObject
+from prefect_virustotal.client.models import AnalysisObject, PrivateScanOptions, VTModel, VTObject
 
 from ._checkpoints import CheckpointStore, checkpoint_name
-from ._display import vt_link
+from ._display import display_indicator, vt_link
 from ._results import SubmissionOutcome, SubmissionResult
+from ._safety import escape_control
 
 logger = logging.getLogger(__name__)
 ObjectT = TypeVar("ObjectT", bound=VTObject[Any])
@@ -384,12 +390,13 @@ async def run_submission(
     clock: Clock = SYSTEM_CLOCK,
     wait: bool = True,
     log: logging.Logger | logging.LoggerAdapter[logging.Logger] = logger,
+    finished: Callable[[SubmissionRun], Awaitable[None]] | None = None,
 ) -> SubmissionRun:
     """Resume, or look up by hash, or submit; checkpoint; wait; read the report.
 
     Checkpoint traffic: one load, then one save when something was submitted (before the
-    wait's result is used) and one when its analysis completed (beside the report's read).
-    An existing fresh report writes nothing.
+    wait's result is used) and one when its analysis completed (beside the report's read and
+    ``finished``). An existing fresh report writes nothing.
 
     Args:
         plan: the validated submission (:func:`plan_submission`).
@@ -398,6 +405,9 @@ async def run_submission(
         clock: what "now" is when judging a report's age.
         wait: False returns right after submitting (or finding the report).
         log: where the decisions are logged (a flow passes its run logger).
+        finished: called with the run once it has its report (not when ``wait`` is False),
+            while the completed checkpoint is written: a flow publishes its verdict there
+            rather than after the write. The engine returns only once both are done.
 
     Raises:
         PublicUploadRefusedError: a confidential file without a usable public report and no
@@ -415,9 +425,12 @@ async def run_submission(
         now = datetime.fromtimestamp(clock.time(), tz=timezone.utc)
         if existing is not None and (plan.rescan == "never" or _fresh(existing, plan.max_age_days, now)):
             log.info("a fresh report exists for this %s: nothing submitted", plan.kind)
-            return SubmissionRun(
+            found = SubmissionRun(
                 plan, SubmissionOutcome.EXISTING_REPORT, report=existing, emulated=_emulated(existing)
             )
+            if finished is not None:
+                await finished(found)
+            return found
         if plan.kind == "file" and plan.confidential and not plan.private:
             raise PublicUploadRefusedError(
                 plan.indicator,
@@ -451,11 +464,186 @@ async def run_submission(
         if saving is not None:
             await saving
     # Completed: a rerun now goes hash first (the report exists). Written beside the read of
-    # the report: if that read fails, the rerun finds the report by hash, with no upload.
+    # the report and what the caller does with it: if the read fails, the rerun finds the
+    # report by hash, with no upload.
     done = {"analysis_id": run.analysis_id, "kind": plan.kind, "private": plan.private, "status": "completed"}
-    run.report, _ = await asyncio.gather(steps.item(plan, run.analysis_id), store.save(name, done))
-    run.emulated = run.emulated or _emulated(analysis) or _emulated(run.report)
+    completing = asyncio.ensure_future(store.save(name, done))
+    try:
+        run.report = await steps.item(plan, run.analysis_id)
+        run.emulated = run.emulated or _emulated(analysis) or _emulated(run.report)
+        if finished is not None:
+            await finished(run)
+    finally:
+        await completing
     return run
+
+
+SubmissionStatus = Literal["submitted", "found", "failed"]
+"""One item of a batch: ``submitted`` (sent now, or an earlier run's analysis attached to),
+``found`` (a fresh enough report existed: nothing sent) or ``failed`` (its ``reason`` says why)."""
+
+
+class SubmissionItem(VTModel):
+    """One file or URL of a batch of submissions, and what became of it.
+
+    Attributes:
+        target: the file path as given, or the URL as submitted (credentials removed, or
+            masked when the URL was refused for carrying them).
+        kind: ``file`` or ``url``.
+        status: submitted, found or failed.
+        verdict: the verdict (``unknown`` when failed or not waited for).
+        reason: the verdict's reason, or why the item failed (never the API key).
+        result: the submission's result (report, analysis id, outcome) unless it failed.
+    """
+
+    target: str
+    kind: Literal["file", "url"]
+    status: SubmissionStatus
+    verdict: str = "unknown"
+    reason: str = ""
+    result: SubmissionResult | None = None
+    _error: Exception | None = PrivateAttr(default=None)
+
+    @property
+    def error(self) -> Exception | None:
+        """The exception that failed the item (not serialised)."""
+        return self._error
+
+    @property
+    def shown(self) -> str:
+        """The target as a person may read it: a URL defanged, control characters escaped."""
+        return display_indicator("url", self.target) if self.kind == "url" else escape_control(self.target)
+
+
+class SubmissionReport(VTModel):
+    """What a batch of submissions returns: one item per file or URL given, in their order.
+
+    Attributes:
+        items: the files first, then the URLs, each as given.
+    """
+
+    items: list[SubmissionItem] = Field(default_factory=list)
+
+    def count(self, status: SubmissionStatus) -> int:
+        """How many items ended with ``status``."""
+        return sum(1 for item in self.items if item.status == status)
+
+    @property
+    def emulated(self) -> bool:
+        """An answer came from the pack's emulator: it is fiction."""
+        return any(item.result is not None and item.result.emulated for item in self.items)
+
+    def summary(self) -> str:
+        """``N submitted, N found, N failed``."""
+        return ", ".join(f"{self.count(s)} {s}" for s in ("submitted", "found", "failed"))
+
+
+def _failed(kind: Literal["file", "url"], target: str, error: Exception) -> SubmissionItem:
+    item = SubmissionItem(
+        target=target, kind=kind, status="failed", reason=f"{type(error).__name__}: {error}"
+    )
+    item._error = error
+    return item
+
+
+async def run_submissions(
+    targets: Sequence[tuple[Literal["file", "url"], str]],
+    planner: Callable[[Literal["file", "url"], str], SubmissionPlan],
+    steps: SubmissionSteps,
+    store: CheckpointStore,
+    *,
+    concurrency: int = 10,
+    clock: Clock = SYSTEM_CLOCK,
+    wait: bool = True,
+    policy: VerdictPolicy | None = None,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger] = logger,
+    done: Callable[[SubmissionItem], Awaitable[None]] | None = None,
+) -> SubmissionReport:
+    """Many submissions, each through :func:`run_submission` with its own checkpoint; partial results.
+
+    Every target is planned first (``planner``, usually :func:`plan_submission` with the batch's
+    settings): a bad one fails its item without a request. The same submission given twice
+    (same file or URL, privacy and options) runs once. At most ``concurrency`` run at a time
+    (a submission whose report was read frees its slot while its completed checkpoint is
+    written); one that fails (a refusal, a timeout, an API error) fails its item only: a rerun resumes
+    each unfinished submission from its checkpoint exactly as a single one would.
+
+    Args:
+        targets: ``(kind, file path or URL)`` pairs.
+        planner: validates and names one target (raises ``VirusTotalError`` or ``OSError``).
+        steps: the requests (:class:`ClientSteps`, or a flow's tasks).
+        store: where the checkpoints live.
+        concurrency: submissions in flight at once (the key's rate limit still applies).
+        clock: what "now" is when judging a report's age.
+        wait: False returns right after submitting (or finding the report).
+        policy: verdict thresholds.
+        log: where the decisions are logged.
+        done: called with each finished item (success or failure), as it finishes.
+
+    Raises:
+        InvalidParameterError: ``concurrency`` below 1 (no request made).
+    """
+    if concurrency < 1:
+        raise InvalidParameterError("concurrency must be at least 1")
+    items: list[SubmissionItem | None] = [None] * len(targets)
+    plans: dict[str, SubmissionPlan] = {}
+    slots: dict[str, list[int]] = {}
+    for at, (kind, target) in enumerate(targets):
+        try:
+            plan = planner(kind, target)
+        except (VirusTotalError, OSError) as error:  # bad input: no request for it
+            shown = mask_url_credentials(target) if kind == "url" else target
+            items[at] = failed = _failed(kind, shown, error)
+            log.warning("%s %s not submitted: %s", kind, failed.shown, failed.reason)
+            if done is not None:
+                await done(failed)
+            continue
+        plans.setdefault(plan.checkpoint, plan)
+        slots.setdefault(plan.checkpoint, []).append(at)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(name: str) -> None:
+        plan = plans[name]
+        target = plan.indicator if plan.kind == "url" else str(targets[slots[name][0]][1])
+        held = False
+
+        async def free(_: SubmissionRun | None = None) -> None:
+            # The report is read: the slot goes to the next submission while this one's
+            # completed checkpoint is written (on a busy SQLite-backed server, ~0.9 s).
+            nonlocal held
+            if held:
+                held = False
+                gate.release()
+
+        await gate.acquire()
+        held = True
+        try:
+            run = await run_submission(plan, steps, store, clock=clock, wait=wait, log=log, finished=free)
+        except Exception as error:  # partial results: this item fails, the batch goes on
+            item = _failed(plan.kind, target, error)
+            log.warning("%s %s failed: %s", plan.kind, item.shown, item.reason)
+        else:
+            result = submission_result(run, policy)
+            status: SubmissionStatus = (
+                "found" if run.outcome is SubmissionOutcome.EXISTING_REPORT else "submitted"
+            )
+            item = SubmissionItem(
+                target=target,
+                kind=plan.kind,
+                status=status,
+                verdict=result.verdict,
+                reason=result.reason,
+                result=result,
+            )
+        finally:
+            await free()
+        for at in slots[name]:
+            items[at] = item
+        if done is not None:
+            await done(item)
+
+    await asyncio.gather(*(one(name) for name in slots))
+    return SubmissionReport(items=[item for item in items if item is not None])
 
 
 def submission_assessment(report: VTObject[Any], policy: VerdictPolicy) -> Assessment:

@@ -24,7 +24,7 @@ from ._retrohunt import (
     watch_retrohunt_jobs,
 )
 from ._search import SEARCH_ARTIFACT_KEY, SearchReport, intelligence_search
-from ._submit import submit_and_wait
+from ._submit import submit_and_wait, submit_and_wait_many
 from ._triage import triage
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "quota_report",
     "retrohunt",
     "submit_and_wait",
+    "submit_and_wait_many",
     "sync_collection",
     "triage",
     "watch_retrohunt_jobs",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -25,10 +25,14 @@ from prefect_virustotal.core import (
     ClientSteps,
     DirectoryCheckpointStore,
     MemoryCheckpointStore,
+    SubmissionItem,
     SubmissionOutcome,
+    SubmissionPlan,
+    SubmissionRun,
     WaitSettings,
     plan_submission,
     run_submission,
+    run_submissions,
     submission_checkpoint,
     submission_result,
     submission_rows,
@@ -212,3 +216,98 @@ async def test_the_local_store_keeps_checkpoints_across_processes(tmp_path: Path
     assert (tmp_path / "state").stat().st_mode & 0o077 == 0
     await again.clear(name)
     assert await again.load(name) is None
+
+
+async def test_the_caller_publishes_while_the_completed_checkpoint_is_written(
+    vt: VirusTotalClient, clock: FakeClock
+) -> None:
+    order: list[str] = []
+
+    class SlowStore(MemoryCheckpointStore):
+        async def save(self, name: str, value: Any) -> None:
+            order.append(f"save {value['status']} begins")
+            await clock.sleep(0)
+            await super().save(name, value)
+            order.append(f"save {value['status']} done")
+
+    async def finished(run: SubmissionRun) -> None:
+        assert run.report is not None
+        order.append("publish begins")
+        await clock.sleep(0)
+        order.append("publish done")
+
+    plan = plan_submission(file_bytes=b"publish sample", rescan="always")
+    await run_submission(plan, _steps(vt), SlowStore(), finished=finished)
+    # Beside the write, not after it; and the engine returns only once both are done.
+    assert order.index("publish begins") < order.index("save completed done")
+    assert {"publish done", "save completed done"} == set(order[-2:])
+
+
+async def test_a_batch_submits_each_once_and_one_failure_fails_its_item_only(
+    emulator: Emulator, vt: VirusTotalClient, tmp_path: Path
+) -> None:
+    paths = []
+    for i in range(3):
+        path = tmp_path / f"batch-{i}.bin"
+        path.write_bytes(f"batch sample {i}\n".encode() * 20)
+        paths.append(str(path))
+    flight = {"now": 0, "most": 0}
+
+    class Steps(ClientSteps):
+        async def submit(self, plan: SubmissionPlan, *, known: bool) -> Any:
+            flight["now"] += 1
+            flight["most"] = max(flight["most"], flight["now"])
+            return await super().submit(plan, known=known)
+
+        async def item(self, plan: SubmissionPlan, analysis_id: str) -> Any:
+            flight["now"] -= 1
+            return await super().item(plan, analysis_id)
+
+    def planner(kind: Literal["file", "url"], target: str) -> SubmissionPlan:
+        return plan_submission(
+            file_path=target if kind == "file" else None,
+            url=target if kind == "url" else None,
+            rescan="always",
+        )
+
+    # The service refuses the first URL submission.
+    emulator.faults.add(kind="error", code="ForbiddenError", count=1, path_prefix="/urls", method="POST")
+    store = _CountingStore()
+    finished: list[str] = []
+
+    async def done(item: SubmissionItem) -> None:
+        finished.append(item.status)
+
+    report = await run_submissions(
+        [
+            ("file", paths[0]),
+            ("file", paths[1]),
+            ("file", paths[0]),  # the same submission again: runs once
+            ("file", str(tmp_path / "missing.bin")),  # bad input: no request
+            ("url", "http://refused-batch.example/x"),
+            ("file", paths[2]),
+        ],
+        planner,
+        Steps(vt, WaitSettings(timeout=600)),
+        store,
+        concurrency=2,
+        done=done,
+    )
+    assert [item.status for item in report.items] == [
+        "submitted",
+        "submitted",
+        "submitted",
+        "failed",
+        "failed",
+        "submitted",
+    ]
+    assert report.items[0] is report.items[2]
+    assert "InvalidParameterError" in report.items[3].reason
+    assert isinstance(report.items[4].error, ForbiddenError)
+    assert report.items[4].shown == "hxxp://refused-batch[.]example/x"
+    assert emulator.scanning.uploads == 3 and store.saved.count("completed") == 3
+    assert flight["most"] <= 2
+    assert sorted(finished) == ["failed", "failed", "submitted", "submitted", "submitted"]
+    assert report.summary() == "4 submitted, 0 found, 2 failed"
+    with pytest.raises(InvalidParameterError):
+        await run_submissions([("file", paths[0])], planner, Steps(vt), store, concurrency=0)

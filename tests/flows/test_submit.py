@@ -65,9 +65,12 @@ async def test_file_submission_gives_verdict_artifacts_and_event(
     async with get_client() as prefect:
         artifacts = await prefect.read_artifacts()
     keys = {a.key for a in artifacts}
-    assert {f"virustotal-submission-{sha256[:12]}", f"virustotal-submission-link-{sha256[:12]}"} <= keys
+    # One artifact per run: the table, whose description links to VirusTotal's page.
+    assert f"virustotal-submission-{sha256[:12]}" in keys
+    assert f"virustotal-submission-link-{sha256[:12]}" not in keys
     table: Any = await latest_artifact(f"virustotal-submission-{sha256[:12]}")
     assert "EMULATED" in (table.description or "") and "engine" in str(table.data)
+    assert f"(https://www.virustotal.com/gui/file/{sha256})" in (table.description or "")
     assert all(PREMIUM_KEY not in str(a.data) for a in artifacts)
     assert PREMIUM_KEY not in caplog.text and PREMIUM_KEY not in result.model_dump_json()
     # Done: the checkpoint says so, and a rerun uses the fresh report without uploading.
