@@ -6,11 +6,15 @@ The environment is set before Prefect is imported anywhere (see PREFECT-NOTES.md
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 import os
 import pickle
+import shutil
+import sqlite3
 import tempfile
 import threading
+import time
 import warnings
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -28,8 +32,9 @@ for _name in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
     os.environ.pop(_name, None)
 
 from collections.abc import AsyncIterator, Iterator  # noqa: E402
-from contextlib import ExitStack  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
+from contextlib import ExitStack, closing  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 import pytest  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
@@ -45,36 +50,110 @@ PUBLIC_KEY = "test-public-key-0123456789"
 PREMIUM_KEY = "test-premium-key-0123456789"
 
 
+# Set by the controller of a pytest-xdist run for its workers: the folder of the session's template.
+_TEMPLATE_DIR = "PREFECT_VIRUSTOTAL_TEST_TEMPLATE_DIR"
+
+
+class _Template:
+    """A pytest-xdist session's migrated test database: the first worker's, copied by the others.
+
+    Each worker has a test server of its own, on a new SQLite database. Migrating that database
+    and registering Prefect's block types take ~10 s of CPU per server, the same work each time:
+    the first worker to claim the template starts its server as before and saves a copy of the
+    database once the server is up; the other workers' servers start on a copy, with Prefect's
+    migrations and block registration off (``PREFECT_API_DATABASE_MIGRATE_ON_START``,
+    ``PREFECT_API_BLOCKS_REGISTER_ON_START``). If that first server fails, the others migrate
+    their own databases, as before.
+    """
+
+    def __init__(self, folder: str) -> None:
+        self.path = Path(folder, "template.db")
+        self._claim = Path(folder, "claimed")
+        self._failed = Path(folder, "failed")
+
+    @classmethod
+    def of_session(cls) -> _Template | None:
+        folder = os.environ.get(_TEMPLATE_DIR)
+        return cls(folder) if folder and os.path.isdir(folder) else None
+
+    def claim(self) -> bool:
+        """True for the one worker that makes the template (the first to ask)."""
+        try:
+            os.close(os.open(self._claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        return True
+
+    def save(self, database: str) -> None:
+        """Copy the started server's database (SQLite's backup: consistent while the server runs)."""
+        partial = self.path.with_suffix(".partial")
+        with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(partial)) as target:
+            source.backup(target)
+        partial.rename(self.path)  # atomic: a worker never copies half a template
+
+    def fail(self) -> None:
+        self._failed.touch()
+
+    def copy_to(self, database: str, timeout: float = 300.0) -> bool:
+        """Wait for the template and copy it to ``database``; False if there will be none."""
+        deadline = time.monotonic() + timeout
+        while not self.path.exists():
+            if self._failed.exists() or time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        shutil.copyfile(self.path, database)
+        return True
+
+
 class _TestServer:
     """Prefect's test server, as ``prefect_test_harness`` starts it, started in a thread of its own.
 
     Starting it (a subprocess that imports Prefect's server, migrates a new SQLite database and
-    registers block types: ~15 s of CPU, up to 90 s on a busy machine) is the longest wait of a
+    registers block types: ~20 s of CPU, up to 90 s on a busy machine) is the longest wait of a
     session; started as soon as the session knows it will need it, it comes up while the tests
-    that need no Prefect run.
+    that need no Prefect run. Under pytest-xdist, only the first worker's server migrates: the
+    others start on a copy of its database (``_Template``).
     """
 
     def __init__(self) -> None:
-        self.db_url = "sqlite+aiosqlite:///" + os.path.join(tempfile.mkdtemp(), "prefect-test.db")
+        self.db_file = os.path.join(tempfile.mkdtemp(), "prefect-test.db")
+        self.db_url = "sqlite+aiosqlite:///" + self.db_file
         self.server: SubprocessASGIServer | None = None
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._start, name="prefect-test-server", daemon=True)
         self._thread.start()
 
     def _start(self) -> None:
+        template = _Template.of_session()
+        makes_template = template is not None and template.claim()
         try:
             from prefect.server.api.server import SubprocessASGIServer
-            from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+            from prefect.settings import (
+                PREFECT_API_BLOCKS_REGISTER_ON_START,
+                PREFECT_API_DATABASE_MIGRATE_ON_START,
+                PREFECT_SERVER_DATABASE_CONNECTION_URL,
+                temporary_settings,
+            )
 
             # The subprocess takes its settings from this context: the database is the test's own.
-            with temporary_settings({PREFECT_SERVER_DATABASE_CONNECTION_URL: self.db_url}):
+            settings: dict[Any, Any] = {PREFECT_SERVER_DATABASE_CONNECTION_URL: self.db_url}
+            if template is not None and not makes_template and template.copy_to(self.db_file):
+                settings[PREFECT_API_DATABASE_MIGRATE_ON_START] = False
+                settings[PREFECT_API_BLOCKS_REGISTER_ON_START] = False
+            with temporary_settings(settings):
                 server = SubprocessASGIServer(port=free_port())
                 # Counted in polls of 0.1 s; generous, as the machine may be busy: a server that
                 # does not start is still an error, after five minutes instead of two.
                 server.start(timeout=300)
             self.server = server
+            if makes_template:
+                assert template is not None
+                template.save(self.db_file)
         except BaseException as exc:  # handed to the fixture, which raises it in the test
             self.error = exc
+        finally:
+            if makes_template and template is not None and not template.path.exists():
+                template.fail()  # the other workers migrate their own databases, as before
 
     def wait(self) -> SubprocessASGIServer:
         self._thread.join()
@@ -90,6 +169,23 @@ class _TestServer:
 
 
 _test_server: _TestServer | None = None
+
+
+_template_dir: str | None = None  # made by this process (an xdist controller), removed at its end
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _template_dir
+    if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        # The controller of a pytest-xdist run, before its workers start: they inherit the
+        # folder of the session's template database (``_Template``).
+        _template_dir = os.environ[_TEMPLATE_DIR] = tempfile.mkdtemp(prefix="prefect-template-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _template_dir is not None:
+        os.environ.pop(_TEMPLATE_DIR, None)
+        shutil.rmtree(_template_dir, ignore_errors=True)
 
 
 def _uses_harness(item: pytest.Item) -> bool:
@@ -115,12 +211,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             warnings.simplefilter("ignore")  # Prefect's import-time warnings are not ours
             import prefect.server.api.server  # noqa: F401
         _test_server = _TestServer()
+    # What is loaded by now (Prefect, the pack, the collected tests) lives until the session ends:
+    # moved out of the garbage collector's generations, it is not walked again by every full
+    # collection the tests' allocations set off.
+    gc.freeze()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     # A server started for tests that never ran (interrupted session): not left behind.
     if _test_server is not None:
         _test_server.stop()
+
+
+def _one_ca_file() -> str:
+    """A CA file with one certificate of certifi's bundle (valid PEM, ~1/150 of the loading)."""
+    import certifi
+
+    bundle = Path(certifi.where()).read_text(encoding="ascii")
+    end = "-----END CERTIFICATE-----\n"
+    first = bundle[bundle.index("-----BEGIN CERTIFICATE-----") : bundle.index(end) + len(end)]
+    path = Path(tempfile.mkdtemp(prefix="prefect-ca-"), "one-ca.pem")
+    path.write_text(first, encoding="ascii")
+    return str(path)
 
 
 @pytest.fixture(scope="session")
@@ -137,6 +249,7 @@ def prefect_harness() -> Iterator[None]:
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.server.database.dependencies import temporary_database_interface
     from prefect.settings import (
+        PREFECT_API_SSL_CERT_FILE,
         PREFECT_API_URL,
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
         PREFECT_SERVER_DATABASE_CONNECTION_URL,
@@ -172,6 +285,10 @@ def prefect_harness() -> Iterator[None]:
                         PREFECT_SERVER_DATABASE_CONNECTION_URL: started.db_url,
                         PREFECT_API_URL: server.api_url,
                         PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                        # Prefect's API client builds a TLS context for every client (~1,000
+                        # per worker), loading certifi's ~150 CAs each time (~30 ms of CPU).
+                        # The test server is plain HTTP on loopback: one CA is enough to build it.
+                        PREFECT_API_SSL_CERT_FILE: _one_ca_file(),
                     }
                 )
             )
@@ -204,7 +321,16 @@ def fresh_world() -> World:
     Unpickled from one built once per process: about half the CPU of building it, which every
     test using the ``emulator`` fixture paid.
     """
-    return pickle.loads(_seed_0_world())  # our own bytes, made just above
+    # Without the cyclic garbage collector while the ~3 MB world is unpickled: its objects
+    # (new, live, no garbage among them) would set off collections that walk the whole worker
+    # (Prefect and the collected tests): ~0.1-0.4 s of CPU per copy, 2-4x the unpickling itself.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(_seed_0_world())  # our own bytes, made just above
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @pytest.fixture
