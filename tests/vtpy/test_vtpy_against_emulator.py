@@ -16,13 +16,15 @@ import pytest
 
 from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, Emulator, ScaledClock, World
 from prefect_virustotal.emulator._scanning import EICAR
+from tests.conftest import fresh_world
 
 vt = pytest.importorskip("vt")
 
 
 @pytest.fixture(scope="module")
 def world() -> World:
-    return World(seed=0)
+    """A seed-0 world for this module (scanning adds to it)."""
+    return fresh_world()
 
 
 @pytest.fixture
