@@ -1,9 +1,9 @@
 """The layer contracts of DESIGN.md, held by import-linter (``make layers``), and each proven to bite.
 
-Every contract in ``[tool.importlinter]`` is run against a copy of the pack with one import
-planted that breaks it: the copy passes untouched and fails with the plant, so a contract
-that stopped matching anything (a renamed package, a typo) would fail here instead of
-keeping quiet in ``make check``.
+Every contract in ``[tool.importlinter]`` is run against a copy of the pack with imports
+planted that break it: the copy passes untouched and fails with the plants, each named under
+the contract, so a contract that stopped matching anything (a renamed package, a typo) would
+fail here instead of keeping quiet in ``make check``.
 """
 
 from __future__ import annotations
@@ -49,16 +49,20 @@ PLANTS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+CONTRACT_NAMES = {
+    c["id"]: c["name"]
+    for c in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+}
+
+
 def contract_ids() -> list[str]:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    return [c["id"] for c in config["tool"]["importlinter"]["contracts"]]
+    return list(CONTRACT_NAMES)
 
 
 def test_every_contract_has_a_plant() -> None:
     assert sorted(contract_ids()) == sorted(PLANTS)
 
 
-@pytest.fixture
 def pack_copy(tmp_path: Path) -> Path:
     """The pack's layers laid out as ``prefect_virustotal/<layer>`` under a temporary folder."""
     for layer in LAYERS:
@@ -71,11 +75,12 @@ def pack_copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def lint(copy: Path, contract: str) -> subprocess.CompletedProcess[str]:
-    """``lint-imports`` for one contract over the copy (found first on ``PYTHONPATH``)."""
-    env = {**os.environ, "PYTHONPATH": str(copy)}
+def lint(copy: Path) -> subprocess.CompletedProcess[str]:
+    """``lint-imports``, every contract, over the copy (found first on ``PYTHONPATH``)."""
+    # Wide: Rich wraps the report at 80 columns when it is not a terminal.
+    env = {**os.environ, "PYTHONPATH": str(copy), "COLUMNS": "200"}
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", "--no-logo", "--contract", contract, "pyproject.toml"],
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo", "pyproject.toml"],
         cwd=copy,
         env=env,
         capture_output=True,
@@ -84,17 +89,63 @@ def lint(copy: Path, contract: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("contract", sorted(PLANTS))
-def test_contract_is_kept_and_fails_on_a_planted_violation(pack_copy: Path, contract: str) -> None:
-    kept = lint(pack_copy, contract)
+def broken_sections(report: str, names: dict[str, str]) -> dict[str, str]:
+    """Each broken contract's part of a ``lint-imports`` report, by contract id.
+
+    The report ends with a "Broken contracts" part: each contract's name, underlined, then the
+    imports that break it.
+    """
+    _, _, broken = report.partition("Broken contracts")
+    lines = broken.splitlines()
+    starts = [
+        (i, line)
+        for i, line in enumerate(lines[:-1])
+        if line in names.values() and lines[i + 1] == "-" * len(line)
+    ]
+    ids = {name: contract for contract, name in names.items()}
+    return {
+        ids[name]: "\n".join(lines[i:next_i])
+        for (i, name), next_i in zip(starts, [i for i, _ in starts[1:]] + [len(lines)], strict=True)
+    }
+
+
+def plant_name(contract: str, index: int) -> str:
+    return f"_planted_{contract.replace('-', '_')}_{index}"
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
+    """Two ``lint-imports`` runs over a copy of the pack, each of every contract.
+
+    The copy untouched (its report), then with every plant at once (each broken contract's
+    part of its report). One run per contract and plant (23) cost 2-4 s each; a planted module
+    is imported by nothing, so an import chain that names it starts at its own planted import:
+    a plant named under a contract breaks that contract by itself, with or without the others.
+    """
+    copy = pack_copy(tmp_path_factory.mktemp("layers"))
+    kept = lint(copy)
     assert kept.returncode == 0, kept.stdout + kept.stderr
+    for contract, plants in PLANTS.items():
+        for index, (layer, statement) in enumerate(plants):
+            planted = copy / "prefect_virustotal" / layer / f"{plant_name(contract, index)}.py"
+            planted.write_text(f'"""A planted violation."""\n\n{statement}\n')
+    broken = lint(copy)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert f"Contracts: 0 kept, {len(CONTRACT_NAMES)} broken." in broken.stdout, broken.stdout
+    return kept.stdout, broken_sections(broken.stdout, CONTRACT_NAMES)
+
+
+@pytest.mark.parametrize("contract", sorted(PLANTS))
+def test_contract_is_kept_and_fails_on_a_planted_violation(
+    reports: tuple[str, dict[str, str]], contract: str
+) -> None:
+    kept, broken = reports
+    assert f"{CONTRACT_NAMES[contract]} KEPT" in kept, kept
+    assert contract in broken, sorted(broken)
     for index, (layer, statement) in enumerate(PLANTS[contract]):
-        planted = pack_copy / "prefect_virustotal" / layer / f"_planted{index}.py"
-        planted.write_text(f'"""A planted violation."""\n\n{statement}\n')
-        broken = lint(pack_copy, contract)
-        planted.unlink()
-        assert broken.returncode == 1, f"{contract} kept despite {layer}: {statement}\n{broken.stdout}"
-        assert "BROKEN" in broken.stdout and f"_planted{index}" in broken.stdout, broken.stdout
+        assert f".{plant_name(contract, index)}" in broken[contract], (
+            f"{contract} kept despite {layer}: {statement}\n{broken[contract]}"
+        )
 
 
 # Scripts outside the packages (import-linter sees packages only) use public names too.

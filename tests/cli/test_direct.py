@@ -1,8 +1,10 @@
 """Ad-hoc commands that answer at once: with no Prefect API configured, no Prefect at all.
 
 The subprocess tests run the real command line from a shell-like environment (no ``PREFECT_*``
-variable, a private ``PREFECT_HOME``) with ``-X importtime``, whose report on stderr names every
-module the process imported: a direct command must import no ``prefect`` module.
+variable, a private ``PREFECT_HOME``): a direct command must import no ``prefect`` module. The
+direct commands run one after another in one fresh process (``tests.direct.cli_batch``), which
+reports the modules the process holds after each; ``--record``, which must start Prefect, runs
+alone with ``-X importtime``, whose report on stderr names every module the process imported.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from prefect_virustotal.cli._common import (
     with_spinner,
 )
 from prefect_virustotal.emulator import Emulator
+from tests.direct import Ran, cli_batch
 
 WORLD = Emulator(seed=0).world
 
@@ -71,73 +74,96 @@ def _stderr_text(stderr: str) -> str:
     return "\n".join(line for line in stderr.splitlines() if not line.startswith("import time:"))
 
 
+SAMPLE = next(
+    o.id for o in WORLD.objects("file") if o.nature == "malicious" and o.attributes["type_tag"] == "peexe"
+)
+BAD_DOMAIN = WORLD.pick("domain", nature="malicious")
+# The direct commands of the tests below, in this order, in ONE fresh process (``cli_batch``):
+# the first is a fresh process's first command; no ``prefect`` module after the last proves
+# that none of them imported Prefect. ``-vv`` last: its log handler stays for the process.
+SHELL_RUNS = {
+    "lookup": ["lookup", BAD_DOMAIN, "8.8.8.8", "--emulator", "--json"],
+    "behaviour": ["behaviour", SAMPLE, "--emulator", "--json"],
+    "comments": ["comments", SAMPLE, "--emulator", "--json", "--limit", "3"],
+    "vote": ["vote", SAMPLE, "malicious", "--yes", "--emulator", "--json"],
+    "quota": ["quota", "--days", "3", "--emulator", "--json"],
+    "verbose": ["-vv", "lookup", "8.8.8.8", "--emulator", "--json"],
+}
+
+
+@pytest.fixture(scope="module")
+def shell(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ran]:
+    """The direct commands above run one after another in one fresh process, from a user's shell."""
+    home = tmp_path_factory.mktemp("shell-home")
+    ran = cli_batch([(args, {}) for args in SHELL_RUNS.values()], _shell_env(home), cwd=home)
+    return dict(zip(SHELL_RUNS, ran, strict=True))
+
+
 @pytest.mark.slow
-def test_direct_lookup_imports_no_prefect_and_starts_no_server(tmp_path: Path) -> None:
-    bad = WORLD.pick("domain", nature="malicious")
-    result = _cli(["lookup", bad, "8.8.8.8", "--emulator", "--json"], tmp_path)
-    assert result.returncode == 0, _stderr_text(result.stderr)
+def test_direct_lookup_imports_no_prefect_and_starts_no_server(shell: dict[str, Ran]) -> None:
+    result = shell["lookup"]  # the process's first command
+    assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["emulated"] is True
     items = payload["result"]["items"]
     assert [i["lookup"]["status"] for i in items] == ["found", "not_found"]
     assert items[0]["verdict"] == "malicious"
-    assert "prefect_virustotal.core" in _imported(result.stderr)  # the report is complete
-    assert _prefect_modules(result.stderr) == []
-    assert "pyzipper" not in _imported(result.stderr)  # only a download needs it (~0.3 s)
+    assert "prefect_virustotal.core" in result.modules  # the report is complete
+    assert result.prefect_modules == []
+    assert "pyzipper" not in result.modules  # only a download needs it (~0.3 s)
     # Prefect's ephemeral server would have created its database under PREFECT_HOME.
-    assert not list(tmp_path.glob("*.db")), sorted(p.name for p in tmp_path.iterdir())
-    assert _stderr_text(result.stderr) == ""  # no spinner, no notice: stderr is not a terminal
+    assert result.databases == []
+    assert result.stderr == ""  # no spinner, no notice: stderr is not a terminal
 
 
 @pytest.mark.slow
-def test_verbose_direct_command_logs_the_packs_lines_to_stderr(tmp_path: Path) -> None:
-    result = _cli(["-vv", "lookup", "8.8.8.8", "--emulator", "--json"], tmp_path)
-    assert result.returncode == 0, _stderr_text(result.stderr)
-    assert "DEBUG prefect_virustotal.client" in _stderr_text(result.stderr)  # the request line
+def test_verbose_direct_command_logs_the_packs_lines_to_stderr(shell: dict[str, Ran]) -> None:
+    result = shell["verbose"]
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG prefect_virustotal.client" in result.stderr  # the request line
     assert json.loads(result.stdout)["result"]["items"][0]["lookup"]["status"] == "not_found"
-    assert _prefect_modules(result.stderr) == []
+    assert result.prefect_modules == []  # nor did any command before it import Prefect
+    assert result.databases == []
 
 
 @pytest.mark.slow
-def test_direct_soc_commands_import_no_prefect(tmp_path: Path) -> None:
-    sample = next(
-        o.id for o in WORLD.objects("file") if o.nature == "malicious" and o.attributes["type_tag"] == "peexe"
-    )
-    behaviour = _cli(["behaviour", sample, "--emulator", "--json"], tmp_path)
-    assert behaviour.returncode == 0, _stderr_text(behaviour.stderr)
+def test_direct_soc_commands_import_no_prefect(shell: dict[str, Ran]) -> None:
+    behaviour = shell["behaviour"]
+    assert behaviour.returncode == 0, behaviour.stderr
     profile = json.loads(behaviour.stdout)["result"]
-    assert profile["sha256"] == sample and profile["techniques"][0]["severity"] == "HIGH"
-    assert _prefect_modules(behaviour.stderr) == []
+    assert profile["sha256"] == SAMPLE and profile["techniques"][0]["severity"] == "HIGH"
+    assert behaviour.prefect_modules == []
 
-    comments = _cli(["comments", sample, "--emulator", "--json", "--limit", "3"], tmp_path)
-    assert comments.returncode == 0, _stderr_text(comments.stderr)
+    comments = shell["comments"]
+    assert comments.returncode == 0, comments.stderr
     listed = json.loads(comments.stdout)["result"]
     assert set(listed) == {"comments", "votes"} and len(listed["comments"]) <= 3
-    assert _prefect_modules(comments.stderr) == []
+    assert comments.prefect_modules == []
 
-    vote = _cli(["vote", sample, "malicious", "--yes", "--emulator", "--json"], tmp_path)
-    assert vote.returncode == 0, _stderr_text(vote.stderr)
+    vote = shell["vote"]
+    assert vote.returncode == 0, vote.stderr
     cast = json.loads(vote.stdout)["result"]
     assert cast["attributes"]["verdict"] == "malicious"
-    assert _prefect_modules(vote.stderr) == []
+    assert vote.prefect_modules == []
 
-    quota = _cli(["quota", "--days", "3", "--emulator", "--json"], tmp_path)
-    assert quota.returncode == 0, _stderr_text(quota.stderr)
+    quota = shell["quota"]
+    assert quota.returncode == 0, quota.stderr
     report = json.loads(quota.stdout)["result"]
     assert len(report["days"]) == 3 and report["quotas"]["api_requests_daily"]["user"]["allowed"] > 0
     assert report["alerted"] is False  # no event: only the flow emits it
-    assert _prefect_modules(quota.stderr) == []
+    assert quota.prefect_modules == []
 
 
 @pytest.mark.slow
 def test_record_runs_the_flow_and_a_server_that_does_not_start_is_one_line_and_exit_3(
     tmp_path: Path,
 ) -> None:
-    # --record needs Prefect's ephemeral server; given 1 s on a busy machine, it does not start.
+    # --record needs Prefect's ephemeral server; given no time to start (a user's own setting,
+    # as 1 s on a busy machine would be), it does not: Prefect's own time-out, at once.
     result = _cli(
         ["lookup", "8.8.8.8", "--emulator", "--record"],
         tmp_path,
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="1",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0",
     )
     assert result.returncode == ExitCode.SERVICE, _stderr_text(result.stderr)
     assert "prefect" in _imported(result.stderr)  # the flow path did start Prefect
@@ -271,8 +297,18 @@ def test_direct_triage_and_search_import_no_prefect(tmp_path: Path) -> None:
     out = tmp_path / "report.md"
     dropper = DEMO / "samples" / "invoice_nov_attachment.bin"
     args = ["triage", str(DEMO / "ticket.txt"), str(dropper), "--case", "INC-direct", "--report", str(out)]
-    triage = _cli([*args, "--expand-budget", "5", "--emulator", "--json"], tmp_path, VT_STATE_DIR=str(state))
-    assert triage.returncode in (ExitCode.OK, ExitCode.PARTIAL), _stderr_text(triage.stderr)
+    search_args = ["search", "type:peexe p:5+", "--limit", "3", "--collection", "hunt-direct"]
+    # One fresh process, triage first (see ``cli_batch``).
+    triage, search, bad = cli_batch(
+        [
+            ([*args, "--expand-budget", "5", "--emulator", "--json"], {"VT_STATE_DIR": str(state)}),
+            ([*search_args, "--emulator", "--json"], {"VT_STATE_DIR": str(state)}),
+            (["search", '(type:pdf "open', "--emulator"], {}),
+        ],
+        _shell_env(tmp_path),
+        cwd=tmp_path,
+    )
+    assert triage.returncode in (ExitCode.OK, ExitCode.PARTIAL), triage.stderr
     payload = json.loads(triage.stdout)
     report = payload["result"]
     assert payload["emulated"] is True and report["summary_verdict"] == "malicious"
@@ -282,20 +318,14 @@ def test_direct_triage_and_search_import_no_prefect(tmp_path: Path) -> None:
     assert out.read_text() == report["markdown"] and "Summary verdict: MALICIOUS" in report["markdown"]
     # The submission and the case collection's name are remembered in the local folder.
     assert len(list(state.glob("checkpoints/*/virustotal-*"))) >= 2, sorted(state.rglob("*"))
-    assert "prefect_virustotal.core" in _imported(triage.stderr)
-    assert _prefect_modules(triage.stderr) == []
+    assert "prefect_virustotal.core" in triage.modules  # the process's first command
+    assert triage.prefect_modules == []
 
-    search = _cli(
-        ["search", "type:peexe p:5+", "--limit", "3", "--collection", "hunt-direct", "--emulator", "--json"],
-        tmp_path,
-        VT_STATE_DIR=str(state),
-    )
-    assert search.returncode == ExitCode.OK, _stderr_text(search.stderr)
+    assert search.returncode == ExitCode.OK, search.stderr
     found = json.loads(search.stdout)["result"]
     assert 0 < len(found["hits"]) <= 3 and found["requests"] == 1
     assert found["collection"]["created"] and len(found["collection"]["added"]) == len(found["hits"])
-    assert _prefect_modules(search.stderr) == []
-    bad = _cli(["search", '(type:pdf "open', "--emulator"], tmp_path)
-    assert bad.returncode == ExitCode.BAD_INPUT and _prefect_modules(bad.stderr) == []
+    assert search.prefect_modules == []
+    assert bad.returncode == ExitCode.BAD_INPUT and bad.prefect_modules == []
     # Prefect's ephemeral server would have created its database under PREFECT_HOME.
-    assert not list(tmp_path.glob("*.db")), sorted(p.name for p in tmp_path.iterdir())
+    assert bad.databases == [], bad.databases

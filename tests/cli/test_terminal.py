@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from typer.testing import CliRunner
 
 from prefect_virustotal.cli import ExitCode, app
 from prefect_virustotal.emulator import Emulator
+from tests.direct import Ran, cli_batch
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -19,33 +18,42 @@ runner = CliRunner()
 WORLD = Emulator(seed=0).world
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed command in a process of its own, against the session's Prefect server."""
+CLEAN_DOMAIN = WORLD.pick("domain", nature="clean")
+UNREACHABLE = {"VT_API_KEY": "k" * 10, "VT_BASE_URL": "http://127.0.0.1:9/api/v3"}
+
+
+@pytest.fixture(scope="module")
+def flows_from_a_shell(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ran]:
+    """The installed command running flows against the session's Prefect server, from a shell.
+
+    One fresh process runs the three commands of the tests below in turn (``cli_batch``): the
+    first is a fresh process's first, and each one's stdout and stderr are its own.
+    """
     from prefect.settings import PREFECT_API_URL
 
-    environment = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()), **(env or {}))
+    environment = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()))
     environment.pop("PREFECT_LOGGING_LEVEL", None)  # the command line's own default, not the suite's
-    return subprocess.run(
-        [sys.executable, "-m", "prefect_virustotal.cli", *args],
-        capture_output=True, text=True, env=environment, timeout=180, check=False,
-    )  # fmt: skip
+    runs = {
+        "quiet": (["lookup", CLEAN_DOMAIN, "--emulator"], {}),
+        "verbose": (["-v", "lookup", CLEAN_DOMAIN, "--emulator"], {}),
+        "unreachable": (["lookup", "8.8.8.8"], UNREACHABLE),
+    }
+    ran = cli_batch(list(runs.values()), environment, cwd=tmp_path_factory.mktemp("terminal"))
+    return dict(zip(runs, ran, strict=True))
 
 
-def test_terminal_shows_warnings_only_unless_verbose() -> None:
-    domain = WORLD.pick("domain", nature="clean")
-    quiet = _cli("lookup", domain, "--emulator")
+def test_terminal_shows_warnings_only_unless_verbose(flows_from_a_shell: dict[str, Ran]) -> None:
+    quiet = flows_from_a_shell["quiet"]  # the process's first command
     assert quiet.returncode == ExitCode.OK, quiet.stderr
-    assert domain.replace(".", "[.]") in quiet.stdout
+    assert CLEAN_DOMAIN.replace(".", "[.]") in quiet.stdout
     assert "INFO" not in quiet.stderr and "Finished in state" not in quiet.stderr, quiet.stderr
     assert "EMULATED DATA" not in quiet.stderr  # the output carries its own label
-    verbose = _cli("-v", "lookup", domain, "--emulator")
+    verbose = flows_from_a_shell["verbose"]
     assert "Finished in state Completed" in verbose.stderr
 
 
-def test_vt_base_url_is_honoured_and_named_on_failure() -> None:
-    result = _cli(
-        "lookup", "8.8.8.8", env={"VT_API_KEY": "k" * 10, "VT_BASE_URL": "http://127.0.0.1:9/api/v3"}
-    )
+def test_vt_base_url_is_honoured_and_named_on_failure(flows_from_a_shell: dict[str, Ran]) -> None:
+    result = flows_from_a_shell["unreachable"]
     assert result.returncode == ExitCode.SERVICE
     assert "127.0.0.1:9" in result.stdout + result.stderr
     assert "www.virustotal.com" not in result.stdout + result.stderr

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from prefect_virustotal.emulator import Emulator, World
+from tests.conftest import fresh_world
 
 from .helpers import api, error_of
 
@@ -174,7 +175,7 @@ async def test_relationships_agree_over_http(emu: Emulator, world: World) -> Non
 
 
 async def test_a_gone_related_object_is_an_error_stub_not_a_failed_list(fake_clock: object) -> None:
-    own = Emulator(seed=0, world=World(seed=0))
+    own = Emulator(seed=0, world=fresh_world())
     seed = own.world.pick("file", "malicious", min_relationship=("contacted_ips", 2))
     refs = own.world.related("file", seed, "contacted_ips")
     gone = refs[0][1]

@@ -6,15 +6,16 @@ import hashlib
 
 import pytest
 
-from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, PUBLIC_DEMO_KEY, Emulator, FakeClock, World
+from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, PUBLIC_DEMO_KEY, Emulator, FakeClock
 from prefect_virustotal.emulator._scanning import DIRECT_UPLOAD_LIMIT, EICAR, FileSink, MultipartReader
+from tests.conftest import fresh_world
 from tests.emulator.helpers import api, error_of
 
 
 @pytest.fixture
 def fresh(fake_clock: FakeClock) -> Emulator:
     """An emulator with its own world: scanning adds to it."""
-    return Emulator(seed=0, clock=fake_clock, world=World(seed=0))
+    return Emulator(seed=0, clock=fake_clock, world=fresh_world())
 
 
 async def test_lifecycle_queued_in_progress_completed(fresh: Emulator, fake_clock: FakeClock) -> None:
@@ -67,7 +68,7 @@ async def test_upload_urls_are_absolute_single_use_and_expire(fresh: Emulator, f
 async def test_upload_urls_are_plain_http_even_when_asked_over_https(fake_clock: FakeClock) -> None:
     # The reference's example answer is http://www.virustotal.com/_ah/upload/...: so is ours.
     secure = Emulator(
-        seed=0, clock=fake_clock, world=World(seed=0), base_url="https://vt-emulator.test/api/v3"
+        seed=0, clock=fake_clock, world=fresh_world(), base_url="https://vt-emulator.test/api/v3"
     )
     async with api(secure) as http:
         url = (await http.get("/files/upload_url")).json()["data"]

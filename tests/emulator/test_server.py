@@ -94,10 +94,10 @@ def test_in_thread_server_and_dropped_connections(world: World) -> None:
 
 
 def test_time_scale_runs_a_retrohunt_in_seconds() -> None:
-    # 30 s starting + 30 s more + 600 s running = 660 emulated seconds: about 1 s at 600x.
+    # 30 s starting + 30 s more + 600 s running = 660 emulated seconds: about 0.1 s at 6000x.
     from prefect_virustotal.emulator import PREMIUM_DEMO_KEY
 
-    command = [sys.executable, "-m", "prefect_virustotal.emulator", "--port", "0", "--time-scale", "600"]
+    command = [sys.executable, "-m", "prefect_virustotal.emulator", "--port", "0", "--time-scale", "6000"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env

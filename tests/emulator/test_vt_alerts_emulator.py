@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, PUBLIC_DEMO_KEY, Emulator, FakeClock, World
+from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, PUBLIC_DEMO_KEY, Emulator, FakeClock
+from tests.conftest import fresh_world
 
 from .helpers import api, error_of
 
@@ -14,7 +15,7 @@ def _asset(kind: str, value: str) -> dict[str, object]:
 
 
 async def test_assets_are_per_user_and_validated(fake_clock: FakeClock) -> None:
-    emu = Emulator(seed=0, clock=fake_clock, world=World(seed=0))
+    emu = Emulator(seed=0, clock=fake_clock, world=fresh_world())
     emu.add_key("other-premium-key-0123", tier="premium")
     async with api(emu) as http, api(emu, "other-premium-key-0123") as other:
         made = (await http.post("/alerts/assets", json=_asset("domain", "Acme-Corp.example"))).json()["data"]
@@ -35,7 +36,7 @@ async def test_assets_are_per_user_and_validated(fake_clock: FakeClock) -> None:
 
 
 async def test_the_world_raises_notifications_for_watched_assets(fake_clock: FakeClock) -> None:
-    emu = Emulator(seed=0, clock=fake_clock, world=World(seed=0))
+    emu = Emulator(seed=0, clock=fake_clock, world=fresh_world())
     emu.scanning.set_durations(queued=0, running=0)
     async with api(emu) as http:
         await http.post("/alerts/assets", json=_asset("domain", "acme-corp.example"))

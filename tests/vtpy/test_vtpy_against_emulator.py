@@ -16,13 +16,15 @@ import pytest
 
 from prefect_virustotal.emulator import PREMIUM_DEMO_KEY, Emulator, ScaledClock, World
 from prefect_virustotal.emulator._scanning import EICAR
+from tests.conftest import fresh_world
 
 vt = pytest.importorskip("vt")
 
 
 @pytest.fixture(scope="module")
 def world() -> World:
-    return World(seed=0)
+    """A seed-0 world for this module (scanning adds to it)."""
+    return fresh_world()
 
 
 @pytest.fixture
@@ -94,8 +96,8 @@ async def test_create_a_livehunt_ruleset(served: tuple[Emulator, str]) -> None:
 
 
 async def test_a_retrohunt_job_to_completion_under_time_scale(world: World) -> None:
-    # 660 emulated seconds of job at 600x: about a second of real time.
-    emulator = Emulator(seed=0, world=world, clock=ScaledClock(600))
+    # 660 emulated seconds of job at 6000x: about a tenth of a second of real time.
+    emulator = Emulator(seed=0, world=world, clock=ScaledClock(6000))
     job = vt.Object("retrohunt_job", obj_attributes={"rules": 'rule mz { strings: $a = "MZ" condition: $a }'})
     with emulator.serving() as base_url:
         async with vt.Client(PREMIUM_DEMO_KEY, host=base_url.removesuffix("/api/v3")) as client:
@@ -109,7 +111,10 @@ async def test_a_retrohunt_job_to_completion_under_time_scale(world: World) -> N
                 )
             matches = [
                 f.id
-                async for f in client.iterator(f"/intelligence/retrohunt_jobs/{created.id}/matching_files")
+                # Every match, in the API's largest pages (40; 10 by default).
+                async for f in client.iterator(
+                    f"/intelligence/retrohunt_jobs/{created.id}/matching_files", batch_size=40
+                )
             ]
     assert statuses[-1] == "finished", statuses
     assert set(statuses) <= {"starting", "running", "finished"}
