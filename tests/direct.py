@@ -6,6 +6,10 @@ configures one for the rest of the session. ``direct_cli`` takes it away for one
 a test of the command line's handling of its input runs the direct path whatever the order,
 without Prefect's per-run cost; and it gives the test a local state folder (``$VT_STATE_DIR``)
 of its own, never the user's.
+
+``cli_batch`` runs the real command line in a fresh process, several commands one after
+another (``tests/cli_batch.py``), for the tests that must see a process as a shell does:
+its imports, its stdout and stderr, its exit code, no Prefect server started.
 """
 
 from __future__ import annotations

@@ -11,11 +11,12 @@ from typer.testing import CliRunner
 from prefect_virustotal.blocks import VirusTotalCredentials
 from prefect_virustotal.cli import ExitCode, app
 from prefect_virustotal.emulator import Emulator
+from tests.conftest import fresh_world
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 runner = CliRunner()
-WORLD = Emulator(seed=0).world
+WORLD = fresh_world()  # a seed-0 world (unpickled: built once per process, tests/conftest.py)
 
 
 def test_no_key_points_at_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,10 +33,10 @@ from prefect_virustotal.cli._common import (
     run,
     with_spinner,
 )
-from prefect_virustotal.emulator import Emulator
+from tests.conftest import fresh_world
 from tests.direct import Ran, cli_batch
 
-WORLD = Emulator(seed=0).world
+WORLD = fresh_world()  # a seed-0 world (unpickled: built once per process, tests/conftest.py)
 
 
 def _shell_env(home: Path, **extra: str) -> dict[str, str]:

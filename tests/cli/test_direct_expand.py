@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from prefect_virustotal.emulator import Emulator
+from tests.conftest import fresh_world
 
-WORLD = Emulator(seed=0).world
+WORLD = fresh_world()  # a seed-0 world (unpickled: built once per process, tests/conftest.py)
 
 # The command line as ``python -m prefect_virustotal.cli``, saying on stderr at exit whether
 # anything imported Prefect.

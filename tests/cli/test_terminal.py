@@ -9,13 +9,13 @@ import pytest
 from typer.testing import CliRunner
 
 from prefect_virustotal.cli import ExitCode, app
-from prefect_virustotal.emulator import Emulator
+from tests.conftest import fresh_world
 from tests.direct import Ran, cli_batch
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 runner = CliRunner()
-WORLD = Emulator(seed=0).world
+WORLD = fresh_world()  # a seed-0 world (unpickled: built once per process, tests/conftest.py)
 
 
 CLEAN_DOMAIN = WORLD.pick("domain", nature="clean")
