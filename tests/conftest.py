@@ -219,7 +219,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # a test's emulator world alone is ~130,000 objects, and with the session frozen the old
     # generation is small, so the default thresholds walked every live world again and again.
     # The cycles the tests leave are still collected, in fewer and larger passes (a worker's
-    # peak memory ~0.6 -> ~0.9 GB; its CPU -7 to -20 %, `pytest -n 3` A/B in the closing note).
+    # peak memory ~0.6 -> ~0.9 GB; its CPU -6 to -20 %, `pytest -n 3` A/B in the closing note).
     gc.set_threshold(50_000, 20, 100)
 
 
